@@ -1,0 +1,18 @@
+/** Rollcall's isomorphic crypto: runs unchanged in Node 20 and in browsers. */
+export { toBase64Url, fromBase64Url, tryFromBase64Url, base64UrlLength, Base64UrlError } from './base64url.ts';
+export { utf8Encode, utf8Decode, constantTimeEqual } from './bytes.ts';
+export { importHmacKey, hmacSha256, signQr, verifyQr, type HmacKey, type SignedQr } from './hmac.ts';
+export {
+  newBoxKeyPair,
+  boxKeyPairFromSecretKey,
+  randomBytes,
+  newNonce,
+  naclSharedKey,
+  sealJson,
+  openJson,
+  sealJsonFor,
+  openJsonFrom,
+  type BoxKeyPair,
+  type SharedKeyFn,
+} from './box.ts';
+export { sealEntry, entrySharedKey, openEntry, sealReceipt, openReceipt, type SealedEntry, type SealedReceipt } from './sealing.ts';

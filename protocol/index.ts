@@ -1,0 +1,6 @@
+/** Rollcall's contract: shapes, names and codes every part shares (DESIGN.md). Isomorphic. */
+export * from './constants.ts';
+export * from './reasons.ts';
+export * from './relayRules.ts';
+export * from './schemas.ts';
+export * from './qr.ts';

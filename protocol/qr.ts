@@ -1,0 +1,78 @@
+/**
+ * The QR code: encoding and decoding of the payload, the two text forms a QR travels in
+ * (the app URL `…/#/s/<payload_b64>.<signature>` and the seed's pasted JSON), and slot maths.
+ */
+import { toBase64Url, tryFromBase64Url } from '../crypto/base64url.ts';
+import { utf8Decode, utf8Encode } from '../crypto/bytes.ts';
+import { QrJsonSchema, QrPayloadSchema, parseWith, type Parsed, type QrJson, type QrPayload } from './schemas.ts';
+
+/** Fragment route of the student app that carries a QR: `#/s/<payload_b64>.<signature>`. */
+export const QR_URL_FRAGMENT_PREFIX = '#/s/';
+
+export function encodeQrPayload(payload: QrPayload): string {
+  return toBase64Url(utf8Encode(JSON.stringify(payload)));
+}
+
+/** Decodes and schema-checks `payload_b64`. Does not check the signature: see `verifyQr`. */
+export function decodeQrPayload(payloadB64: string): Parsed<QrPayload> {
+  const bytes = tryFromBase64Url(payloadB64);
+  if (!bytes) return { ok: false, error: 'payload is not base64url' };
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8Decode(bytes));
+  } catch {
+    return { ok: false, error: 'payload is not UTF-8 JSON' };
+  }
+  return parseWith(QrPayloadSchema, json);
+}
+
+/** The QR's text: a URL that opens the student app, so a phone's own camera app works too. */
+export function qrUrl(appBaseUrl: string, qr: QrJson): string {
+  return `${appBaseUrl.replace(/\/+$/, '')}/${QR_URL_FRAGMENT_PREFIX}${qr.payload_b64}.${qr.signature}`;
+}
+
+/**
+ * Reads what a scanner or a paste produced: the QR URL (any origin), a bare
+ * `<payload_b64>.<signature>`, or the seed's JSON `{"payload_b64","signature"}`.
+ */
+export function parseQrText(text: string): Parsed<QrJson> {
+  const trimmed = text.trim();
+  if (trimmed.length === 0) return { ok: false, error: 'nothing to read: the QR text is empty' };
+  if (trimmed.length > 4096) return { ok: false, error: 'QR text is too long' };
+  if (trimmed.startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch {
+      return { ok: false, error: 'QR JSON does not parse' };
+    }
+    return parseWith(QrJsonSchema, json);
+  }
+  const at = trimmed.indexOf(QR_URL_FRAGMENT_PREFIX);
+  const pair = at >= 0 ? trimmed.slice(at + QR_URL_FRAGMENT_PREFIX.length) : trimmed;
+  const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(pair);
+  if (!match) return { ok: false, error: 'not a Rollcall QR code (expected the app link or the QR JSON)' };
+  return parseWith(QrJsonSchema, { payload_b64: match[1], signature: match[2] });
+}
+
+/** Timing of a session's QR. */
+export interface QrTiming {
+  startsAtS: number;
+  rotateSeconds: number;
+}
+
+/**
+ * The slot `t` of the QR issued at `nowS`. A rotating QR's slots are aligned on the session
+ * start (`a + k*r`), so every QR shown during a slot is the same and can be cached. A static QR
+ * carries its issue time.
+ */
+export function qrSlotAt(timing: QrTiming, nowS: number): number {
+  const now = Math.floor(nowS);
+  if (timing.rotateSeconds <= 0) return now;
+  return timing.startsAtS + Math.floor((now - timing.startsAtS) / timing.rotateSeconds) * timing.rotateSeconds;
+}
+
+/** When the QR of slot `t` is replaced (Unix s); `undefined` for a static QR. */
+export function qrSlotEndsAt(timing: QrTiming, slotS: number): number | undefined {
+  return timing.rotateSeconds > 0 ? slotS + timing.rotateSeconds : undefined;
+}

@@ -1,0 +1,44 @@
+/**
+ * Reason codes (DESIGN.md "Validation"), in the order the validator checks them: the first
+ * failing rule decides. Tests name these codes; they are stable ids.
+ */
+export const REJECTION_REASONS = [
+  'malformed',
+  'undecryptable',
+  'wrong_session',
+  'bad_signature',
+  'outside_window',
+  'stale_qr',
+  'sync_too_late',
+  'device_reused',
+  'duplicate',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** `reason` of an accepted decision. */
+export const ACCEPTED_REASON = 'ok';
+export type DecisionReason = RejectionReason | typeof ACCEPTED_REASON;
+
+/** Flags on accepted entries for the professor to review; never silent rejections. */
+export const REVIEW_FLAGS = ['new_device', 'not_on_roster', 'delayed_sync'] as const;
+export type ReviewFlag = (typeof REVIEW_FLAGS)[number];
+
+export type DecisionStatus = 'accepted' | 'rejected';
+
+/** What a student sees for each code: plain words, and what to do next. */
+export const REASON_TEXT: Record<DecisionReason, string> = {
+  ok: 'Accepted: you are marked present.',
+  malformed: 'The submission was damaged or not in a known format. Scan the QR code again.',
+  undecryptable: 'The submission could not be opened by this session. Scan the QR code shown in the room again.',
+  wrong_session: 'This QR code belongs to another session. Scan the code shown in your lecture now.',
+  bad_signature: 'This QR code is not genuine (its signature does not match). Scan the code on the projector.',
+  outside_window: 'This session is not open: it has not begun or has already ended.',
+  stale_qr: 'This QR code had already expired when it was scanned. Scan the current code on the projector.',
+  sync_too_late: 'The submission reached the professor too long after the session ended. Talk to your professor.',
+  device_reused: 'This phone was already used to sign in another student in this session.',
+  duplicate: 'You are already marked present in this session.',
+};
+
+export function isRejectionReason(value: unknown): value is RejectionReason {
+  return typeof value === 'string' && (REJECTION_REASONS as readonly string[]).includes(value);
+}

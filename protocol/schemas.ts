@@ -1,0 +1,136 @@
+/**
+ * The wire formats of DESIGN.md as zod schemas, and their TypeScript types. Everything read
+ * from a QR, a room or a request goes through one of these before it is trusted.
+ * Objects are strict: an unknown field is `malformed`, so a v1 reader never half-understands.
+ */
+import { z } from 'zod';
+import { base64UrlLength, tryFromBase64Url } from '../crypto/base64url.ts';
+import {
+  MAX_COURSE_CHARS,
+  MAX_ITEM_BYTES,
+  MAX_STUDENT_ID_CHARS,
+  NONCE_BYTES,
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+} from './constants.ts';
+import { ACCEPTED_REASON, REJECTION_REASONS, REVIEW_FLAGS } from './reasons.ts';
+
+/** Canonical, unpadded base64url text (decodes, and re-encodes to itself). */
+export const base64Url = z.string().refine((text) => tryFromBase64Url(text) !== undefined, 'not canonical base64url');
+
+/** Canonical base64url of exactly `bytes` bytes. */
+export function base64UrlOf(bytes: number) {
+  return z
+    .string()
+    .length(base64UrlLength(bytes), `must be base64url of ${bytes} bytes`)
+    .refine((text) => tryFromBase64Url(text)?.length === bytes, `must be base64url of ${bytes} bytes`);
+}
+
+/** Session ids are lowercase UUIDs (as crypto.randomUUID makes them): one spelling per room. */
+export const SESSION_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const sessionId = z.string().regex(SESSION_ID_PATTERN, 'must be a session id (lowercase UUID)');
+export function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && SESSION_ID_PATTERN.test(value);
+}
+
+const unixSeconds = z.number().int().min(0).max(2 ** 40);
+const unixMs = z.number().int().min(0).max(2 ** 50);
+
+/** Student ids: printable text without control characters, as the seed's `2022IMT-048`. */
+export const studentId = z
+  .string()
+  .min(1, 'student id is empty')
+  .max(MAX_STUDENT_ID_CHARS, `student id is longer than ${MAX_STUDENT_ID_CHARS} characters`)
+  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'student id has control characters')
+  .refine((s) => s.trim() === s, 'student id has leading or trailing spaces');
+
+export const courseName = z
+  .string()
+  .min(1, 'course is empty')
+  .max(MAX_COURSE_CHARS, `course is longer than ${MAX_COURSE_CHARS} characters`)
+  .regex(/^[^\p{Cc}]+$/u, 'course has control characters');
+
+/** The signed QR payload (short names keep the QR readable from the back of a hall). */
+export const QrPayloadSchema = z.strictObject({
+  v: z.literal(1),
+  s: sessionId,
+  c: courseName,
+  a: unixSeconds,
+  e: unixSeconds,
+  t: unixSeconds,
+  r: z.number().int().min(0).max(86_400),
+  k: base64UrlOf(PUBLIC_KEY_BYTES),
+});
+export type QrPayload = z.infer<typeof QrPayloadSchema>;
+
+/** The seed's QR JSON, also the pair inside the QR URL. */
+export const QrJsonSchema = z.object({
+  payload_b64: base64Url.pipe(z.string().min(1).max(1024)),
+  signature: base64UrlOf(SIGNATURE_BYTES),
+});
+export type QrJson = z.infer<typeof QrJsonSchema>;
+
+/** A sealed submission in the `entries` map. */
+export const EntrySchema = z.strictObject({
+  v: z.literal(1),
+  d: base64UrlOf(PUBLIC_KEY_BYTES),
+  n: base64UrlOf(NONCE_BYTES),
+  c: base64Url.pipe(z.string().min(base64UrlLength(16)).max(MAX_ITEM_BYTES)),
+});
+export type Entry = z.infer<typeof EntrySchema>;
+
+/** What a device seals inside an entry. */
+export const EntryPlaintextSchema = z.strictObject({
+  v: z.literal(1),
+  student_id: studentId,
+  payload_b64: QrJsonSchema.shape.payload_b64,
+  signature: QrJsonSchema.shape.signature,
+  scanned_at: unixMs,
+});
+export type EntryPlaintext = z.infer<typeof EntryPlaintextSchema>;
+
+/** A sealed validator answer in the `receipts` map, keyed by the nonce of the entry it answers. */
+export const ReceiptSchema = z.strictObject({
+  v: z.literal(1),
+  n: base64UrlOf(NONCE_BYTES),
+  rn: base64UrlOf(NONCE_BYTES),
+  c: base64Url.pipe(z.string().min(base64UrlLength(16)).max(MAX_ITEM_BYTES)),
+});
+export type Receipt = z.infer<typeof ReceiptSchema>;
+
+export const ReceiptPlaintextSchema = z.strictObject({
+  v: z.literal(1),
+  status: z.enum(['accepted', 'rejected']),
+  reason: z.enum([ACCEPTED_REASON, ...REJECTION_REASONS]),
+  flags: z.array(z.enum(REVIEW_FLAGS)).max(REVIEW_FLAGS.length),
+  student_id: studentId,
+  decided_at: unixMs,
+});
+export type ReceiptPlaintext = z.infer<typeof ReceiptPlaintextSchema>;
+
+/** Size of a value as the JSON text the limits speak of. */
+export function jsonByteLength(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}
+
+/** Result of parsing untrusted input: data, or a one-line reason a person can read. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export function parseWith<T>(schema: z.ZodType<T>, input: unknown): Parsed<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, value: result.data };
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return { ok: false, error: `${where}${issue?.message ?? 'invalid'}` };
+}
+
+/** Parses an entry as read from a room, enforcing the 2 KiB item limit first. */
+export function parseEntry(input: unknown): Parsed<Entry> {
+  if (jsonByteLength(input) > MAX_ITEM_BYTES) return { ok: false, error: `entry is over ${MAX_ITEM_BYTES} bytes` };
+  return parseWith(EntrySchema, input);
+}
+
+export function parseReceipt(input: unknown): Parsed<Receipt> {
+  if (jsonByteLength(input) > MAX_ITEM_BYTES) return { ok: false, error: `receipt is over ${MAX_ITEM_BYTES} bytes` };
+  return parseWith(ReceiptSchema, input);
+}
