@@ -4,3 +4,4 @@ export * from './reasons.ts';
 export * from './relayRules.ts';
 export * from './schemas.ts';
 export * from './qr.ts';
+export * from './sessionDoc.ts';
