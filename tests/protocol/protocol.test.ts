@@ -1,0 +1,148 @@
+import * as Y from 'yjs';
+import { describe, expect, it } from 'vitest';
+import { newBoxKeyPair, sealEntry, toBase64Url } from '../../crypto/index.ts';
+import {
+  EntryPlaintextSchema,
+  ROOT_ENTRIES,
+  ROOT_RECEIPTS,
+  appendEntry,
+  appendReceipt,
+  decodeQrPayload,
+  encodeQrPayload,
+  encodeReceiptUpdate,
+  entriesMap,
+  isSessionId,
+  parseEntry,
+  parseQrText,
+  parseWith,
+  qrSlotAt,
+  qrSlotEndsAt,
+  qrUrl,
+  receiptsMap,
+  type QrPayload,
+} from '../../protocol/index.ts';
+
+const payload: QrPayload = {
+  v: 1,
+  s: '5f0c7d1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f',
+  c: 'Networks',
+  a: 1_700_000_000,
+  e: 1_700_001_200,
+  t: 1_700_000_010,
+  r: 10,
+  k: toBase64Url(newBoxKeyPair().publicKey),
+};
+const signature = toBase64Url(new Uint8Array(32).fill(9));
+
+describe('QR payload', () => {
+  it('round-trips through payload_b64', () => {
+    const b64 = encodeQrPayload(payload);
+    expect(b64).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeQrPayload(b64)).toEqual({ ok: true, value: payload });
+  });
+
+  it('refuses a payload with a wrong field, an extra field, or that is not JSON', () => {
+    const wrong = (p: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(p)));
+    expect(decodeQrPayload(wrong({ ...payload, v: 2 })).ok).toBe(false);
+    expect(decodeQrPayload(wrong({ ...payload, s: 'not-a-uuid' })).ok).toBe(false);
+    expect(decodeQrPayload(wrong({ ...payload, k: 'AAAA' })).ok).toBe(false);
+    expect(decodeQrPayload(wrong({ ...payload, c: 'x'.repeat(65) })).ok).toBe(false);
+    expect(decodeQrPayload(wrong({ ...payload, extra: 1 })).ok).toBe(false);
+    expect(decodeQrPayload(toBase64Url(new TextEncoder().encode('not json'))).ok).toBe(false);
+    expect(decodeQrPayload('***').ok).toBe(false);
+  });
+});
+
+describe('QR text in its three forms', () => {
+  const qr = { payload_b64: encodeQrPayload(payload), signature };
+
+  it('reads the app URL, the bare pair and the seed’s pasted JSON alike', () => {
+    const url = qrUrl('https://rollcall.example.edu/', qr);
+    expect(url).toBe(`https://rollcall.example.edu/#/s/${qr.payload_b64}.${signature}`);
+    expect(parseQrText(url)).toEqual({ ok: true, value: qr });
+    expect(parseQrText(`  ${qr.payload_b64}.${signature}\n`)).toEqual({ ok: true, value: qr });
+    expect(parseQrText(JSON.stringify(qr))).toEqual({ ok: true, value: qr });
+  });
+
+  it('explains what is wrong with text that is no Rollcall QR', () => {
+    for (const text of ['', 'hello world', '{"payload_b64":1}', '{broken', `https://x/#/s/${qr.payload_b64}`, `${qr.payload_b64}.short`]) {
+      const parsed = parseQrText(text);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.error.length).toBeGreaterThan(3);
+    }
+  });
+});
+
+describe('slot maths', () => {
+  it('aligns rotating slots on the session start and keeps a static QR’s issue time', () => {
+    const timing = { startsAtS: 1000, rotateSeconds: 10 };
+    expect(qrSlotAt(timing, 1000)).toBe(1000);
+    expect(qrSlotAt(timing, 1009.9)).toBe(1000);
+    expect(qrSlotAt(timing, 1010)).toBe(1010);
+    expect(qrSlotAt(timing, 995)).toBe(990); // before the start: a slot before `a`, so outside_window
+    expect(qrSlotEndsAt(timing, 1010)).toBe(1020);
+    expect(qrSlotAt({ startsAtS: 1000, rotateSeconds: 0 }, 1234.5)).toBe(1234);
+    expect(qrSlotEndsAt({ startsAtS: 1000, rotateSeconds: 0 }, 1234)).toBeUndefined();
+  });
+});
+
+describe('schemas', () => {
+  it('accepts a sealed entry and refuses one over 2 KiB or with a bad field', () => {
+    const entry = sealEntry({ v: 1 }, payload.k, newBoxKeyPair());
+    expect(parseEntry(entry).ok).toBe(true);
+    expect(parseEntry({ ...entry, c: 'A'.repeat(2100) }).ok).toBe(false);
+    expect(parseEntry({ ...entry, d: entry.n }).ok).toBe(false);
+    expect(parseEntry({ ...entry, v: '1' }).ok).toBe(false);
+    expect(parseEntry([entry]).ok).toBe(false);
+    expect(parseEntry(null).ok).toBe(false);
+  });
+
+  it('student ids refuse control characters, blanks and padding', () => {
+    const base = { v: 1, payload_b64: 'abc', signature, scanned_at: 1 };
+    expect(parseWith(EntryPlaintextSchema, { ...base, student_id: '2022IMT-048' }).ok).toBe(true);
+    for (const id of ['', ' 2022IMT-048', 'a\u0000b', 'a\nb', 'x'.repeat(65), 'a\u202Eb']) {
+      expect(parseWith(EntryPlaintextSchema, { ...base, student_id: id }).ok).toBe(false);
+    }
+  });
+
+  it('session ids are lowercase UUIDs only', () => {
+    expect(isSessionId(payload.s)).toBe(true);
+    expect(isSessionId(payload.s.toUpperCase())).toBe(false);
+    expect(isSessionId('../etc/passwd')).toBe(false);
+    expect(isSessionId(42)).toBe(false);
+  });
+});
+
+describe('session document layout', () => {
+  it('an entry is a first write of its key: no origin, no deletion', () => {
+    const doc = new Y.Doc();
+    const entry = sealEntry({ v: 1 }, payload.k, newBoxKeyPair());
+    let update: Uint8Array | undefined;
+    doc.on('update', (u: Uint8Array) => (update = u));
+    expect(appendEntry(doc, entry)).toBe(true);
+    expect(appendEntry(doc, entry)).toBe(false); // never overwritten
+    const decoded = Y.decodeUpdate(update!);
+    expect(decoded.ds.clients.size).toBe(0);
+    expect(decoded.structs).toHaveLength(1);
+    const item = decoded.structs[0] as Y.Item;
+    expect(item.parent).toBe(ROOT_ENTRIES);
+    expect(item.parentSub).toBe(entry.n);
+    expect(item.origin).toBeNull();
+    expect(entriesMap(doc).get(entry.n)).toEqual(entry);
+  });
+
+  it('each receipt comes from a fresh client at clock 0, whatever the doc already holds', () => {
+    const doc = new Y.Doc();
+    const receipt = { v: 1 as const, n: toBase64Url(new Uint8Array(24).fill(1)), rn: toBase64Url(new Uint8Array(24).fill(2)), c: 'A'.repeat(40) };
+    const other = { ...receipt, n: toBase64Url(new Uint8Array(24).fill(3)) };
+    expect(appendReceipt(doc, receipt)).toBe(true);
+    expect(appendReceipt(doc, receipt)).toBe(false);
+    const update = encodeReceiptUpdate(other);
+    const decoded = Y.decodeUpdate(update);
+    expect(decoded.structs).toHaveLength(1);
+    expect(decoded.structs[0]!.id.clock).toBe(0);
+    expect((decoded.structs[0] as Y.Item).parent).toBe(ROOT_RECEIPTS);
+    expect(appendReceipt(doc, other)).toBe(true);
+    expect(receiptsMap(doc).size).toBe(2);
+  });
+});
