@@ -103,7 +103,8 @@ export const ReceiptPlaintextSchema = z.strictObject({
   status: z.enum(['accepted', 'rejected']),
   reason: z.enum([ACCEPTED_REASON, ...REJECTION_REASONS]),
   flags: z.array(z.enum(REVIEW_FLAGS)).max(REVIEW_FLAGS.length),
-  student_id: studentId,
+  /** Empty when the entry opened but its plaintext was malformed (no readable student id). */
+  student_id: z.union([studentId, z.literal('')]),
   decided_at: unixMs,
 });
 export type ReceiptPlaintext = z.infer<typeof ReceiptPlaintextSchema>;
