@@ -19,7 +19,7 @@ import {
 
 function flipBit(text: string, index: number): string {
   const bytes = fromBase64Url(text);
-  bytes[index] ^= 0x01;
+  bytes[index] = bytes[index]! ^ 0x01;
   return toBase64Url(bytes);
 }
 
