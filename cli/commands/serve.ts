@@ -1,0 +1,81 @@
+/** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startValidatorServer } from '../../validator/index.ts';
+import { CliError } from '../apiClient.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  data: string;
+  publicUrl?: string;
+  requireToken?: boolean;
+}
+
+/** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
+function defaultPublicUrl(host: string, port: number): string | undefined {
+  if (host !== '0.0.0.0' && host !== '::') return undefined;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return `http://${address.address}:${port}`;
+    }
+  }
+  return undefined;
+}
+
+/** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
+function closeOnSignal(close: () => Promise<void>): void {
+  let isClosing = false;
+  const stop = (signal: string) => {
+    if (isClosing) return;
+    isClosing = true;
+    process.stderr.write(`${new Date().toISOString()} info cli stopping on ${signal}\n`);
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function runValidatorServer(options: ServeOptions): Promise<void> {
+  const dataDir = resolve(options.data);
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  try {
+    const running = await startValidatorServer({
+      port: options.port,
+      host: options.host,
+      dataDir,
+      ...(publicUrl ? { publicUrl } : {}),
+      ...(options.requireToken ? { requireToken: true } : {}),
+    });
+    closeOnSignal(() => running.close());
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
+    if (code === 'EACCES') throw new CliError(`not allowed to listen on ${options.host}:${options.port}: choose a port above 1024`);
+    throw error;
+  }
+}
+
+const relayEntry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'relay', 'index.ts');
+
+interface RelayModule {
+  startRelayServer(options: { port: number; host: string; dataDir: string }): Promise<{ close(): Promise<void> }>;
+}
+
+export async function runRelayServer(options: ServeOptions): Promise<void> {
+  if (!existsSync(relayEntry)) throw new CliError('the relay is not yet available in this build of Rollcall (relay/index.ts is missing)');
+  const relay = (await import(pathToFileURL(relayEntry).href)) as Partial<RelayModule>;
+  if (typeof relay.startRelayServer !== 'function') throw new CliError('the relay is not yet available in this build of Rollcall (relay/index.ts has no startRelayServer)');
+  try {
+    const running = await relay.startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data) });
+    closeOnSignal(() => running.close());
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
+    throw error;
+  }
+}

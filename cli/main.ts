@@ -1,0 +1,136 @@
+/**
+ * `rollcall`: the command line. Servers (`start`, `validator`, `relay`) run in this process;
+ * `session …` and `attendance` talk to a running server over HTTP. Errors are one line and
+ * exit code 1; `--help` on every command lists its options.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_PORT } from '../protocol/index.ts';
+import { CliError } from './apiClient.ts';
+import { runRelayServer, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { createSession, endSession, listSessions, showAttendance } from './commands/session.ts';
+
+function integer(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function positiveNumber(name: string, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0 || value > max) throw new InvalidArgumentError(`${name} must be a number above 0 and at most ${max}`);
+    return value;
+  };
+}
+
+/** Unix seconds, or an ISO date/time such as 2025-03-01T09:00. */
+function startsAt(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('use Unix seconds or a date and time like 2025-03-01T09:00');
+  return Math.floor(ms / 1000);
+}
+
+const serverOptions = (command: Command) =>
+  command
+    .option('--server <url>', 'URL of the running Rollcall', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
+    .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
+    .option('--data <dir>', 'data folder whose admin-token file to read', './data');
+
+const listenOptions = (command: Command, what: string) =>
+  command
+    .addOption(new Option('--port <port>', `port to serve ${what} on`).default(DEFAULT_PORT).argParser(integer('--port', 0, 65535)))
+    .option('--host <address>', 'interface to listen on (0.0.0.0: every interface, so phones on the LAN can reach it; 127.0.0.1: this computer only)', '0.0.0.0')
+    .option('--data <dir>', 'data folder (SQLite databases, admin token)', './data');
+
+export function buildProgram(): Command {
+  const program = new Command('rollcall')
+    .description('Local-first QR attendance: rotating signed QR codes, offline-first student submissions, one validator on the professor’s laptop.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  listenOptions(program.command('start').description('run Rollcall: the validator’s HTTP API (seed-compatible) on one port'), 'Rollcall')
+    .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
+    .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
+    .action((options: ServeOptions) => runValidatorServer(options));
+
+  listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
+    .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
+    .option('--require-token', 'require the admin token on professor routes even from this computer')
+    .action((options: ServeOptions) => runValidatorServer(options));
+
+  listenOptions(program.command('relay').description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite)'), 'the relay')
+    .action((options: ServeOptions) => runRelayServer(options));
+
+  const session = program.command('session').description('create, list and end sessions on a running Rollcall');
+  serverOptions(
+    session
+      .command('create')
+      .description('create a session; prints the QR JSON and draws the QR in the terminal')
+      .requiredOption('--course <name>', 'course name (at most 64 characters)')
+      .requiredOption('--duration <minutes>', 'length of the session in minutes', positiveNumber('--duration', 1440))
+      .option('--starts-at <when>', 'start time: Unix seconds or a date like 2025-03-01T09:00 (default: now)', startsAt)
+      .option('--rotate <seconds>', 'QR rotation period in seconds, 0 for a static QR (default 10)', integer('--rotate', 0, 3600))
+      .option('--skew <seconds>', 'clock skew tolerated around a rotating QR (default 120)', integer('--skew', 0, 3600))
+      .option('--late-sync <minutes>', 'how long after the end offline submissions are still accepted (default 1440)', integer('--late-sync', 0, 43200))
+      .option('--json', 'print the whole answer as JSON only'),
+  ).action((options) => createSession(options));
+  serverOptions(session.command('list').description('list sessions with their counts').option('--json', 'print JSON')).action((options) => listSessions(options));
+  serverOptions(session.command('end').description('end a session now').argument('<session_id>', 'the session to end')).action((sessionId: string, options) =>
+    endSession({ ...options, sessionId }),
+  );
+
+  serverOptions(
+    program
+      .command('attendance')
+      .description('show who is present in a session')
+      .argument('<session_id>', 'the session')
+      .option('--csv', 'print CSV (for a spreadsheet)')
+      .option('--json', 'print JSON'),
+  ).action((sessionId: string, options) => showAttendance({ ...options, sessionId }));
+
+  registerStudent(program);
+  return program;
+}
+
+/** `rollcall student` lives in cli/student/ (the terminal student client); loaded only when used. */
+function registerStudent(program: Command): void {
+  const entry = join(dirname(fileURLToPath(import.meta.url)), 'student', 'runStudent.ts');
+  program
+    .command('student')
+    .description('the terminal student client: scan (paste) a QR, submit, see the receipt; works offline')
+    .requiredOption('--student-id <id>', 'your student id, e.g. 2022IMT-048')
+    .option('--server <url>', 'the relay to sync with', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
+    .addOption(new Option('--network <state>', 'start online or offline').choices(['online', 'offline']).default('online'))
+    .option('--data <dir>', 'this device’s data folder (device key, queued submissions)', './student-data')
+    .option('--qr <text>', 'QR text or JSON to submit (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--wait <seconds>', 'wait this long for receipts, then exit (no interactive menu)', integer('--wait', 0, 86400))
+    .action(async (options: { studentId: string; server: string; network: 'online' | 'offline'; data: string; qr: string[]; wait?: number }) => {
+      if (!existsSync(entry)) throw new CliError('the student client is not available in this build');
+      const { runStudent } = (await import(pathToFileURL(entry).href)) as typeof import('./student/runStudent.ts');
+      process.exitCode = await runStudent({
+        studentId: options.studentId,
+        server: options.server,
+        network: options.network,
+        data: options.data,
+        qr: options.qr,
+        ...(options.wait !== undefined ? { waitSeconds: options.wait } : {}),
+      });
+    });
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CliError) {
+    process.stderr.write(`rollcall: ${error.message}\n`);
+  } else {
+    process.stderr.write(`rollcall: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  process.exitCode = 1;
+}

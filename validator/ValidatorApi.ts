@@ -1,0 +1,356 @@
+/**
+ * The validator's HTTP API (DESIGN.md "HTTP API", docs/http-api.md) as a route handler that a
+ * node:http server calls: `handleHttp(req, res)` answers the routes it owns and returns true, or
+ * returns false so the next handler (relay, static app) can try. Every request is answered,
+ * bad input with a 4xx JSON body; a bug becomes a logged 500, never a crash.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import {
+  QrJsonSchema,
+  REASON_TEXT,
+  courseName,
+  decodeQrPayload,
+  isSessionId,
+  parseWith,
+  sessionId as sessionIdSchema,
+  studentId as studentIdSchema,
+  type RejectionReason,
+} from '../protocol/index.ts';
+import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
+import {
+  DEFAULT_BODY_LIMIT_BYTES,
+  bearerToken,
+  hostHeaderName,
+  isJsonContentType,
+  isLocalHostName,
+  isLoopbackAddress,
+  readJsonBody,
+  send,
+  sendError,
+  sendJson,
+  tokensEqual,
+  wantsJson,
+} from './httpIo.ts';
+import { storeKnownFacts } from './knownFacts.ts';
+import type { Logger } from './logger.ts';
+import { decide } from './rules.ts';
+import { CreateSessionSchema, issueQr, newSessionRecord, publicSession } from './sessions.ts';
+import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
+import type { ValidatorStore } from './ValidatorStore.ts';
+
+/** HTTP status of each rejection on the direct path (docs/http-api.md). */
+export const REJECTION_STATUS: Record<RejectionReason, number> = {
+  malformed: 400,
+  undecryptable: 400,
+  wrong_session: 404,
+  bad_signature: 403,
+  outside_window: 422,
+  stale_qr: 422,
+  sync_too_late: 422,
+  device_reused: 409,
+  duplicate: 409,
+};
+
+/**
+ * Rejections that anyone can produce for free (no genuine QR needed) are answered but not
+ * stored, so a flood of forgeries cannot fill the professor's disk ("changes nothing").
+ */
+const UNSTORED_DIRECT_REASONS: ReadonlySet<string> = new Set(['malformed', 'undecryptable', 'wrong_session', 'bad_signature']);
+
+const SubmitSchema = z.strictObject({ student_id: z.unknown(), payload_b64: z.unknown(), signature: z.unknown() });
+const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
+const OverrideSchema = z.strictObject({
+  session_id: sessionIdSchema,
+  student_id: studentIdSchema,
+  status: z.enum(['accepted', 'rejected']),
+  note: z.string().max(500).optional(),
+});
+const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
+const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
+
+const STUDENT_CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'content-type',
+  'access-control-max-age': '600',
+};
+
+export interface ValidatorApiOptions {
+  store: ValidatorStore;
+  adminToken: string;
+  logger: Logger;
+  clock: () => number;
+  /** Base of the student app URL put in `qr_text`; may be set later (after listen). */
+  appBaseUrl: () => string;
+  /** Refuse professor routes without the token even from loopback (behind a reverse proxy). */
+  requireToken: boolean;
+  /** Host names (besides localhost ones) a loopback peer may use for professor routes. */
+  trustedHostNames: () => readonly string[];
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
+
+interface Route {
+  pattern: RegExp;
+  methods: Record<string, Handler>;
+  isProfessor: boolean;
+}
+
+export class ValidatorApi {
+  readonly #options: ValidatorApiOptions;
+  readonly #routes: Route[];
+
+  constructor(options: ValidatorApiOptions) {
+    this.#options = options;
+    this.#routes = [
+      { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true, service: 'rollcall-validator' }) } },
+      { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
+      { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
+      { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
+      { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
+      { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
+      { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
+      { pattern: /^\/qr\/([^/]+?)(\.svg)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#qr(req, res, match) } },
+      { pattern: /^\/attendance\/([^/]+?)(\.csv|\.json)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#attendance(req, res, match) } },
+    ];
+  }
+
+  /** Answers the validator's routes; false for any other path. */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://validator.invalid').pathname;
+    } catch {
+      return false;
+    }
+    for (const route of this.#routes) {
+      const match = route.pattern.exec(pathname);
+      if (!match) continue;
+      const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+      const handler = route.methods[method];
+      if (!handler) {
+        sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${route.pattern.source.replace(/[\\^$]/g, '')}; use ${Object.keys(route.methods).join(' or ')}`, {}, );
+        return true;
+      }
+      if (route.isProfessor && !this.#mayActAsProfessor(req, res)) return true;
+      this.#run(req, res, () => handler(req, res, match));
+      return true;
+    }
+    return false;
+  }
+
+  #run(req: IncomingMessage, res: ServerResponse, work: () => Promise<void> | void): void {
+    const started = performance.now();
+    res.on('finish', () => {
+      this.#options.logger.info('http', { method: req.method, path: safePath(req.url), status: res.statusCode, ms: Math.round(performance.now() - started) });
+    });
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => {
+        this.#options.logger.error('request failed', { path: safePath(req.url), error: error instanceof Error ? error.message : String(error) });
+        sendError(res, 500, 'internal_error', 'the validator hit an internal error; nothing was changed by this request');
+      });
+  }
+
+  /** Loopback peers addressing this computer by a local name, or anyone with the admin token. */
+  #mayActAsProfessor(req: IncomingMessage, res: ServerResponse): boolean {
+    const token = bearerToken(req);
+    if (token !== undefined) {
+      if (tokensEqual(token, this.#options.adminToken)) return true;
+      sendError(res, 403, 'bad_token', 'the admin token is wrong: use the token printed when Rollcall started (also in the data folder, file admin-token)');
+      return false;
+    }
+    if (this.#options.requireToken) {
+      sendError(res, 403, 'token_required', 'this is a professor route: send Authorization: Bearer <admin token>');
+      return false;
+    }
+    const host = hostHeaderName(req.headers.host);
+    // The Host check stops DNS rebinding: a web page whose name resolves to 127.0.0.1 is a
+    // loopback peer too, but it cannot make the browser send Host: localhost.
+    const isLocalName = isLocalHostName(host) || (host !== undefined && this.#options.trustedHostNames().includes(host));
+    if (isLoopbackAddress(req.socket.remoteAddress) && isLocalName) return true;
+    sendError(res, 403, 'professor_only', 'this is a professor route: use it on the professor’s computer (localhost) or send Authorization: Bearer <admin token>');
+    return false;
+  }
+
+  /** Professor POSTs must be JSON: a cross-site form cannot send that without a CORS preflight, which we never grant. */
+  async #professorBody(req: IncomingMessage, res: ServerResponse, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<unknown> {
+    if (!isJsonContentType(req)) {
+      req.resume();
+      sendError(res, 415, 'not_json', 'send the body as JSON with Content-Type: application/json');
+      return undefined;
+    }
+    const body = await readJsonBody(req, limitBytes);
+    if (!body.ok) {
+      sendError(res, body.status, body.code, body.error);
+      return undefined;
+    }
+    return body.value;
+  }
+
+  async #createSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res);
+    if (body === undefined) return;
+    const request = parseWith(CreateSessionSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const nowMs = this.#options.clock();
+    const session = newSessionRecord(request.value, nowMs);
+    this.#options.store.insertSession(session);
+    this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
+    this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
+    const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
+    sendJson(res, 201, { ...qr, session_id: session.id });
+  }
+
+  async #endSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res);
+    if (body === undefined) return;
+    const request = parseWith(EndSessionSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const session = this.#options.store.getSession(request.value.session_id);
+    if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    const nowMs = this.#options.clock();
+    if (nowMs > session.endsAtS * 1000) return sendJson(res, 200, { ...publicSession(session, nowMs), already_ended: true });
+    const endAtMs = Math.max(nowMs, session.startsAtS * 1000);
+    const ended = this.#options.store.endSession(session.id, endAtMs)!;
+    this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'end_session', sessionId: session.id, detail: { planned_end: session.endsAtS, ends_at: ended.endsAtS } });
+    sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false });
+  }
+
+  #listSessions(res: ServerResponse): void {
+    const nowMs = this.#options.clock();
+    const sessions = this.#options.store.listSessions().map((session) => ({
+      ...publicSession(session, nowMs),
+      counts: this.#options.store.countDecisions(session.id),
+    }));
+    sendJson(res, 200, { sessions });
+  }
+
+  #sessionFromPath(res: ServerResponse, id: string | undefined): SessionRecord | undefined {
+    if (!isSessionId(id)) {
+      sendError(res, 400, 'bad_session_id', 'the path does not hold a session id (a lowercase UUID)');
+      return undefined;
+    }
+    const session = this.#options.store.getSession(id);
+    if (!session) sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    return session;
+  }
+
+  async #qr(_req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<void> {
+    const session = this.#sessionFromPath(res, match[1]);
+    if (!session) return;
+    const nowMs = this.#options.clock();
+    const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
+    if (match[2] === '.svg') {
+      const svg = await QRCode.toString(qr.qr_text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      return send(res, 200, svg, { 'content-type': 'image/svg+xml; charset=utf-8' });
+    }
+    sendJson(res, 200, {
+      ...qr,
+      server_time_ms: nowMs,
+      is_live: publicSession(session, nowMs).is_live,
+      accepted_count: this.#options.store.countDecisions(session.id).accepted,
+    });
+  }
+
+  #attendance(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): void {
+    const session = this.#sessionFromPath(res, match[1]);
+    if (!session) return;
+    const attendance = buildAttendance(session, this.#options.store.decisionsForSession(session.id), this.#options.clock());
+    if (match[2] === '.csv') {
+      const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
+      return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });
+    }
+    if (match[2] === '.json' || wantsJson(req)) return sendJson(res, 200, attendance);
+    send(res, 200, attendanceHtml(attendance), { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" });
+  }
+
+  async #override(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res);
+    if (body === undefined) return;
+    const request = parseWith(OverrideSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const { session_id: sessionId, student_id: studentId, status, note } = request.value;
+    const session = this.#options.store.getSession(sessionId);
+    if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    const nowMs = this.#options.clock();
+    const decision: Decision = {
+      nonce: `manual:${randomBytes(12).toString('base64url')}`,
+      sessionId,
+      via: 'manual',
+      status,
+      reason: status === 'accepted' ? 'ok' : MANUAL_REASON,
+      flags: [],
+      studentId,
+      firstSeenMs: nowMs,
+      decidedAtMs: nowMs,
+      ...(note !== undefined ? { note } : {}),
+    };
+    const audit = { atMs: nowMs, actor: 'professor', action: `override_${status}`, sessionId, detail: { student_id: studentId, note: note ?? null } };
+    if (status === 'accepted') {
+      if (this.#options.store.recordManualDecision(decision, audit) === 'exists') {
+        return sendError(res, 409, 'already_accepted', 'this student is already marked present in this session');
+      }
+    } else if (!this.#options.store.revokeAcceptance(sessionId, studentId, decision, audit)) {
+      return sendError(res, 409, 'not_accepted', 'this student is not marked present in this session, so there is nothing to reject');
+    }
+    sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs });
+  }
+
+  async #roster(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res, ROSTER_BODY_LIMIT_BYTES);
+    if (body === undefined) return;
+    const request = parseWith(RosterSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    this.#options.store.setRoster(request.value.course, request.value.student_ids);
+    this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
+    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size });
+  }
+
+  /** The seed's direct path: same rules as the sync path, server receive time for scanned_at, no device checks. */
+  async #submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const receivedMs = this.#options.clock();
+    const answer = (status: number, body: Record<string, unknown>) =>
+      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, STUDENT_CORS);
+    const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
+      answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
+
+    const body = await readJsonBody(req);
+    if (!body.ok) return rejectEarly('malformed', body.error, body.status);
+    const fields = parseWith(SubmitSchema, body.value);
+    if (!fields.ok) return rejectEarly('malformed', fields.error);
+    const { student_id: rawStudentId, payload_b64: rawPayload, signature: rawSignature } = fields.value;
+    for (const [name, value] of [['student_id', rawStudentId], ['payload_b64', rawPayload], ['signature', rawSignature]] as const) {
+      if (value === undefined) return rejectEarly('malformed', `${name} is missing`);
+    }
+    const student = parseWith(studentIdSchema, rawStudentId);
+    if (!student.ok) return rejectEarly('malformed', `student_id: ${student.error}`);
+    const qr = parseWith(QrJsonSchema, { payload_b64: rawPayload, signature: rawSignature });
+    if (!qr.ok) return rejectEarly('malformed', qr.error);
+    const payload = decodeQrPayload(qr.value.payload_b64);
+    // No validator signs a payload that does not decode: whatever it is, it is not a genuine QR.
+    if (!payload.ok) return rejectEarly('bad_signature', 'the QR payload is not one this validator signed');
+    const session = this.#options.store.getSession(payload.value.s);
+    if (!session) return rejectEarly('wrong_session', 'unknown session: this QR is not from a session of this validator');
+
+    const nonce = `http:${randomBytes(16).toString('base64url')}`;
+    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };
+    let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
+    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) decision = this.#options.store.recordDecision(decision);
+    this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });
+    const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
+    if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });
+    const reason = decision.reason as RejectionReason;
+    answer(REJECTION_STATUS[reason] ?? 400, { ...common, message: REASON_TEXT[reason], ...(decision.note ? { error: decision.note } : {}) });
+  }
+}
+
+/** The path without its query string (which could carry anything). */
+function safePath(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!.slice(0, 200);
+}

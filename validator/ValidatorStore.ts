@@ -1,0 +1,411 @@
+/**
+ * The validator's durable state in one SQLite file (WAL, synchronous=FULL: a decision that was
+ * answered must survive a power cut, since a receipt or an HTTP answer already went out).
+ * All SQL lives here as named statements; callers see records, never rows.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReviewFlag } from '../protocol/index.ts';
+import { MIGRATIONS } from './migrations.ts';
+import type { AuditEvent, Decision, SessionRecord } from './types.ts';
+
+export const DB_FILE_NAME = 'validator.db';
+
+interface SessionRow {
+  id: string;
+  course: string;
+  secret: Buffer;
+  box_public_key: Buffer;
+  box_secret_key: Buffer;
+  starts_at_s: number;
+  ends_at_s: number;
+  rotate_seconds: number;
+  skew_seconds: number;
+  late_sync_minutes: number;
+  options: string;
+  created_at_ms: number;
+  ended_early_at_ms: number | null;
+}
+
+interface DecisionRow {
+  nonce: string;
+  session_id: string;
+  via: Decision['via'];
+  student_id: string | null;
+  device_key: string | null;
+  status: Decision['status'];
+  reason: Decision['reason'];
+  flags: string;
+  slot_s: number | null;
+  scanned_at_ms: number | null;
+  first_seen_ms: number;
+  decided_at_ms: number;
+  note: string | null;
+  revoked_at_ms: number | null;
+}
+
+/** Counts of a session's decisions, as the attendance page shows them. */
+export interface DecisionCounts {
+  decisions: number;
+  accepted: number;
+  rejected: number;
+}
+
+/** What `recordManualDecision` did. */
+export type RecordOutcome = 'inserted' | 'exists';
+
+const SQL = {
+  insertSession: `INSERT INTO sessions (id, course, secret, box_public_key, box_secret_key, starts_at_s, ends_at_s,
+      rotate_seconds, skew_seconds, late_sync_minutes, options, created_at_ms, ended_early_at_ms)
+    VALUES (@id, @course, @secret, @box_public_key, @box_secret_key, @starts_at_s, @ends_at_s,
+      @rotate_seconds, @skew_seconds, @late_sync_minutes, @options, @created_at_ms, @ended_early_at_ms)`,
+  getSession: `SELECT * FROM sessions WHERE id = ?`,
+  listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
+  endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
+  // ON CONFLICT(nonce) only: a second standing acceptance of a student still raises, so the
+  // caller learns of it instead of losing the row.
+  insertDecision: `INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, flags,
+      slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms)
+    VALUES (@nonce, @session_id, @via, @student_id, @device_key, @status, @reason, @flags,
+      @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms)
+    ON CONFLICT (nonce) DO NOTHING`,
+  getDecision: `SELECT * FROM decisions WHERE nonce = ?`,
+  decisionsForSession: `SELECT * FROM decisions WHERE session_id = ? ORDER BY decided_at_ms, nonce`,
+  countDecisions: `SELECT COUNT(*) AS decisions,
+      COALESCE(SUM(status = 'accepted' AND revoked_at_ms IS NULL), 0) AS accepted,
+      COALESCE(SUM(NOT (status = 'accepted' AND revoked_at_ms IS NULL)), 0) AS rejected
+    FROM decisions WHERE session_id = ?`,
+  acceptedStudent: `SELECT * FROM decisions WHERE session_id = ? AND student_id = ? AND status = 'accepted'
+      AND revoked_at_ms IS NULL LIMIT 1`,
+  revokeAcceptance: `UPDATE decisions SET revoked_at_ms = @at_ms WHERE session_id = @session_id AND student_id = @student_id
+      AND status = 'accepted' AND revoked_at_ms IS NULL`,
+  bindDevice: `INSERT OR IGNORE INTO device_bindings (session_id, device_key, student_id, bound_at_ms)
+    VALUES (?, ?, ?, ?)`,
+  deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
+  studentDevices: `SELECT DISTINCT device_key FROM device_bindings WHERE student_id = ? ORDER BY device_key`,
+  insertAudit: `INSERT INTO audit_log (at_ms, actor, action, session_id, detail) VALUES (?, ?, ?, ?, ?)`,
+  auditLog: `SELECT * FROM audit_log WHERE (@session_id IS NULL OR session_id = @session_id) ORDER BY id`,
+  openInterval: `INSERT INTO connection_intervals (session_id, connected_at_ms) VALUES (?, ?)`,
+  closeInterval: `UPDATE connection_intervals SET disconnected_at_ms = ? WHERE id = ? AND disconnected_at_ms IS NULL`,
+  closeDanglingIntervals: `UPDATE connection_intervals SET disconnected_at_ms = connected_at_ms WHERE disconnected_at_ms IS NULL`,
+  coveringInterval: `SELECT 1 FROM connection_intervals WHERE session_id = ? AND connected_at_ms <= ?
+      AND (disconnected_at_ms IS NULL OR disconnected_at_ms >= ?) LIMIT 1`,
+  clearRoster: `DELETE FROM roster WHERE course = ?`,
+  addToRoster: `INSERT OR IGNORE INTO roster (course, student_id) VALUES (?, ?)`,
+  hasRoster: `SELECT 1 FROM roster WHERE course = ? LIMIT 1`,
+  onRoster: `SELECT 1 FROM roster WHERE course = ? AND student_id = ?`,
+} as const;
+
+type Statements = { [K in keyof typeof SQL]: Database.Statement };
+
+/** The validator's SQLite store. One instance per data folder; not shared between processes. */
+export class ValidatorStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+
+  /** Opens (creating if needed) `<dataDir>/validator.db`, with file mode 0600: it holds session secrets. */
+  static open(dataDir: string): ValidatorStore {
+    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return new ValidatorStore(join(dataDir, DB_FILE_NAME));
+  }
+
+  constructor(path: string) {
+    this.path = path;
+    this.#db = new Database(path);
+    if (path !== ':memory:') {
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
+      }
+    }
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+    this.#sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, this.#db.prepare(text)])) as Statements;
+    // An interval left open by a crash says nothing about the time after the crash.
+    this.#sql.closeDanglingIntervals.run();
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`validator database ${this.path} has schema version ${version}, newer than this Rollcall (${MIGRATIONS.length}); upgrade Rollcall`);
+    }
+    for (let index = version; index < MIGRATIONS.length; index++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[index]!);
+        this.#db.pragma(`user_version = ${index + 1}`);
+      })();
+    }
+  }
+
+  /** Schema version (`PRAGMA user_version`). */
+  get schemaVersion(): number {
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ---- sessions
+
+  insertSession(session: SessionRecord): void {
+    this.#sql.insertSession.run(sessionToRow(session));
+  }
+
+  getSession(id: string): SessionRecord | undefined {
+    const row = this.#sql.getSession.get(id) as SessionRow | undefined;
+    return row ? rowToSession(row) : undefined;
+  }
+
+  listSessions(): SessionRecord[] {
+    return (this.#sql.listSessions.all() as SessionRow[]).map(rowToSession);
+  }
+
+  /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */
+  endSession(id: string, atMs: number): SessionRecord | undefined {
+    this.#sql.endSession.run({ id, ends_at_s: Math.floor(atMs / 1000), at_ms: atMs });
+    return this.getSession(id);
+  }
+
+  // ---- decisions
+
+  /**
+   * Stores decisions in one transaction (the sync follower calls this with thousands at a
+   * time) and returns, in input order, the decision that now stands for each nonce:
+   * - a nonce already decided keeps its first decision (decisions are final, so a replayed
+   *   entry gets the same answer), which is returned instead of the new one;
+   * - an acceptance of a student who already has a standing acceptance in the session (the
+   *   caller's view was stale) is stored as rejected `duplicate`, never dropped.
+   * Accepted decisions with a device key bind that device to the student for the session.
+   */
+  recordDecisions(decisions: readonly Decision[]): Decision[] {
+    return this.#recordMany(decisions);
+  }
+
+  /** One decision; see {@link recordDecisions}. */
+  recordDecision(decision: Decision): Decision {
+    return this.#recordMany([decision])[0]!;
+  }
+
+  readonly #recordMany = (decisions: readonly Decision[]): Decision[] =>
+    this.#db.transaction((batch: readonly Decision[]) => batch.map((decision) => this.#recordOne(decision)))(decisions);
+
+  #recordOne(decision: Decision): Decision {
+    let stored = decision;
+    let inserted: boolean;
+    try {
+      inserted = this.#sql.insertDecision.run(decisionToRow(decision)).changes > 0;
+    } catch (error) {
+      if (!isUniqueViolation(error) || decision.status !== 'accepted') throw error;
+      stored = { ...decision, status: 'rejected', reason: 'duplicate', flags: [] };
+      inserted = this.#sql.insertDecision.run(decisionToRow(stored)).changes > 0;
+    }
+    if (!inserted) return this.getDecision(decision.nonce)!;
+    if (stored.status === 'accepted' && stored.deviceKey && stored.studentId) {
+      this.#sql.bindDevice.run(stored.sessionId, stored.deviceKey, stored.studentId, stored.decidedAtMs);
+    }
+    return stored;
+  }
+
+  getDecision(nonce: string): Decision | undefined {
+    const row = this.#sql.getDecision.get(nonce) as DecisionRow | undefined;
+    return row ? rowToDecision(row) : undefined;
+  }
+
+  decisionsForSession(sessionId: string): Decision[] {
+    return (this.#sql.decisionsForSession.all(sessionId) as DecisionRow[]).map(rowToDecision);
+  }
+
+  countDecisions(sessionId: string): DecisionCounts {
+    return this.#sql.countDecisions.get(sessionId) as DecisionCounts;
+  }
+
+  /** The standing acceptance of `studentId` in the session, if any. */
+  acceptedStudent(sessionId: string, studentId: string): Decision | undefined {
+    const row = this.#sql.acceptedStudent.get(sessionId, studentId) as DecisionRow | undefined;
+    return row ? rowToDecision(row) : undefined;
+  }
+
+  /**
+   * A professor's rejection of a present student: the acceptance stays in the table (its
+   * receipt already went out) but is marked revoked, and a manual rejection is recorded.
+   * Returns false when the student had no standing acceptance.
+   */
+  revokeAcceptance(sessionId: string, studentId: string, manualRejection: Decision, audit: AuditEvent): boolean {
+    return this.#db.transaction(() => {
+      const changed = this.#sql.revokeAcceptance.run({ session_id: sessionId, student_id: studentId, at_ms: manualRejection.decidedAtMs }).changes;
+      if (changed === 0) return false;
+      this.#sql.insertDecision.run(decisionToRow(manualRejection));
+      this.#insertAudit(audit);
+      return true;
+    })();
+  }
+
+  /** Records a manual decision and its audit row together. 'exists' if the student is already accepted. */
+  recordManualDecision(decision: Decision, audit: AuditEvent): RecordOutcome {
+    return this.#db.transaction((): RecordOutcome => {
+      try {
+        if (this.#sql.insertDecision.run(decisionToRow(decision)).changes === 0) return 'exists';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'exists';
+        throw error;
+      }
+      this.#insertAudit(audit);
+      return 'inserted';
+    })();
+  }
+
+  // ---- device bindings
+
+  /** The student this device was accepted for in this session. */
+  deviceBinding(sessionId: string, deviceKey: string): string | undefined {
+    const row = this.#sql.deviceBinding.get(sessionId, deviceKey) as { student_id: string } | undefined;
+    return row?.student_id;
+  }
+
+  /** Every device a student was accepted with, across all sessions. */
+  studentDevices(studentId: string): string[] {
+    return (this.#sql.studentDevices.all(studentId) as { device_key: string }[]).map((row) => row.device_key);
+  }
+
+  // ---- audit log
+
+  audit(event: AuditEvent): void {
+    this.#insertAudit(event);
+  }
+
+  #insertAudit(event: AuditEvent): void {
+    this.#sql.insertAudit.run(event.atMs, event.actor, event.action, event.sessionId ?? null, JSON.stringify(event.detail ?? {}));
+  }
+
+  auditLog(sessionId?: string): AuditEvent[] {
+    const rows = this.#sql.auditLog.all({ session_id: sessionId ?? null }) as {
+      at_ms: number;
+      actor: string;
+      action: string;
+      session_id: string | null;
+      detail: string;
+    }[];
+    return rows.map((row) => ({
+      atMs: row.at_ms,
+      actor: row.actor,
+      action: row.action,
+      ...(row.session_id ? { sessionId: row.session_id } : {}),
+      detail: JSON.parse(row.detail) as Record<string, unknown>,
+    }));
+  }
+
+  // ---- connection intervals (the sync follower records when it was connected to the relay)
+
+  /** Opens an interval; returns its id for {@link recordDisconnected}. */
+  recordConnected(sessionId: string, atMs: number): number {
+    return Number(this.#sql.openInterval.run(sessionId, atMs).lastInsertRowid);
+  }
+
+  recordDisconnected(intervalId: number, atMs: number): void {
+    this.#sql.closeInterval.run(atMs, intervalId);
+  }
+
+  /** True when one recorded connection covered all of [fromMs, toMs]. */
+  wasConnectedThroughout(sessionId: string, fromMs: number, toMs: number): boolean {
+    return this.#sql.coveringInterval.get(sessionId, fromMs, toMs) !== undefined;
+  }
+
+  // ---- rosters (optional: `not_on_roster` is flagged only for courses that have one)
+
+  setRoster(course: string, studentIds: readonly string[]): void {
+    this.#db.transaction(() => {
+      this.#sql.clearRoster.run(course);
+      for (const id of studentIds) this.#sql.addToRoster.run(course, id);
+    })();
+  }
+
+  /** `undefined` when the course has no roster; otherwise whether the student is on it. */
+  isOnRoster(course: string, studentId: string): boolean | undefined {
+    if (this.#sql.hasRoster.get(course) === undefined) return undefined;
+    return this.#sql.onRoster.get(course, studentId) !== undefined;
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+}
+
+function sessionToRow(session: SessionRecord): SessionRow {
+  return {
+    id: session.id,
+    course: session.course,
+    secret: Buffer.from(session.secret),
+    box_public_key: Buffer.from(session.boxPublicKey),
+    box_secret_key: Buffer.from(session.boxSecretKey),
+    starts_at_s: session.startsAtS,
+    ends_at_s: session.endsAtS,
+    rotate_seconds: session.rotateSeconds,
+    skew_seconds: session.skewSeconds,
+    late_sync_minutes: session.lateSyncMinutes,
+    options: JSON.stringify(session.options),
+    created_at_ms: session.createdAtMs,
+    ended_early_at_ms: session.endedEarlyAtMs ?? null,
+  };
+}
+
+function rowToSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    course: row.course,
+    secret: new Uint8Array(row.secret),
+    boxPublicKey: new Uint8Array(row.box_public_key),
+    boxSecretKey: new Uint8Array(row.box_secret_key),
+    startsAtS: row.starts_at_s,
+    endsAtS: row.ends_at_s,
+    rotateSeconds: row.rotate_seconds,
+    skewSeconds: row.skew_seconds,
+    lateSyncMinutes: row.late_sync_minutes,
+    options: JSON.parse(row.options) as Record<string, unknown>,
+    createdAtMs: row.created_at_ms,
+    ...(row.ended_early_at_ms !== null ? { endedEarlyAtMs: row.ended_early_at_ms } : {}),
+  };
+}
+
+function decisionToRow(decision: Decision): DecisionRow {
+  return {
+    nonce: decision.nonce,
+    session_id: decision.sessionId,
+    via: decision.via,
+    student_id: decision.studentId ?? null,
+    device_key: decision.deviceKey ?? null,
+    status: decision.status,
+    reason: decision.reason,
+    flags: JSON.stringify(decision.flags),
+    slot_s: decision.slotS ?? null,
+    scanned_at_ms: decision.scannedAtMs ?? null,
+    first_seen_ms: decision.firstSeenMs,
+    decided_at_ms: decision.decidedAtMs,
+    note: decision.note ?? null,
+    revoked_at_ms: decision.revokedAtMs ?? null,
+  };
+}
+
+function rowToDecision(row: DecisionRow): Decision {
+  return {
+    nonce: row.nonce,
+    sessionId: row.session_id,
+    via: row.via,
+    status: row.status,
+    reason: row.reason,
+    flags: JSON.parse(row.flags) as ReviewFlag[],
+    ...(row.student_id !== null ? { studentId: row.student_id } : {}),
+    ...(row.device_key !== null ? { deviceKey: row.device_key } : {}),
+    ...(row.slot_s !== null ? { slotS: row.slot_s } : {}),
+    ...(row.scanned_at_ms !== null ? { scannedAtMs: row.scanned_at_ms } : {}),
+    firstSeenMs: row.first_seen_ms,
+    decidedAtMs: row.decided_at_ms,
+    ...(row.note !== null ? { note: row.note } : {}),
+    ...(row.revoked_at_ms !== null ? { revokedAtMs: row.revoked_at_ms } : {}),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * A session's attendance in the three forms `GET /attendance/<id>` serves: JSON, a plain HTML
+ * page a professor can read, and CSV for a spreadsheet.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { publicSession, type PublicSession } from './sessions.ts';
+import type { Decision, SessionRecord } from './types.ts';
+
+export interface AttendanceRow {
+  student_id: string | null;
+  decided_at: number;
+  flags: string[];
+  via: Decision['via'];
+  device: string | null;
+  reason: string;
+  note?: string;
+}
+
+export interface Attendance {
+  session: PublicSession;
+  accepted: AttendanceRow[];
+  rejected: AttendanceRow[];
+  counts: { accepted: number; rejected: number; flagged: number };
+}
+
+export function buildAttendance(session: SessionRecord, decisions: readonly Decision[], nowMs: number): Attendance {
+  const row = (decision: Decision): AttendanceRow => ({
+    student_id: decision.studentId ?? null,
+    decided_at: decision.decidedAtMs,
+    flags: decision.flags,
+    via: decision.via,
+    device: decision.deviceKey ?? null,
+    reason: decision.reason,
+    ...(decision.note !== undefined && decision.via === 'manual' ? { note: decision.note } : {}),
+  });
+  // A revoked acceptance is represented by the professor's manual rejection row.
+  const accepted = decisions.filter((decision) => decision.status === 'accepted' && decision.revokedAtMs === undefined).map(row);
+  const rejected = decisions.filter((decision) => decision.status === 'rejected').map(row);
+  return {
+    session: publicSession(session, nowMs),
+    accepted,
+    rejected,
+    counts: { accepted: accepted.length, rejected: rejected.length, flagged: accepted.filter((entry) => entry.flags.length > 0).length },
+  };
+}
+
+/** Spreadsheets run cells that start with these as formulas; student ids are untrusted. */
+function csvSafe(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+export function attendanceCsv(attendance: Attendance): string {
+  const rows = [...attendance.accepted.map((entry) => ({ ...entry, status: 'accepted' })), ...attendance.rejected.map((entry) => ({ ...entry, status: 'rejected' }))];
+  return stringify(
+    rows.map((entry) => [
+      csvSafe(entry.student_id ?? ''),
+      entry.status,
+      entry.reason,
+      entry.flags.join(' '),
+      entry.via,
+      new Date(entry.decided_at).toISOString(),
+      entry.device ?? '',
+      csvSafe(entry.note ?? ''),
+    ]),
+    { header: true, columns: ['student_id', 'status', 'reason', 'flags', 'via', 'decided_at', 'device', 'note'] },
+  );
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+export function attendanceHtml(attendance: Attendance): string {
+  const { session, counts } = attendance;
+  const rows = (entries: AttendanceRow[], withReason: boolean) =>
+    entries
+      .map(
+        (entry) =>
+          `<tr><td>${escapeHtml(entry.student_id ?? '(unreadable)')}</td><td>${escapeHtml(time(entry.decided_at))}</td>` +
+          `<td>${escapeHtml(entry.via)}</td>${withReason ? `<td>${escapeHtml(entry.reason)}</td>` : ''}` +
+          `<td>${escapeHtml(entry.flags.join(', '))}</td><td>${escapeHtml(entry.note ?? '')}</td></tr>`,
+      )
+      .join('\n');
+  const id = escapeHtml(session.session_id);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="10">
+<title>Attendance: ${escapeHtml(session.course)}</title>
+<style>body{font:16px/1.4 system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse;width:100%;margin-bottom:2rem}
+td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}.flag{color:#a60}</style></head>
+<body>
+<h1>${escapeHtml(session.course)}</h1>
+<p>Session <code>${id}</code>, ${escapeHtml(time(session.starts_at * 1000))} to ${escapeHtml(time(session.ends_at * 1000))}${session.is_live ? ' (live)' : ''}.</p>
+<p><strong>${counts.accepted}</strong> present, <strong class="flag">${counts.flagged}</strong> flagged for review, ${counts.rejected} rejected.
+<a href="/attendance/${id}.csv">Download CSV</a> · <a href="/qr/${id}.svg">QR code</a></p>
+<h2>Present</h2>
+<table><thead><tr><th>Student</th><th>Decided</th><th>Via</th><th>Flags</th><th>Note</th></tr></thead><tbody>
+${rows(attendance.accepted, false)}
+</tbody></table>
+<h2>Rejected</h2>
+<table><thead><tr><th>Student</th><th>Decided</th><th>Via</th><th>Reason</th><th>Flags</th><th>Note</th></tr></thead><tbody>
+${rows(attendance.rejected, true)}
+</tbody></table>
+</body></html>
+`;
+}

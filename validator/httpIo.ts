@@ -1,0 +1,128 @@
+/**
+ * The small HTTP toolkit of the validator's API: bounded JSON bodies, JSON answers, and who is
+ * asking (loopback peer, admin token). Nothing here throws at a caller for bad input: bad input
+ * comes back as `{ ok: false, status, error }`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constantTimeEqual, utf8Encode } from '../crypto/index.ts';
+
+/** Default body limit of JSON routes; `POST /roster` allows more. */
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
+/** Past this many bytes of an over-limit body we stop draining politely and close the connection. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; code: string; error: string };
+
+/**
+ * Reads a JSON body of at most `limitBytes`. An over-limit body is drained (up to a cap) before
+ * answering, so the client reads the 413 instead of a reset connection.
+ */
+export function readJsonBody(req: IncomingMessage, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length']);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let isTooLarge = Number.isFinite(declared) && declared > limitBytes;
+    let isDone = false;
+    const finish = (result: BodyResult) => {
+      if (isDone) return;
+      isDone = true;
+      resolve(result);
+    };
+    const tooLarge = (): BodyResult => ({ ok: false, status: 413, code: 'body_too_large', error: `request body is larger than ${limitBytes} bytes` });
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limitBytes) isTooLarge = true;
+      if (isTooLarge) {
+        chunks.length = 0;
+        if (received > DRAIN_LIMIT_BYTES) {
+          finish(tooLarge());
+          req.pause();
+        }
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => finish({ ok: false, status: 400, code: 'body_unreadable', error: 'request body could not be read' }));
+    req.on('aborted', () => finish({ ok: false, status: 400, code: 'body_unreadable', error: 'request body was cut off' }));
+    req.on('end', () => {
+      if (isTooLarge) return finish(tooLarge());
+      const text = Buffer.concat(chunks);
+      if (text.length === 0) return finish({ ok: false, status: 400, code: 'empty_body', error: 'request body is empty: send a JSON object' });
+      let value: unknown;
+      try {
+        value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(text));
+      } catch {
+        return finish({ ok: false, status: 400, code: 'bad_json', error: 'request body is not valid JSON' });
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return finish({ ok: false, status: 400, code: 'not_an_object', error: 'request body must be a JSON object' });
+      }
+      finish({ ok: true, value });
+    });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', ...headers });
+}
+
+export function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  if (res.headersSent || res.writableEnded) return;
+  const bytes = utf8Encode(body);
+  res.writeHead(status, {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-length': String(bytes.length),
+    ...headers,
+  });
+  res.end(bytes);
+}
+
+/** A 4xx/5xx answer: `{ error, code }` (plus `extra`), a sentence a person can act on. */
+export function sendError(res: ServerResponse, status: number, code: string, error: string, extra: Record<string, unknown> = {}): void {
+  sendJson(res, status, { error, code, ...extra });
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1';
+}
+
+/** The hostname of a Host header, without port or IPv6 brackets; lowercase. */
+export function hostHeaderName(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const match = /^\[([^\]]+)\](?::\d+)?$/.exec(host) ?? /^([^:]+)(?::\d+)?$/.exec(host);
+  return match?.[1]?.toLowerCase();
+}
+
+/** Names that only ever mean this computer. */
+export function isLocalHostName(name: string | undefined): boolean {
+  if (!name) return false;
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** The `Authorization: Bearer <token>` value, if any. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export function tokensEqual(given: string, expected: string): boolean {
+  return constantTimeEqual(utf8Encode(given), utf8Encode(expected));
+}
+
+/** Whether the client prefers JSON (`Accept: application/json`) over the HTML page. */
+export function wantsJson(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+export function isJsonContentType(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json';
+}

@@ -1,0 +1,178 @@
+/**
+ * The validator part's entry: `createValidator` (store + HTTP routes, composable into any
+ * node:http server) and `startValidatorServer` (a server of its own, used by `rollcall start`
+ * and `rollcall validator`). Other parts and the CLI import only this file.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DEFAULT_PORT } from '../protocol/index.ts';
+import { loadOrCreateAdminToken } from './adminToken.ts';
+import { sendError } from './httpIo.ts';
+import { stderrLogger, type Logger } from './logger.ts';
+import { ValidatorApi } from './ValidatorApi.ts';
+import { ValidatorStore } from './ValidatorStore.ts';
+
+export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome } from './ValidatorStore.ts';
+export { decide, nodeRuleCrypto, type SubmissionInput, type EntryInput, type DirectInput, type KnownFacts, type RuleCrypto, type RuleDecision, type SessionRules } from './rules.ts';
+export { decideAndRecord, type BatchResult } from './decideBatch.ts';
+export { storeKnownFacts, BatchKnownFacts } from './knownFacts.ts';
+export { nativeSharedKey } from './nativeSharedKey.ts';
+export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
+export { issueQr, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
+export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
+export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { REJECTION_STATUS } from './ValidatorApi.ts';
+export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
+export { MANUAL_REASON } from './types.ts';
+
+/** A request handler that answers its routes and returns true, or returns false to pass. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface ValidatorOptions {
+  /** Folder of validator.db and admin-token (made if missing). */
+  dataDir: string;
+  logger?: Logger;
+  /** Unix ms; tests and the sync follower may pass their own. */
+  clock?: () => number;
+  /** Base URL of the student app put in each QR's `qr_text` (default: this server's own URL). */
+  appBaseUrl?: string;
+  /** Require the admin token on professor routes even from loopback (behind a reverse proxy). */
+  requireToken?: boolean;
+}
+
+/** The validator: its store and its HTTP routes, ready to be mounted in a server. */
+export interface Validator {
+  readonly store: ValidatorStore;
+  /** The admin token (also in `<dataDir>/admin-token`). Never log it. */
+  readonly adminToken: string;
+  readonly dataDir: string;
+  /** Answers the validator's routes; false for other paths. */
+  handleHttp: HttpHandler;
+  /** The student app's base URL used in `qr_text`. */
+  appBaseUrl(): string;
+  setAppBaseUrl(url: string): void;
+  /** Host names besides localhost that loopback professors may use (the server's --host). */
+  addTrustedHostName(name: string): void;
+  close(): void;
+}
+
+export function createValidator(options: ValidatorOptions): Validator {
+  const store = ValidatorStore.open(options.dataDir);
+  const adminToken = loadOrCreateAdminToken(options.dataDir);
+  const logger = options.logger ?? stderrLogger('validator');
+  let appBaseUrl = options.appBaseUrl ?? `http://localhost:${DEFAULT_PORT}`;
+  const trustedHostNames: string[] = [];
+  const api = new ValidatorApi({
+    store,
+    adminToken,
+    logger,
+    clock: options.clock ?? Date.now,
+    appBaseUrl: () => appBaseUrl,
+    requireToken: options.requireToken ?? false,
+    trustedHostNames: () => trustedHostNames,
+  });
+  return {
+    store,
+    adminToken,
+    dataDir: options.dataDir,
+    handleHttp: (req, res) => api.handleHttp(req, res),
+    appBaseUrl: () => appBaseUrl,
+    setAppBaseUrl: (url) => {
+      appBaseUrl = url.replace(/\/+$/, '');
+    },
+    addTrustedHostName: (name) => {
+      trustedHostNames.push(name.toLowerCase());
+    },
+    close: () => store.close(),
+  };
+}
+
+export interface ValidatorServerOptions extends Omit<ValidatorOptions, 'appBaseUrl'> {
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1; 0.0.0.0 to let phones on the LAN reach it). */
+  host?: string;
+  /** Public URL of the student app for `qr_text` (default: http://<host>:<port>). */
+  publicUrl?: string;
+  /** Tried in order after the validator's routes (relay, static app). */
+  extraHandlers?: HttpHandler[];
+  /** WebSocket upgrades (the relay's /sync/<id>); without it upgrades are refused. */
+  onUpgrade?: UpgradeHandler;
+  /** Where the start banner (with the admin token) goes; default stdout. */
+  print?: (line: string) => void;
+}
+
+export interface RunningValidatorServer {
+  validator: Validator;
+  server: Server;
+  port: number;
+  host: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a node:http server with the validator's routes (and any extra handlers). */
+export async function startValidatorServer(options: ValidatorServerOptions): Promise<RunningValidatorServer> {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? stderrLogger('validator');
+  const validator = createValidator({ ...options, logger, ...(options.publicUrl ? { appBaseUrl: options.publicUrl } : {}) });
+  const handlers: HttpHandler[] = [validator.handleHttp, ...(options.extraHandlers ?? [])];
+  const server = createServer((req, res) => {
+    try {
+      for (const handler of handlers) if (handler(req, res)) return;
+      sendError(res, 404, 'not_found', `nothing at ${(req.url ?? '/').split('?')[0]!.slice(0, 100)}; see docs/http-api.md for the routes`);
+    } catch (error) {
+      logger.error('handler threw', { error: error instanceof Error ? error.message : String(error) });
+      sendError(res, 500, 'internal_error', 'internal error');
+    }
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_http"}');
+    else socket.destroy();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (options.onUpgrade) {
+      try {
+        options.onUpgrade(req, socket, head);
+      } catch (error) {
+        logger.error('upgrade handler threw', { error: error instanceof Error ? error.message : String(error) });
+        socket.destroy();
+      }
+    } else {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  if (!options.publicUrl) validator.setAppBaseUrl(url);
+  validator.addTrustedHostName(host);
+  const print = options.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  print(`Rollcall validator listening on ${url}`);
+  print(`Data folder: ${options.dataDir}`);
+  print(`Admin token (for professor routes from other computers): ${validator.adminToken}`);
+  return {
+    validator,
+    server,
+    port,
+    host,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          validator.close();
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The validator's SQLite schema as an ordered list of migrations. `PRAGMA user_version` holds
+ * how many have run; each runs once, in its own transaction, so a data folder made by an older
+ * version upgrades in place and a newer one is refused instead of being misread.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: sessions, decisions, device bindings, audit log, relay connection intervals, rosters.
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     course TEXT NOT NULL,
+     secret BLOB NOT NULL,
+     box_public_key BLOB NOT NULL,
+     box_secret_key BLOB NOT NULL,
+     starts_at_s INTEGER NOT NULL,
+     ends_at_s INTEGER NOT NULL,
+     rotate_seconds INTEGER NOT NULL,
+     skew_seconds INTEGER NOT NULL,
+     late_sync_minutes INTEGER NOT NULL,
+     options TEXT NOT NULL DEFAULT '{}',
+     created_at_ms INTEGER NOT NULL,
+     ended_early_at_ms INTEGER
+   );
+   CREATE TABLE decisions (
+     nonce TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     via TEXT NOT NULL CHECK (via IN ('sync', 'direct', 'manual')),
+     student_id TEXT,
+     device_key TEXT,
+     status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+     reason TEXT NOT NULL,
+     flags TEXT NOT NULL DEFAULT '[]',
+     slot_s INTEGER,
+     scanned_at_ms INTEGER,
+     first_seen_ms INTEGER NOT NULL,
+     decided_at_ms INTEGER NOT NULL,
+     note TEXT,
+     revoked_at_ms INTEGER
+   );
+   -- One standing acceptance per student and session: the store itself refuses a second one,
+   -- whichever path (sync, direct, manual) it comes from.
+   CREATE UNIQUE INDEX decisions_one_accept ON decisions (session_id, student_id)
+     WHERE status = 'accepted' AND revoked_at_ms IS NULL;
+   CREATE INDEX decisions_by_session ON decisions (session_id, decided_at_ms);
+   CREATE TABLE device_bindings (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     device_key TEXT NOT NULL,
+     student_id TEXT NOT NULL,
+     bound_at_ms INTEGER NOT NULL,
+     PRIMARY KEY (session_id, device_key)
+   );
+   CREATE INDEX device_bindings_by_student ON device_bindings (student_id, device_key);
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at_ms INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     session_id TEXT,
+     detail TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE TABLE connection_intervals (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL,
+     connected_at_ms INTEGER NOT NULL,
+     disconnected_at_ms INTEGER
+   );
+   CREATE INDEX connection_intervals_by_session ON connection_intervals (session_id, connected_at_ms);
+   CREATE TABLE roster (
+     course TEXT NOT NULL,
+     student_id TEXT NOT NULL,
+     PRIMARY KEY (course, student_id)
+   );`,
+];

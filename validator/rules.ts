@@ -1,0 +1,260 @@
+/**
+ * The validation rules of DESIGN.md "Validation" as one synchronous pure function: the
+ * session, the submission as received, what the store already knows (read-only lookups) and
+ * the clock in; a decision out. No I/O: the caller reads the store, calls `decide`, and writes
+ * the decision. Crypto is deterministic computation and is injected (`RuleCrypto`) so tests and
+ * the sync follower can choose the implementation.
+ *
+ * Checks run in the table's order and the first failure decides:
+ * malformed, undecryptable, wrong_session, bad_signature, outside_window, stale_qr,
+ * sync_too_late, device_reused, duplicate. Accepted decisions may carry review flags.
+ */
+import { entrySharedKey, openEntry, type SharedKeyFn } from '../crypto/index.ts';
+import {
+  DELAYED_SYNC_FLAG_SECONDS,
+  EntryPlaintextSchema,
+  MAX_ITEM_BYTES,
+  QrJsonSchema,
+  decodeQrPayload,
+  jsonByteLength,
+  parseEntry,
+  parseWith,
+  studentId as studentIdSchema,
+  type QrPayload,
+  type RejectionReason,
+  type ReviewFlag,
+} from '../protocol/index.ts';
+import { nativeSharedKey } from './nativeSharedKey.ts';
+import { verifySignatureSync } from './qrSigning.ts';
+import type { Decision, SessionRecord } from './types.ts';
+
+/** The parts of a session the rules read. */
+export type SessionRules = Pick<
+  SessionRecord,
+  'id' | 'secret' | 'boxSecretKey' | 'startsAtS' | 'endsAtS' | 'skewSeconds' | 'lateSyncMinutes'
+>;
+
+/** A sealed entry read from the session's room (the sync path). */
+export interface EntryInput {
+  kind: 'entry';
+  /** The `entries` map key the entry was stored under; must equal the entry's nonce `n`. */
+  key: string;
+  /** The value as read from the room: untrusted, unparsed. */
+  entry: unknown;
+  /** When the validator first saw this entry (Unix ms, validator clock). */
+  firstSeenMs: number;
+}
+
+/** The seed's direct HTTP submission (`POST /submit_attendance`). Fields are untrusted. */
+export interface DirectInput {
+  kind: 'direct';
+  /** Id of this submission in the decisions table (`http:<random>`). */
+  nonce: string;
+  student_id: unknown;
+  payload_b64: unknown;
+  signature: unknown;
+  /** Server receive time (Unix ms): stands in for both `scanned_at` and first-seen. */
+  receivedMs: number;
+}
+
+export type SubmissionInput = EntryInput | DirectInput;
+
+/**
+ * What the store already knows, as read-only lookups scoped to the session being decided.
+ * The store-backed implementation is `storeKnownFacts`; `decideBatch` layers the decisions of
+ * the current batch on top.
+ */
+export interface KnownFacts {
+  /** A standing acceptance of this student exists in this session. */
+  isStudentAccepted(studentId: string): boolean;
+  /** The student this device was accepted for in this session, if any. */
+  deviceStudent(deviceKey: string): string | undefined;
+  /** Devices this student was accepted with before, in any session. */
+  studentDevices(studentId: string): readonly string[];
+  /** `undefined` when the course has no roster. */
+  isOnRoster(studentId: string): boolean | undefined;
+  /** The validator was connected to the relay for this session during all of [fromMs, toMs]. */
+  wasConnectedThroughout(fromMs: number, toMs: number): boolean;
+}
+
+/** The crypto the rules need, injected. */
+export interface RuleCrypto {
+  sharedKey: SharedKeyFn;
+  verifySignature(secret: Uint8Array, payloadB64: string, signature: string): boolean;
+}
+
+export const nodeRuleCrypto: RuleCrypto = { sharedKey: nativeSharedKey, verifySignature: verifySignatureSync };
+
+/**
+ * A decision as `decide` returns it. `sharedKey` (entries that opened) is the box key of the
+ * entry's device and the session: the caller seals the receipt with it instead of recomputing
+ * it. It is not stored.
+ */
+export interface RuleDecision extends Decision {
+  sharedKey?: Uint8Array;
+}
+
+/** Decides one submission. Pure: same arguments, same decision. */
+export function decide(
+  input: SubmissionInput,
+  session: SessionRules,
+  known: KnownFacts,
+  nowMs: number,
+  crypto: RuleCrypto = nodeRuleCrypto,
+): RuleDecision {
+  return input.kind === 'entry' ? decideEntry(input, session, known, nowMs, crypto) : decideDirect(input, session, known, nowMs, crypto);
+}
+
+/** The facts both paths share once the submission is open. */
+interface OpenedSubmission {
+  studentId: string;
+  payloadB64: string;
+  signature: string;
+  scanMs: number;
+  firstSeenMs: number;
+  /** The direct path has one clock (receive time) and no device. */
+  isDirect: boolean;
+  deviceKey?: string;
+}
+
+function decideEntry(input: EntryInput, session: SessionRules, known: KnownFacts, nowMs: number, crypto: RuleCrypto): RuleDecision {
+  const base = { nonce: input.key, sessionId: session.id, via: 'sync' as const, firstSeenMs: input.firstSeenMs, decidedAtMs: nowMs };
+  const parsed = parseEntry(input.entry);
+  if (!parsed.ok) return reject(base, 'malformed', parsed.error);
+  const entry = parsed.value;
+  if (entry.n !== input.key) return reject(base, 'malformed', 'entry is stored under a key other than its nonce');
+  const withDevice = { ...base, deviceKey: entry.d };
+
+  const sharedKey = entrySharedKey(entry, session.boxSecretKey, crypto.sharedKey);
+  const plaintext = sharedKey ? openEntry(entry, sharedKey) : undefined;
+  if (!sharedKey || plaintext === undefined) return reject(withDevice, 'undecryptable', 'the box does not open with this session’s key');
+  const withKey = { ...withDevice, sharedKey };
+  if (jsonByteLength(plaintext) > MAX_ITEM_BYTES) return reject(withKey, 'malformed', `plaintext is over ${MAX_ITEM_BYTES} bytes`);
+  const opened = parseWith(EntryPlaintextSchema, plaintext);
+  if (!opened.ok) return reject(withKey, 'malformed', `plaintext ${opened.error}`);
+
+  return decideOpened(
+    {
+      studentId: opened.value.student_id,
+      payloadB64: opened.value.payload_b64,
+      signature: opened.value.signature,
+      scanMs: opened.value.scanned_at,
+      firstSeenMs: input.firstSeenMs,
+      isDirect: false,
+      deviceKey: entry.d,
+    },
+    { ...withKey, studentId: opened.value.student_id, scannedAtMs: opened.value.scanned_at },
+    session,
+    known,
+    crypto,
+  );
+}
+
+function decideDirect(input: DirectInput, session: SessionRules, known: KnownFacts, nowMs: number, crypto: RuleCrypto): RuleDecision {
+  const base = { nonce: input.nonce, sessionId: session.id, via: 'direct' as const, firstSeenMs: input.receivedMs, decidedAtMs: nowMs };
+  const student = parseWith(studentIdSchema, input.student_id);
+  if (!student.ok) return reject(base, 'malformed', `student_id: ${student.error}`);
+  const qr = parseWith(QrJsonSchema, { payload_b64: input.payload_b64, signature: input.signature });
+  if (!qr.ok) return reject({ ...base, studentId: student.value }, 'malformed', qr.error);
+  return decideOpened(
+    { studentId: student.value, payloadB64: qr.value.payload_b64, signature: qr.value.signature, scanMs: input.receivedMs, firstSeenMs: input.receivedMs, isDirect: true },
+    { ...base, studentId: student.value, scannedAtMs: input.receivedMs },
+    session,
+    known,
+    crypto,
+  );
+}
+
+type DecisionBase = Omit<RuleDecision, 'status' | 'reason' | 'flags'>;
+
+/** wrong_session onwards: the rules on the QR inside the submission and on what is known. */
+function decideOpened(
+  submission: OpenedSubmission,
+  base: DecisionBase,
+  session: SessionRules,
+  known: KnownFacts,
+  crypto: RuleCrypto,
+): RuleDecision {
+  const decoded = decodeQrPayload(submission.payloadB64);
+  // Checked before the HMAC so a genuine QR of another session is named for what it is.
+  if (decoded.ok && decoded.value.s !== session.id) return reject(base, 'wrong_session', 'the QR belongs to another session');
+  // A payload that does not decode was never signed by a validator: the HMAC check names it.
+  if (!crypto.verifySignature(session.secret, submission.payloadB64, submission.signature)) {
+    return reject(base, 'bad_signature', 'the QR signature does not verify');
+  }
+  if (!decoded.ok) return reject(base, 'malformed', `QR payload ${decoded.error}`);
+  const payload = decoded.value;
+  const withSlot = { ...base, slotS: payload.t };
+
+  const window = windowCheck(payload, submission, session);
+  if (window) return reject(withSlot, window.reason, window.note);
+
+  if (submission.deviceKey !== undefined) {
+    const boundTo = known.deviceStudent(submission.deviceKey);
+    if (boundTo !== undefined && boundTo !== submission.studentId) {
+      return reject(withSlot, 'device_reused', 'this device already signed in another student in this session');
+    }
+  }
+  if (known.isStudentAccepted(submission.studentId)) return reject(withSlot, 'duplicate', 'the student is already accepted');
+
+  return { ...withSlot, status: 'accepted', reason: 'ok', flags: reviewFlags(payload, submission, known) };
+}
+
+/** outside_window, stale_qr and sync_too_late: the time rules, in that order. */
+function windowCheck(
+  payload: QrPayload,
+  submission: OpenedSubmission,
+  session: SessionRules,
+): { reason: RejectionReason; note: string } | undefined {
+  const startMs = session.startsAtS * 1000;
+  const endMs = session.endsAtS * 1000;
+  const skewMs = session.skewSeconds * 1000;
+  if (payload.t < session.startsAtS || payload.t > session.endsAtS) {
+    return { reason: 'outside_window', note: 'the QR was issued outside the session’s window' };
+  }
+  // Beyond DESIGN.md's slot check: a QR issued in time but scanned after the end (a static QR
+  // kept from the lecture, or a session ended early) is also outside the window. The direct path
+  // uses the server's receive time as is; the sync path allows the skew on both of its clocks.
+  if (submission.isDirect) {
+    if (submission.scanMs < startMs || submission.scanMs > endMs + 999) {
+      return { reason: 'outside_window', note: 'the submission arrived outside the session’s window' };
+    }
+  } else if (outside(submission.scanMs, startMs - skewMs, endMs + skewMs) && outside(submission.firstSeenMs, startMs - skewMs, endMs + skewMs)) {
+    return { reason: 'outside_window', note: 'the QR was scanned outside the session’s window' };
+  }
+  if (payload.r > 0) {
+    const fromMs = (payload.t - session.skewSeconds) * 1000;
+    const toMs = (payload.t + payload.r + session.skewSeconds) * 1000;
+    // An entry the validator saw in time is fresh whatever the phone's clock says.
+    if (outside(submission.scanMs, fromMs, toMs) && outside(submission.firstSeenMs, fromMs, toMs)) {
+      return { reason: 'stale_qr', note: 'the QR had expired when it was scanned' };
+    }
+  }
+  if (submission.firstSeenMs > endMs + session.lateSyncMinutes * 60_000) {
+    return { reason: 'sync_too_late', note: 'first seen after the late-sync grace period' };
+  }
+  return undefined;
+}
+
+function reviewFlags(payload: QrPayload, submission: OpenedSubmission, known: KnownFacts): ReviewFlag[] {
+  const flags: ReviewFlag[] = [];
+  if (submission.deviceKey !== undefined && known.studentDevices(submission.studentId).some((device) => device !== submission.deviceKey)) {
+    flags.push('new_device');
+  }
+  if (known.isOnRoster(submission.studentId) === false) flags.push('not_on_roster');
+  if (submission.deviceKey !== undefined) {
+    const slotMs = payload.t * 1000;
+    if (submission.firstSeenMs - slotMs > DELAYED_SYNC_FLAG_SECONDS * 1000 && known.wasConnectedThroughout(slotMs, submission.firstSeenMs)) {
+      flags.push('delayed_sync');
+    }
+  }
+  return flags;
+}
+
+function outside(valueMs: number, fromMs: number, toMs: number): boolean {
+  return valueMs < fromMs || valueMs > toMs;
+}
+
+function reject(base: DecisionBase, reason: RejectionReason, note: string): RuleDecision {
+  return { ...base, status: 'rejected', reason, flags: [], note };
+}
