@@ -1,0 +1,117 @@
+/**
+ * The dashboard's reactive state. Live data comes from polling the validator about once a
+ * second (simple and robust: a laptop on the same machine, no socket to babysit).
+ */
+import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo, type SessionInfo } from './api.ts';
+
+export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
+
+const POLL_MS = 1000;
+
+function routeOf(hash: string): Route {
+  const match = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
+  return match?.[1] ? { name: 'session', sessionId: match[1] } : { name: 'list' };
+}
+
+export class Dashboard {
+  route = $state.raw<Route>(routeOf(location.hash));
+  sessions = $state.raw<SessionInfo[]>([]);
+  qr = $state.raw<QrInfo | undefined>();
+  attendance = $state.raw<Attendance | undefined>();
+  /** Server clock minus laptop clock, from the last /qr answer. */
+  serverOffsetMs = $state(0);
+  nowMs = $state(Date.now());
+  isTokenNeeded = $state(false);
+  problem = $state<string | undefined>();
+  isProjecting = $state(false);
+
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  start(): () => void {
+    const onHash = () => {
+      this.route = routeOf(location.hash);
+      this.qr = undefined;
+      this.attendance = undefined;
+      this.isProjecting = false;
+      void this.refresh();
+    };
+    window.addEventListener('hashchange', onHash);
+    void this.refresh();
+    this.#timer = setInterval(() => {
+      this.nowMs = Date.now();
+      void this.refresh();
+    }, POLL_MS);
+    return () => {
+      window.removeEventListener('hashchange', onHash);
+      clearInterval(this.#timer);
+    };
+  }
+
+  get serverNowMs(): number {
+    return this.nowMs + this.serverOffsetMs;
+  }
+
+  async refresh(): Promise<void> {
+    if (this.isTokenNeeded) return;
+    const route = this.route;
+    if (route.name === 'list') {
+      const result = await api.sessions();
+      if (this.#check(result)) this.sessions = Array.isArray(result.value) ? result.value : (result.value.sessions ?? []);
+      return;
+    }
+    const [qr, attendance] = await Promise.all([api.qr(route.sessionId), api.attendance(route.sessionId)]);
+    if (this.route !== route) return; // the professor moved on while we waited
+    if (this.#check(qr)) {
+      this.qr = qr.value;
+      this.serverOffsetMs = qr.value.server_time_ms - Date.now();
+    }
+    if (this.#check(attendance)) this.attendance = attendance.value;
+  }
+
+  async createSession(request: CreateSessionRequest): Promise<boolean> {
+    const result = await api.createSession(request);
+    if (!this.#check(result)) return false;
+    location.hash = `#/session/${result.value.session_id}`;
+    return true;
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    if (this.#check(await api.endSession(sessionId))) await this.refresh();
+  }
+
+  async override(studentId: string, status: 'accepted' | 'rejected', note: string): Promise<void> {
+    if (this.route.name !== 'session') return;
+    if (this.#check(await api.override(this.route.sessionId, studentId, status, note))) await this.refresh();
+  }
+
+  async downloadCsv(sessionId: string, course: string): Promise<void> {
+    const result = await api.attendanceCsv(sessionId);
+    if (!this.#check(result)) return;
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(result.value);
+    link.download = `attendance-${course.replace(/[^\w-]+/g, '_')}-${sessionId.slice(0, 8)}.csv`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  }
+
+  useToken(token: string): void {
+    saveToken(token.trim());
+    this.isTokenNeeded = false;
+    this.problem = undefined;
+    void this.refresh();
+  }
+
+  #check<T>(result: ApiResult<T>): result is { ok: true; value: T } {
+    if (result.ok) {
+      this.problem = undefined;
+      return true;
+    }
+    if (needsToken(result)) {
+      this.isTokenNeeded = true;
+      this.problem = 'This dashboard answers only on the laptop itself, or with the admin token that `rollcall start` printed.';
+    } else {
+      this.problem = result.error;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The dashboard's client of the validator's HTTP API (same origin). Professor routes answer
+ * loopback peers, or anyone with the admin token: the token is kept in sessionStorage (gone
+ * when the tab closes) and sent only as an Authorization header, never in a URL.
+ */
+const TOKEN_KEY = 'rollcall:admin-token';
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
+
+/** One session as GET /sessions and POST /create_session describe it (fields we use). */
+export interface SessionInfo {
+  session_id: string;
+  course: string;
+  starts_at: number;
+  ends_at: number;
+  rotate_seconds?: number;
+  ended_at?: number | null;
+  accepted_count?: number;
+  status?: string;
+}
+
+/** GET /qr/<id>. */
+export interface QrInfo {
+  session_id: string;
+  payload_b64: string;
+  signature: string;
+  qr_text: string;
+  slot: number;
+  rotate_seconds: number;
+  expires_at?: number | null;
+  server_time_ms: number;
+  course: string;
+  starts_at: number;
+  ends_at: number;
+  accepted_count: number;
+}
+
+export interface AttendanceRow {
+  student_id: string;
+  decided_at: number;
+  flags?: string[];
+  via?: string;
+  device?: string;
+  reason?: string;
+  note?: string;
+}
+
+/** GET /attendance/<id> with Accept: application/json. */
+export interface Attendance {
+  session?: SessionInfo;
+  accepted: AttendanceRow[];
+  rejected: AttendanceRow[];
+  counts: { accepted: number; rejected: number; flagged: number };
+}
+
+export interface CreateSessionRequest {
+  course: string;
+  duration_minutes: number;
+  rotate_seconds?: number;
+  starts_at?: number;
+}
+
+export function savedToken(): string | undefined {
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+export function saveToken(token: string): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const token = savedToken();
+  return { Accept: 'application/json', ...extra, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+}
+
+async function errorOf(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: unknown; reason?: unknown; message?: unknown };
+    const text = body.error ?? body.message ?? body.reason;
+    if (typeof text === 'string') return text;
+  } catch {
+    // not JSON: fall through to the status line
+  }
+  return `${response.status} ${response.statusText}`.trim();
+}
+
+async function call<T>(path: string, init: RequestInit = {}): Promise<ApiResult<T>> {
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, cache: 'no-store', headers: headers(init.headers as Record<string, string>) });
+  } catch {
+    return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running on this laptop.' };
+  }
+  if (!response.ok) return { ok: false, status: response.status, error: await errorOf(response) };
+  return { ok: true, value: (await response.json()) as T };
+}
+
+function post<T>(path: string, body: unknown): Promise<ApiResult<T>> {
+  return call<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+}
+
+export const api = {
+  sessions: () => call<SessionInfo[] | { sessions: SessionInfo[] }>('/sessions'),
+  createSession: (request: CreateSessionRequest) => post<SessionInfo>('/create_session', request),
+  endSession: (sessionId: string) => post<unknown>('/end_session', { session_id: sessionId }),
+  qr: (sessionId: string) => call<QrInfo>(`/qr/${encodeURIComponent(sessionId)}`),
+  attendance: (sessionId: string) => call<Attendance>(`/attendance/${encodeURIComponent(sessionId)}`),
+  override: (sessionId: string, studentId: string, status: 'accepted' | 'rejected', note: string) =>
+    post<unknown>('/override', { session_id: sessionId, student_id: studentId, status, note }),
+  /** The CSV as a Blob (fetched with the header, so the token stays out of the URL). */
+  async attendanceCsv(sessionId: string): Promise<ApiResult<Blob>> {
+    try {
+      const response = await fetch(`/attendance/${encodeURIComponent(sessionId)}.csv`, { headers: headers({ Accept: 'text/csv' }) });
+      if (!response.ok) return { ok: false, status: response.status, error: await errorOf(response) };
+      return { ok: true, value: await response.blob() };
+    } catch {
+      return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running.' };
+    }
+  },
+};
+
+/** True when the answer means "loopback or admin token only". */
+export function needsToken(result: ApiResult<unknown>): boolean {
+  return !result.ok && (result.status === 401 || result.status === 403);
+}
