@@ -147,6 +147,14 @@ export class ValidatorStore {
     return this.#db.pragma('user_version', { simple: true }) as number;
   }
 
+  /** The connection's journal mode and synchronous level (2 = FULL), for checks and `rollcall` diagnostics. */
+  durability(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: this.#db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: this.#db.pragma('synchronous', { simple: true }) as number,
+    };
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

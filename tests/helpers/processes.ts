@@ -1,0 +1,198 @@
+/**
+ * Real processes for integration tests: spawn `node cli/bin/rollcall.js <args>` or
+ * `node cli/bin/run-ts.js <file> <args>` on a free loopback port, wait until GET /healthz
+ * answers 200, collect stdout/stderr, and stop them. Shared by every part's tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests/helpers/../..). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** In `args`, replaced by the free port chosen for the process. */
+export const PORT = '{port}';
+
+/** Polls `condition` until it returns a truthy value (returned) or the deadline passes (throws). */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs = 20_000, intervalMs = 50, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
+    }
+    await new Promise((done) => setTimeout(done, intervalMs));
+  }
+}
+
+const tempDirs: string[] = [];
+
+/** A fresh temporary folder; `removeTempDirs()` deletes every one made so far. */
+export function tempDir(prefix = 'rollcall-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A loopback port nobody listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface StartedProcess {
+  child: ChildProcess;
+  port: number;
+  /** http://127.0.0.1:<port> */
+  baseUrl: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<number | string>;
+  /** SIGKILL at once: a crash. */
+  kill(): Promise<number | string>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Path polled until it answers 200 (default /healthz); null: do not wait. */
+  readyPath?: string | null;
+  timeoutMs?: number;
+  /** Use this port instead of a free one (a restart on the same port). */
+  port?: number;
+}
+
+/** Spawns `node <script> <args>` from the repo root, `{port}` in args replaced by a free port. */
+export async function startProcess(script: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
+  const attempts = options.port === undefined ? 3 : 1;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await startOnce(script, args, port, options);
+    } catch (error) {
+      lastError = error;
+      // Another process took the port between freePort() and listen(): try another.
+      if (!(error instanceof Error && /EADDRINUSE|already in use/.test(error.message))) throw error;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(script: string, args: string[], port: number, options: StartOptions): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, script), ...args.map((arg) => arg.replaceAll(PORT, String(port)))], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let exitValue: number | string | undefined;
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exitValue = code ?? signal ?? 'unknown';
+      resolveExit(exitValue);
+    });
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async (graceMs = 10_000) => {
+    if (exitValue !== undefined) return exitValue;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const value = await exited;
+    clearTimeout(timer);
+    return value;
+  };
+  const started: StartedProcess = {
+    child,
+    port,
+    baseUrl,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    stop,
+    kill: async () => {
+      if (exitValue !== undefined) return exitValue;
+      child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  if (options.readyPath === null) return started;
+  const readyPath = options.readyPath ?? '/healthz';
+  try {
+    await waitFor(
+      async () => {
+        if (exitValue !== undefined) throw new Error(`process exited (${exitValue}) before it was ready: ${stderr.slice(-2000)}`);
+        const response = await fetch(baseUrl + readyPath, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return response?.status === 200;
+      },
+      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, message: `${script} to answer ${readyPath} on port ${port}` },
+    );
+  } catch (error) {
+    await stop(2000);
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new Error(`${detail}\nstderr: ${stderr.slice(-2000)}\nstdout: ${stdout.slice(-1000)}`);
+  }
+  return started;
+}
+
+/** `node cli/bin/rollcall.js <args>`: e.g. `startRollcall(['start', '--data', dir])` (port and host added). */
+export function startRollcall(args: string[], options: StartOptions = {}): Promise<StartedProcess> {
+  const withPort = args.includes('--port') ? args : [...args, '--port', PORT];
+  const withHost = withPort.includes('--host') ? withPort : [...withPort, '--host', '127.0.0.1'];
+  return startProcess('cli/bin/rollcall.js', withHost, options);
+}
+
+/** `node cli/bin/run-ts.js <file> <args>`: any TypeScript entry; put `PORT` in args where it takes its port. */
+export function startTsEntry(file: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
+  return startProcess('cli/bin/run-ts.js', [file, ...args], options);
+}
+
+/** Runs `node cli/bin/rollcall.js <args>` to completion (a CLI client command). */
+export function runCli(args: string[], { env, timeoutMs = 60_000 }: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/bin/rollcall.js'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`rollcall ${args.join(' ')} did not finish in ${timeoutMs} ms\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}

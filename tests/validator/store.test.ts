@@ -1,0 +1,130 @@
+/** ValidatorStore over a real SQLite file: schema, durability settings, idempotent batches, bindings. */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newBoxKeyPair } from '../../crypto/index.ts';
+import { decideAndRecord, ValidatorStore, type Decision } from '../../validator/index.ts';
+import { MIGRATIONS } from '../../validator/migrations.ts';
+import { removeTempDirs, tempDir } from '../helpers/processes.ts';
+import { T0_S, entryInput, makeSession, qrAt, sealedEntry } from './fixtures.ts';
+
+afterEach(() => removeTempDirs());
+
+function decision(overrides: Partial<Decision> = {}): Decision {
+  return { nonce: 'n1', sessionId: 's', via: 'sync', status: 'accepted', reason: 'ok', flags: [], studentId: 'A', deviceKey: 'dev1', firstSeenMs: 1, decidedAtMs: 2, ...overrides };
+}
+
+describe('ValidatorStore', () => {
+  it('creates the schema at the latest version, in WAL mode with synchronous FULL, file mode 0600', () => {
+    const dir = tempDir();
+    const store = ValidatorStore.open(dir);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    store.close();
+    expect(statSync(join(dir, 'validator.db')).mode & 0o777).toBe(0o600);
+    const raw = new Database(join(dir, 'validator.db'));
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+    const reopened = ValidatorStore.open(dir);
+    expect(reopened.durability()).toEqual({ journalMode: 'wal', synchronous: 2 });
+    reopened.close();
+  });
+
+  it('refuses a database from a newer Rollcall instead of misreading it', () => {
+    const dir = tempDir();
+    ValidatorStore.open(dir).close();
+    const raw = new Database(join(dir, 'validator.db'));
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    expect(() => ValidatorStore.open(dir)).toThrow(/newer than this Rollcall/);
+  });
+
+  it('keeps sessions (with secrets) and decisions across a reopen', () => {
+    const dir = tempDir();
+    const session = makeSession();
+    let store = ValidatorStore.open(dir);
+    store.insertSession(session);
+    store.recordDecision(decision({ sessionId: session.id }));
+    store.close();
+    store = ValidatorStore.open(dir);
+    expect(store.getSession(session.id)).toEqual(session);
+    expect(store.getDecision('n1')).toMatchObject({ studentId: 'A', status: 'accepted' });
+    store.close();
+  });
+
+  it('recordDecisions is idempotent per nonce and turns a second acceptance of a student into duplicate', () => {
+    const store = ValidatorStore.open(tempDir());
+    const session = makeSession();
+    store.insertSession(session);
+    const first = decision({ sessionId: session.id });
+    const [stored] = store.recordDecisions([first]);
+    expect(stored).toMatchObject({ status: 'accepted' });
+    const [replayed] = store.recordDecisions([{ ...first, status: 'rejected', reason: 'stale_qr' }]);
+    expect(replayed).toMatchObject({ status: 'accepted', reason: 'ok' });
+    const [second] = store.recordDecisions([decision({ sessionId: session.id, nonce: 'n2', deviceKey: 'dev2' })]);
+    expect(second).toMatchObject({ status: 'rejected', reason: 'duplicate' });
+    expect(store.countDecisions(session.id)).toEqual({ decisions: 2, accepted: 1, rejected: 1 });
+    expect(store.deviceBinding(session.id, 'dev1')).toBe('A');
+    expect(store.deviceBinding(session.id, 'dev2')).toBeUndefined();
+    expect(store.studentDevices('A')).toEqual(['dev1']);
+    store.close();
+  });
+
+  it('decideAndRecord decides a batch once: two entries of one student in one batch give one acceptance', () => {
+    const store = ValidatorStore.open(tempDir());
+    const session = makeSession();
+    store.insertSession(session);
+    const nowMs = (T0_S + 60) * 1000;
+    const qr = qrAt(session, nowMs);
+    const device = newBoxKeyPair();
+    const a = sealedEntry(session, { qr, scannedAtMs: nowMs, device });
+    const b = sealedEntry(session, { qr, scannedAtMs: nowMs, device });
+    const other = sealedEntry(session, { qr, scannedAtMs: nowMs, device, studentId: 'someone-else' });
+    const results = decideAndRecord(store, session, [entryInput(a, nowMs), entryInput(b, nowMs), entryInput(a, nowMs), entryInput(other, nowMs)], nowMs);
+    expect(results.map((result) => result.decision.reason)).toEqual(['ok', 'duplicate', 'ok', 'device_reused']);
+    expect(results[0]!.sharedKey).toBeInstanceOf(Uint8Array);
+    const again = decideAndRecord(store, session, [entryInput(a, nowMs + 1)], nowMs + 1);
+    expect(again[0]).toMatchObject({ isNew: false, decision: { reason: 'ok', decidedAtMs: nowMs } });
+    expect(store.countDecisions(session.id)).toEqual({ decisions: 3, accepted: 1, rejected: 2 });
+    store.close();
+  });
+
+  it('records connection intervals and answers whether one covered a span; a crash closes dangling ones', () => {
+    const dir = tempDir();
+    let store = ValidatorStore.open(dir);
+    const id = store.recordConnected('s', 1000);
+    expect(store.wasConnectedThroughout('s', 1500, 9999)).toBe(true);
+    store.recordDisconnected(id, 5000);
+    expect(store.wasConnectedThroughout('s', 1500, 4000)).toBe(true);
+    expect(store.wasConnectedThroughout('s', 1500, 6000)).toBe(false);
+    store.recordConnected('s', 7000);
+    store.close();
+    store = ValidatorStore.open(dir);
+    expect(store.wasConnectedThroughout('s', 7000, 8000)).toBe(false);
+    store.close();
+  });
+
+  it('manual overrides: accept once, revoke a standing acceptance, audit both', () => {
+    const store = ValidatorStore.open(tempDir());
+    const session = makeSession();
+    store.insertSession(session);
+    const audit = { atMs: 1, actor: 'professor', action: 'override', sessionId: session.id };
+    const manual = decision({ sessionId: session.id, nonce: 'manual:1', via: 'manual', deviceKey: undefined });
+    expect(store.recordManualDecision(manual, audit)).toBe('inserted');
+    expect(store.recordManualDecision({ ...manual, nonce: 'manual:2' }, audit)).toBe('exists');
+    expect(store.revokeAcceptance(session.id, 'A', { ...manual, nonce: 'manual:3', status: 'rejected', reason: 'manual' }, audit)).toBe(true);
+    expect(store.acceptedStudent(session.id, 'A')).toBeUndefined();
+    expect(store.revokeAcceptance(session.id, 'A', { ...manual, nonce: 'manual:4', status: 'rejected', reason: 'manual' }, audit)).toBe(false);
+    expect(store.auditLog(session.id)).toHaveLength(2);
+    store.close();
+  });
+
+  it('rosters: undefined without one, membership with one', () => {
+    const store = ValidatorStore.open(tempDir());
+    expect(store.isOnRoster('Networks', 'A')).toBeUndefined();
+    store.setRoster('Networks', ['A']);
+    expect(store.isOnRoster('Networks', 'A')).toBe(true);
+    expect(store.isOnRoster('Networks', 'B')).toBe(false);
+    store.close();
+  });
+});
