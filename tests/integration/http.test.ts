@@ -27,7 +27,7 @@ const createSession = async (body: Record<string, unknown> = {}) => {
   return answer.body;
 };
 
-const submit = (studentId: string, qr: { payload_b64: string; signature: string }) => post('/submit_attendance', { student_id: studentId, payload_b64: qr.payload_b64, signature: qr.signature });
+const submit = (studentId: string, qr: Record<string, any>) => post('/submit_attendance', { student_id: studentId, payload_b64: qr.payload_b64, signature: qr.signature });
 
 beforeAll(async () => {
   dataDir = tempDir();
