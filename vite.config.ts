@@ -8,17 +8,28 @@
  */
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { formatBundleReport, measureStudentBundle } from './client/scripts/bundleSize.ts';
 
 const clientRoot = fileURLToPath(new URL('./client', import.meta.url));
+const outDir = fileURLToPath(new URL('./dist/client', import.meta.url));
+
+/** Prints the student app's gzipped JS against its 150 KB budget at the end of every build. */
+const studentBundleReport: Plugin = {
+  name: 'rollcall-student-bundle-report',
+  apply: 'build',
+  closeBundle() {
+    this.info(formatBundleReport(measureStudentBundle(outDir)));
+  },
+};
 
 export default defineConfig({
   root: clientRoot,
   base: '/',
   publicDir: 'public',
   build: {
-    outDir: fileURLToPath(new URL('./dist/client', import.meta.url)),
+    outDir,
     emptyOutDir: true,
     manifest: true,
     target: 'es2022',
@@ -31,6 +42,7 @@ export default defineConfig({
   },
   plugins: [
     svelte(),
+    studentBundleReport,
     VitePWA({
       // The student app registers the worker itself (client/student/registerServiceWorker.ts),
       // so the dashboard page never gets one.

@@ -1,0 +1,70 @@
+/**
+ * The real camera path: a live session's QR rendered to an image, turned into a fake camera
+ * video (FIELD-NOTES recipe), scanned by qr-scanner in Chromium, and accepted.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, launchChromium } from '../helpers/browser.ts';
+import { removeTempDirs, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { createSession, startSystem, systemRequirement } from './system.ts';
+
+function ffmpegMissing(): string | undefined {
+  const probe = spawnSync('ffmpeg', ['-version'], { encoding: 'utf8' });
+  if (probe.status === 0) return systemRequirement();
+  if (process.env.CI === 'true') throw new Error('the camera test needs ffmpeg (CI=true): apt-get install ffmpeg');
+  return 'no ffmpeg on this machine (apt-get install ffmpeg)';
+}
+
+describeInChromium(
+  'camera scan in Chromium (fake camera)',
+  () => {
+    let system: StartedProcess;
+    let context: BrowserContext | undefined;
+
+    beforeAll(async () => {
+      system = await startSystem();
+    });
+
+    afterAll(async () => {
+      await context?.close();
+      await system?.stop();
+      removeTempDirs();
+    });
+
+    it('scans the live QR through qr-scanner and shows accepted', async () => {
+      const session = await createSession(system.baseUrl, { course: 'EE301 Camera', duration_minutes: 60 });
+      const dir = tempDir('rollcall-camera-');
+      const png = join(dir, 'qr.png');
+      // FIELD-NOTES recipe, with the QR at 320 px: the QR text is a ~290-character URL (version
+      // 11, 61 modules), too dense to read at 240 px from a 640×480 frame.
+      const video = join(dir, 'qr.y4m');
+      await QRCode.toFile(png, session.qr_text, { errorCorrectionLevel: 'M', margin: 2, width: 640 });
+      const ffmpeg = spawnSync(
+        'ffmpeg',
+        ['-y', '-loop', '1', '-i', png, '-t', '1', '-r', '10', '-vf', 'scale=320:320,pad=640:480:(ow-iw)/2:(oh-ih)/2:color=white,format=yuv420p', '-f', 'yuv4mpegpipe', video],
+        { encoding: 'utf8' },
+      );
+      expect(ffmpeg.status, ffmpeg.stderr).toBe(0);
+
+      context = await launchChromium({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
+      });
+      const page = await context.newPage();
+      await page.goto(`${system.baseUrl}/`);
+      await page.getByLabel('Student id').fill('2022IMT-051');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('button', { name: 'Scan the QR code' }).click();
+      await page.locator('video').waitFor();
+      await keepScreenshot(page, 'scan-1-camera');
+      await page.locator('[data-testid="submission"][data-state="accepted"]').waitFor({ timeout: 45_000 });
+      expect(await page.locator('[data-testid="submission"]').textContent()).toContain('EE301 Camera');
+      await keepScreenshot(page, 'scan-2-accepted');
+    });
+  },
+  ffmpegMissing,
+);

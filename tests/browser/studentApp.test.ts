@@ -1,0 +1,121 @@
+/**
+ * The student app in real Chromium on a 390×844 phone viewport, against the real system:
+ * paste path, QR link opened on load, and offline (service worker shell, submission saved on the
+ * phone, accepted when the network returns with no action).
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, launchChromium, recordPageErrors } from '../helpers/browser.ts';
+import { removeTempDirs, type StartedProcess } from '../helpers/processes.ts';
+import { createSession, qrLink, startSystem, systemRequirement } from './system.ts';
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true };
+
+async function enterStudentId(page: Page, studentId: string): Promise<void> {
+  await page.getByLabel('Student id').fill(studentId);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Scan the QR code' }).waitFor();
+}
+
+function submissionIn(page: Page, state: string) {
+  return page.locator(`[data-testid="submission"][data-state="${state}"]`);
+}
+
+describeInChromium(
+  'student app in Chromium',
+  () => {
+    let system: StartedProcess;
+    let context: BrowserContext | undefined;
+
+    beforeAll(async () => {
+      system = await startSystem();
+    });
+
+    afterAll(async () => {
+      await context?.close();
+      await system?.stop();
+      removeTempDirs();
+    });
+
+    it('first run asks for the student id, then a pasted QR JSON goes saved → sent → accepted with the latency', async () => {
+      context = await launchChromium(PHONE);
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      await page.goto(`${system.baseUrl}/`);
+      await page.getByLabel('Student id').waitFor();
+      await keepScreenshot(page, 'student-1-first-run');
+      await enterStudentId(page, '2022IMT-048');
+      await keepScreenshot(page, 'student-2-home');
+
+      const session = await createSession(system.baseUrl, { course: 'CS101 Algorithms', duration_minutes: 60 });
+      await page.getByRole('button', { name: 'Paste the QR text' }).click();
+      await page.getByLabel(/QR link or its JSON/).fill(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature }));
+      await page.getByRole('button', { name: 'Submit' }).click();
+
+      const accepted = submissionIn(page, 'accepted');
+      await accepted.waitFor({ timeout: 45_000 });
+      await expect(accepted.getByText('Accepted', { exact: true })).toBeTruthy();
+      expect(await accepted.textContent()).toMatch(/Answered [\d.]+ (s|min) after the scan/);
+      expect(await accepted.textContent()).toContain('CS101 Algorithms');
+      await keepScreenshot(page, 'student-3-accepted');
+
+      // Reloading keeps it: the history comes back from IndexedDB.
+      await page.reload();
+      await page.getByRole('button', { name: /History \(1\)/ }).click();
+      expect(await page.locator('.history li.accepted').count()).toBe(1);
+      expect(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
+      await context.close();
+      context = undefined;
+    });
+
+    it('a QR link opened from the phone camera app submits on load, with no tap, and a bad paste says what to do', async () => {
+      context = await launchChromium(PHONE);
+      const page = await context.newPage();
+      await page.goto(`${system.baseUrl}/`);
+      await enterStudentId(page, '2022IMT-049');
+
+      await page.getByRole('button', { name: 'Paste the QR text' }).click();
+      await page.getByLabel(/QR link or its JSON/).fill('hello world');
+      await page.getByRole('button', { name: 'Submit' }).click();
+      expect(await page.getByRole('alert').textContent()).toMatch(/not a Rollcall QR code.*Scan the code shown by your professor/);
+
+      const session = await createSession(system.baseUrl, { course: 'PHY201', duration_minutes: 30 });
+      await page.goto('about:blank');
+      await page.goto(qrLink(system.baseUrl, session));
+      await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
+      // The QR left the address bar, so a reload does not scan it again.
+      expect(new URL(page.url()).hash).toBe('#/');
+      await context.close();
+      context = undefined;
+    });
+
+    it('works offline: the service worker serves the app, the scan is saved on the phone, and is accepted when the network returns', async () => {
+      context = await launchChromium(PHONE);
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      await page.goto(`${system.baseUrl}/`);
+      await enterStudentId(page, '2022IMT-050');
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
+      const session = await createSession(system.baseUrl, { course: 'MA102 Offline', duration_minutes: 60 });
+
+      await context.setOffline(true);
+      await page.reload();
+      await page.getByRole('button', { name: 'Scan the QR code' }).waitFor();
+      expect(await page.getByRole('status').filter({ hasText: 'Offline' }).count()).toBe(1);
+      await keepScreenshot(page, 'student-4-offline-shell');
+
+      await page.goto('about:blank');
+      await page.goto(qrLink(system.baseUrl, session));
+      const saved = submissionIn(page, 'saved');
+      await saved.waitFor();
+      expect(await saved.textContent()).toContain('Saved on this phone');
+      await keepScreenshot(page, 'student-5-offline-saved');
+
+      await context.setOffline(false);
+      await submissionIn(page, 'accepted').waitFor({ timeout: 60_000 });
+      await keepScreenshot(page, 'student-6-back-online-accepted');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    });
+  },
+  systemRequirement,
+);
