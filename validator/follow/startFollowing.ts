@@ -1,0 +1,39 @@
+/**
+ * Starts the validator's Yjs side: one follower per session still open for entries (live, or
+ * ended less than `late_sync_minutes` ago), each judging entries through the store.
+ */
+import type { ValidatorStore } from '../ValidatorStore.ts';
+import type { SessionRecord } from '../types.ts';
+import { FollowerManager } from './FollowerManager.ts';
+import { StoreJudge } from './StoreJudge.ts';
+
+export interface FollowingOptions {
+  store: ValidatorStore;
+  /** The relay's base URL (http(s):// or ws(s)://). */
+  relayUrl: string;
+  log?: (line: string) => void;
+  now?: () => number;
+  /** How often the session list is re-read (new sessions are followed within this time). */
+  refreshMs?: number;
+}
+
+/** True while a session can still receive entries that the validator must answer. */
+export function isFollowable(session: SessionRecord, nowMs: number): boolean {
+  return nowMs <= session.endsAtS * 1000 + session.lateSyncMinutes * 60_000;
+}
+
+export function startFollowing(options: FollowingOptions): FollowerManager {
+  const now = options.now ?? Date.now;
+  return new FollowerManager({
+    relayUrl: options.relayUrl,
+    judge: new StoreJudge(options.store, now),
+    followable: (nowMs) => options.store.listSessions().filter((s) => isFollowable(s, nowMs)).map((s) => s.id),
+    refreshMs: options.refreshMs ?? 1000,
+    now,
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
+
+export { FollowerManager } from './FollowerManager.ts';
+export { RoomFollower, type EntryJudge, type SeenEntry } from './RoomFollower.ts';
+export { StoreJudge, receiptPlaintext } from './StoreJudge.ts';
