@@ -62,6 +62,7 @@ export function buildProgram(): Command {
   listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
     .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
     .option('--require-token', 'require the admin token on professor routes even from this computer')
+    .option('--relay <url>', 'relay to follow session rooms on, e.g. ws://relay.example:5001 (without it: only the seed’s direct HTTP path)')
     .action((options: ServeOptions) => runValidatorServer(options));
 
   listenOptions(program.command('relay').description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite)'), 'the relay')

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startValidatorServer } from '../../validator/index.ts';
+import { startValidatorServer, stderrLogger } from '../../validator/index.ts';
+import { startFollowing } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
+import { dashboardHandler } from './staticApp.ts';
 
 export interface ServeOptions {
   port: number;
@@ -12,6 +14,8 @@ export interface ServeOptions {
   data: string;
   publicUrl?: string;
   requireToken?: boolean;
+  /** `rollcall validator --relay URL`: follow the sessions' rooms on that relay. */
+  relay?: string;
 }
 
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
@@ -49,10 +53,21 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       port: options.port,
       host: options.host,
       dataDir,
+      extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
     });
-    closeOnSignal(() => running.close());
+    if (!options.relay) {
+      closeOnSignal(() => running.close());
+      return;
+    }
+    const log = stderrLogger('follower');
+    const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
+    process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
+    closeOnSignal(async () => {
+      await following.close();
+      await running.close();
+    });
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);

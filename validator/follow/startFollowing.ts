@@ -17,9 +17,16 @@ export interface FollowingOptions {
   refreshMs?: number;
 }
 
-/** True while a session can still receive entries that the validator must answer. */
+/**
+ * How long past `late_sync_minutes` a session is still followed: entries that arrive then are
+ * answered `sync_too_late` instead of never, so a phone that comes back online late learns
+ * what happened rather than waiting forever.
+ */
+export const ANSWER_LATE_ENTRIES_MS = 60 * 60_000;
+
+/** True while a session's room may still receive entries that the validator must answer. */
 export function isFollowable(session: SessionRecord, nowMs: number): boolean {
-  return nowMs <= session.endsAtS * 1000 + session.lateSyncMinutes * 60_000;
+  return nowMs <= session.endsAtS * 1000 + session.lateSyncMinutes * 60_000 + ANSWER_LATE_ENTRIES_MS;
 }
 
 export function startFollowing(options: FollowingOptions): FollowerManager {
