@@ -7,6 +7,8 @@
  * never answers for the dashboard, the API or the sync socket.
  */
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
@@ -21,6 +23,19 @@ const studentBundleReport: Plugin = {
   apply: 'build',
   closeBundle() {
     this.info(formatBundleReport(measureStudentBundle(outDir)));
+  },
+};
+
+/**
+ * vite-plugin-pwa links the manifest from every page it writes; the dashboard is not the
+ * installable app, so its page loses the link once everything is written.
+ */
+const dashboardWithoutManifest: Plugin = {
+  name: 'rollcall-dashboard-without-manifest',
+  apply: 'build',
+  closeBundle() {
+    const page = join(outDir, 'professor', 'index.html');
+    if (existsSync(page)) writeFileSync(page, readFileSync(page, 'utf8').replace(/\s*<link rel="manifest"[^>]*>/g, ''));
   },
 };
 
@@ -43,6 +58,7 @@ export default defineConfig({
   plugins: [
     svelte(),
     studentBundleReport,
+    dashboardWithoutManifest,
     VitePWA({
       // The student app registers the worker itself (client/student/registerServiceWorker.ts),
       // so the dashboard page never gets one.

@@ -37,7 +37,7 @@ describeInChromium(
       removeTempDirs();
     });
 
-    it('first run asks for the student id, then a pasted QR JSON goes saved → sent → accepted with the latency', async () => {
+    it('first run asks for the student id, then a pasted QR JSON is accepted, with the latency, and stays in the history after a reload', async () => {
       context = await launchChromium(PHONE);
       const page = await context.newPage();
       const errors = recordPageErrors(page);
