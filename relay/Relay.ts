@@ -1,0 +1,244 @@
+/**
+ * The relay: y-websocket rooms at /sync/<session_id> guarded by admission (DESIGN.md R1–R8),
+ * persisted through an UpdateStore, plus /healthz, /time and the app's static files. It owns
+ * no server: `handleHttp` and `handleUpgrade` mount it on any Node HTTP server (its own in
+ * startRelayServer, the validator's in `rollcall start`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { DEVICE_QUERY_PARAM, PUBLIC_KEY_BYTES, SYNC_PATH_PREFIX, base64UrlOf, isSessionId } from '../protocol/index.ts';
+import { HttpRoutes } from './httpRoutes.ts';
+import type { Refusal } from './inspectUpdate.ts';
+import { relayLimits, type RelayLimits } from './limits.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { RelayConnection } from './RelayConnection.ts';
+import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
+import { RelayRoom, type RelayCounters } from './RelayRoom.ts';
+import type { UpdateStore } from './UpdateStore.ts';
+
+export interface RelayOptions {
+  store: UpdateStore;
+  /** The built app (dist/client): served with an SPA fallback to index.html. */
+  staticDir?: string;
+  limits?: Partial<RelayLimits>;
+  logger?: Logger;
+  /** Unix ms; the relay's only clock (GET /time, rate limits, keep-alive). */
+  clock?: () => number;
+}
+
+/** What a relay is doing, for /healthz, tests and benchmarks. */
+export interface RelayStats {
+  rooms: number;
+  connections: number;
+  /** Updates admitted that brought something new. */
+  admitted: number;
+  /** Updates admitted that brought nothing new (re-syncs). */
+  duplicates: number;
+  refused: number;
+  /** Refusals per rule id (R1…R8). */
+  refusedByRule: Record<string, number>;
+  compactions: number;
+}
+
+const deviceKey = base64UrlOf(PUBLIC_KEY_BYTES);
+
+function socketData(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export class Relay {
+  readonly limits: RelayLimits;
+  readonly #store: UpdateStore;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #http: HttpRoutes;
+  readonly #wss: WebSocketServer;
+  readonly #rooms = new Map<string, RelayRoom>();
+  readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
+  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0 };
+  readonly #refusedByRule: Record<string, number> = {};
+  readonly #keepAlive: ReturnType<typeof setInterval>;
+  #nextConnectionId = 1;
+  #isClosed = false;
+
+  constructor(options: RelayOptions) {
+    this.limits = relayLimits(options.limits);
+    this.#store = options.store;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.clock ?? Date.now;
+    this.#http = new HttpRoutes({
+      ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
+      now: this.#now,
+      health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size }),
+    });
+    // ws enforces a hard ceiling (close 1009); the per-connection limits below it answer 4413 (R3).
+    const ceiling = 2 * Math.max(this.limits.fullMessageBytes, this.limits.deviceMessageBytes);
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: ceiling, perMessageDeflate: false });
+    this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs);
+    this.#keepAlive.unref();
+  }
+
+  /** Answers /healthz, /time and the static app; false when the request is not the relay's. Never throws. */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    try {
+      return this.#http.handle(req, res);
+    } catch (error) {
+      this.#logger.error('http handler failed', { path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('Internal error.\n');
+      return true;
+    }
+  }
+
+  /**
+   * Takes WebSocket upgrades to /sync/*: true when the path is the relay's (answered, or refused
+   * with HTTP 400 under R4), false for other paths (the caller decides).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    if (!url.pathname.startsWith(SYNC_PATH_PREFIX)) return false;
+    socket.on('error', () => socket.destroy());
+    let room: string;
+    try {
+      room = decodeURIComponent(url.pathname.slice(SYNC_PATH_PREFIX.length));
+    } catch {
+      room = '';
+    }
+    if (this.#isClosed) return this.#refuseUpgrade(socket, 503, 'the relay is stopping');
+    if (!isSessionId(room)) {
+      this.#countRefusal('R4');
+      this.#logger.warn('refused R4: room name is not a session id', { room: String(room).slice(0, 60) });
+      return this.#refuseUpgrade(socket, 400, 'R4: room names are session ids (lowercase UUID)');
+    }
+    const device = url.searchParams.get(DEVICE_QUERY_PARAM) ?? undefined;
+    if (device !== undefined && !deviceKey.safeParse(device).success) {
+      return this.#refuseUpgrade(socket, 400, `the ${DEVICE_QUERY_PARAM} parameter must be a device public key (base64url of ${PUBLIC_KEY_BYTES} bytes)`);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device));
+    return true;
+  }
+
+  #refuseUpgrade(socket: Duplex, status: number, reason: string): true {
+    const text = status === 400 ? 'Bad Request' : 'Service Unavailable';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+    return true;
+  }
+
+  #accept(ws: WebSocket, roomName: string, device: string | undefined): void {
+    const connection = new RelayConnection({
+      id: this.#nextConnectionId++,
+      socket: { send: (message) => ws.send(message), close: (code, reason) => ws.close(code, reason) },
+      device,
+      limits: this.limits,
+      now: this.#now,
+      onRefused: (refused, refusal) => this.#onRefused(roomName, refused, refusal),
+      onError: (failed, error) =>
+        this.#logger.error('connection handler failed', { room: roomName, conn: failed.id, error: error instanceof Error ? error.message : String(error) }),
+    });
+    this.#sockets.set(ws, { connection, isAlive: true });
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data) => connection.receive(socketData(data)));
+    ws.on('pong', () => {
+      const entry = this.#sockets.get(ws);
+      if (entry) entry.isAlive = true;
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.#sockets.delete(ws);
+      connection.closed();
+    });
+    const room = this.#room(roomName);
+    room.ready.then(
+      () => {
+        if (connection.isClosed) return;
+        room.join(connection);
+        connection.attach(room);
+      },
+      (error: unknown) => {
+        this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
+        this.#rooms.delete(roomName);
+        connection.close(1011, 'the relay could not load this room; try again later');
+      },
+    );
+  }
+
+  #room(name: string): RelayRoom {
+    let room = this.#rooms.get(name);
+    if (!room) {
+      room = new RelayRoom({
+        name,
+        store: this.#store,
+        limits: this.limits,
+        logger: this.#logger,
+        counters: this.#counters,
+        onIdle: (idle) => {
+          if (this.#rooms.get(idle.name) === idle) this.#rooms.delete(idle.name);
+        },
+      });
+      this.#rooms.set(name, room);
+    }
+    return room;
+  }
+
+  #countRefusal(rule: string): void {
+    this.#counters.refused++;
+    this.#refusedByRule[rule] = (this.#refusedByRule[rule] ?? 0) + 1;
+  }
+
+  #onRefused(roomName: string, connection: RelayConnection, refusal: Refusal): void {
+    this.#countRefusal(refusal.rule);
+    this.#logger.warn(`refused ${refusal.rule}: ${refusal.reason}`, {
+      room: roomName,
+      conn: connection.id,
+      device: connection.device?.slice(0, 8),
+      close: refusal.closeCode,
+    });
+  }
+
+  /** Keep-alive: ws pings find dead peers; quiet peers hear an empty awareness update. */
+  #tick(): void {
+    const quietSinceMs = this.#now() - this.limits.keepAliveMs / 2;
+    for (const [ws, entry] of this.#sockets) {
+      if (!entry.isAlive) {
+        ws.terminate();
+        continue;
+      }
+      entry.isAlive = false;
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+        continue;
+      }
+      if (entry.connection.lastSentAtMs < quietSinceMs) entry.connection.send(EMPTY_AWARENESS_MESSAGE);
+    }
+  }
+
+  stats(): RelayStats {
+    return {
+      rooms: this.#rooms.size,
+      connections: this.#sockets.size,
+      ...this.#counters,
+      refusedByRule: { ...this.#refusedByRule },
+    };
+  }
+
+  /** Whether a room is in memory now (tests of loading and unloading). */
+  isRoomLoaded(name: string): boolean {
+    return this.#rooms.has(name);
+  }
+
+  /** Closes every connection (1001, going away) and stops timers. Does not close the store. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearInterval(this.#keepAlive);
+    for (const room of this.#rooms.values()) room.closeAll(1001, 'the relay is stopping');
+    for (const ws of this.#sockets.keys()) ws.terminate();
+    this.#rooms.clear();
+    await new Promise<void>((done) => this.#wss.close(() => done()));
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The relay's plain HTTP: /healthz, GET /time (phones measure their clock offset against it;
+ * DESIGN.md "Entry"), and the built app's static files with an SPA fallback.
+ */
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import sirv from 'sirv';
+import { SYNC_PATH_PREFIX } from '../protocol/index.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+/** /time answers any origin: the app may be served from elsewhere than the relay. */
+const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
+
+export interface HttpRoutesOptions {
+  staticDir?: string;
+  now: () => number;
+  health: () => Record<string, unknown>;
+}
+
+export class HttpRoutes {
+  readonly #options: HttpRoutesOptions;
+  #serveStatic: Handler | undefined;
+
+  constructor(options: HttpRoutesOptions) {
+    this.#options = options;
+  }
+
+  /** True when the request was answered. Never throws. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/healthz') {
+      send(res, 200, 'application/json', JSON.stringify({ ok: true, ...this.#options.health() }));
+      return true;
+    }
+    if (path === '/time') {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, CORS);
+        res.end();
+      } else send(res, 200, 'application/json', JSON.stringify({ now_ms: this.#options.now() }), CORS);
+      return true;
+    }
+    if (path === SYNC_PATH_PREFIX.slice(0, -1) || path.startsWith(SYNC_PATH_PREFIX)) {
+      send(res, 426, 'text/plain; charset=utf-8', 'This is a y-websocket endpoint: connect with a WebSocket to /sync/<session_id>.\n', { upgrade: 'websocket' });
+      return true;
+    }
+    if (this.#options.staticDir === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    return this.#static(req, res, this.#options.staticDir);
+  }
+
+  #static(req: IncomingMessage, res: ServerResponse, staticDir: string): boolean {
+    if (!this.#serveStatic) {
+      // The app may be built after the relay started: look again on each request until it exists.
+      if (!existsSync(join(staticDir, 'index.html'))) {
+        send(res, 404, 'text/plain; charset=utf-8', `The Rollcall app is not built yet: run \`npm run build\` (expected ${join(staticDir, 'index.html')}).\n`);
+        return true;
+      }
+      this.#serveStatic = sirv(staticDir, { single: true, etag: true, gzip: false, brotli: false }) as Handler;
+    }
+    this.#serveStatic(req, res, () => send(res, 404, 'text/plain; charset=utf-8', 'Not found.\n'));
+    return true;
+  }
+}

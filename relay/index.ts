@@ -1,0 +1,9 @@
+/** The relay part (DESIGN.md "Relay admission"): what other parts and tests may import. */
+export { Relay, type RelayOptions, type RelayStats } from './Relay.ts';
+export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
+export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
+export { MemoryUpdateStore, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
+export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
+export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
+export { RoomState } from './RoomState.ts';
+export { stderrLogger, silentLogger, type Logger } from './logger.ts';

@@ -1,0 +1,26 @@
+/** One-line log records. Same shape as the validator's logger, so the CLI can pass either. */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+function line(level: string, message: string, fields?: Record<string, unknown>): string {
+  const parts = [new Date().toISOString(), level, 'relay', message.replace(/[\r\n]+/g, ' ')];
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    parts.push(`${key}=${text.replace(/[\s"]+/g, '_').slice(0, 200)}`);
+  }
+  return parts.join(' ') + '\n';
+}
+
+export function stderrLogger(): Logger {
+  return {
+    info: (message, fields) => void process.stderr.write(line('info', message, fields)),
+    warn: (message, fields) => void process.stderr.write(line('warn', message, fields)),
+    error: (message, fields) => void process.stderr.write(line('error', message, fields)),
+  };
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

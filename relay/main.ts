@@ -1,0 +1,37 @@
+/**
+ * The relay as a process: `node cli/bin/run-ts.js relay/main.ts --port 0 --data <dir>
+ * [--host 127.0.0.1] [--static dist/client]`. Prints `relay listening on http://HOST:PORT`.
+ * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
+ */
+import { startRelayServer } from './startRelayServer.ts';
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+const port = Number(option('port') ?? '5001');
+const dataDir = option('data');
+if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>]\n');
+  process.exit(2);
+}
+const staticDir = option('static');
+try {
+  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, ...(staticDir ? { staticDir } : {}) });
+  process.stdout.write(`relay listening on ${running.url}\n`);
+  let isStopping = false;
+  const stop = () => {
+    if (isStopping) return;
+    isStopping = true;
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (error) {
+  process.stderr.write(`relay could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,79 @@
+/** A standalone relay: its own HTTP server, rooms stored in `<dataDir>/relay.db`. */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { RelayLimits } from './limits.ts';
+import { stderrLogger, type Logger } from './logger.ts';
+import { Relay } from './Relay.ts';
+import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
+
+export interface RelayServerOptions {
+  /** 0: any free port (see the returned `port`). */
+  port: number;
+  host?: string;
+  /** Folder of relay.db (created if missing). */
+  dataDir: string;
+  staticDir?: string;
+  limits?: Partial<RelayLimits>;
+  logger?: Logger;
+}
+
+export interface RunningRelayServer {
+  port: number;
+  /** http://<host>:<port> */
+  url: string;
+  relay: Relay;
+  close(): Promise<void>;
+}
+
+export const RELAY_DB_FILE = 'relay.db';
+
+export async function startRelayServer(options: RelayServerOptions): Promise<RunningRelayServer> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const store = new SqliteUpdateStore(join(options.dataDir, RELAY_DB_FILE));
+  const relay = new Relay({
+    store,
+    logger: options.logger ?? stderrLogger(),
+    ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const server = createServer((req, res) => {
+    if (relay.handleHttp(req, res)) return;
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Not found. This is a Rollcall relay: WebSocket rooms at /sync/<session_id>, GET /time, GET /healthz.\n');
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (relay.handleUpgrade(req, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await relay.close();
+    store.close();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${urlHost}:${port}`,
+    relay,
+    close: () =>
+      (closing ??= (async () => {
+        await relay.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        store.close();
+      })()),
+  };
+}
