@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { CliError } from './apiClient.ts';
-import { runRelayServer, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { createSession, endSession, listSessions, showAttendance } from './commands/session.ts';
 
 function integer(name: string, min: number, max: number) {
@@ -54,10 +54,15 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  listenOptions(program.command('start').description('run Rollcall: the validator’s HTTP API (seed-compatible) on one port'), 'Rollcall')
+  listenOptions(
+    program
+      .command('start')
+      .description('run all of Rollcall in one process on one port: validator (API, dashboard at /professor/), relay (/sync/<id>, /time) and the student app at /'),
+    'Rollcall',
+  )
     .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
     .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
-    .action((options: ServeOptions) => runValidatorServer(options));
+    .action((options: ServeOptions) => runStart(options));
 
   listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
     .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')

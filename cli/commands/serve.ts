@@ -1,12 +1,12 @@
 /** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startValidatorServer, stderrLogger } from '../../validator/index.ts';
 import { startFollowing } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
-import { dashboardHandler } from './staticApp.ts';
+import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
   port: number;
@@ -93,4 +93,58 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
     if ((error as { code?: string }).code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
     throw error;
   }
+}
+
+/** The loopback (or given) address the in-process follower uses to reach this server's relay. */
+function selfUrl(host: string, port: number): string {
+  const address = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `ws://${address}:${port}`;
+}
+
+/**
+ * `rollcall start`, the embedded default: one process, one port. The validator's API and the
+ * dashboard, the relay's rooms (/sync/<id>), /time and the student app, and the validator's
+ * follower, which reaches the relay over a loopback WebSocket like any other peer: the
+ * validator trusts the in-process relay no more than a remote one.
+ */
+export async function runStart(options: ServeOptions): Promise<void> {
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
+  await ensureAppBuilt(print);
+  const dataDir = resolve(options.data);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const relayModule = await import('../../relay/index.ts');
+  const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
+  const relay = new relayModule.Relay({ store: relayStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger() });
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  let running;
+  try {
+    running = await startValidatorServer({
+      port: options.port,
+      host: options.host,
+      dataDir,
+      extraHandlers: [dashboardHandler(), (req, res) => relay.handleHttp(req, res)],
+      onUpgrade: (req, socket, head) => {
+        if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      },
+      ...(publicUrl ? { publicUrl } : {}),
+      ...(options.requireToken ? { requireToken: true } : {}),
+    });
+  } catch (error) {
+    await relay.close();
+    relayStore.close();
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
+    if (code === 'EACCES') throw new CliError(`not allowed to listen on ${options.host}:${options.port}: choose a port above 1024`);
+    throw error;
+  }
+  const log = stderrLogger('follower');
+  const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
+  print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
+  const server = running;
+  closeOnSignal(async () => {
+    await following.close();
+    await relay.close();
+    await server.close();
+    relayStore.close();
+  });
 }

@@ -33,8 +33,8 @@ export interface SimulatedStudent {
   provider: WebsocketProvider;
   /** Seals and appends an entry for this QR; returns it. */
   submit(qr: QrJson, options?: { scannedAtMs?: number; plaintext?: Record<string, unknown>; studentId?: string }): Entry;
-  /** Waits for the receipt of `nonce` and opens it. */
-  receipt(nonce: string, timeoutMs?: number): Promise<ReceiptPlaintext>;
+  /** Waits for the receipt of `nonce` and opens it (`validatorKey`: for entries this object did not submit). */
+  receipt(nonce: string, timeoutMs?: number, validatorKey?: string): Promise<ReceiptPlaintext>;
   /** Bytes received over this student's socket so far. */
   bytesReceived(): number;
   close(): void;
@@ -83,9 +83,9 @@ export function connectStudent(baseUrl: string, sessionId: string, studentId: st
       appendEntry(doc, entry);
       return entry;
     },
-    async receipt(nonce, timeoutMs = 30_000) {
+    async receipt(nonce, timeoutMs = 30_000, validatorKey = validatorKeys.get(nonce)) {
       const sealed = await waitFor(() => receiptsMap(doc).get(nonce) as { rn: string; c: string } | undefined, { timeoutMs, message: `receipt for ${nonce.slice(0, 8)}` });
-      const opened = parseWith(ReceiptPlaintextSchema, openReceipt(sealed, validatorKeys.get(nonce)!, device));
+      const opened = parseWith(ReceiptPlaintextSchema, openReceipt(sealed, validatorKey ?? '', device));
       if (!opened.ok) throw new Error(`receipt does not open: ${opened.error}`);
       return opened.value;
     },

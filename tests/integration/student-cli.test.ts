@@ -1,0 +1,88 @@
+/**
+ * `rollcall student`, the terminal student client, on the real system: submissions queued
+ * offline survive the process exiting, sync on the next online run, and each gets a receipt;
+ * nothing reaches the validator twice.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qrUrl } from '../../protocol/index.ts';
+import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+
+let server: StartedProcess;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = tempDir('rollcall-student-server-');
+  server = await startRollcall(['start', '--data', dataDir]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  removeTempDirs();
+});
+
+async function createSession(course: string) {
+  const response = await fetch(`${server.baseUrl}/create_session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ course, duration_minutes: 30, rotate_seconds: 0 }),
+  });
+  return (await response.json()) as { session_id: string; payload_b64: string; signature: string };
+}
+
+function syncDecisionCount(): number {
+  const db = new Database(join(dataDir, 'validator.db'), { readonly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM decisions WHERE via = 'sync'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('rollcall student', () => {
+  it('queues three submissions offline, exits, and on the next online run all three get receipts, once', async () => {
+    const sessions = await Promise.all(['Networks', 'Databases', 'Compilers'].map(createSession));
+    const studentDir = tempDir('rollcall-student-');
+    const base = ['student', '--student-id', '2022IMT-048', '--server', server.baseUrl, '--data', studentDir];
+    // Three ways the QR reaches the terminal: the seed's JSON, the QR link, the bare pair.
+    const qrs = [
+      JSON.stringify({ payload_b64: sessions[0]!.payload_b64, signature: sessions[0]!.signature }),
+      qrUrl('https://rollcall.example', sessions[1]!),
+      `${sessions[2]!.payload_b64}.${sessions[2]!.signature}`,
+    ];
+
+    const offline = await runCli([...base, '--network', 'offline', ...qrs.flatMap((q) => ['--qr', q]), '--wait', '0']);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout.match(/Saved on this device/g)).toHaveLength(3);
+    expect(offline.stdout).toContain('3 submission(s) saved on this device');
+    expect(syncDecisionCount()).toBe(0);
+
+    const online = await runCli([...base, '--network', 'online', '--wait', '60'], { timeoutMs: 90_000 });
+    expect(online.stderr).toBe('');
+    expect(online.code).toBe(0);
+    expect(online.stdout).toContain('Resuming 3 pending submission(s)');
+    expect(online.stdout.match(/\[\+\] Submission accepted\. latency: \d+\.\d\d s/g)).toHaveLength(3);
+    expect(syncDecisionCount()).toBe(3);
+
+    const again = await runCli([...base, '--network', 'online', '--wait', '3']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('Submission accepted');
+    expect(syncDecisionCount()).toBe(3);
+
+    const page = (await (await fetch(`${server.baseUrl}/attendance/${sessions[1]!.session_id}`, { headers: { accept: 'application/json' } })).json()) as { accepted: { student_id: string }[] };
+    expect(page.accepted.map((a) => a.student_id)).toEqual(['2022IMT-048']);
+  });
+
+  it('a second scan of the same session is answered duplicate, and a bad paste changes nothing', async () => {
+    const session = await createSession('Algorithms');
+    const studentDir = tempDir('rollcall-student-');
+    const base = ['student', '--student-id', '2022IMT-049', '--server', server.baseUrl, '--data', studentDir, '--network', 'online'];
+    const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
+    const first = await runCli([...base, '--qr', qr, '--qr', qr, '--qr', 'not a qr code', '--wait', '60'], { timeoutMs: 90_000 });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('[!] Not submitted');
+    expect(first.stdout).toContain('[+] Submission accepted');
+    expect(first.stdout).toContain('[-] Submission rejected: duplicate');
+  });
+});
