@@ -1,0 +1,230 @@
+/**
+ * Pure relay admission (relay/inspectUpdate.ts through RoomState): every hostile shape is
+ * refused under the rule it breaks, the room is left as it was (R6), and re-syncs are no-ops.
+ * Test names start with the DESIGN.md rule id they check.
+ */
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
+import { RoomState } from '../../relay/RoomState.ts';
+import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
+import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
+import { captureUpdate, docOf, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet } from '../helpers/roomUpdates.ts';
+
+const limits = DEFAULT_RELAY_LIMITS;
+
+function admit(room: RoomState, update: Uint8Array) {
+  const prepared = room.prepare(update, limits);
+  if (prepared.ok) room.commit(prepared.fresh, prepared.toStore?.length ?? 0);
+  return prepared;
+}
+
+/** A room with one student's entry (written by `studentDoc`) and the validator's receipt for it. */
+function seededRoom() {
+  const room = new RoomState();
+  const device = fakeDevice();
+  const entry = fakeEntry(device);
+  const studentDoc = new Y.Doc();
+  const first = entryUpdate(entry, studentDoc);
+  const receipt = receiptUpdate(fakeReceipt(entry.n));
+  expect(admit(room, first).ok).toBe(true);
+  expect(admit(room, receipt).ok).toBe(true);
+  /** A peer that holds the whole room (as an unfiltered client would after sync). */
+  const peer = docOf(room.fullUpdate());
+  return { room, device, entry, studentDoc, peer };
+}
+
+function snapshot(room: RoomState) {
+  return { items: room.itemCount, bytes: room.byteCount, full: Array.from(room.fullUpdate()) };
+}
+
+/** Hostile updates, each with the rule that must refuse it. */
+const hostile: { name: string; rule: string; closeCode?: number; make(seed: ReturnType<typeof seededRoom>): Uint8Array }[] = [
+  { name: 'deleting another student’s entry', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('entries').delete(entry.n)) },
+  { name: 'deleting a receipt', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('receipts').delete(entry.n)) },
+  { name: 'overwriting an entry (an overwrite carries a deletion)', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('entries').set(entry.n, { ...fakeEntry(), n: entry.n })) },
+  { name: 'overwriting a receipt', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('receipts').set(entry.n, fakeReceipt(entry.n))) },
+  {
+    name: 'a garbage-collected struct sent without a delete set',
+    rule: 'R1',
+    make: () => {
+      const doc = new Y.Doc();
+      const nested = new Y.Map();
+      doc.getMap('scratch').set('x', nested);
+      nested.set('a', 1);
+      doc.getMap('scratch').delete('x');
+      const gc = Y.decodeUpdate(Y.encodeStateAsUpdate(doc)).structs.find((struct) => struct instanceof Y.GC);
+      if (!gc) throw new Error('fixture: no GC struct');
+      return structWithoutDeleteSet(gc as Y.GC);
+    },
+  },
+  {
+    name: 'an overwrite with its deletion stripped (an item with an origin)',
+    rule: 'R2',
+    make: ({ peer, entry }) => {
+      const update = captureUpdate(peer, () => peer.getMap('entries').set(entry.n, { ...fakeEntry(), n: entry.n }));
+      const item = Y.decodeUpdate(update).structs.find((struct) => struct instanceof Y.Item) as Y.Item;
+      return structWithoutDeleteSet(item);
+    },
+  },
+  { name: 'entries used as an array', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getArray('entries').push([fakeEntry()])); } },
+  { name: 'entries used as text', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getText('entries').insert(0, 'hello')); } },
+  { name: 'a new root type', rule: 'R2', make: () => { const doc = new Y.Doc(); const entry = fakeEntry(); return captureUpdate(doc, () => doc.getMap('other').set(entry.n, entry)); } },
+  { name: 'a nested type as an entry', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getMap('entries').set(fakeEntry().n, new Y.Map())); } },
+  { name: 'a string as an entry', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getMap('entries').set(fakeEntry().n, 'not an object')); } },
+  { name: 'an array as an entry', rule: 'R2', make: () => { const doc = new Y.Doc(); const entry = fakeEntry(); return captureUpdate(doc, () => doc.getMap('entries').set(entry.n, [entry])); } },
+  { name: 'an entry under a key other than its nonce', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getMap('entries').set(fakeEntry().n, fakeEntry())); } },
+  { name: 'an entry that is not well-formed', rule: 'R2', make: () => { const doc = new Y.Doc(); const entry = fakeEntry(); return captureUpdate(doc, () => doc.getMap('entries').set(entry.n, { ...entry, extra: 1 })); } },
+  { name: 'a receipt that is not well-formed', rule: 'R2', make: () => { const doc = new Y.Doc(); const receipt = fakeReceipt(fakeEntry().n); return captureUpdate(doc, () => doc.getMap('receipts').set(receipt.n, { ...receipt, v: 2 })); } },
+  { name: 'a garbage byte string', rule: 'R2', make: () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) },
+  { name: 'a truncated entry update', rule: 'R2', make: () => entryUpdate(fakeEntry()).subarray(0, 40) },
+  { name: 'an item over the size limit', rule: 'R3', closeCode: CloseCode.TooLarge, make: () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)) },
+  { name: 'a concurrent blind write of an existing entry key', rule: 'R7', make: ({ entry }) => entryUpdate({ ...fakeEntry(), n: entry.n }) },
+  { name: 'a blind write of an existing receipt key', rule: 'R7', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
+  {
+    name: 'two new writes of one key in one update',
+    rule: 'R7',
+    make: () => {
+      const nonce = fakeEntry().n;
+      return Y.mergeUpdates([entryUpdate({ ...fakeEntry(), n: nonce }), entryUpdate({ ...fakeEntry(), n: nonce })]);
+    },
+  },
+  {
+    name: 'one Yjs client writing entries for two devices',
+    rule: 'R8',
+    make: () => {
+      const doc = new Y.Doc();
+      return captureUpdate(doc, () => {
+        const a = fakeEntry();
+        const b = fakeEntry();
+        doc.getMap('entries').set(a.n, a);
+        doc.getMap('entries').set(b.n, b);
+      });
+    },
+  },
+  { name: 'the entry’s own client writing for another device later', rule: 'R8', make: ({ studentDoc }) => entryUpdate(fakeEntry(), studentDoc) },
+  {
+    name: 'a receipt client writing a second receipt',
+    rule: 'R8',
+    make: () => {
+      const doc = new Y.Doc();
+      const first = fakeReceipt(fakeEntry().n);
+      const second = fakeReceipt(fakeEntry().n);
+      return captureUpdate(doc, () => {
+        doc.getMap('receipts').set(first.n, first);
+        doc.getMap('receipts').set(second.n, second);
+      });
+    },
+  },
+  {
+    name: 'a client skipping clocks (a gap filtered sync could never fill)',
+    rule: 'R8',
+    make: () => {
+      const doc = new Y.Doc();
+      const device = fakeDevice();
+      entryUpdate(fakeEntry(device), doc);
+      return entryUpdate(fakeEntry(device), doc); // clock 1 of a client the room never saw
+    },
+  },
+];
+
+describe('relay admission refuses hostile updates whole and leaves the room as it was', () => {
+  for (const testCase of hostile) {
+    it(`[${testCase.rule}] ${testCase.name} is refused`, () => {
+      const seed = seededRoom();
+      const before = snapshot(seed.room);
+      const update = testCase.make(seed);
+      const result = seed.room.prepare(update, limits);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.rule).toBe(testCase.rule);
+      expect(result.closeCode).toBe(testCase.closeCode ?? CloseCode.Forbidden);
+      expect(result.reason.length).toBeGreaterThan(5);
+      expect(snapshot(seed.room)).toEqual(before);
+    });
+  }
+});
+
+describe('relay admission admits appends and treats re-syncs as no-ops', () => {
+  it('[R7] a phone re-sending its own entry on reconnect is admitted as a no-op, not a rewrite', () => {
+    const { room, studentDoc } = seededRoom();
+    const before = snapshot(room);
+    const resync = Y.encodeStateAsUpdate(studentDoc); // what sync step 2 sends after a reconnect
+    const result = room.prepare(resync, limits);
+    expect(result.ok && result.fresh.length === 0 && result.toStore === null).toBe(true);
+    expect(snapshot(room)).toEqual(before);
+  });
+
+  it('[R7] a re-sync holding old and new entries admits only the new one and stores only it', () => {
+    const { room, studentDoc, device } = seededRoom();
+    const next = fakeEntry(device);
+    entryUpdate(next, studentDoc);
+    const result = admit(room, Y.encodeStateAsUpdate(studentDoc));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.fresh.map((held) => held.key)).toEqual([next.n]);
+    expect(Y.decodeUpdate(result.toStore!).structs).toHaveLength(1);
+    expect(room.entryCount).toBe(2);
+  });
+
+  it('[R7] a forged duplicate (a held client and clock with other content) is ignored, never stored', () => {
+    const { room, entry, studentDoc } = seededRoom();
+    const clientId = studentDoc.clientID;
+    const forger = new Y.Doc();
+    forger.clientID = clientId;
+    const forged = entryUpdate({ ...fakeEntry(), n: entry.n }, forger);
+    const result = room.prepare(forged, limits);
+    expect(result.ok && result.toStore === null).toBe(true);
+    expect(docOf(room.fullUpdate()).getMap('entries').get(entry.n)).toEqual(entry);
+  });
+
+  it('[R8] a validator batch of 200 receipts, each from a fresh client, merged in one update, is admitted', () => {
+    const room = new RoomState();
+    const entries = Array.from({ length: 200 }, () => fakeEntry());
+    for (const entry of entries) expect(admit(room, entryUpdate(entry)).ok).toBe(true);
+    const batch = Y.mergeUpdates(entries.map((entry) => receiptUpdate(fakeReceipt(entry.n))));
+    const result = admit(room, batch);
+    expect(result.ok && result.fresh.length).toBe(200);
+    expect(room.receiptCount).toBe(200);
+  });
+
+  it('[R3] a room at its item limit refuses one more entry with 4413', () => {
+    const room = new RoomState();
+    const small = { ...limits, roomItems: 2 };
+    for (let i = 0; i < 2; i++) {
+      const prepared = room.prepare(entryUpdate(fakeEntry()), small);
+      if (!prepared.ok) throw new Error(prepared.reason);
+      room.commit(prepared.fresh, prepared.toStore!.length);
+    }
+    const result = room.prepare(entryUpdate(fakeEntry()), small);
+    expect(result.ok === false && result.rule === 'R3' && result.closeCode === CloseCode.TooLarge).toBe(true);
+  });
+});
+
+describe('filtered sync data', () => {
+  it('each admitted item re-encodes as a self-contained update equal to the original item', () => {
+    const doc = new Y.Doc();
+    const device = fakeDevice();
+    const update = captureUpdate(doc, () => {
+      for (const entry of [fakeEntry(device), fakeEntry(device)]) doc.getMap('entries').set(entry.n, entry);
+    });
+    const items = Y.decodeUpdate(update).structs as Y.Item[];
+    const copy = docOf(...items.map(encodeItemUpdate));
+    expect(Y.encodeStateAsUpdate(copy)).toEqual(Y.encodeStateAsUpdate(doc));
+  });
+
+  it('a device gets only its entries and their receipts; the full state holds everything', () => {
+    const room = new RoomState();
+    const mine = fakeDevice();
+    const myEntry = fakeEntry(mine);
+    const others = Array.from({ length: 20 }, () => fakeEntry());
+    for (const entry of [myEntry, ...others]) admit(room, entryUpdate(entry));
+    for (const entry of [myEntry, ...others]) admit(room, receiptUpdate(fakeReceipt(entry.n)));
+    const phone = docOf(...room.deviceItemUpdates(mine));
+    expect(Object.keys(phone.getMap('entries').toJSON())).toEqual([myEntry.n]);
+    expect(Object.keys(phone.getMap('receipts').toJSON())).toEqual([myEntry.n]);
+    expect(Y.decodeStateVector(room.deviceStateVector(mine)).size).toBe(2);
+    const full = docOf(room.fullUpdate());
+    expect(full.getMap('entries').size + full.getMap('receipts').size).toBe(42);
+  });
+});
