@@ -1,0 +1,165 @@
+/**
+ * The Relay class mounted on a plain Node HTTP server in this process, with stores and limits
+ * chosen by the test: loading (R5, messages buffered until the room is loaded), compaction,
+ * idle unload, keep-alive, /time, /healthz and the static app.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { entriesMap, receiptsMap } from '../../protocol/index.ts';
+import { Relay, type RelayOptions } from '../../relay/Relay.ts';
+import { MemoryUpdateStore, type StoredUpdate } from '../../relay/UpdateStore.ts';
+import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
+import { RawRelayClient } from '../helpers/relayClient.ts';
+import { entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  removeTempDirs();
+});
+
+async function serve(options: RelayOptions): Promise<{ relay: Relay; baseUrl: string }> {
+  const relay = new Relay(options);
+  const server: Server = createServer((req, res) => {
+    if (!relay.handleHttp(req, res)) {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!relay.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    await relay.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { relay, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A store whose loads wait until the test lets them go. */
+class SlowStore extends MemoryUpdateStore {
+  release: () => void = () => {};
+  readonly #gate = new Promise<void>((resolve) => (this.release = resolve));
+  loads = 0;
+  override async load(room: string): Promise<StoredUpdate[]> {
+    this.loads++;
+    await this.#gate;
+    return super.load(room);
+  }
+}
+
+describe('[R5] room loading, compaction and unloading', () => {
+  it('[R5] messages that arrive while the room loads wait for it; the first sync step comes after the load', async () => {
+    const store = new SlowStore();
+    const room = randomUUID();
+    const stored = fakeEntry();
+    store.append(room, entryUpdate(stored));
+    const { baseUrl } = await serve({ store });
+    const phone = await RawRelayClient.connect(baseUrl, room);
+    const mine = fakeEntry();
+    phone.sendUpdate(entryUpdate(mine));
+    await waitFor(() => store.loads === 1, { message: 'the load to start' });
+    expect(phone.relayStateVector).toBeUndefined();
+    store.release();
+    await phone.syncRoom();
+    expect(phone.close).toBeUndefined();
+    expect(entriesMap(phone.doc).has(stored.n)).toBe(true);
+    expect((await store.load(room)).length).toBe(2);
+    phone.end();
+  });
+
+  it('[R5] past the threshold the room’s rows are merged into one, and a new relay on the store serves everything', async () => {
+    const store = new MemoryUpdateStore();
+    const room = randomUUID();
+    const { relay, baseUrl } = await serve({ store, limits: { compactAfterRows: 5 } });
+    const writer = await RawRelayClient.connect(baseUrl, room);
+    const entries = Array.from({ length: 12 }, () => fakeEntry());
+    for (const entry of entries) writer.sendUpdate(entryUpdate(entry));
+    writer.sendUpdate(receiptUpdate(fakeReceipt(entries[0]!.n)));
+    await waitFor(() => relay.stats().admitted === 13, { message: '13 admitted updates' });
+    expect(relay.stats().compactions).toBeGreaterThanOrEqual(2);
+    expect((await store.load(room)).length).toBeLessThan(5);
+    writer.end();
+
+    const second = await serve({ store });
+    const phone = await RawRelayClient.connect(second.baseUrl, room, { device: entries[0]!.d });
+    await phone.syncRoom();
+    expect([...entriesMap(phone.doc).keys()]).toEqual([entries[0]!.n]);
+    expect([...receiptsMap(phone.doc).keys()]).toEqual([entries[0]!.n]);
+    const observer = await RawRelayClient.connect(second.baseUrl, room);
+    await observer.syncRoom();
+    expect(entriesMap(observer.doc).size).toBe(12);
+    phone.end();
+    observer.end();
+  });
+
+  it('[R5] a room with no peers is unloaded after the idle time and loads again on the next connection', async () => {
+    const store = new MemoryUpdateStore();
+    const room = randomUUID();
+    const { relay, baseUrl } = await serve({ store, limits: { idleUnloadMs: 50 } });
+    const entry = fakeEntry();
+    const writer = await RawRelayClient.connect(baseUrl, room);
+    writer.sendUpdate(entryUpdate(entry));
+    await waitFor(() => relay.stats().admitted === 1, { message: 'the entry admitted' });
+    expect(relay.isRoomLoaded(room)).toBe(true);
+    writer.end();
+    await waitFor(() => !relay.isRoomLoaded(room), { message: 'the idle room to be unloaded' });
+    const again = await RawRelayClient.connect(baseUrl, room);
+    await again.syncRoom();
+    expect(entriesMap(again.doc).get(entry.n)).toEqual(entry);
+    again.end();
+  });
+});
+
+describe('keep-alive and HTTP', () => {
+  it('a quiet peer hears an (empty) awareness message, so a y-websocket client never times out', async () => {
+    const { baseUrl } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 100 } });
+    const quiet = await RawRelayClient.connect(baseUrl, randomUUID(), { device: fakeDevice() });
+    const heard: number[] = [];
+    quiet.socket.on('message', (data: Buffer) => heard.push(data[0]!));
+    await waitFor(() => heard.includes(1), { message: 'a keep-alive awareness message' });
+    expect(quiet.close).toBeUndefined();
+    quiet.end();
+  });
+
+  it('GET /time answers the relay clock as JSON with CORS *; /healthz answers 200', async () => {
+    const { baseUrl } = await serve({ store: new MemoryUpdateStore(), clock: () => 1_700_000_000_123 });
+    const time = await fetch(`${baseUrl}/time`);
+    expect(time.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await time.json()).toEqual({ now_ms: 1_700_000_000_123 });
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('serves the built app with an SPA fallback, and a helpful 404 while it is not built', async () => {
+    const staticDir = join(tempDir('rollcall-relay-static-'), 'client');
+    const { baseUrl } = await serve({ store: new MemoryUpdateStore(), staticDir });
+    const missing = await fetch(`${baseUrl}/`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toMatch(/npm run build/);
+    mkdirSync(staticDir, { recursive: true });
+    writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>Rollcall</title>');
+    writeFileSync(join(staticDir, 'app.js'), 'console.log(1)');
+    expect(await (await fetch(`${baseUrl}/app.js`)).text()).toBe('console.log(1)');
+    const deepLink = await fetch(`${baseUrl}/professor/sessions`);
+    expect(deepLink.status).toBe(200);
+    expect(await deepLink.text()).toMatch(/Rollcall/);
+  });
+
+  it('a refused update is counted under its rule in stats()', async () => {
+    const { relay, baseUrl } = await serve({ store: new MemoryUpdateStore() });
+    const hostile = await RawRelayClient.connect(baseUrl, randomUUID());
+    const doc = new Y.Doc();
+    doc.getText('entries').insert(0, 'x');
+    hostile.sendUpdate(Y.encodeStateAsUpdate(doc));
+    await hostile.closed();
+    await waitFor(() => relay.stats().refusedByRule['R2'] === 1, { message: 'the refusal counted' });
+  });
+});
