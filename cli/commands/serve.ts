@@ -1,8 +1,7 @@
 /** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
 import { startValidatorServer, stderrLogger } from '../../validator/index.ts';
 import { startFollowing } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
@@ -76,18 +75,13 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   }
 }
 
-const relayEntry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'relay', 'index.ts');
-
-interface RelayModule {
-  startRelayServer(options: { port: number; host: string; dataDir: string }): Promise<{ close(): Promise<void> }>;
-}
-
+/** `rollcall relay`: the relay alone, serving the student app too (phones load it from here). */
 export async function runRelayServer(options: ServeOptions): Promise<void> {
-  if (!existsSync(relayEntry)) throw new CliError('the relay is not yet available in this build of Rollcall (relay/index.ts is missing)');
-  const relay = (await import(pathToFileURL(relayEntry).href)) as Partial<RelayModule>;
-  if (typeof relay.startRelayServer !== 'function') throw new CliError('the relay is not yet available in this build of Rollcall (relay/index.ts has no startRelayServer)');
+  await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
+  const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await relay.startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data) });
+    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR });
+    process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
     closeOnSignal(() => running.close());
   } catch (error) {
     if ((error as { code?: string }).code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
