@@ -61,9 +61,25 @@ export class HttpRoutes {
         send(res, 404, 'text/plain; charset=utf-8', `The Rollcall app is not built yet: run \`npm run build\` (expected ${join(staticDir, 'index.html')}).\n`);
         return true;
       }
-      this.#serveStatic = sirv(staticDir, { single: true, etag: true, gzip: false, brotli: false }) as Handler;
+      // No SPA fallback: the student app routes by URL fragment (`/#/s/…`), so only `/` needs
+      // index.html, and an unknown path must fall through to the next handler (the
+      // validator's JSON 404 in `rollcall start`) rather than answer 200 with the app.
+      this.#serveStatic = sirv(staticDir, {
+        single: false,
+        etag: true,
+        gzip: false,
+        brotli: false,
+        setHeaders: (res, pathname) => {
+          // The service worker must be re-checked on every load, or phones keep an old app.
+          if (pathname === '/sw.js' || pathname === '/index.html') res.setHeader('cache-control', 'no-cache');
+        },
+      }) as Handler;
     }
-    this.#serveStatic(req, res, () => send(res, 404, 'text/plain; charset=utf-8', 'Not found.\n'));
-    return true;
+    // sirv (production mode) resolves from a file list read at start, so `next` runs synchronously.
+    let isServed = true;
+    this.#serveStatic(req, res, () => {
+      isServed = false;
+    });
+    return isServed;
   }
 }

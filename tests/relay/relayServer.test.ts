@@ -138,7 +138,7 @@ describe('keep-alive and HTTP', () => {
     expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
   });
 
-  it('serves the built app with an SPA fallback, and a helpful 404 while it is not built', async () => {
+  it('serves the built app (no SPA fallback: unknown paths fall through), and a helpful 404 while it is not built', async () => {
     const staticDir = join(tempDir('rollcall-relay-static-'), 'client');
     const { baseUrl } = await serve({ store: new MemoryUpdateStore(), staticDir });
     const missing = await fetch(`${baseUrl}/`);
@@ -147,10 +147,15 @@ describe('keep-alive and HTTP', () => {
     mkdirSync(staticDir, { recursive: true });
     writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>Rollcall</title>');
     writeFileSync(join(staticDir, 'app.js'), 'console.log(1)');
+    writeFileSync(join(staticDir, 'sw.js'), 'self.skipWaiting()');
     expect(await (await fetch(`${baseUrl}/app.js`)).text()).toBe('console.log(1)');
-    const deepLink = await fetch(`${baseUrl}/professor/sessions`);
-    expect(deepLink.status).toBe(200);
-    expect(await deepLink.text()).toMatch(/Rollcall/);
+    const root = await fetch(`${baseUrl}/`);
+    expect(root.status).toBe(200);
+    expect(await root.text()).toMatch(/Rollcall/);
+    expect((await fetch(`${baseUrl}/sw.js`)).headers.get('cache-control')).toBe('no-cache');
+    // The app routes by fragment; any other path is someone else's (the validator's 404 in `rollcall start`).
+    expect((await fetch(`${baseUrl}/professor/sessions`)).status).toBe(404);
+    expect((await fetch(`${baseUrl}/admin`)).status).toBe(404);
   });
 
   it('a refused update is counted under its rule in stats()', async () => {
