@@ -45,7 +45,7 @@ function countingWebSocket(counter: { bytes: number }): typeof WebSocket {
   return class CountingWebSocket extends WebSocket {
     constructor(address: string | URL, protocols?: string | string[]) {
       super(address, protocols);
-      this.on('message', (data: Buffer) => (counter.bytes += data.length));
+      this.on('message', (data: Buffer | ArrayBuffer) => (counter.bytes += data.byteLength));
     }
   } as unknown as typeof WebSocket;
 }

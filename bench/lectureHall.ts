@@ -1,0 +1,183 @@
+/**
+ * `npm run bench`: a lecture hall scanning at once. Starts real relay and validator processes
+ * on loopback, simulates N students (own device key, Y.Doc and y-websocket connection each)
+ * in worker processes, and measures the local-first path against two baselines in the same
+ * run: the stock y-websocket server with a validator-less echo, and the seed's HTTP path.
+ * Prints a table (and `--json FILE`). Figures, never pass/fail: this machine is shared.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cleanUp, echoPhase, httpPhase, rollcallPhase, validatorAlonePhase, type BenchOptions } from './phases.ts';
+import { REPO_ROOT } from './processes.ts';
+
+const HELP = `npm run bench -- [options]
+
+  --students N        students in the hall (default 1000)
+  --seconds S         spread the burst over S seconds (default 2)
+  --workers W         student worker processes (default 2: both cores)
+  --phases LIST       comma list of rollcall,stock,http,alone (default: all)
+  --json FILE         also write the figures as JSON
+  --profile           write CPU profiles (.cpuprofile) of relay and validator to bench/results/
+  --validator-only    only the validator alone on a pre-filled room (same as --phases alone)
+  --help              this text
+
+Targets (DESIGN/issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
+validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the stock server's;
+1,000-entry doc ≤ 600 KB; ≤ 4 KB received per phone.`;
+
+const { values } = parseArgs({
+  options: {
+    students: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+    phases: { type: 'string', default: 'rollcall,stock,http,alone' },
+    json: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'validator-only': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a whole number of at least 1 (got "${text}"). Run with --help for usage.`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const phases = new Set((values['validator-only'] ? 'alone' : values.phases!).split(',').map((p) => p.trim()));
+for (const phase of phases) {
+  if (!['rollcall', 'stock', 'http', 'alone'].includes(phase)) {
+    console.error(`unknown phase "${phase}": choose from rollcall, stock, http, alone`);
+    process.exit(2);
+  }
+}
+const profileDir = values.profile ? join(REPO_ROOT, 'bench', 'results') : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+const options: BenchOptions = {
+  students: positiveInt('students', values.students!),
+  spreadMs: Number(values.seconds) * 1000,
+  workers: positiveInt('workers', values.workers!),
+  ...(profileDir ? { profileDir } : {}),
+  log: (line) => console.log(line),
+};
+if (!Number.isFinite(options.spreadMs) || options.spreadMs < 0) {
+  console.error('--seconds must be a number of seconds (0 or more)');
+  process.exit(2);
+}
+
+const report: Record<string, unknown> = {
+  students: options.students,
+  spread_s: options.spreadMs / 1000,
+  workers: options.workers,
+  machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
+  date: new Date().toISOString(),
+};
+
+const started = performance.now();
+try {
+  if (phases.has('rollcall')) {
+    console.log(`\n[1/4] Rollcall: relay + validator processes, ${options.students} phones with filtered sync`);
+    const r = await rollcallPhase(options);
+    Object.assign(report, {
+      receipts: r.receipts,
+      accepted: r.accepted,
+      p50_ms: r.p50_ms,
+      p95_ms: r.p95_ms,
+      p99_ms: r.p99_ms,
+      max_ms: r.max_ms,
+      last_receipt_ms: r.last_receipt_ms,
+      validator_decisions_per_s: r.validator_decisions_per_s,
+      relay_cpu_s: r.relay.cpu_s,
+      relay_peak_rss_mib: r.relay.peak_rss_mib,
+      validator_cpu_s: r.validator.cpu_s,
+      validator_peak_rss_mib: r.validator.peak_rss_mib,
+      relay_cpu_ms_per_update: r.relay_cpu_ms_per_update,
+      bytes_per_student: r.bytes_received_per_student,
+      bytes_sent_per_student: r.bytes_sent_per_student,
+      max_bytes_per_student: r.max_bytes_received,
+      doc_bytes: r.doc_bytes,
+      relay_db_bytes: r.relay_db_bytes,
+    });
+  }
+  if (phases.has('stock')) {
+    console.log(`\n[2/4] Baseline (a): the same wire-level phones and echo against the stock y-websocket server, then against the relay`);
+    const stock = await echoPhase(options, 'stock');
+    const relay = await echoPhase(options, 'relay');
+    const relayUnfiltered = await echoPhase(options, 'relay-unfiltered');
+    report.stock = stock;
+    report.relay_echo = relay;
+    report.relay_echo_unfiltered = relayUnfiltered;
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+    report.relay_overhead_ratio = ratio(relay.server_cpu_ms_per_update, stock.server_cpu_ms_per_update);
+    report.relay_overhead_ratio_same_fanout = ratio(relayUnfiltered.server_cpu_ms_per_update, stock.server_cpu_ms_per_update);
+  }
+  if (phases.has('http')) {
+    console.log(`\n[3/4] Baseline (b): the seed's POST /submit_attendance, ${options.students} students`);
+    report.http = await httpPhase(options);
+  }
+  if (phases.has('alone')) {
+    console.log(`\n[4/4] The validator alone on a pre-filled room of ${options.students} entries`);
+    const alone = await validatorAlonePhase(options);
+    report.validator_alone = alone;
+    report.validator_alone_decisions_per_s = alone.decisions_per_s;
+  }
+} finally {
+  cleanUp();
+}
+report.bench_seconds = Math.round((performance.now() - started) / 100) / 10;
+
+printTable(report);
+if (values.json) {
+  writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nJSON written to ${values.json}`);
+}
+if (profileDir) console.log(`CPU profiles in ${profileDir} (open in Chrome DevTools → Performance, or speedscope)`);
+// A run that lost receipts is a failed run (the smoke test relies on the exit code too).
+const lost = typeof report.receipts === 'number' && report.receipts < options.students;
+process.exit(lost ? 1 : 0);
+
+function printTable(r: Record<string, any>): void {
+  const rows: [string, string, string][] = [];
+  const add = (what: string, value: unknown, target = '') => rows.push([what, value === undefined ? '–' : String(value), target]);
+  if (r.receipts !== undefined) {
+    add('receipts / students', `${r.receipts} / ${r.students} (${r.accepted} accepted)`, '100 %');
+    add('scan→receipt p50 / p95 / p99 / max', `${r.p50_ms} / ${r.p95_ms} / ${r.p99_ms} / ${r.max_ms} ms`, 'p99 < 1000 ms');
+    add('last receipt after burst start', `${r.last_receipt_ms} ms`, `< ${10_000} ms`);
+    add('validator decisions/s (in the burst)', r.validator_decisions_per_s, '(paced by the burst)');
+    add('relay CPU / peak RSS', `${r.relay_cpu_s} s / ${r.relay_peak_rss_mib} MiB`);
+    add('validator CPU / peak RSS', `${r.validator_cpu_s} s / ${r.validator_peak_rss_mib} MiB`);
+    add('relay CPU per admitted entry', `${r.relay_cpu_ms_per_update} ms`);
+    add('bytes received per phone (avg / max)', `${r.bytes_per_student} / ${r.max_bytes_per_student} B`, '≤ 4096 B');
+    add('bytes sent per phone', `${r.bytes_sent_per_student} B`);
+    add('session doc (as served to the validator)', `${r.doc_bytes} B`, '≤ 600 KB');
+    add('relay.db on disk', `${r.relay_db_bytes} B`);
+  }
+  if (r.stock) {
+    add('stock + echo: receipts / p50 / p99', `${r.stock.receipts} / ${r.stock.p50_ms} / ${r.stock.p99_ms} ms`);
+    add('stock + echo: server CPU / per entry / RSS', `${r.stock.server.cpu_s} s / ${r.stock.server_cpu_ms_per_update} ms / ${r.stock.server.peak_rss_mib} MiB`);
+    add('stock + echo: bytes received per phone', `${r.stock.bytes_received_per_student} B`);
+    add('relay + echo: receipts / p50 / p99', `${r.relay_echo.receipts} / ${r.relay_echo.p50_ms} / ${r.relay_echo.p99_ms} ms`);
+    add('relay + echo: server CPU / per entry / RSS', `${r.relay_echo.server.cpu_s} s / ${r.relay_echo.server_cpu_ms_per_update} ms / ${r.relay_echo.server.peak_rss_mib} MiB`);
+    add('relay + echo, unfiltered: server CPU / per entry', `${r.relay_echo_unfiltered.server.cpu_s} s / ${r.relay_echo_unfiltered.server_cpu_ms_per_update} ms`);
+    add('relay overhead ratio (same phones, filtered)', r.relay_overhead_ratio, '≤ 1.2');
+    add('relay overhead ratio (same fan-out, unfiltered)', r.relay_overhead_ratio_same_fanout, '≤ 1.2');
+  }
+  if (r.http) {
+    add('HTTP path: accepted / p50 / p99', `${r.http.accepted} / ${r.http.p50_ms} / ${r.http.p99_ms} ms`);
+    add('HTTP path: validator CPU', `${r.http.validator.cpu_s} s`);
+  }
+  if (r.validator_alone) add('validator alone: decisions/s', `${r.validator_alone.decisions_per_s} (${r.validator_alone.decisions}/${r.validator_alone.entries}, caught up in ${r.validator_alone.catch_up_ms} ms incl. start)`, '≥ 3000');
+  add('bench wall time', `${r.bench_seconds} s`, '< 180 s');
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+  console.log(`\nRollcall lecture-hall benchmark: ${r.students} students, burst over ${r.spread_s} s, ${r.machine}`);
+  for (const row of rows) console.log(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
+}

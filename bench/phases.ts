@@ -1,0 +1,366 @@
+/**
+ * The benchmark's phases. Each starts real processes on loopback, runs a burst of students and
+ * returns its figures; lectureHall.ts prints and compares them.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebsocketProvider } from 'y-websocket';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { newBoxKeyPair, randomBytes, sealEntry, toBase64Url } from '../crypto/index.ts';
+import { decodeQrPayload, encodeReceiptUpdate, entriesMap, receiptsMap, type Entry } from '../protocol/index.ts';
+import { cpuSeconds, peakRssMiB } from './procStats.ts';
+import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
+import type { StudentResult } from './studentWorker.ts';
+
+export interface BenchOptions {
+  students: number;
+  spreadMs: number;
+  workers: number;
+  profileDir?: string;
+  log: (line: string) => void;
+}
+
+export interface ProcessFigures {
+  cpu_s: number;
+  peak_rss_mib: number;
+}
+
+export interface BurstFigures {
+  students: number;
+  receipts: number;
+  accepted: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  last_receipt_ms: number;
+  bytes_received_per_student: number;
+  bytes_sent_per_student: number;
+  max_bytes_received: number;
+}
+
+const tempDirs: string[] = [];
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+export function cleanUp(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export function summarise(results: StudentResult[]): BurstFigures {
+  const latencies = results.filter((r) => r.latencyMs !== undefined).map((r) => r.latencyMs!).sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    students: results.length,
+    receipts: latencies.length,
+    accepted: results.filter((r) => r.status === 'accepted').length,
+    p50_ms: round(percentile(latencies, 50)),
+    p95_ms: round(percentile(latencies, 95)),
+    p99_ms: round(percentile(latencies, 99)),
+    max_ms: round(latencies.at(-1) ?? Number.NaN),
+    last_receipt_ms: round(Math.max(...results.map((r) => r.receiptAtMs ?? 0))),
+    bytes_received_per_student: Math.round(results.reduce((a, r) => a + r.bytesReceived, 0) / results.length),
+    bytes_sent_per_student: Math.round(results.reduce((a, r) => a + r.bytesSent, 0) / results.length),
+    max_bytes_received: Math.max(...results.map((r) => r.bytesReceived)),
+  };
+}
+
+async function createSession(validatorUrl: string, course: string): Promise<{ session_id: string; payload_b64: string; signature: string }> {
+  const response = await fetch(`${validatorUrl}/create_session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ course, duration_minutes: 60, rotate_seconds: 10 }),
+  });
+  if (response.status !== 201) throw new Error(`create_session answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as never;
+}
+
+function validatorKeyOf(qr: { payload_b64: string }): string {
+  const payload = decodeQrPayload(qr.payload_b64);
+  if (!payload.ok) throw new Error(payload.error);
+  return payload.value.k;
+}
+
+/** Runs a burst against `syncUrl` with progress lines; CPU of `measured` processes over the burst. */
+async function burst(
+  options: BenchOptions,
+  task: { syncUrl: string; sessionId: string; qr: { payload_b64: string; signature: string }; validatorKey: string; isFiltered: boolean; isEcho: boolean; isRaw?: boolean },
+  measured: ServerProcess[],
+  label: string,
+): Promise<{ figures: BurstFigures; cpu: number[]; wallMs: number }> {
+  const connectStart = performance.now();
+  const pool = await startWorkers({ ...task, spreadMs: options.spreadMs }, options.students, options.workers);
+  options.log(`  ${label}: ${options.students} students connected and synced in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
+  const cpuBefore = measured.map((p) => cpuSeconds(p.pid));
+  const started = performance.now();
+  pool.go();
+  const ticker = setInterval(() => {
+    const p = pool.progress();
+    options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${options.students}  receipts ${p.receipts}`);
+  }, 1000);
+  const results = await pool.done.finally(() => clearInterval(ticker));
+  const wallMs = performance.now() - started;
+  const cpu = measured.map((p, i) => cpuSeconds(p.pid) - cpuBefore[i]!);
+  return { figures: summarise(results), cpu, wallMs };
+}
+
+export interface RollcallFigures extends BurstFigures {
+  validator_decisions_per_s: number;
+  relay: ProcessFigures;
+  validator: ProcessFigures;
+  relay_cpu_ms_per_update: number;
+  doc_bytes: number;
+  relay_db_bytes: number;
+}
+
+/** Size of the room as the relay serves it to an unfiltered peer (the validator's copy too). */
+async function roomBytes(relayUrl: string, sessionId: string): Promise<{ bytes: number; entries: number; receipts: number }> {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(relayUrl.replace(/^http/, 'ws') + '/sync', sessionId, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+  });
+  while (!provider.synced) await new Promise((r) => setTimeout(r, 20));
+  const figures = { bytes: Y.encodeStateAsUpdate(doc).length, entries: entriesMap(doc).size, receipts: receiptsMap(doc).size };
+  provider.destroy();
+  doc.destroy();
+  return figures;
+}
+
+function decisionRate(validatorDir: string, sessionId: string): { decisions: number; perSecond: number } {
+  const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
+  try {
+    const row = db
+      .prepare("SELECT COUNT(*) AS n, MIN(first_seen_ms) AS first, MAX(decided_at_ms) AS last FROM decisions WHERE session_id = ? AND via = 'sync'")
+      .get(sessionId) as { n: number; first: number; last: number };
+    const spanMs = Math.max(1, row.last - row.first);
+    return { decisions: row.n, perSecond: Math.round((row.n / spanMs) * 1000) };
+  } finally {
+    db.close();
+  }
+}
+
+function profileArgs(options: BenchOptions, name: string): string[] {
+  return options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+}
+
+/** The local-first path: relay and validator as separate processes, phones with filtered sync. */
+export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigures> {
+  const relayDir = tempDir('bench-relay-');
+  const validatorDir = tempDir('bench-validator-');
+  const relayPort = await freePort();
+  const validatorPort = await freePort();
+  const relay = await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(relayPort), '--data', relayDir], relayPort, profileArgs(options, 'relay'));
+  const validator = await startServer(
+    'cli/bin/rollcall.js',
+    ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`],
+    validatorPort,
+    profileArgs(options, 'validator'),
+  );
+  try {
+    const session = await createSession(validator.url, 'Bench');
+    await new Promise((r) => setTimeout(r, 1500)); // the follower picks up new sessions within 1 s
+    const { figures, cpu } = await burst(
+      options,
+      { syncUrl: `ws://127.0.0.1:${relayPort}/sync`, sessionId: session.session_id, qr: session, validatorKey: validatorKeyOf(session), isFiltered: true, isEcho: false },
+      [relay, validator],
+      'rollcall',
+    );
+    const room = await roomBytes(relay.url, session.session_id);
+    const rate = decisionRate(validatorDir, session.session_id);
+    const { statSync } = await import('node:fs');
+    const dbBytes = ['relay.db', 'relay.db-wal'].reduce((a, f) => a + (statSync(join(relayDir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
+    return {
+      ...figures,
+      validator_decisions_per_s: rate.perSecond,
+      relay: { cpu_s: round3(cpu[0]!), peak_rss_mib: round1(peakRssMiB(relay.pid)) },
+      validator: { cpu_s: round3(cpu[1]!), peak_rss_mib: round1(peakRssMiB(validator.pid)) },
+      relay_cpu_ms_per_update: round3((cpu[0]! * 1000) / Math.max(1, figures.receipts)),
+      doc_bytes: room.bytes,
+      relay_db_bytes: dbBytes,
+    };
+  } finally {
+    await validator.stop();
+    await relay.stop();
+  }
+}
+
+export interface EchoFigures extends BurstFigures {
+  server: ProcessFigures;
+  server_cpu_ms_per_update: number;
+}
+
+/**
+ * Baseline (a), apples to apples: the same 1,000 wire-level phones and the same
+ * validator-less echo (for each new entry a stand-in receipt of the same size class, batched per
+ * tick as the validator batches) against either the stock y-websocket server or Rollcall's
+ * relay, each in its own measured process. The stock server cannot filter, so there every phone
+ * receives the whole room; the relay sends each phone its own items only. `relay-unfiltered`
+ * connects the phones to the relay without `?device=`, so both servers fan every update out to
+ * every phone: the same work but for admission and persistence, the fairest per-update ratio.
+ */
+export async function echoPhase(options: BenchOptions, target: 'stock' | 'relay' | 'relay-unfiltered'): Promise<EchoFigures> {
+  const port = await freePort();
+  const server =
+    target === 'stock'
+      ? await startServer('cli/bin/run-ts.js', ['bench/stockServer.ts', String(port)], port, profileArgs(options, 'stock'))
+      : await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-echo-relay-')], port, profileArgs(options, 'relay-echo'));
+  const sessionId = crypto.randomUUID();
+  const validator = newBoxKeyPair();
+  const payloadB64 = toBase64Url(new TextEncoder().encode(JSON.stringify({ v: 1, s: sessionId, c: 'Bench', a: 0, e: 0, t: 0, r: 10, k: toBase64Url(validator.publicKey) })));
+  const qr = { payload_b64: payloadB64, signature: toBase64Url(randomBytes(32)) };
+  const echoDoc = new Y.Doc();
+  const echo = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, sessionId, echoDoc, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
+  const pending = new Set<string>();
+  let isFlushScheduled = false;
+  entriesMap(echoDoc).observe((event) => {
+    for (const key of event.keysChanged) pending.add(key);
+    if (isFlushScheduled) return;
+    isFlushScheduled = true;
+    setImmediate(() => {
+      isFlushScheduled = false;
+      const updates = [...pending].map((n) => encodeReceiptUpdate({ v: 1, n, rn: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(116)) }));
+      pending.clear();
+      for (let i = 0; i < updates.length; i += 200) Y.applyUpdate(echoDoc, Y.mergeUpdates(updates.slice(i, i + 200)));
+    });
+  });
+  while (!echo.synced) await new Promise((r) => setTimeout(r, 20));
+  try {
+    const { figures, cpu } = await burst(
+      options,
+      { syncUrl: `ws://127.0.0.1:${port}/sync`, sessionId, qr, validatorKey: toBase64Url(validator.publicKey), isFiltered: target === 'relay', isEcho: true, isRaw: true },
+      [server],
+      { stock: 'stock y-websocket + echo', relay: 'relay + echo', 'relay-unfiltered': 'relay + echo, phones unfiltered' }[target],
+    );
+    return { ...figures, server: { cpu_s: round3(cpu[0]!), peak_rss_mib: round1(peakRssMiB(server.pid)) }, server_cpu_ms_per_update: round3((cpu[0]! * 1000) / Math.max(1, figures.receipts)) };
+  } finally {
+    echo.destroy();
+    echoDoc.destroy();
+    await server.stop();
+  }
+}
+
+export interface HttpFigures {
+  students: number;
+  accepted: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  last_answer_ms: number;
+  validator: ProcessFigures;
+}
+
+/** Baseline (b): the same students through the seed's `POST /submit_attendance`. */
+export async function httpPhase(options: BenchOptions): Promise<HttpFigures> {
+  const port = await freePort();
+  const validator = await startServer('cli/bin/rollcall.js', ['validator', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-http-')], port);
+  try {
+    const session = await createSession(validator.url, 'Bench HTTP');
+    const cpuBefore = cpuSeconds(validator.pid);
+    const started = performance.now();
+    const latencies: number[] = [];
+    let accepted = 0;
+    let lastAt = 0;
+    await Promise.all(
+      Array.from({ length: options.students }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, Math.random() * options.spreadMs));
+        const sentAt = performance.now();
+        const response = await fetch(`${validator.url}/submit_attendance`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ student_id: `H${i}`, payload_b64: session.payload_b64, signature: session.signature }),
+        }).catch(() => undefined);
+        const body = (await response?.json().catch(() => undefined)) as { status?: string } | undefined;
+        const now = performance.now();
+        latencies.push(now - sentAt);
+        lastAt = Math.max(lastAt, now - started);
+        if (body?.status === 'accepted') accepted++;
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    return {
+      students: options.students,
+      accepted,
+      p50_ms: round1(percentile(latencies, 50)),
+      p95_ms: round1(percentile(latencies, 95)),
+      p99_ms: round1(percentile(latencies, 99)),
+      max_ms: round1(latencies.at(-1)!),
+      last_answer_ms: round1(lastAt),
+      validator: { cpu_s: round3(cpuSeconds(validator.pid) - cpuBefore), peak_rss_mib: round1(peakRssMiB(validator.pid)) },
+    };
+  } finally {
+    await validator.stop();
+  }
+}
+
+export interface ValidatorAloneFigures {
+  entries: number;
+  decisions: number;
+  decisions_per_s: number;
+  catch_up_ms: number;
+}
+
+/**
+ * The validator alone, on a pre-filled room: entries are admitted while no validator runs, then
+ * the validator starts and catches up. Decisions per second over first-seen → last decision.
+ */
+export async function validatorAlonePhase(options: BenchOptions): Promise<ValidatorAloneFigures> {
+  const relayPort = await freePort();
+  const relay = await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(relayPort), '--data', tempDir('bench-alone-relay-')], relayPort);
+  const validatorDir = tempDir('bench-alone-validator-');
+  const validatorPort = await freePort();
+  const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`];
+  try {
+    // Make the session, then stop the validator so the room fills with no one deciding.
+    const first = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort);
+    const session = await createSession(first.url, 'Bench alone');
+    await first.stop();
+    const k = validatorKeyOf(session);
+    const updates: Uint8Array[] = [];
+    for (let i = 0; i < options.students; i++) {
+      const scratch = new Y.Doc();
+      const entry = sealEntry({ v: 1, student_id: `A${i}`, payload_b64: session.payload_b64, signature: session.signature, scanned_at: Date.now() }, k, newBoxKeyPair()) as Entry;
+      entriesMap(scratch).set(entry.n, entry);
+      updates.push(Y.encodeStateAsUpdate(scratch));
+    }
+    const filler = new Y.Doc();
+    const provider = new WebsocketProvider(`ws://127.0.0.1:${relayPort}/sync`, session.session_id, filler, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
+    while (!provider.synced) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < updates.length; i += 250) Y.applyUpdate(filler, Y.mergeUpdates(updates.slice(i, i + 250)));
+    while ((await roomBytes(relay.url, session.session_id)).entries < options.students) await new Promise((r) => setTimeout(r, 100));
+    provider.destroy();
+    options.log(`  validator alone: room pre-filled with ${options.students} entries; starting the validator`);
+    const started = performance.now();
+    const validator = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort, profileArgs(options, 'validator-alone'));
+    try {
+      let rate = decisionRate(validatorDir, session.session_id);
+      while (rate.decisions < options.students && performance.now() - started < 60_000) {
+        await new Promise((r) => setTimeout(r, 100));
+        rate = decisionRate(validatorDir, session.session_id);
+      }
+      return { entries: options.students, decisions: rate.decisions, decisions_per_s: rate.perSecond, catch_up_ms: Math.round(performance.now() - started) };
+    } finally {
+      await validator.stop();
+    }
+  } finally {
+    await relay.stop();
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

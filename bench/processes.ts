@@ -1,0 +1,108 @@
+/** Starting and stopping the measured server processes and the student workers. */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StudentResult, WorkerMessage, WorkerTask } from './studentWorker.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/** Spawns `node [nodeArgs] <script> <args>` and waits until `GET <url>/healthz` answers 200. */
+export async function startServer(script: string, args: string[], port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, script), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited before it was ready:\n${output.slice(-2000)}`);
+    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${script} did not answer /healthz within 60 s:\n${output.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    pid: child.pid!,
+    url,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface WorkerPool {
+  /** Starts the burst in every worker at once. */
+  go(): void;
+  /** Resolves with every student's result. */
+  done: Promise<StudentResult[]>;
+  /** Latest progress across workers. */
+  progress(): { submitted: number; receipts: number };
+}
+
+/** Forks `workers` student worker processes, each with its share, and waits until all are connected. */
+export async function startWorkers(task: Omit<WorkerTask, 'firstIndex' | 'count'>, students: number, workers: number): Promise<WorkerPool> {
+  const shares = Array.from({ length: workers }, (_, i) => Math.floor(students / workers) + (i < students % workers ? 1 : 0));
+  const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
+  const children: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  const results: Promise<StudentResult[]>[] = [];
+  let firstIndex = 0;
+  shares.forEach((count, i) => {
+    const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/studentWorker.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    ready.push(new Promise((resolveReady) => child.on('message', (m: WorkerMessage) => m.type === 'ready' && resolveReady())));
+    results.push(
+      new Promise((resolveDone, reject) => {
+        child.on('message', (m: WorkerMessage) => {
+          if (m.type === 'progress') progress[i] = { submitted: m.submitted, receipts: m.receipts };
+          if (m.type === 'done') resolveDone(m.results);
+        });
+        child.once('exit', (code) => reject(new Error(`student worker ${i} exited with ${code} before reporting`)));
+      }),
+    );
+    child.send({ ...task, firstIndex, count } satisfies WorkerTask);
+    firstIndex += count;
+  });
+  await Promise.all(ready);
+  return {
+    go: () => children.forEach((c) => c.send('go')),
+    done: Promise.all(results).then((all) => all.flat()),
+    progress: () => progress.reduce((a, p) => ({ submitted: a.submitted + p.submitted, receipts: a.receipts + p.receipts }), { submitted: 0, receipts: 0 }),
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * A benchmark worker process: simulates a share of the lecture hall. Each student has its own
+ * device key, Y.Doc and y-websocket connection (filtered with `?device=` unless told otherwise),
+ * submits one sealed entry at its scheduled time and waits for its receipt.
+ *
+ * Talks to the orchestrator over the IPC channel (`process.send`): `ready` once every
+ * connection has synced, `progress` every second, `done` with per-student figures.
+ */
+import { WebsocketProvider } from 'y-websocket';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { newBoxKeyPair, openReceipt, sealEntry, toBase64Url } from '../crypto/index.ts';
+import { ReceiptPlaintextSchema, appendEntry, entriesMap, receiptsMap } from '../protocol/index.ts';
+import { RawStudent } from './rawStudent.ts';
+
+export interface WorkerTask {
+  syncUrl: string;
+  sessionId: string;
+  qr: { payload_b64: string; signature: string };
+  validatorKey: string;
+  firstIndex: number;
+  count: number;
+  /** Spread of the burst in ms: each student submits at a random time within it. */
+  spreadMs: number;
+  /** false: connect without `?device=` (the stock-server baseline, which cannot filter). */
+  isFiltered: boolean;
+  /** true: the receipt is a stand-in that does not open (stock baseline): its arrival counts. */
+  isEcho: boolean;
+  /** true: lightweight wire-level peers (rawStudent.ts) instead of Y.Doc + WebsocketProvider. */
+  isRaw?: boolean;
+}
+
+/** What the orchestrator gets back per student. */
+export interface StudentResult {
+  latencyMs?: number;
+  status?: string;
+  bytesReceived: number;
+  bytesSent: number;
+  /** ms since the burst started when the receipt arrived. */
+  receiptAtMs?: number;
+}
+
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; submitted: number; receipts: number }
+  | { type: 'done'; results: StudentResult[] };
+
+interface Counter {
+  received: number;
+  sent: number;
+}
+
+function countingWebSocket(counter: Counter): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols);
+      this.on('message', (data: Buffer | ArrayBuffer) => (counter.received += data.byteLength));
+      const send = this.send.bind(this);
+      this.send = ((data: Buffer | Uint8Array, ...rest: unknown[]) => {
+        counter.sent += data.length;
+        return (send as (...args: unknown[]) => void)(data, ...rest);
+      }) as typeof this.send;
+    }
+  } as unknown as typeof WebSocket;
+}
+
+interface Student {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  counter: Counter;
+  device: ReturnType<typeof newBoxKeyPair>;
+  nonce?: string;
+  submittedAt?: number;
+  result: StudentResult;
+}
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+async function run(task: WorkerTask): Promise<void> {
+  const students: Student[] = [];
+  for (let i = 0; i < task.count; i++) {
+    const device = newBoxKeyPair();
+    const doc = new Y.Doc();
+    const counter: Counter = { received: 0, sent: 0 };
+    const provider = new WebsocketProvider(task.syncUrl, task.sessionId, doc, {
+      WebSocketPolyfill: countingWebSocket(counter) as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+      ...(task.isFiltered ? { params: { device: toBase64Url(device.publicKey) } } : {}),
+    });
+    provider.awareness.setLocalState(null); // phones need no presence; the relay keeps them alive
+    students.push({ doc, provider, counter, device, result: { bytesReceived: 0, bytesSent: 0 } });
+    if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5)); // don't SYN-flood the accept queue
+  }
+  while (!students.every((s) => s.provider.synced)) await new Promise((r) => setTimeout(r, 20));
+  send({ type: 'ready' });
+
+  await new Promise<void>((resolve) => process.once('message', () => resolve())); // "go"
+  const burstStart = performance.now();
+  let submitted = 0;
+  let receipts = 0;
+  const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 1000);
+
+  await new Promise<void>((resolveAll) => {
+    for (const student of students) {
+      receiptsMap(student.doc).observe(() => {
+        if (!student.nonce || student.result.receiptAtMs !== undefined) return;
+        const sealed = receiptsMap(student.doc).get(student.nonce) as { rn: string; c: string } | undefined;
+        if (!sealed) return;
+        const now = performance.now();
+        student.result.receiptAtMs = now - burstStart;
+        student.result.latencyMs = now - student.submittedAt!;
+        if (task.isEcho) student.result.status = 'echo';
+        else {
+          const opened = ReceiptPlaintextSchema.safeParse(openReceipt(sealed, task.validatorKey, student.device));
+          student.result.status = opened.success ? opened.data.status : 'unopenable';
+        }
+        receipts++;
+        if (receipts === students.length) resolveAll();
+      });
+      setTimeout(() => {
+        student.submittedAt = performance.now();
+        const entry = sealEntry(
+          { v: 1, student_id: `B${task.firstIndex + students.indexOf(student)}`, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
+          task.validatorKey,
+          student.device,
+        );
+        student.nonce = entry.n;
+        appendEntry(student.doc, entry);
+        submitted++;
+      }, Math.random() * task.spreadMs);
+    }
+    // Give up after 60 s past the spread: missing receipts are reported, not waited for forever.
+    setTimeout(resolveAll, task.spreadMs + 60_000).unref();
+  });
+  clearInterval(progress);
+  send({ type: 'progress', submitted, receipts });
+  for (const student of students) {
+    student.result.bytesReceived = student.counter.received;
+    student.result.bytesSent = student.counter.sent;
+    student.provider.destroy();
+    student.doc.destroy();
+  }
+  send({ type: 'done', results: students.map((s) => s.result) });
+  setTimeout(() => process.exit(0), 100);
+}
+
+/** The baselines' students: wire-level peers whose receipt is recognised, not opened. */
+async function runRaw(task: WorkerTask): Promise<void> {
+  const results: StudentResult[] = [];
+  const students: RawStudent[] = [];
+  /** Each student's scheduled submission, started by "go". */
+  const schedules: (() => void)[] = [];
+  let receipts = 0;
+  let submitted = 0;
+  let burstStart = 0;
+  let resolveAll: () => void = () => undefined;
+  const allDone = new Promise<void>((resolve) => (resolveAll = resolve));
+  for (let i = 0; i < task.count; i++) {
+    const device = newBoxKeyPair();
+    const result: StudentResult = { bytesReceived: 0, bytesSent: 0 };
+    const query = task.isFiltered ? `?device=${toBase64Url(device.publicKey)}` : '';
+    let submittedAt = 0;
+    const student = new RawStudent({
+      url: `${task.syncUrl}/${task.sessionId}${query}`,
+      onReceipt: () => {
+        const now = performance.now();
+        result.latencyMs = now - submittedAt;
+        result.receiptAtMs = now - burstStart;
+        result.status = 'echo';
+        if (++receipts === task.count) resolveAll();
+      },
+    });
+    await student.connect();
+    students.push(student);
+    results.push(result);
+    const scratch = new Y.Doc();
+    const entry = sealEntry(
+      { v: 1, student_id: `R${task.firstIndex + i}`, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
+      task.validatorKey,
+      device,
+    );
+    entriesMap(scratch).set(entry.n, entry);
+    const update = Y.encodeStateAsUpdate(scratch);
+    schedules.push(() =>
+      setTimeout(() => {
+        submittedAt = performance.now();
+        student.submit(entry.n, update);
+        submitted++;
+      }, Math.random() * task.spreadMs),
+    );
+  }
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  burstStart = performance.now();
+  const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 1000);
+  for (const schedule of schedules) schedule();
+  setTimeout(resolveAll, task.spreadMs + 60_000).unref();
+  await allDone;
+  clearInterval(progress);
+  send({ type: 'progress', submitted, receipts });
+  students.forEach((student, i) => {
+    results[i]!.bytesReceived = student.bytesReceived;
+    results[i]!.bytesSent = student.bytesSent;
+    student.close();
+  });
+  send({ type: 'done', results });
+  setTimeout(() => process.exit(0), 100);
+}
+
+process.once('message', (task: WorkerTask) => {
+  (task.isRaw ? runRaw(task) : run(task)).catch((error: unknown) => {
+    console.error(`bench worker failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+});
