@@ -1,0 +1,134 @@
+/**
+ * A full disk loses nothing (issue 3's durability chain, tested with faults): the relay and the
+ * validator run in this process over real sockets and real SQLite files, and their stores are
+ * made to fail the way SQLite fails on a full disk (SQLITE_FULL) for a while. The submission
+ * waits on the phone, and once space is back it is admitted, decided once, and answered.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts';
+import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
+import { startFollowing, type FollowerManager } from '../../validator/follow/startFollowing.ts';
+import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
+import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
+
+/** The error better-sqlite3 throws when the disk is full. */
+function diskFullError(): Error {
+  return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+}
+
+/** A real SQLite store whose writes fail as on a full disk while `isFull` is set. */
+class FillableStore implements UpdateStore {
+  isFull = false;
+  appended = 0;
+  constructor(readonly inner: SqliteUpdateStore) {}
+  load(room: string) {
+    return this.inner.load(room);
+  }
+  append(room: string, update: Uint8Array): number {
+    if (this.isFull) throw diskFullError();
+    this.appended++;
+    return this.inner.append(room, update);
+  }
+  replace(room: string, merged: Uint8Array, upToId: number): void {
+    if (this.isFull) throw diskFullError();
+    this.inner.replace(room, merged, upToId);
+  }
+  rooms() {
+    return this.inner.rooms();
+  }
+  close() {
+    this.inner.close();
+  }
+}
+
+let server: Server | undefined;
+let relay: Relay | undefined;
+let following: FollowerManager | undefined;
+let store: ValidatorStore | undefined;
+let relayStore: FillableStore | undefined;
+const phones: SimulatedStudent[] = [];
+
+afterEach(async () => {
+  for (const phone of phones.splice(0)) phone.close();
+  await following?.close();
+  await relay?.close();
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  relayStore?.close();
+  store?.close();
+  removeTempDirs();
+});
+
+async function startSystem() {
+  relayStore = new FillableStore(new SqliteUpdateStore(join(tempDir('rollcall-full-relay-'), 'relay.db')));
+  relay = new Relay({ store: relayStore });
+  const activeRelay = relay;
+  server = createServer((req, res) => {
+    if (!activeRelay.handleHttp(req, res)) res.writeHead(404).end();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!activeRelay.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  store = ValidatorStore.open(tempDir('rollcall-full-validator-'));
+  const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
+  store.insertSession(session);
+  following = startFollowing({ store, relayUrl: baseUrl, refreshMs: 200 });
+  const qr = issueQr(session, Date.now(), baseUrl);
+  return { baseUrl, session, qr };
+}
+
+function syncDecisions(sessionId: string) {
+  return store!.decisionsForSession(sessionId).filter((d) => d.via === 'sync');
+}
+
+describe('a full disk delays a submission but never loses it', () => {
+  it('relay disk full: the update is refused unstored (1011), the phone keeps it and re-sends once space is back', async () => {
+    const { baseUrl, session, qr } = await startSystem();
+    const phone = connectStudent(baseUrl, session.id, '2022IMT-048');
+    phones.push(phone);
+    await waitFor(() => phone.provider.synced, { message: 'the phone synced' });
+    const closes: number[] = [];
+    phone.provider.on('connection-close', (event: { code: number } | null) => event && closes.push(event.code));
+    relayStore!.isFull = true;
+    const entry = phone.submit(qr);
+    await waitFor(() => closes.includes(1011), { message: 'the relay to close with 1011' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(relayStore!.appended).toBe(0);
+    expect(syncDecisions(session.id)).toHaveLength(0);
+    relayStore!.isFull = false; // space is back; y-websocket reconnects by itself and re-sends
+    expect(await phone.receipt(entry.n, 30_000)).toMatchObject({ status: 'accepted', student_id: '2022IMT-048' });
+    expect(syncDecisions(session.id)).toHaveLength(1);
+  });
+
+  it('validator disk full: nothing is decided or answered while it lasts, then every entry is decided once', async () => {
+    const { baseUrl, session, qr } = await startSystem();
+    const realRecord = store!.recordDecisions.bind(store);
+    let isFull = true;
+    let failedWrites = 0;
+    store!.recordDecisions = (decisions) => {
+      if (isFull) {
+        failedWrites++;
+        throw diskFullError();
+      }
+      return realRecord(decisions);
+    };
+    const entries = ['A', 'B', 'C'].map((id) => {
+      const phone = connectStudent(baseUrl, session.id, `2022IMT-${id}`);
+      phones.push(phone);
+      return { phone, entry: phone.submit(qr) };
+    });
+    await waitFor(() => failedWrites >= 2, { message: 'the validator to retry after a failed write' });
+    expect(syncDecisions(session.id)).toHaveLength(0);
+    expect(entries.every(({ phone, entry }) => phone.doc.getMap('receipts').get(entry.n) === undefined)).toBe(true);
+    isFull = false;
+    for (const { phone, entry } of entries) expect(await phone.receipt(entry.n, 30_000)).toMatchObject({ status: 'accepted' });
+    const decided = syncDecisions(session.id);
+    expect(decided).toHaveLength(3);
+    expect(new Set(decided.map((d) => d.nonce))).toEqual(new Set(entries.map((e) => e.entry.n)));
+  });
+});
