@@ -6,15 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir } from '../helpers/processes.ts';
-import { runNode } from '../helpers/runNode.ts';
+import { removeTempDirs, runNode, tempDir } from '../helpers/processes.ts';
 
 afterAll(() => removeTempDirs());
 
 describe('npm run bench (smoke: 40 students)', () => {
   it('runs every phase to the end and every student gets a receipt', async () => {
     const json = join(tempDir('rollcall-bench-'), 'bench.json');
-    const run = await runNode(['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--students', '40', '--seconds', '0.5', '--workers', '2', '--alone-entries', '300', '--json', json], 170_000);
+    const run = await runNode(['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--students', '40', '--seconds', '0.5', '--workers', '2', '--alone-entries', '300', '--json', json], { timeoutMs: 170_000 });
     expect(run.stderr).not.toMatch(/Error|failed/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Rollcall lecture-hall benchmark: 40 students/);

@@ -174,10 +174,10 @@ export function startTsEntry(file: string, args: string[], options: StartOptions
   return startProcess('cli/bin/run-ts.js', [file, ...args], options);
 }
 
-/** Runs `node cli/bin/rollcall.js <args>` to completion (a CLI client command). */
-export function runCli(args: string[], { env, timeoutMs = 60_000 }: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `node <args>` from the repo root to completion, collecting its output. */
+export function runNode(args: string[], { env, timeoutMs = 60_000 }: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/bin/rollcall.js'), ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,11 +188,16 @@ export function runCli(args: string[], { env, timeoutMs = 60_000 }: { env?: Reco
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`rollcall ${args.join(' ')} did not finish in ${timeoutMs} ms\nstderr: ${stderr}`));
+      reject(new Error(`node ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolveRun({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs `node cli/bin/rollcall.js <args>` to completion (a CLI client command). */
+export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNode([join(REPO_ROOT, 'cli/bin/rollcall.js'), ...args], options);
 }
