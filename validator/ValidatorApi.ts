@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import {
+  QR_RENDER_OPTIONS,
   QrJsonSchema,
   REASON_TEXT,
   courseName,
@@ -246,7 +247,7 @@ export class ValidatorApi {
     const nowMs = this.#options.clock();
     const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
     if (match[2] === '.svg') {
-      const svg = await QRCode.toString(qr.qr_text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      const svg = await QRCode.toString(qr.qr_text, { type: 'svg', ...QR_RENDER_OPTIONS });
       return send(res, 200, svg, { 'content-type': 'image/svg+xml; charset=utf-8' });
     }
     sendJson(res, 200, {

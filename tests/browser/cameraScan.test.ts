@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import QRCode from 'qrcode';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { QR_RENDER_OPTIONS } from '../../protocol/index.ts';
 import { describeInChromium, keepScreenshot, launchChromium } from '../helpers/browser.ts';
 import { removeTempDirs, tempDir, type StartedProcess } from '../helpers/processes.ts';
 import { createSession, startSystem, systemRequirement } from './system.ts';
@@ -41,7 +42,7 @@ describeInChromium(
       // FIELD-NOTES recipe, with the QR at 320 px: the QR text is a ~290-character URL (version
       // 11, 61 modules), too dense to read at 240 px from a 640×480 frame.
       const video = join(dir, 'qr.y4m');
-      await QRCode.toFile(png, session.qr_text, { errorCorrectionLevel: 'M', margin: 2, width: 640 });
+      await QRCode.toFile(png, session.qr_text, { ...QR_RENDER_OPTIONS, width: 640 });
       const ffmpeg = spawnSync(
         'ffmpeg',
         ['-y', '-loop', '1', '-i', png, '-t', '1', '-r', '10', '-vf', 'scale=320:320,pad=640:480:(ow-iw)/2:(oh-ih)/2:color=white,format=yuv420p', '-f', 'yuv4mpegpipe', video],
