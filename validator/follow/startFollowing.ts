@@ -13,7 +13,7 @@ export interface FollowingOptions {
   relayUrl: string;
   log?: (line: string) => void;
   now?: () => number;
-  /** How often the session list is re-read (new sessions are followed within this time). */
+  /** How often the session list is re-read (new sessions are followed within this time; default 250 ms). */
   refreshMs?: number;
 }
 
@@ -35,7 +35,7 @@ export function startFollowing(options: FollowingOptions): FollowerManager {
     relayUrl: options.relayUrl,
     judge: new StoreJudge(options.store, now),
     followable: (nowMs) => options.store.listSessions().filter((s) => isFollowable(s, nowMs)).map((s) => s.id),
-    refreshMs: options.refreshMs ?? 1000,
+    refreshMs: options.refreshMs ?? 250,
     now,
     ...(options.log ? { log: options.log } : {}),
   });
