@@ -12,7 +12,10 @@ import { Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts
 import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
 import { startFollowing, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
-import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
+import * as Y from 'yjs';
+import { newBoxKeyPair, sealEntry } from '../../crypto/index.ts';
+import { entriesMap, type Entry } from '../../protocol/index.ts';
+import { connectObserver, connectStudent, qrPayloadOf, type SimulatedStudent } from '../helpers/students.ts';
 
 /** The error better-sqlite3 throws when the disk is full. */
 function diskFullError(): Error {
@@ -49,10 +52,12 @@ let relay: Relay | undefined;
 let following: FollowerManager | undefined;
 let store: ValidatorStore | undefined;
 let relayStore: FillableStore | undefined;
-const phones: SimulatedStudent[] = [];
+const phonesToClose: SimulatedStudent[] = [];
+const observersToClose: { close(): void }[] = [];
 
 afterEach(async () => {
-  for (const phone of phones.splice(0)) phone.close();
+  for (const phone of phonesToClose.splice(0)) phone.close();
+  for (const observer of observersToClose.splice(0)) observer.close();
   await following?.close();
   await relay?.close();
   server?.closeAllConnections();
@@ -90,7 +95,7 @@ describe('a full disk delays a submission but never loses it', () => {
   it('relay disk full: the update is refused unstored (1011), the phone keeps it and re-sends once space is back', async () => {
     const { baseUrl, session, qr } = await startSystem();
     const phone = connectStudent(baseUrl, session.id, '2022IMT-048');
-    phones.push(phone);
+    phonesToClose.push(phone);
     await waitFor(() => phone.provider.synced, { message: 'the phone synced' });
     const closes: number[] = [];
     phone.provider.on('connection-close', (event: { code: number } | null) => event && closes.push(event.code));
@@ -119,7 +124,7 @@ describe('a full disk delays a submission but never loses it', () => {
     };
     const entries = ['A', 'B', 'C'].map((id) => {
       const phone = connectStudent(baseUrl, session.id, `2022IMT-${id}`);
-      phones.push(phone);
+      phonesToClose.push(phone);
       return { phone, entry: phone.submit(qr) };
     });
     await waitFor(() => failedWrites >= 2, { message: 'the validator to retry after a failed write' });
@@ -130,5 +135,42 @@ describe('a full disk delays a submission but never loses it', () => {
     const decided = syncDecisions(session.id);
     expect(decided).toHaveLength(3);
     expect(new Set(decided.map((d) => d.nonce))).toEqual(new Set(entries.map((e) => e.entry.n)));
+  });
+
+  it('an entry that makes the judge throw delays only itself: the rest of its batch is decided', async () => {
+    const { baseUrl, session, qr } = await startSystem();
+    const realRecord = store!.recordDecisions.bind(store);
+    let poisonNonce = '';
+    store!.recordDecisions = (decisions) => {
+      if (decisions.some((d) => d.nonce === poisonNonce)) throw new Error('simulated bug on one entry');
+      return realRecord(decisions);
+    };
+    const k = qrPayloadOf(qr).k;
+    const students = ['poison', '2022IMT-D', '2022IMT-E', '2022IMT-F'].map((studentId) => {
+      const device = newBoxKeyPair();
+      const entry = sealEntry({ v: 1, student_id: studentId, payload_b64: qr.payload_b64, signature: qr.signature, scanned_at: Date.now() }, k, device) as Entry;
+      return { studentId, device, entry };
+    });
+    poisonNonce = students[0]!.entry.n;
+    const phones = students.slice(1).map((s) => {
+      const phone = connectStudent(baseUrl, session.id, s.studentId, { device: s.device });
+      phonesToClose.push(phone);
+      return phone;
+    });
+    // All four entries reach the validator in one message (as when a relay replays a room), so
+    // they are judged as one batch, and the poisoned one would fail the others with it.
+    const writer = connectObserver(baseUrl, session.id);
+    observersToClose.push(writer);
+    await waitFor(() => writer.provider.synced && phones.every((p) => p.provider.synced), { message: 'peers synced' });
+    const updates = students.map(({ entry }) => {
+      const scratch = new Y.Doc();
+      entriesMap(scratch).set(entry.n, entry);
+      return Y.encodeStateAsUpdate(scratch);
+    });
+    Y.applyUpdate(writer.doc, Y.mergeUpdates(updates));
+    for (const [i, phone] of phones.entries()) {
+      expect(await phone.receipt(students[i + 1]!.entry.n, 30_000, k)).toMatchObject({ status: 'accepted' });
+    }
+    expect(store!.getDecision(poisonNonce)).toBeUndefined();
   });
 });

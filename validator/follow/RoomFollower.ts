@@ -54,6 +54,9 @@ export class RoomFollower {
   /** Keys seen but not yet judged, in arrival order, with their first-seen time. */
   readonly #queue = new Map<string, number>();
   #isDraining = false;
+  /** After a failed batch, this many entries are judged one by one, so one entry that makes the
+   * judge throw (a bug meeting hostile input) delays only itself, not its whole batch. */
+  #entriesToIsolate = 0;
   #isConnected = false;
   #isClosed = false;
   #idle: Promise<void> = Promise.resolve();
@@ -152,8 +155,9 @@ export class RoomFollower {
         const entries = entriesMap(this.#doc);
         for (const [nonce, firstSeenMs] of this.#queue) {
           batch.push({ nonce, raw: entries.get(nonce), firstSeenMs });
-          if (batch.length >= 1000) break;
+          if (batch.length >= (this.#entriesToIsolate > 0 ? 1 : 1000)) break;
         }
+        if (this.#entriesToIsolate > 0) this.#entriesToIsolate--;
         for (const seen of batch) this.#queue.delete(seen.nonce);
         let receipts: Receipt[];
         try {
@@ -161,9 +165,14 @@ export class RoomFollower {
         } catch (error) {
           // Nothing of this batch was decided (the judge persists in one transaction): put it
           // back and retry shortly; a full disk must not lose an entry, only delay it.
-          this.#log(`judging ${batch.length} entries failed (${(error as Error).message}); retrying in 1 s`);
           for (const seen of batch) this.#queue.set(seen.nonce, seen.firstSeenMs);
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (batch.length > 1) {
+            this.#log(`judging ${batch.length} entries failed (${(error as Error).message}); retrying them one by one`);
+            this.#entriesToIsolate = batch.length;
+          } else {
+            this.#log(`judging entry ${batch[0]!.nonce.slice(0, 8)} failed (${(error as Error).message}); retrying in 1 s`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
           continue;
         }
         if (!this.#isClosed) this.#appendReceipts(receipts);
