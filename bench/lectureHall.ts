@@ -97,6 +97,9 @@ try {
       p99_ms: r.p99_ms,
       max_ms: r.max_ms,
       last_receipt_ms: r.last_receipt_ms,
+      // Paced by arrivals (the burst's spread), not capacity: the alone phase below measures that
+      // and, when it runs, takes the `validator_decisions_per_s` key.
+      validator_decisions_per_s_in_burst: r.validator_decisions_per_s,
       validator_decisions_per_s: r.validator_decisions_per_s,
       relay_cpu_s: r.relay.cpu_s,
       relay_peak_rss_mib: r.relay.peak_rss_mib,
@@ -132,6 +135,7 @@ try {
     const alone = await validatorAlonePhase(options, aloneEntries);
     report.validator_alone = alone;
     report.validator_alone_decisions_per_s = alone.decisions_per_s;
+    report.validator_decisions_per_s = alone.decisions_per_s;
   }
 } finally {
   cleanUp();
@@ -155,7 +159,7 @@ function printTable(r: Record<string, any>): void {
     add('receipts / students', `${r.receipts} / ${r.students} (${r.accepted} accepted)`, '100 %');
     add('scan→receipt p50 / p95 / p99 / max', `${r.p50_ms} / ${r.p95_ms} / ${r.p99_ms} / ${r.max_ms} ms`, 'p99 < 1000 ms');
     add('last receipt after burst start', `${r.last_receipt_ms} ms`, `< ${10_000} ms`);
-    add('validator decisions/s (in the burst)', r.validator_decisions_per_s, '(paced by arrivals)');
+    add('validator decisions/s (in the burst)', r.validator_decisions_per_s_in_burst, '(paced by arrivals)');
     add('relay CPU / peak RSS', `${r.relay_cpu_s} s / ${r.relay_peak_rss_mib} MiB`);
     add('validator CPU / peak RSS', `${r.validator_cpu_s} s / ${r.validator_peak_rss_mib} MiB`);
     add('relay CPU per admitted entry', `${r.relay_cpu_ms_per_update} ms`);
