@@ -1,0 +1,55 @@
+/**
+ * The most common lecture-hall setup: the laptop serves plain HTTP on the LAN, and a phone opens
+ * the QR's link with its own camera app. That page is not a secure context (no service worker,
+ * no in-app camera), and the submission must still go through. Chromium resolves a LAN-style
+ * name to loopback (`--host-resolver-rules`), so the origin is insecure while every byte stays
+ * on this machine.
+ */
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, launchChromium, recordPageErrors } from '../helpers/browser.ts';
+import { removeTempDirs, type StartedProcess } from '../helpers/processes.ts';
+import { createSession, qrLink, startSystem, systemRequirement } from './system.ts';
+
+const LAN_NAME = 'rollcall-lan.test';
+
+describeInChromium(
+  'student app over plain HTTP on a LAN name (not a secure context)',
+  () => {
+    let system: StartedProcess;
+    let context: BrowserContext | undefined;
+
+    beforeAll(async () => {
+      system = await startSystem();
+    });
+
+    afterAll(async () => {
+      await context?.close();
+      await system?.stop();
+      removeTempDirs();
+    });
+
+    it('the QR link submits and is accepted; the in-app camera explains why it is unavailable', async () => {
+      context = await launchChromium({ viewport: { width: 390, height: 844 }, isMobile: true, args: [`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`] });
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      const lanBase = system.baseUrl.replace('127.0.0.1', LAN_NAME);
+      await page.goto(`${lanBase}/`);
+      expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+      await page.getByLabel('Student id').fill('2022IMT-051');
+      await page.getByRole('button', { name: 'Save' }).click();
+
+      const session = await createSession(system.baseUrl, { course: 'CS210 LAN', duration_minutes: 30 });
+      await page.goto('about:blank');
+      await page.goto(qrLink(lanBase, session));
+      await page.locator('[data-testid="submission"][data-state="accepted"]').waitFor({ timeout: 45_000 });
+      await keepScreenshot(page, 'lan-1-accepted-over-http');
+
+      await page.getByRole('button', { name: 'Scan the QR code' }).click();
+      await page.getByText(/only works when this app is opened over HTTPS/).waitFor();
+      await keepScreenshot(page, 'lan-2-camera-needs-https');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    });
+  },
+  systemRequirement,
+);
