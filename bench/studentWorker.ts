@@ -9,8 +9,8 @@
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { newBoxKeyPair, openReceipt, sealEntry, toBase64Url } from '../crypto/index.ts';
-import { ReceiptPlaintextSchema, appendEntry, entriesMap, receiptsMap } from '../protocol/index.ts';
+import { newBoxKeyPair, sealEntry, toBase64Url } from '../crypto/index.ts';
+import { appendEntry, entriesMap, openReceiptFor, receiptsMap } from '../protocol/index.ts';
 import { RawStudent } from './rawStudent.ts';
 
 export interface WorkerTask {
@@ -103,7 +103,8 @@ async function run(task: WorkerTask): Promise<void> {
   const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 1000);
 
   await new Promise<void>((resolveAll) => {
-    for (const student of students) {
+    for (const [index, student] of students.entries()) {
+      const studentId = `B${task.firstIndex + index}`;
       receiptsMap(student.doc).observe(() => {
         if (!student.nonce || student.result.receiptAtMs !== undefined) return;
         const sealed = receiptsMap(student.doc).get(student.nonce) as { rn: string; c: string } | undefined;
@@ -113,8 +114,7 @@ async function run(task: WorkerTask): Promise<void> {
         student.result.latencyMs = now - student.submittedAt!;
         if (task.isEcho) student.result.status = 'echo';
         else {
-          const opened = ReceiptPlaintextSchema.safeParse(openReceipt(sealed, task.validatorKey, student.device));
-          student.result.status = opened.success ? opened.data.status : 'unopenable';
+          student.result.status = openReceiptFor(sealed, task.validatorKey, student.device, studentId)?.status ?? 'unopenable';
         }
         receipts++;
         if (receipts === students.length) resolveAll();
@@ -122,7 +122,7 @@ async function run(task: WorkerTask): Promise<void> {
       setTimeout(() => {
         student.submittedAt = performance.now();
         const entry = sealEntry(
-          { v: 1, student_id: `B${task.firstIndex + students.indexOf(student)}`, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
+          { v: 1, student_id: studentId, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
           task.validatorKey,
           student.device,
         );

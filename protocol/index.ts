@@ -5,3 +5,4 @@ export * from './relayRules.ts';
 export * from './schemas.ts';
 export * from './qr.ts';
 export * from './sessionDoc.ts';
+export * from './scan.ts';

@@ -28,6 +28,14 @@ function defaultPublicUrl(host: string, port: number): string | undefined {
   return undefined;
 }
 
+/** What a person should do when the server cannot listen; other errors pass through. */
+function listenError(error: unknown, options: Pick<ServeOptions, 'port' | 'host'>): unknown {
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE') return new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
+  if (code === 'EACCES') return new CliError(`not allowed to listen on ${options.host}:${options.port}: choose a port above 1024`);
+  return error;
+}
+
 /** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
 function closeOnSignal(close: () => Promise<void>): void {
   let isClosing = false;
@@ -68,10 +76,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       await running.close();
     });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
-    if (code === 'EACCES') throw new CliError(`not allowed to listen on ${options.host}:${options.port}: choose a port above 1024`);
-    throw error;
+    throw listenError(error, options);
   }
 }
 
@@ -84,8 +89,7 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
     closeOnSignal(() => running.close());
   } catch (error) {
-    if ((error as { code?: string }).code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
-    throw error;
+    throw listenError(error, options);
   }
 }
 
@@ -126,10 +130,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   } catch (error) {
     await relay.close();
     relayStore.close();
-    const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new CliError(`port ${options.port} is already in use on ${options.host}: stop the other program or pass --port`);
-    if (code === 'EACCES') throw new CliError(`not allowed to listen on ${options.host}:${options.port}: choose a port above 1024`);
-    throw error;
+    throw listenError(error, options);
   }
   const log = stderrLogger('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });

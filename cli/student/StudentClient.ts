@@ -7,22 +7,27 @@
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { openReceipt, sealEntry, type BoxKeyPair } from '../../crypto/index.ts';
+import type { BoxKeyPair } from '../../crypto/index.ts';
 import {
   DEVICE_QUERY_PARAM,
-  ReceiptPlaintextSchema,
   SYNC_PATH_PREFIX,
   appendEntry,
-  decodeQrPayload,
   entriesMap,
-  parseQrText,
-  parseWith,
+  openReceiptFor,
+  readScan,
   receiptsMap,
-  studentId as studentIdSchema,
-  type EntryPlaintext,
+  sealScan,
   type ReceiptPlaintext,
+  type ScanProblem,
 } from '../../protocol/index.ts';
 import type { StudentStore, StudentSubmission } from './StudentStore.ts';
+
+/** Prefix of the error a terminal user sees for each kind of unusable scan. */
+const SCAN_PROBLEM_LABEL: Record<ScanProblem, string> = {
+  not_rollcall_qr: '',
+  damaged_payload: 'QR payload: ',
+  bad_student_id: 'student id: ',
+};
 
 /** Origin of doc updates replayed from the local store: they are already stored. */
 const FROM_STORE = Symbol('from-store');
@@ -84,30 +89,18 @@ export class StudentClient {
 
   /** Seals a scanned QR for `studentId` and appends it to the session's doc. */
   submit(qrText: string, studentId: string): SubmitResult {
-    const qr = parseQrText(qrText);
-    if (!qr.ok) return { ok: false, error: qr.error };
-    const payload = decodeQrPayload(qr.value.payload_b64);
-    if (!payload.ok) return { ok: false, error: `QR payload: ${payload.error}` };
-    const plaintext: EntryPlaintext = {
-      v: 1,
-      student_id: studentId,
-      payload_b64: qr.value.payload_b64,
-      signature: qr.value.signature,
-      scanned_at: Math.round(this.#now() + this.#options.store.clockOffsetMs()),
-    };
-    // The validator's own schema: refuse here what it would reject there as `malformed`.
-    const checked = parseWith(studentIdSchema, studentId);
-    if (!checked.ok) return { ok: false, error: `student id: ${checked.error}` };
-
-    const entry = sealEntry(plaintext, payload.value.k, this.#device);
-    const sessionId = payload.value.s;
+    const read = readScan(qrText, studentId);
+    if (!read.ok) return { ok: false, error: `${SCAN_PROBLEM_LABEL[read.problem]}${read.error}` };
+    const { entry, plaintext } = sealScan(read.scan, studentId, this.#now() + this.#options.store.clockOffsetMs(), this.#device);
+    const { payload } = read.scan;
+    const sessionId = payload.s;
     const session = this.#open(sessionId);
     const submission: StudentSubmission = {
       nonce: entry.n,
       sessionId,
-      course: payload.value.c,
+      course: payload.c,
       studentId,
-      validatorKey: payload.value.k,
+      validatorKey: payload.k,
       scannedAtMs: plaintext.scanned_at,
       state: 'saved',
     };
@@ -204,11 +197,9 @@ export class StudentClient {
     const receipts = receiptsMap(doc);
     for (const submission of this.pending()) {
       if (submission.sessionId !== sessionId) continue;
-      const receipt = receipts.get(submission.nonce) as { rn: string; c: string } | undefined;
-      if (!receipt || typeof receipt !== 'object') continue;
-      const opened = parseWith(ReceiptPlaintextSchema, openReceipt(receipt, submission.validatorKey, this.#device));
-      if (!opened.ok) continue; // a receipt that does not open is ignored (DESIGN.md)
-      const answer = opened.value;
+      // A receipt that does not open, or names another student, is ignored (DESIGN.md).
+      const answer = openReceiptFor(receipts.get(submission.nonce), submission.validatorKey, this.#device, submission.studentId);
+      if (!answer) continue;
       const receiptAtMs = Math.round(this.#now() + this.#options.store.clockOffsetMs());
       if (this.#options.store.recordDecision(submission.nonce, answer.status, answer.reason, answer.flags, receiptAtMs)) {
         this.#options.onDecision?.({ ...submission, state: answer.status, reason: answer.reason, flags: answer.flags, receiptAtMs }, answer);

@@ -4,20 +4,19 @@
  * submission along as the relay syncs and receipts arrive. Pending sessions are reopened at
  * start, so they sync when the network returns with no action from the student.
  */
-import { openReceipt, sealEntry } from '../../crypto/index.ts';
-import {
-  ReceiptPlaintextSchema,
-  decodeQrPayload,
-  parseQrText,
-  parseWith,
-  studentId as studentIdSchema,
-  type EntryPlaintext,
-} from '../../protocol/index.ts';
+import { openReceiptFor, readScan, sealScan, type ScanProblem } from '../../protocol/index.ts';
 import { correctedNowMs } from './clock.ts';
 import type { Device } from './deviceKeys.ts';
 import type { KeyValueStore } from './idbStore.ts';
 import { SessionSync } from './SessionSync.ts';
 import { isPending, type Submission } from './submission.ts';
+
+/** What the student reads when a scan cannot be submitted, and what to do next. */
+const SCAN_PROBLEM_TEXT: Record<ScanProblem, (detail: string) => string> = {
+  not_rollcall_qr: (detail) => `This is not a Rollcall QR code (${detail}). Scan the code shown by your professor.`,
+  damaged_payload: () => 'This QR code is damaged or from another app. Scan the code shown by your professor.',
+  bad_student_id: (detail) => `Your student id is not valid (${detail}). Change it in Settings.`,
+};
 
 export interface SubmissionQueueOptions {
   device: Device;
@@ -69,31 +68,21 @@ export class SubmissionQueue {
 
   /** Seals the QR for `studentId`, saves it on this phone, and lets sync carry it. */
   async submit(qrText: string, studentId: string): Promise<SubmitResult> {
-    const qr = parseQrText(qrText);
-    if (!qr.ok) return { ok: false, error: `This is not a Rollcall QR code (${qr.error}). Scan the code shown by your professor.` };
-    const payload = decodeQrPayload(qr.value.payload_b64);
-    if (!payload.ok) return { ok: false, error: 'This QR code is damaged or from another app. Scan the code shown by your professor.' };
-    const checkedId = parseWith(studentIdSchema, studentId);
-    if (!checkedId.ok) return { ok: false, error: `Your student id is not valid (${checkedId.error}). Change it in Settings.` };
+    const read = readScan(qrText, studentId);
+    if (!read.ok) return { ok: false, error: SCAN_PROBLEM_TEXT[read.problem](read.error) };
+    const { qr, payload } = read.scan;
 
-    const qrKey = `${qr.value.payload_b64}.${qr.value.signature}`;
+    const qrKey = `${qr.payload_b64}.${qr.signature}`;
     const repeat = this.list().find((s) => s.qrKey === qrKey && s.studentId === studentId);
     if (repeat) return { ok: true, submission: repeat, isRepeat: true };
 
-    const plaintext: EntryPlaintext = {
-      v: 1,
-      student_id: studentId,
-      payload_b64: qr.value.payload_b64,
-      signature: qr.value.signature,
-      scanned_at: correctedNowMs(),
-    };
-    const entry = sealEntry(plaintext, payload.value.k, this.#options.device.keyPair);
+    const { entry, plaintext } = sealScan(read.scan, studentId, correctedNowMs(), this.#options.device.keyPair);
     const submission: Submission = {
       nonce: entry.n,
-      sessionId: payload.value.s,
-      course: payload.value.c,
+      sessionId: payload.s,
+      course: payload.c,
       studentId,
-      validatorKey: payload.value.k,
+      validatorKey: payload.k,
       qrKey,
       entry,
       scannedAtMs: plaintext.scanned_at,
@@ -143,24 +132,16 @@ export class SubmissionQueue {
   }
 
   #advance(session: SessionSync, submission: Submission): Submission {
-    const receipt = session.receipt(submission.nonce);
-    if (receipt && typeof receipt === 'object') {
-      const opened = parseWith(
-        ReceiptPlaintextSchema,
-        openReceipt(receipt as { rn: string; c: string }, submission.validatorKey, this.#options.device.keyPair),
-      );
-      // A receipt that does not open is ignored (DESIGN.md). Its student id is empty when the
-      // validator could not read ours (malformed), so only a different id is refused.
-      if (opened.ok && (opened.value.student_id === submission.studentId || opened.value.student_id === '')) {
-        return {
-          ...submission,
-          state: opened.value.status,
-          reason: opened.value.reason,
-          flags: opened.value.flags,
-          decidedAtMs: opened.value.decided_at,
-          sentAtMs: submission.sentAtMs ?? correctedNowMs(),
-        };
-      }
+    const answer = openReceiptFor(session.receipt(submission.nonce), submission.validatorKey, this.#options.device.keyPair, submission.studentId);
+    if (answer) {
+      return {
+        ...submission,
+        state: answer.status,
+        reason: answer.reason,
+        flags: answer.flags,
+        decidedAtMs: answer.decided_at,
+        sentAtMs: submission.sentAtMs ?? correctedNowMs(),
+      };
     }
     if (submission.state === 'saved' && session.isSynced && session.hasEntry(submission.nonce)) {
       return { ...submission, state: 'sent', sentAtMs: correctedNowMs() };

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { describe, expect, it } from 'vitest';
-import { newBoxKeyPair, sealEntry, toBase64Url } from '../../crypto/index.ts';
+import { entrySharedKey, newBoxKeyPair, sealEntry, sealReceipt, toBase64Url } from '../../crypto/index.ts';
 import {
   EntryPlaintextSchema,
   ROOT_ENTRIES,
@@ -12,6 +12,9 @@ import {
   encodeReceiptUpdate,
   entriesMap,
   isSessionId,
+  openReceiptFor,
+  readScan,
+  sealScan,
   parseEntry,
   parseQrText,
   parseWith,
@@ -144,5 +147,33 @@ describe('session document layout', () => {
     expect((decoded.structs[0] as Y.Item).parent).toBe(ROOT_RECEIPTS);
     expect(appendReceipt(doc, other)).toBe(true);
     expect(receiptsMap(doc).size).toBe(2);
+  });
+});
+
+describe('a scan on a student client (readScan, sealScan, openReceiptFor)', () => {
+  const validator = newBoxKeyPair();
+  const scanPayload = { ...payload, k: toBase64Url(validator.publicKey) };
+  const qr = { payload_b64: encodeQrPayload(scanPayload), signature };
+
+  it('names what is wrong with a scan: the QR text, its payload, or the student id', () => {
+    expect(readScan('hello', '2022IMT-048')).toMatchObject({ ok: false, problem: 'not_rollcall_qr' });
+    expect(readScan(`${toBase64Url(new TextEncoder().encode('{}'))}.${signature}`, '2022IMT-048')).toMatchObject({ ok: false, problem: 'damaged_payload' });
+    expect(readScan(JSON.stringify(qr), ' padded ')).toMatchObject({ ok: false, problem: 'bad_student_id' });
+    expect(readScan(JSON.stringify(qr), '2022IMT-048')).toEqual({ ok: true, scan: { qr, payload: scanPayload } });
+  });
+
+  it('accepts only a receipt that opens and names this student (or none, for malformed)', () => {
+    const read = readScan(JSON.stringify(qr), '2022IMT-048');
+    if (!read.ok) throw new Error(read.error);
+    const device = newBoxKeyPair();
+    const { entry, plaintext } = sealScan(read.scan, '2022IMT-048', 1_700_000_000_123.4, device);
+    expect(plaintext.scanned_at).toBe(1_700_000_000_123);
+    const key = entrySharedKey(entry, validator.secretKey)!;
+    const answer = (studentId: string) => sealReceipt({ v: 1, status: 'accepted', reason: 'ok', flags: [], student_id: studentId, decided_at: 1 }, entry.n, key);
+    expect(openReceiptFor(answer('2022IMT-048'), scanPayload.k, device, '2022IMT-048')).toMatchObject({ status: 'accepted' });
+    expect(openReceiptFor(answer(''), scanPayload.k, device, '2022IMT-048')).toMatchObject({ student_id: '' });
+    expect(openReceiptFor(answer('someone-else'), scanPayload.k, device, '2022IMT-048')).toBeUndefined();
+    expect(openReceiptFor(answer('2022IMT-048'), scanPayload.k, newBoxKeyPair(), '2022IMT-048')).toBeUndefined();
+    expect(openReceiptFor(undefined, scanPayload.k, device, '2022IMT-048')).toBeUndefined();
   });
 });

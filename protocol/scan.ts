@@ -1,0 +1,66 @@
+/**
+ * What every student client does with a scan, in one place: the phone app
+ * (client/lib/SubmissionQueue.ts) and the terminal client (cli/student/) speak the same
+ * protocol, so they read a QR, seal an entry and accept a receipt by the same rules.
+ * Isomorphic; each client phrases the errors for its own screen.
+ */
+import { openReceipt, sealEntry, type BoxKeyPair } from '../crypto/index.ts';
+import { decodeQrPayload, parseQrText } from './qr.ts';
+import {
+  ReceiptPlaintextSchema,
+  parseWith,
+  studentId as studentIdSchema,
+  type Entry,
+  type EntryPlaintext,
+  type QrJson,
+  type QrPayload,
+  type ReceiptPlaintext,
+} from './schemas.ts';
+
+/** Why a scan cannot be submitted: the QR text, its payload, or the student id. */
+export type ScanProblem = 'not_rollcall_qr' | 'damaged_payload' | 'bad_student_id';
+
+/** A scan that can be sealed: the QR as it travels and its decoded payload. */
+export interface ReadScan {
+  qr: QrJson;
+  payload: QrPayload;
+}
+
+/**
+ * Reads a scanned or pasted QR for `studentId`. The HMAC is not checked (only the validator
+ * holds the secret); a student id the validator would call `malformed` is refused here.
+ */
+export function readScan(qrText: string, studentId: string): { ok: true; scan: ReadScan } | { ok: false; problem: ScanProblem; error: string } {
+  const qr = parseQrText(qrText);
+  if (!qr.ok) return { ok: false, problem: 'not_rollcall_qr', error: qr.error };
+  const payload = decodeQrPayload(qr.value.payload_b64);
+  if (!payload.ok) return { ok: false, problem: 'damaged_payload', error: payload.error };
+  const checkedId = parseWith(studentIdSchema, studentId);
+  if (!checkedId.ok) return { ok: false, problem: 'bad_student_id', error: checkedId.error };
+  return { ok: true, scan: { qr: qr.value, payload: payload.value } };
+}
+
+/** Seals the scan to the QR's validator key `k` with this device's key (DESIGN.md "Entry"). */
+export function sealScan(scan: ReadScan, studentId: string, scannedAtMs: number, device: BoxKeyPair): { entry: Entry; plaintext: EntryPlaintext } {
+  const plaintext: EntryPlaintext = {
+    v: 1,
+    student_id: studentId,
+    payload_b64: scan.qr.payload_b64,
+    signature: scan.qr.signature,
+    scanned_at: Math.round(scannedAtMs),
+  };
+  return { entry: sealEntry(plaintext, scan.payload.k, device) as Entry, plaintext };
+}
+
+/**
+ * Opens the receipt of one of this device's entries. `undefined` when it is not there, does not
+ * open, is not a receipt, or names another student (a receipt that does not open is ignored,
+ * DESIGN.md); an empty `student_id` is the validator saying it could not read ours (`malformed`).
+ */
+export function openReceiptFor(receipt: unknown, validatorKey: string, device: BoxKeyPair, studentId: string): ReceiptPlaintext | undefined {
+  if (!receipt || typeof receipt !== 'object') return undefined;
+  const opened = parseWith(ReceiptPlaintextSchema, openReceipt(receipt as { rn: string; c: string }, validatorKey, device));
+  if (!opened.ok) return undefined;
+  if (opened.value.student_id !== studentId && opened.value.student_id !== '') return undefined;
+  return opened.value;
+}
