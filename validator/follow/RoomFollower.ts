@@ -23,9 +23,11 @@ export interface SeenEntry {
 export interface EntryJudge {
   /** True when this entry nonce already has a decision (a restart skips it). */
   isDecided(sessionId: string, nonce: string): boolean;
-  /** Decides and persists a batch of new entries; returns the receipts to append. */
+  /** Decides and persists a batch of entries; returns the receipts to append (none for a
+   * replay of an entry decided before: it keeps its stored decision). */
   judge(sessionId: string, entries: SeenEntry[]): Promise<Receipt[]>;
-  /** A fresh receipt for an entry decided earlier whose receipt the room lacks. */
+  /** A fresh receipt for an entry decided earlier whose receipt the room lacks; `undefined` if
+   * it is not decided (or cannot be answered). */
   reissueReceipt(sessionId: string, nonce: string): Receipt | undefined;
   /** The follower's connection to the room went up or down (for the `delayed_sync` flag). */
   connectionChanged(sessionId: string, isConnected: boolean, atMs: number): void;
@@ -138,8 +140,9 @@ export class RoomFollower {
   }
 
   #enqueue(nonce: string, seenAtMs: number): void {
+    // Already-decided nonces are not filtered here: the judge looks each one up anyway (a replay
+    // gets its stored decision and no new receipt), so a second lookup per entry would be waste.
     if (this.#queue.has(nonce) || receiptsMap(this.#doc).has(nonce)) return;
-    if (this.#options.judge.isDecided(this.sessionId, nonce)) return;
     this.#queue.set(nonce, seenAtMs);
     if (!this.#isDraining) {
       this.#isDraining = true;
@@ -186,8 +189,8 @@ export class RoomFollower {
     const receipts = receiptsMap(this.#doc);
     const missing: Receipt[] = [];
     for (const nonce of entriesMap(this.#doc).keys()) {
-      if (receipts.has(nonce) || !this.#options.judge.isDecided(this.sessionId, nonce)) continue;
-      const receipt = this.#options.judge.reissueReceipt(this.sessionId, nonce);
+      if (receipts.has(nonce)) continue;
+      const receipt = this.#options.judge.reissueReceipt(this.sessionId, nonce); // undefined if undecided
       if (receipt) missing.push(receipt);
     }
     if (missing.length > 0) {
