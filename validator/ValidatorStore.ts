@@ -62,6 +62,7 @@ const SQL = {
       @rotate_seconds, @skew_seconds, @late_sync_minutes, @options, @created_at_ms, @ended_early_at_ms)`,
   getSession: `SELECT * FROM sessions WHERE id = ?`,
   listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
+  openForEntries: `SELECT id FROM sessions WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
   // ON CONFLICT(nonce) only: a second standing acceptance of a student still raises, so the
   // caller learns of it instead of losing the row.
@@ -172,6 +173,15 @@ export class ValidatorStore {
 
   listSessions(): SessionRecord[] {
     return (this.#sql.listSessions.all() as SessionRow[]).map(rowToSession);
+  }
+
+  /**
+   * Ids of the sessions whose rooms may still receive entries at `nowMs`: not yet past their end
+   * plus `late_sync_minutes` plus `graceMs`. Read several times a second by the follower, so it
+   * reads ids only (no secrets decoded).
+   */
+  sessionIdsOpenForEntries(nowMs: number, graceMs: number): string[] {
+    return (this.#sql.openForEntries.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string }[]).map((row) => row.id);
   }
 
   /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */

@@ -127,4 +127,18 @@ describe('ValidatorStore', () => {
     expect(store.isOnRoster('Networks', 'B')).toBe(false);
     store.close();
   });
+
+  it('lists the sessions still open for entries: until end + late_sync_minutes + grace', () => {
+    const store = ValidatorStore.open(tempDir());
+    const endsAtS = T0_S + 1200;
+    const live = makeSession({ endsAtS, lateSyncMinutes: 10 });
+    const noGrace = makeSession({ endsAtS, lateSyncMinutes: 0 });
+    store.insertSession(live);
+    store.insertSession(noGrace);
+    const justAfterEnd = endsAtS * 1000 + 60_000;
+    expect(store.sessionIdsOpenForEntries(justAfterEnd, 0).sort()).toEqual([live.id]);
+    expect(store.sessionIdsOpenForEntries(justAfterEnd, 60_000).sort()).toEqual([live.id, noGrace.id].sort());
+    expect(store.sessionIdsOpenForEntries(endsAtS * 1000 + 11 * 60_000, 0)).toEqual([]);
+    store.close();
+  });
 });

@@ -3,7 +3,6 @@
  * ended less than `late_sync_minutes` ago), each judging entries through the store.
  */
 import type { ValidatorStore } from '../ValidatorStore.ts';
-import type { SessionRecord } from '../types.ts';
 import { FollowerManager } from './FollowerManager.ts';
 import { StoreJudge } from './StoreJudge.ts';
 
@@ -24,17 +23,13 @@ export interface FollowingOptions {
  */
 export const ANSWER_LATE_ENTRIES_MS = 60 * 60_000;
 
-/** True while a session's room may still receive entries that the validator must answer. */
-export function isFollowable(session: SessionRecord, nowMs: number): boolean {
-  return nowMs <= session.endsAtS * 1000 + session.lateSyncMinutes * 60_000 + ANSWER_LATE_ENTRIES_MS;
-}
 
 export function startFollowing(options: FollowingOptions): FollowerManager {
   const now = options.now ?? Date.now;
   return new FollowerManager({
     relayUrl: options.relayUrl,
     judge: new StoreJudge(options.store, now),
-    followable: (nowMs) => options.store.listSessions().filter((s) => isFollowable(s, nowMs)).map((s) => s.id),
+    followable: (nowMs) => options.store.sessionIdsOpenForEntries(nowMs, ANSWER_LATE_ENTRIES_MS),
     refreshMs: options.refreshMs ?? 250,
     now,
     ...(options.log ? { log: options.log } : {}),
