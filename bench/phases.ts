@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { newBoxKeyPair, randomBytes, sealEntry, toBase64Url } from '../crypto/index.ts';
 import { decodeQrPayload, encodeReceiptUpdate, entriesMap, receiptsMap, type Entry } from '../protocol/index.ts';
+import { createSession } from '../tests/helpers/api.ts';
 import { cpuSeconds, peakRssMiB } from './procStats.ts';
 import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
 import type { StudentResult } from './studentWorker.ts';
@@ -75,14 +76,9 @@ export function summarise(results: StudentResult[]): BurstFigures {
   };
 }
 
-async function createSession(validatorUrl: string, course: string): Promise<{ session_id: string; payload_b64: string; signature: string }> {
-  const response = await fetch(`${validatorUrl}/create_session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ course, duration_minutes: 60, rotate_seconds: 10 }),
-  });
-  if (response.status !== 201) throw new Error(`create_session answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as never;
+/** A benchmark session: an hour long, rotating every 10 s, as in a real lecture. */
+function createBenchSession(validatorUrl: string, course: string) {
+  return createSession(validatorUrl, { course, duration_minutes: 60, rotate_seconds: 10 });
 }
 
 function validatorKeyOf(qr: { payload_b64: string }): string {
@@ -169,7 +165,7 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
     profileArgs(options, 'validator'),
   );
   try {
-    const session = await createSession(validator.url, 'Bench');
+    const session = await createBenchSession(validator.url, 'Bench');
     await new Promise((r) => setTimeout(r, 1500)); // the follower picks up new sessions within 1 s
     const { figures, cpu } = await burst(
       options,
@@ -267,7 +263,7 @@ export async function httpPhase(options: BenchOptions): Promise<HttpFigures> {
   const port = await freePort();
   const validator = await startServer('cli/bin/rollcall.js', ['validator', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-http-')], port);
   try {
-    const session = await createSession(validator.url, 'Bench HTTP');
+    const session = await createBenchSession(validator.url, 'Bench HTTP');
     const cpuBefore = cpuSeconds(validator.pid);
     const started = performance.now();
     const latencies: number[] = [];
@@ -325,7 +321,7 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
   try {
     // Make the session, then stop the validator so the room fills with no one deciding.
     const first = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort);
-    const session = await createSession(first.url, 'Bench alone');
+    const session = await createBenchSession(first.url, 'Bench alone');
     await first.stop();
     const k = validatorKeyOf(session);
     const updates: Uint8Array[] = [];

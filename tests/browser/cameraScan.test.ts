@@ -5,12 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import QRCode from 'qrcode';
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { QR_RENDER_OPTIONS } from '../../protocol/index.ts';
-import { describeInChromium, keepScreenshot, launchChromium } from '../helpers/browser.ts';
-import { removeTempDirs, tempDir, type StartedProcess } from '../helpers/processes.ts';
-import { createSession, startSystem, systemRequirement } from './system.ts';
+import { describeInChromium, keepScreenshot } from '../helpers/browser.ts';
+import { tempDir } from '../helpers/processes.ts';
+import { createSession, systemRequirement, useBrowserRun } from './system.ts';
 
 function ffmpegMissing(): string | undefined {
   const probe = spawnSync('ffmpeg', ['-version'], { encoding: 'utf8' });
@@ -22,21 +21,10 @@ function ffmpegMissing(): string | undefined {
 describeInChromium(
   'camera scan in Chromium (fake camera)',
   () => {
-    let system: StartedProcess;
-    let context: BrowserContext | undefined;
-
-    beforeAll(async () => {
-      system = await startSystem();
-    });
-
-    afterAll(async () => {
-      await context?.close();
-      await system?.stop();
-      removeTempDirs();
-    });
+    const run = useBrowserRun();
 
     it('scans the live QR through qr-scanner and shows accepted', async () => {
-      const session = await createSession(system.baseUrl, { course: 'EE301 Camera', duration_minutes: 60 });
+      const session = await createSession(run.system.baseUrl, { course: 'EE301 Camera', duration_minutes: 60 });
       const dir = tempDir('rollcall-camera-');
       const png = join(dir, 'qr.png');
       // FIELD-NOTES recipe, with the QR at 320 px: the QR text is a ~290-character URL (version
@@ -50,13 +38,13 @@ describeInChromium(
       );
       expect(ffmpeg.status, ffmpeg.stderr).toBe(0);
 
-      context = await launchChromium({
+      const context = await run.open({
         viewport: { width: 390, height: 844 },
         isMobile: true,
         args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
       });
       const page = await context.newPage();
-      await page.goto(`${system.baseUrl}/`);
+      await page.goto(`${run.system.baseUrl}/`);
       await page.getByLabel('Student id').fill('2022IMT-051');
       await page.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('button', { name: 'Scan the QR code' }).click();

@@ -3,33 +3,21 @@
  * QR redrawn at rotation, see the count rise as a student (the student app, in another page)
  * is accepted, the attendance list update without reload, full-screen projection, end early.
  */
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInChromium, keepScreenshot, launchChromium, recordPageErrors } from '../helpers/browser.ts';
-import { removeTempDirs, waitFor, type StartedProcess } from '../helpers/processes.ts';
-import { startSystem, systemRequirement } from './system.ts';
+import { expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers/browser.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { systemRequirement, useBrowserRun } from './system.ts';
 
 describeInChromium(
   'professor dashboard in Chromium',
   () => {
-    let system: StartedProcess;
-    let context: BrowserContext | undefined;
-
-    beforeAll(async () => {
-      system = await startSystem();
-    });
-
-    afterAll(async () => {
-      await context?.close();
-      await system?.stop();
-      removeTempDirs();
-    });
+    const run = useBrowserRun();
 
     it('creates a session, redraws the QR at rotation, counts an accepted student live, projects full screen and ends early', async () => {
-      context = await launchChromium({ viewport: { width: 1920, height: 1080 } });
+      const context = await run.open({ viewport: { width: 1920, height: 1080 } });
       const dashboard = await context.newPage();
       const errors = recordPageErrors(dashboard);
-      await dashboard.goto(`${system.baseUrl}/professor/`);
+      await dashboard.goto(`${run.system.baseUrl}/professor/`);
       await dashboard.getByLabel('Course').fill('CS101 Live');
       await dashboard.getByLabel('Duration (minutes)').fill('50');
       await dashboard.getByLabel(/QR changes every/).fill('3');
@@ -47,13 +35,13 @@ describeInChromium(
       // A student opens the current QR link (as the phone's camera app would).
       const student = await context.newPage();
       await student.setViewportSize({ width: 390, height: 844 });
-      await student.goto(`${system.baseUrl}/`);
+      await student.goto(`${run.system.baseUrl}/`);
       await student.getByLabel('Student id').fill('2022IMT-100');
       await student.getByRole('button', { name: 'Save' }).click();
       await student.getByRole('button', { name: 'Scan the QR code' }).waitFor();
       const link = (await qr.getAttribute('data-qr-text')) ?? '';
       await student.goto('about:blank');
-      await student.goto(link.replace(/^https?:\/\/[^/]+/, system.baseUrl));
+      await student.goto(link.replace(/^https?:\/\/[^/]+/, run.system.baseUrl));
       await student.locator('[data-testid="submission"][data-state="accepted"]').waitFor({ timeout: 45_000 });
       await student.close();
 
@@ -72,7 +60,7 @@ describeInChromium(
       await dashboard.getByRole('button', { name: 'End session now' }).click();
       await dashboard.getByRole('button', { name: 'End session now' }).waitFor({ state: 'detached', timeout: 20_000 });
 
-      await dashboard.goto(`${system.baseUrl}/professor/#/`);
+      await dashboard.goto(`${run.system.baseUrl}/professor/#/`);
       await dashboard.getByRole('link', { name: 'CS101 Live' }).waitFor();
       await keepScreenshot(dashboard, 'dashboard-4-sessions');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);

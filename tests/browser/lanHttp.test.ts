@@ -5,41 +5,28 @@
  * name to loopback (`--host-resolver-rules`), so the origin is insecure while every byte stays
  * on this machine.
  */
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInChromium, keepScreenshot, launchChromium, recordPageErrors } from '../helpers/browser.ts';
-import { removeTempDirs, type StartedProcess } from '../helpers/processes.ts';
-import { createSession, qrLink, startSystem, systemRequirement } from './system.ts';
+import { expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers/browser.ts';
+import { createSession, qrLink, systemRequirement, useBrowserRun } from './system.ts';
 
 const LAN_NAME = 'rollcall-lan.test';
 
 describeInChromium(
   'student app over plain HTTP on a LAN name (not a secure context)',
   () => {
-    let system: StartedProcess;
-    let context: BrowserContext | undefined;
-
-    beforeAll(async () => {
-      system = await startSystem();
-    });
-
-    afterAll(async () => {
-      await context?.close();
-      await system?.stop();
-      removeTempDirs();
-    });
+    const run = useBrowserRun();
 
     it('the QR link submits and is accepted; the in-app camera explains why it is unavailable', async () => {
-      context = await launchChromium({ viewport: { width: 390, height: 844 }, isMobile: true, args: [`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`] });
+      const context = await run.open({ viewport: { width: 390, height: 844 }, isMobile: true, args: [`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`] });
       const page = await context.newPage();
       const errors = recordPageErrors(page);
-      const lanBase = system.baseUrl.replace('127.0.0.1', LAN_NAME);
+      const lanBase = run.system.baseUrl.replace('127.0.0.1', LAN_NAME);
       await page.goto(`${lanBase}/`);
       expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
       await page.getByLabel('Student id').fill('2022IMT-051');
       await page.getByRole('button', { name: 'Save' }).click();
 
-      const session = await createSession(system.baseUrl, { course: 'CS210 LAN', duration_minutes: 30 });
+      const session = await createSession(run.system.baseUrl, { course: 'CS210 LAN', duration_minutes: 30 });
       await page.goto('about:blank');
       await page.goto(qrLink(lanBase, session));
       await page.locator('[data-testid="submission"][data-state="accepted"]').waitFor({ timeout: 45_000 });

@@ -3,11 +3,10 @@
  * paste path, QR link opened on load, and offline (service worker shell, submission saved on the
  * phone, accepted when the network returns with no action).
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInChromium, keepScreenshot, launchChromium, recordPageErrors } from '../helpers/browser.ts';
-import { removeTempDirs, type StartedProcess } from '../helpers/processes.ts';
-import { createSession, qrLink, startSystem, systemRequirement } from './system.ts';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers/browser.ts';
+import { createSession, qrLink, systemRequirement, useBrowserRun } from './system.ts';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true };
 
@@ -24,30 +23,19 @@ function submissionIn(page: Page, state: string) {
 describeInChromium(
   'student app in Chromium',
   () => {
-    let system: StartedProcess;
-    let context: BrowserContext | undefined;
-
-    beforeAll(async () => {
-      system = await startSystem();
-    });
-
-    afterAll(async () => {
-      await context?.close();
-      await system?.stop();
-      removeTempDirs();
-    });
+    const run = useBrowserRun();
 
     it('first run asks for the student id, then a pasted QR JSON is accepted, with the latency, and stays in the history after a reload', async () => {
-      context = await launchChromium(PHONE);
+      const context = await run.open(PHONE);
       const page = await context.newPage();
       const errors = recordPageErrors(page);
-      await page.goto(`${system.baseUrl}/`);
+      await page.goto(`${run.system.baseUrl}/`);
       await page.getByLabel('Student id').waitFor();
       await keepScreenshot(page, 'student-1-first-run');
       await enterStudentId(page, '2022IMT-048');
       await keepScreenshot(page, 'student-2-home');
 
-      const session = await createSession(system.baseUrl, { course: 'CS101 Algorithms', duration_minutes: 60 });
+      const session = await createSession(run.system.baseUrl, { course: 'CS101 Algorithms', duration_minutes: 60 });
       await page.getByRole('button', { name: 'Paste the QR text' }).click();
       await page.getByLabel(/QR link or its JSON/).fill(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature }));
       await page.getByRole('button', { name: 'Submit' }).click();
@@ -64,14 +52,13 @@ describeInChromium(
       await page.getByRole('button', { name: /History \(1\)/ }).click();
       expect(await page.locator('.history li.accepted').count()).toBe(1);
       expect(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
-      await context.close();
-      context = undefined;
+      await run.closeContext();
     });
 
     it('a QR link opened from the phone camera app submits on load, with no tap, and a bad paste says what to do', async () => {
-      context = await launchChromium(PHONE);
+      const context = await run.open(PHONE);
       const page = await context.newPage();
-      await page.goto(`${system.baseUrl}/`);
+      await page.goto(`${run.system.baseUrl}/`);
       await enterStudentId(page, '2022IMT-049');
 
       await page.getByRole('button', { name: 'Paste the QR text' }).click();
@@ -79,24 +66,23 @@ describeInChromium(
       await page.getByRole('button', { name: 'Submit' }).click();
       expect(await page.getByRole('alert').textContent()).toMatch(/not a Rollcall QR code.*Scan the code shown by your professor/);
 
-      const session = await createSession(system.baseUrl, { course: 'PHY201', duration_minutes: 30 });
+      const session = await createSession(run.system.baseUrl, { course: 'PHY201', duration_minutes: 30 });
       await page.goto('about:blank');
-      await page.goto(qrLink(system.baseUrl, session));
+      await page.goto(qrLink(run.system.baseUrl, session));
       await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
       // The QR left the address bar, so a reload does not scan it again.
       expect(new URL(page.url()).hash).toBe('#/');
-      await context.close();
-      context = undefined;
+      await run.closeContext();
     });
 
     it('works offline: the service worker serves the app, the scan is saved on the phone, and is accepted when the network returns', async () => {
-      context = await launchChromium(PHONE);
+      const context = await run.open(PHONE);
       const page = await context.newPage();
       const errors = recordPageErrors(page);
-      await page.goto(`${system.baseUrl}/`);
+      await page.goto(`${run.system.baseUrl}/`);
       await enterStudentId(page, '2022IMT-050');
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
-      const session = await createSession(system.baseUrl, { course: 'MA102 Offline', duration_minutes: 60 });
+      const session = await createSession(run.system.baseUrl, { course: 'MA102 Offline', duration_minutes: 60 });
 
       await context.setOffline(true);
       await page.reload();
@@ -105,7 +91,7 @@ describeInChromium(
       await keepScreenshot(page, 'student-4-offline-shell');
 
       await page.goto('about:blank');
-      await page.goto(qrLink(system.baseUrl, session));
+      await page.goto(qrLink(run.system.baseUrl, session));
       const saved = submissionIn(page, 'saved');
       await saved.waitFor();
       expect(await saved.textContent()).toContain('Saved on this phone');

@@ -7,7 +7,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { qrUrl } from '../../protocol/index.ts';
-import { PORT, REPO_ROOT, startRollcall, startTsEntry, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium, type LaunchOptions } from '../helpers/browser.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { PORT, REPO_ROOT, removeTempDirs, startRollcall, startTsEntry, tempDir, type StartedProcess } from '../helpers/processes.ts';
 
 /** Why the system cannot run yet, or undefined when it can. */
 export function systemRequirement(): string | undefined {
@@ -25,25 +28,46 @@ export function startSystem(): Promise<StartedProcess> {
   return startRollcall(['start', '--data', tempDir('rollcall-browser-data-'), '--public-url', `http://127.0.0.1:${PORT}`]);
 }
 
-export interface CreatedSession {
-  session_id: string;
-  course: string;
-  payload_b64: string;
-  signature: string;
-  qr_text: string;
-}
-
-export async function createSession(baseUrl: string, body: Record<string, unknown>): Promise<CreatedSession> {
-  const response = await fetch(`${baseUrl}/create_session`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`create_session answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as CreatedSession;
-}
+export { createSession, type CreatedSession } from '../helpers/api.ts';
+import type { CreatedSession } from '../helpers/api.ts';
 
 /** The QR link as a phone's camera app would open it, on the test server's origin. */
 export function qrLink(baseUrl: string, session: Pick<CreatedSession, 'payload_b64' | 'signature'>): string {
   return qrUrl(baseUrl, session);
+}
+
+/**
+ * One running system per test file (`rollcall start` before its tests), and the browser context
+ * a test opens with `open()`, closed after it even when the test fails.
+ */
+export interface BrowserRun {
+  readonly system: StartedProcess;
+  /** Launches Chromium with a fresh profile; the run closes it at the end if the test does not. */
+  open(options?: LaunchOptions): Promise<BrowserContext>;
+  /** Closes the context `open()` made. */
+  closeContext(): Promise<void>;
+}
+
+export function useBrowserRun(): BrowserRun {
+  let system: StartedProcess | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    system = await startSystem();
+  });
+  afterAll(async () => {
+    await context?.close();
+    await system?.stop();
+    removeTempDirs();
+  });
+  return {
+    get system() {
+      if (!system) throw new Error('the system is not started yet (use it inside a test)');
+      return system;
+    },
+    open: async (options) => (context = await launchChromium(options)),
+    closeContext: async () => {
+      await context?.close();
+      context = undefined;
+    },
+  };
 }

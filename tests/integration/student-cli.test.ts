@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qrUrl } from '../../protocol/index.ts';
+import { createSession as createApiSession } from '../helpers/api.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
@@ -22,13 +23,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-async function createSession(course: string) {
-  const response = await fetch(`${server.baseUrl}/create_session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ course, duration_minutes: 30, rotate_seconds: 0 }),
-  });
-  return (await response.json()) as { session_id: string; payload_b64: string; signature: string };
+function createSession(course: string) {
+  return createApiSession(server.baseUrl, { course, duration_minutes: 30, rotate_seconds: 0 });
 }
 
 function syncDecisionCount(): number {

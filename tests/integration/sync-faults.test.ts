@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORT, removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
+import { createSession } from '../helpers/api.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 
 const BURST = 200;
@@ -47,12 +48,7 @@ async function setUp() {
   const validatorDir = tempDir('rollcall-validator-');
   const relay = await startRelay(relayDir);
   const validator = await startValidator(validatorDir, relay.baseUrl);
-  const response = await fetch(`${validator.baseUrl}/create_session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }),
-  });
-  const session = (await response.json()) as { session_id: string; payload_b64: string; signature: string };
+  const session = await createSession(validator.baseUrl, { course: 'Networks', duration_minutes: 30, rotate_seconds: 0 });
   phones = Array.from({ length: BURST }, (_, i) => connectStudent(relay.baseUrl, session.session_id, `2024CS-${String(i).padStart(3, '0')}`));
   return { relayDir, validatorDir, relay, validator, session };
 }

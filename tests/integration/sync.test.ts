@@ -9,28 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { newBoxKeyPair, toBase64Url } from '../../crypto/index.ts';
 import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
+import { createSession as createApiSession, type CreatedSession } from '../helpers/api.ts';
 import { connectStudent, craftQr, qrPayloadOf, readSessionSecret, type SimulatedStudent } from '../helpers/students.ts';
 
 let server: StartedProcess;
 let dataDir: string;
 const students: SimulatedStudent[] = [];
 
-interface CreatedSession {
-  session_id: string;
-  payload_b64: string;
-  signature: string;
-  starts_at: number;
-  ends_at: number;
-}
-
-async function createSession(body: Record<string, unknown> = {}): Promise<CreatedSession> {
-  const response = await fetch(`${server.baseUrl}/create_session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ course: 'Networks', duration_minutes: 20, ...body }),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as CreatedSession;
+function createSession(body: Record<string, unknown> = {}): Promise<CreatedSession> {
+  return createApiSession(server.baseUrl, { course: 'Networks', duration_minutes: 20, ...body });
 }
 
 async function attendance(sessionId: string): Promise<{ accepted: { student_id: string; via: string; flags: string[] }[]; rejected: { student_id?: string; reason: string; via: string }[] }> {
