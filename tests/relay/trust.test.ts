@@ -12,7 +12,7 @@ import { MemoryTrustStore, checkChallengeAnswer, checkGrant, roomWritability, ty
 import { TestValidator } from '../helpers/testValidator.ts';
 
 const NOW = Date.now();
-const LIMITS: GrantLimits = { maxOpenRoomsPerValidator: 3, maxReservedBytesPerValidator: 10 * 1024 * 1024, roomBytes: 4 * 1024 * 1024 };
+const LIMITS: GrantLimits = { maxOpenRoomsPerValidator: 3, maxReservedBytesPerValidator: 100 * 1024 * 1024, roomBytes: 4 * 1024 * 1024 };
 
 function setup() {
   const trust = new MemoryTrustStore();
@@ -119,7 +119,7 @@ describe('room grants', () => {
 
   it('[R11] the bytes a validator’s open rooms reserve are bounded', () => {
     const { trust, alice } = setup();
-    const limits = { ...LIMITS, maxOpenRoomsPerValidator: 100 };
+    const limits = { ...LIMITS, maxOpenRoomsPerValidator: 100, maxReservedBytesPerValidator: 10 * 1024 * 1024 };
     const rooms = [randomUUID(), randomUUID()];
     for (const room of rooms) expect(check(trust, room, alice.grant(room), undefined, limits).ok).toBe(true);
     const third = randomUUID();
