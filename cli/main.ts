@@ -43,6 +43,12 @@ const serverOptions = (command: Command) =>
     .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
     .option('--data <dir>', 'data folder whose admin-token file to read', './data');
 
+/** R11, on the commands that run a relay (`start`, `relay`). */
+const maxConnectionsOption = () =>
+  new Option('--max-connections-per-address <n>', 'WebSocket connections allowed from one address (a lecture hall behind one NAT is one address: raise it there)')
+    .default(512)
+    .argParser(integer('--max-connections-per-address', 1, 1_000_000));
+
 const listenOptions = (command: Command, what: string) =>
   command
     .addOption(new Option('--port <port>', `port to serve ${what} on`).default(DEFAULT_PORT).argParser(integer('--port', 0, 65535)))
@@ -63,6 +69,7 @@ export function buildProgram(): Command {
   )
     .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
     .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
+    .addOption(maxConnectionsOption())
     .action((options: ServeOptions) => runStart(options));
 
   listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
@@ -78,7 +85,9 @@ export function buildProgram(): Command {
       .command('relay')
       .description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite); its subcommands manage which validators it trusts'),
     'the relay',
-  ).action((options: ServeOptions) => runRelayServer(options));
+  )
+    .addOption(maxConnectionsOption())
+    .action((options: ServeOptions) => runRelayServer(options));
   relay
     .command('enroll')
     .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')

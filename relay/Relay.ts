@@ -93,7 +93,7 @@ export class Relay {
     this.#http = new HttpRoutes({
       ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
       now: this.#now,
-      health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size }),
+      health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
     });
     // ws enforces a hard ceiling (close 1009); the per-connection limits below it answer 4413 (R3).
     const ceiling = 2 * Math.max(this.limits.fullMessageBytes, this.limits.deviceMessageBytes);

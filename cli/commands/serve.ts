@@ -19,6 +19,12 @@ export interface ServeOptions {
   relay?: string;
   /** `rollcall validator --enroll CODE`: redeem the relay operator's one-time code first. */
   enroll?: string;
+  /** R11: WebSocket connections allowed from one address. */
+  maxConnectionsPerAddress?: number;
+}
+
+function relayLimitOptions(options: ServeOptions) {
+  return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
 }
 
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
@@ -104,7 +110,7 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR });
+    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR, ...relayLimitOptions(options) });
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
     closeOnSignal(() => running.close());
   } catch (error) {
@@ -132,7 +138,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger() });
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   let running;
   try {
