@@ -59,6 +59,8 @@ export function buildProgram(): Command {
   const program = new Command('rollcall')
     .description('Local-first QR attendance: rotating signed QR codes, offline-first student submissions, one validator on the professor’s laptop.')
     .showHelpAfterError('(run with --help for usage)')
+    // `rollcall relay enroll --data X`: X is the subcommand's, not the relay server's option.
+    .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) });
 
   listenOptions(
@@ -86,6 +88,7 @@ export function buildProgram(): Command {
       .description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite); its subcommands manage which validators it trusts'),
     'the relay',
   )
+    .enablePositionalOptions()
     .addOption(maxConnectionsOption())
     .action((options: ServeOptions) => runRelayServer(options));
   relay
