@@ -104,9 +104,18 @@ export class RelayTrust implements RoomGuard {
     return this.grantOf(room) !== undefined;
   }
 
+  /** From the cache; a key it does not know is looked up in the store (enrolled a moment ago by another process). */
+  #validator(publicKey: string): EnrolledValidator | undefined {
+    const cached = this.#validators.get(publicKey);
+    if (cached) return cached;
+    const stored = this.#store.validator(publicKey);
+    if (stored) this.#validators.set(publicKey, stored);
+    return stored;
+  }
+
   #facts(): TrustFacts {
     return {
-      validator: (key) => this.#validators.get(key),
+      validator: (key) => this.#validator(key),
       grant: (room) => this.grantOf(room),
       openGrants: (validator, nowMs) => this.#store.openGrants(validator, nowMs),
     };

@@ -66,6 +66,8 @@ export class RoomFollower {
    * judge throw (a bug meeting hostile input) delays only itself, not its whole batch. */
   #entriesToIsolate = 0;
   #isClosed = false;
+  /** Counts connections: a judgement that outlived its connection answers nothing (the next sync re-asks). */
+  #connection = 0;
   #idle: Promise<void> = Promise.resolve();
   #receiptsSent = 0;
 
@@ -113,6 +115,7 @@ export class RoomFollower {
   #onStatus(isUp: boolean): void {
     if (!isUp) {
       // What the room holds is learnt again on the next connection.
+      this.#connection++;
       this.#receiptsInRoom = new Map();
       this.#judgedHere = new Set();
     }
@@ -153,6 +156,7 @@ export class RoomFollower {
         }
         if (this.#entriesToIsolate > 0) this.#entriesToIsolate--;
         for (const seen of batch) this.#queue.delete(seen.nonce);
+        const connection = this.#connection;
         let receipts: Receipt[];
         try {
           receipts = await this.#options.judge.judge(this.sessionId, batch);
@@ -169,6 +173,9 @@ export class RoomFollower {
           }
           continue;
         }
+        // The decisions are stored either way. If the connection they were heard on is gone, the
+        // next connection's sync hears these entries again and answers them from the store.
+        if (connection !== this.#connection) continue;
         for (const seen of batch) this.#judgedHere.add(seen.nonce);
         if (!this.#isClosed) this.#appendReceipts(receipts);
       }
