@@ -14,6 +14,7 @@ import {
   ROOT_RECEIPTS,
   ReceiptSchema,
   parseWith,
+  plainJsonProblem,
   type RelayRuleId,
 } from '../protocol/index.ts';
 
@@ -142,6 +143,10 @@ export function inspectUpdate(
     const values = item.content.arr;
     if (values.length !== 1 || !isPlainObject(values[0])) return refuse('R2', `${root} value is not a JSON object`);
     const value = values[0];
+    // Before measuring: a bigint would make JSON.stringify throw, and fields hidden in a
+    // prototype (a __proto__ key) would be measured as `{}` yet read by the schema.
+    const notJson = plainJsonProblem(value);
+    if (notJson) return refuse('R2', `${root} value is not plain JSON (${notJson})`);
     // R3 before the schema: the schema would also fail, but the client must learn it is a size limit.
     const jsonBytes = textEncoder.encode(JSON.stringify(value)).length;
     if (jsonBytes > limits.itemBytes) return refuse('R3', `an item of ${jsonBytes} bytes is over the ${limits.itemBytes}-byte limit`, CloseCode.TooLarge);

@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
 import { PORT, removeTempDirs, startTsEntry, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
-import { captureUpdate, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+import { captureUpdate, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
 
 let relay: StartedProcess;
 
@@ -128,6 +128,13 @@ describe('relay admission over real sockets', () => {
   it('[R2] a garbage byte string as an update is refused', async () => {
     const { room, before } = await seededRoom();
     const result = await sendHostile(room, () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 7, 7, 7, 7]));
+    await expectRefused('R2', room, before, result);
+  });
+
+  it('[R2] an entry carrying a bigint is refused with 4403, not closed as a relay bug (1011)', async () => {
+    const { room, before } = await seededRoom();
+    const entry = fakeEntry();
+    const result = await sendHostile(room, () => entryValueUpdate(entry.n, { ...entry, v: 1n }));
     await expectRefused('R2', room, before, result);
   });
 

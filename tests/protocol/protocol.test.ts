@@ -18,6 +18,7 @@ import {
   parseEntry,
   parseQrText,
   parseWith,
+  plainJsonProblem,
   qrSlotAt,
   qrSlotEndsAt,
   qrUrl,
@@ -98,6 +99,13 @@ describe('schemas', () => {
     expect(parseEntry({ ...entry, v: '1' }).ok).toBe(false);
     expect(parseEntry([entry]).ok).toBe(false);
     expect(parseEntry(null).ok).toBe(false);
+  });
+
+  it('[R2] plainJsonProblem accepts plain JSON and names what lib0 can decode but JSON cannot hold', () => {
+    expect(plainJsonProblem({ a: [1, 'x', null, true, { b: -0.5 }] })).toBeUndefined();
+    for (const value of [{ a: 1n }, { a: undefined }, { a: new Uint8Array(2) }, { a: Number.NaN }, { a: [Infinity] }, Object.create({ a: 1 }), Object.create(null), JSON.parse('{"__proto__": {"a": 1}}')]) {
+      expect(plainJsonProblem(value)).toMatch(/./);
+    }
   });
 
   it('student ids refuse control characters, blanks and padding', () => {

@@ -9,7 +9,7 @@ import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
 import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
-import { captureUpdate, docOf, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet } from '../helpers/roomUpdates.ts';
+import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
 
 const limits = DEFAULT_RELAY_LIMITS;
 
@@ -78,6 +78,20 @@ const hostile: { name: string; rule: string; closeCode?: number; make(seed: Retu
   { name: 'a receipt that is not well-formed', rule: 'R2', make: () => { const doc = new Y.Doc(); const receipt = fakeReceipt(fakeEntry().n); return captureUpdate(doc, () => doc.getMap('receipts').set(receipt.n, { ...receipt, v: 2 })); } },
   { name: 'a garbage byte string', rule: 'R2', make: () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) },
   { name: 'a truncated entry update', rule: 'R2', make: () => entryUpdate(fakeEntry()).subarray(0, 40) },
+  {
+    // lib0 decodes an object by assigning obj[key], so a key named __proto__ sets the prototype:
+    // JSON.stringify then measures `{}` while the schema reads the inherited fields.
+    name: 'an entry over 2 KiB whose fields hide under a __proto__ key',
+    rule: 'R2',
+    make: () => {
+      const entry = fakeEntry(fakeDevice(), 1500);
+      expect(JSON.stringify(entry).length).toBeGreaterThan(MAX_ITEM_BYTES);
+      return entryValueUpdate(entry.n, withOwnKey({}, '__proto__', entry));
+    },
+  },
+  { name: 'an entry whose __proto__ key makes its prototype null', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, withOwnKey({ ...entry }, '__proto__', null)); } },
+  { name: 'an entry carrying a bigint (lib0 decodes it; JSON cannot hold it)', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, v: 1n }); } },
+  { name: 'an entry with a bigint nested in an extra field', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, x: [{ y: 2n }] }); } },
   { name: 'an item over the size limit', rule: 'R3', closeCode: CloseCode.TooLarge, make: () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)) },
   { name: 'a concurrent blind write of an existing entry key', rule: 'R7', make: ({ entry }) => entryUpdate({ ...fakeEntry(), n: entry.n }) },
   { name: 'a blind write of an existing receipt key', rule: 'R7', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64Url, newBoxKeyPair, toBase64Url } from '../../crypto/index.ts';
 import { encodeQrPayload, decodeQrPayload, REJECTION_REASONS } from '../../protocol/index.ts';
 import { decide, signPayloadSync, type DirectInput } from '../../validator/index.ts';
+import { docOf, entryValueUpdate, withOwnKey } from '../helpers/roomUpdates.ts';
 import { T0_S, entryInput, makeSession, memoryKnown, qrAt, sealedEntry } from './fixtures.ts';
 
 const NOW_MS = (T0_S + 100) * 1000;
@@ -47,6 +48,12 @@ describe('malformed', () => {
     ['a plaintext that is not the schema', () => entryInput(freshEntry({ plaintext: { v: 1, student_id: 42 } }), NOW_MS)],
     ['a plaintext whose student id has control characters', () => entryInput(freshEntry({ studentId: 'bad\u0007id' }), NOW_MS)],
     ['a string instead of an entry', () => entryInput('hello', NOW_MS, 'hello')],
+    ['an entry whose fields hide in its prototype (a __proto__ key, as a Y.Doc reads it)', () => {
+      const entry = freshEntry();
+      const room = docOf(entryValueUpdate(entry.n, withOwnKey({}, '__proto__', entry)));
+      return entryInput(room.getMap('entries').get(entry.n), NOW_MS, entry.n);
+    }],
+    ['an entry carrying a bigint (JSON cannot hold it)', () => entryInput({ ...freshEntry(), v: 1n }, NOW_MS)],
   ];
   for (const [name, make] of cases) {
     it(`rejects ${name}`, () => {
