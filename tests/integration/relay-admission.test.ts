@@ -138,6 +138,17 @@ describe('relay admission over real sockets', () => {
     await expectRefused('R2', room, before, result);
   });
 
+  it('[R2] a V2 update of a real entry is refused with 4403 and told to send V1, not ignored', async () => {
+    const { room, before } = await seededRoom();
+    const result = await sendHostile(room, () => {
+      const doc = new Y.Doc();
+      entryUpdate(fakeEntry(), doc);
+      return Y.encodeStateAsUpdateV2(doc);
+    });
+    await expectRefused('R2', room, before, result);
+    expect(result.denied).toMatch(/V2 updates are not accepted; send V1/);
+  });
+
   it('[R3] an item over the size limit is refused with 4413', async () => {
     const { room, before } = await seededRoom();
     const result = await sendHostile(room, () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)));

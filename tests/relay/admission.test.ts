@@ -92,6 +92,18 @@ const hostile: { name: string; rule: string; closeCode?: number; make(seed: Retu
   { name: 'an entry whose __proto__ key makes its prototype null', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, withOwnKey({ ...entry }, '__proto__', null)); } },
   { name: 'an entry carrying a bigint (lib0 decodes it; JSON cannot hold it)', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, v: 1n }); } },
   { name: 'an entry with a bigint nested in an extra field', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, x: [{ y: 2n }] }); } },
+  {
+    // Read as V1, a V2 update's first two bytes say "no clients, no deletions": it decoded as
+    // empty and was admitted as a no-op, so the phone believed it had synced.
+    name: 'a V2-encoded update of a real entry (it reads as an empty V1 update)',
+    rule: 'R2',
+    make: () => {
+      const doc = new Y.Doc();
+      entryUpdate(fakeEntry(), doc);
+      return Y.encodeStateAsUpdateV2(doc);
+    },
+  },
+  { name: 'an entry update with bytes after its end', rule: 'R2', make: () => { const update = entryUpdate(fakeEntry()); return Uint8Array.from([...update, 0, 1, 2]); } },
   { name: 'an item over the size limit', rule: 'R3', closeCode: CloseCode.TooLarge, make: () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)) },
   { name: 'a concurrent blind write of an existing entry key', rule: 'R7', make: ({ entry }) => entryUpdate({ ...fakeEntry(), n: entry.n }) },
   { name: 'a blind write of an existing receipt key', rule: 'R7', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
@@ -157,6 +169,20 @@ describe('relay admission refuses hostile updates whole and leaves the room as i
       expect(snapshot(seed.room)).toEqual(before);
     });
   }
+});
+
+describe('relay admission names a V2 update for what it is', () => {
+  it('[R2] a V2 update is refused with "V2 updates are not accepted; send V1"', () => {
+    const doc = new Y.Doc();
+    entryUpdate(fakeEntry(), doc);
+    const result = new RoomState().prepare(Y.encodeStateAsUpdateV2(doc), limits);
+    expect(result.ok === false && result.reason).toMatch(/^V2 updates are not accepted; send V1/);
+  });
+
+  it('[R2] an empty V1 update (what a peer with nothing sends) is still admitted as a no-op', () => {
+    const result = new RoomState().prepare(Y.encodeStateAsUpdate(new Y.Doc()), limits);
+    expect(result.ok && result.toStore).toBe(null);
+  });
 });
 
 describe('relay admission admits appends and treats re-syncs as no-ops', () => {
