@@ -36,13 +36,23 @@ export function isSessionId(value: unknown): value is string {
 const unixSeconds = z.number().int().min(0).max(2 ** 40);
 const unixMs = z.number().int().min(0).max(2 ** 50);
 
-/** Student ids: printable text without control characters, as the seed's `2022IMT-048`. */
+/**
+ * Student ids: printable text without control characters, as the seed's `2022IMT-048`. Parsing
+ * yields the NFC spelling: "José" typed with é (NFC) or with e + U+0301 (NFD, as macOS and some
+ * keyboards produce) is one student, so a second spelling can neither split a student in two
+ * nor dodge the one-acceptance-per-student rule. The checks apply to the NFC spelling.
+ */
 export const studentId = z
   .string()
-  .min(1, 'student id is empty')
-  .max(MAX_STUDENT_ID_CHARS, `student id is longer than ${MAX_STUDENT_ID_CHARS} characters`)
-  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'student id has control characters')
-  .refine((s) => s.trim() === s, 'student id has leading or trailing spaces');
+  .transform((text) => text.normalize('NFC'))
+  .pipe(
+    z
+      .string()
+      .min(1, 'student id is empty')
+      .max(MAX_STUDENT_ID_CHARS, `student id is longer than ${MAX_STUDENT_ID_CHARS} characters`)
+      .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'student id has control characters')
+      .refine((s) => s.trim() === s, 'student id has leading or trailing spaces'),
+  );
 
 export const courseName = z
   .string()

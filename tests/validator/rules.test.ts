@@ -198,6 +198,23 @@ describe('duplicate', () => {
   });
 });
 
+describe('student ids are compared in one spelling (NFC)', () => {
+  const nfc = 'Jos\u00e9';
+  const nfd = 'Jose\u0301';
+
+  it('[duplicate] an NFD spelling of an accepted NFC student id is a duplicate, on both paths', () => {
+    expect(nfd).not.toBe(nfc);
+    const known = memoryKnown({ accepted: [nfc] });
+    expect(decide(entryInput(freshEntry({ studentId: nfd }), NOW_MS), session, known, NOW_MS).reason).toBe('duplicate');
+    expect(decide(direct({ student_id: nfd }), session, known, NOW_MS).reason).toBe('duplicate');
+  });
+
+  it('a decision records the NFC spelling whichever spelling arrived, on both paths', () => {
+    expect(decide(entryInput(freshEntry({ studentId: nfd }), NOW_MS), session, memoryKnown(), NOW_MS)).toMatchObject({ status: 'accepted', studentId: nfc });
+    expect(decide(direct({ student_id: nfd }), session, memoryKnown(), NOW_MS)).toMatchObject({ status: 'accepted', studentId: nfc });
+  });
+});
+
 describe('order: the first failing rule decides', () => {
   it('a stale duplicate is stale_qr; a duplicate from a reused device is device_reused; a forged duplicate is bad_signature', () => {
     const device = newBoxKeyPair();
