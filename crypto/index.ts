@@ -10,9 +10,11 @@ export {
   naclSharedKey,
   sealJson,
   openJson,
+  openSealedJson,
   sealJsonFor,
   openJsonFrom,
   type BoxKeyPair,
   type SharedKeyFn,
+  type OpenedJson,
 } from './box.ts';
 export { sealEntry, entrySharedKey, openEntry, sealReceipt, openReceipt, type SealedEntry, type SealedReceipt } from './sealing.ts';

@@ -7,7 +7,7 @@ import { fromBase64Url, newBoxKeyPair, toBase64Url } from '../../crypto/index.ts
 import { encodeQrPayload, decodeQrPayload, REJECTION_REASONS } from '../../protocol/index.ts';
 import { decide, signPayloadSync, type DirectInput } from '../../validator/index.ts';
 import { docOf, entryValueUpdate, withOwnKey } from '../helpers/roomUpdates.ts';
-import { T0_S, entryInput, makeSession, memoryKnown, qrAt, sealedEntry } from './fixtures.ts';
+import { T0_S, entryInput, makeSession, memoryKnown, qrAt, sealedBytesEntry, sealedEntry } from './fixtures.ts';
 
 const NOW_MS = (T0_S + 100) * 1000;
 const session = makeSession();
@@ -65,6 +65,20 @@ describe('malformed', () => {
     expect(decide(direct({ signature: 'abc' }), session, memoryKnown(), NOW_MS).reason).toBe('malformed');
     expect(decide(direct({ payload_b64: undefined }), session, memoryKnown(), NOW_MS).reason).toBe('malformed');
   });
+});
+
+describe('malformed, not undecryptable: the box opened', () => {
+  for (const [name, bytes] of [
+    ['not JSON', new TextEncoder().encode('not json {')],
+    ['not UTF-8', Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
+  ] as const) {
+    it(`rejects a plaintext that is ${name} as malformed, keeping the box key for the receipt`, () => {
+      const entry = sealedBytesEntry(session, bytes);
+      const decision = decide(entryInput(entry, NOW_MS), session, memoryKnown(), NOW_MS);
+      expect(decision).toMatchObject({ status: 'rejected', reason: 'malformed', deviceKey: entry.d });
+      expect(decision.sharedKey).toBeInstanceOf(Uint8Array);
+    });
+  }
 });
 
 describe('undecryptable', () => {
