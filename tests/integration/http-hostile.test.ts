@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../../crypto/index.ts';
 import { decodeQrPayload, encodeQrPayload } from '../../protocol/index.ts';
-import { removeTempDirs, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -49,6 +49,9 @@ beforeAll(async () => {
   session = (await created.json()) as typeof session;
   const accepted = await fetch(`${server.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: 'present-1', payload_b64: session.payload_b64, signature: session.signature }) });
   expect(accepted.status).toBe(200);
+  // The sync follower records its first connection to the session's room (connection_intervals)
+  // on its own schedule: let it happen before any case compares row counts.
+  await waitFor(() => tableCounts().connection_intervals! >= 1, { message: 'the follower to connect to the session' });
 });
 
 afterAll(async () => {
