@@ -187,6 +187,7 @@ export class ValidatorApi {
     }
     const body = await readJsonBody(req, limitBytes);
     if (!body.ok) {
+      if (body.shouldClose) res.setHeader('connection', 'close');
       sendError(res, body.status, body.code, body.error);
       return undefined;
     }
@@ -322,7 +323,10 @@ export class ValidatorApi {
       answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
 
     const body = await readJsonBody(req);
-    if (!body.ok) return rejectEarly('malformed', body.error, body.status);
+    if (!body.ok) {
+      if (body.shouldClose) res.setHeader('connection', 'close');
+      return rejectEarly('malformed', body.error, body.status);
+    }
     const fields = parseWith(SubmitSchema, body.value);
     if (!fields.ok) return rejectEarly('malformed', fields.error);
     const { student_id: rawStudentId, payload_b64: rawPayload, signature: rawSignature } = fields.value;
