@@ -46,19 +46,31 @@ export function sealJson(message: unknown, nonce: Uint8Array, sharedKey: Uint8Ar
 }
 
 /**
+ * What opening a sealed JSON message gives. The two failures differ in what they prove: a box
+ * that does not open says nothing about its sender; one that opens was sealed with this key
+ * (by its holder), even if what it holds is not UTF-8 JSON.
+ */
+export type OpenedJson = { ok: true; plaintext: unknown } | { ok: false; problem: 'does_not_open' | 'not_json' };
+
+/** Opens base64url ciphertext `c` under a shared key and parses it as JSON; failures are data. */
+export function openSealedJson(c: string, nonce: Uint8Array, sharedKey: Uint8Array): OpenedJson {
+  const box = tryFromBase64Url(c);
+  const plain = box && nacl.box.open.after(box, nonce, sharedKey);
+  if (!plain) return { ok: false, problem: 'does_not_open' };
+  try {
+    return { ok: true, plaintext: JSON.parse(utf8Decode(plain)) };
+  } catch {
+    return { ok: false, problem: 'not_json' };
+  }
+}
+
+/**
  * Opens base64url ciphertext `c` under a shared key and parses it as JSON. Answers `undefined`
  * when the box does not open or the plaintext is not UTF-8 JSON: callers treat that as data.
  */
 export function openJson(c: string, nonce: Uint8Array, sharedKey: Uint8Array): unknown {
-  const box = tryFromBase64Url(c);
-  if (!box) return undefined;
-  const plain = nacl.box.open.after(box, nonce, sharedKey);
-  if (!plain) return undefined;
-  try {
-    return JSON.parse(utf8Decode(plain));
-  } catch {
-    return undefined;
-  }
+  const opened = openSealedJson(c, nonce, sharedKey);
+  return opened.ok ? opened.plaintext : undefined;
 }
 
 /** Convenience for one-off sealing without a precomputed key. */

@@ -10,10 +10,12 @@ export {
   naclSharedKey,
   sealJson,
   openJson,
+  openSealedJson,
   sealJsonFor,
   openJsonFrom,
   type BoxKeyPair,
   type SharedKeyFn,
+  type OpenedJson,
 } from './box.ts';
 export { sealEntry, entrySharedKey, openEntry, sealReceipt, openReceipt, type SealedEntry, type SealedReceipt } from './sealing.ts';
 export {

@@ -4,7 +4,7 @@
  * result through `protocol` before trusting it.
  */
 import { fromBase64Url, toBase64Url, tryFromBase64Url } from './base64url.ts';
-import { naclSharedKey, newNonce, openJson, sealJson, type BoxKeyPair, type SharedKeyFn } from './box.ts';
+import { naclSharedKey, newNonce, openJson, openSealedJson, sealJson, type BoxKeyPair, type OpenedJson, type SharedKeyFn } from './box.ts';
 
 /** The sealed entry as it sits in the `entries` map (all binary fields base64url). */
 export interface SealedEntry {
@@ -39,11 +39,14 @@ export function entrySharedKey(entry: Pick<SealedEntry, 'd'>, validatorSecretKey
   return sharedKey(devicePublicKey, validatorSecretKey);
 }
 
-/** Opens an entry with the shared key; `undefined` when the box does not open. */
-export function openEntry(entry: Pick<SealedEntry, 'n' | 'c'>, key: Uint8Array): unknown {
+/**
+ * Opens an entry with the shared key: its plaintext, or whether the box did not open or opened
+ * on something that is not JSON (the validator answers the two differently).
+ */
+export function openEntry(entry: Pick<SealedEntry, 'n' | 'c'>, key: Uint8Array): OpenedJson {
   const nonce = tryFromBase64Url(entry.n);
-  if (!nonce || nonce.length !== 24) return undefined;
-  return openJson(entry.c, nonce, key);
+  if (!nonce || nonce.length !== 24) return { ok: false, problem: 'does_not_open' };
+  return openSealedJson(entry.c, nonce, key);
 }
 
 /** Seals a receipt plaintext answering the entry with nonce `entryNonce`, under the shared key. */

@@ -6,4 +6,5 @@ export * from './schemas.ts';
 export * from './qr.ts';
 export * from './sessionDoc.ts';
 export * from './scan.ts';
+export * from './logText.ts';
 export * from './trust.ts';

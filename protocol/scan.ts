@@ -20,10 +20,12 @@ import {
 /** Why a scan cannot be submitted: the QR text, its payload, or the student id. */
 export type ScanProblem = 'not_rollcall_qr' | 'damaged_payload' | 'bad_student_id';
 
-/** A scan that can be sealed: the QR as it travels and its decoded payload. */
+/** A scan that can be sealed: the QR as it travels, its decoded payload, and who scanned it. */
 export interface ReadScan {
   qr: QrJson;
   payload: QrPayload;
+  /** The student id as the validator reads it (NFC): sealed, saved and matched in this spelling. */
+  studentId: string;
 }
 
 /**
@@ -37,14 +39,14 @@ export function readScan(qrText: string, studentId: string): { ok: true; scan: R
   if (!payload.ok) return { ok: false, problem: 'damaged_payload', error: payload.error };
   const checkedId = parseWith(studentIdSchema, studentId);
   if (!checkedId.ok) return { ok: false, problem: 'bad_student_id', error: checkedId.error };
-  return { ok: true, scan: { qr: qr.value, payload: payload.value } };
+  return { ok: true, scan: { qr: qr.value, payload: payload.value, studentId: checkedId.value } };
 }
 
 /** Seals the scan to the QR's validator key `k` with this device's key (DESIGN.md "Entry"). */
-export function sealScan(scan: ReadScan, studentId: string, scannedAtMs: number, device: BoxKeyPair): { entry: Entry; plaintext: EntryPlaintext } {
+export function sealScan(scan: ReadScan, scannedAtMs: number, device: BoxKeyPair): { entry: Entry; plaintext: EntryPlaintext } {
   const plaintext: EntryPlaintext = {
     v: 1,
-    student_id: studentId,
+    student_id: scan.studentId,
     payload_b64: scan.qr.payload_b64,
     signature: scan.qr.signature,
     scanned_at: Math.round(scannedAtMs),
@@ -61,6 +63,7 @@ export function openReceiptFor(receipt: unknown, validatorKey: string, device: B
   if (!receipt || typeof receipt !== 'object') return undefined;
   const opened = parseWith(ReceiptPlaintextSchema, openReceipt(receipt as { rn: string; c: string }, validatorKey, device));
   if (!opened.ok) return undefined;
-  if (opened.value.student_id !== studentId && opened.value.student_id !== '') return undefined;
+  // The validator answers in NFC; a submission saved before ids were normalised may hold NFD.
+  if (opened.value.student_id !== studentId.normalize('NFC') && opened.value.student_id !== '') return undefined;
   return opened.value;
 }

@@ -36,13 +36,23 @@ export function isSessionId(value: unknown): value is string {
 const unixSeconds = z.number().int().min(0).max(2 ** 40);
 const unixMs = z.number().int().min(0).max(2 ** 50);
 
-/** Student ids: printable text without control characters, as the seed's `2022IMT-048`. */
+/**
+ * Student ids: printable text without control characters, as the seed's `2022IMT-048`. Parsing
+ * yields the NFC spelling: "José" typed with é (NFC) or with e + U+0301 (NFD, as macOS and some
+ * keyboards produce) is one student, so a second spelling can neither split a student in two
+ * nor dodge the one-acceptance-per-student rule. The checks apply to the NFC spelling.
+ */
 export const studentId = z
   .string()
-  .min(1, 'student id is empty')
-  .max(MAX_STUDENT_ID_CHARS, `student id is longer than ${MAX_STUDENT_ID_CHARS} characters`)
-  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'student id has control characters')
-  .refine((s) => s.trim() === s, 'student id has leading or trailing spaces');
+  .transform((text) => text.normalize('NFC'))
+  .pipe(
+    z
+      .string()
+      .min(1, 'student id is empty')
+      .max(MAX_STUDENT_ID_CHARS, `student id is longer than ${MAX_STUDENT_ID_CHARS} characters`)
+      .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'student id has control characters')
+      .refine((s) => s.trim() === s, 'student id has leading or trailing spaces'),
+  );
 
 export const courseName = z
   .string()
@@ -109,6 +119,41 @@ export const ReceiptPlaintextSchema = z.strictObject({
 });
 export type ReceiptPlaintext = z.infer<typeof ReceiptPlaintextSchema>;
 
+/** Deeper than any wire object nests (entries and receipts are flat): refused, not walked. */
+const MAX_JSON_DEPTH = 8;
+
+/**
+ * Why `value` is not plain JSON, or `undefined` when it is: null, booleans, strings, finite
+ * numbers, arrays and objects whose prototype is Object.prototype, all the way down. Values a
+ * Y.Doc holds were decoded by lib0, which can also yield bigint, undefined, Uint8Array and
+ * non-finite numbers (JSON.stringify throws on a bigint), and which assigns `obj[key]`: a key
+ * named `__proto__` sets the prototype, so the fields hide there, JSON.stringify measures `{}`
+ * and a schema reads the inherited fields. An own `__proto__` key (JSON.parse makes one) is
+ * refused as well. Check this before measuring or parsing a value read from a room.
+ */
+export function plainJsonProblem(value: unknown, depth = 0): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a non-finite number';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  if (depth >= MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
+  const prototype = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (prototype !== Array.prototype) return 'an array with a foreign prototype';
+    for (const element of value) {
+      const problem = plainJsonProblem(element, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (prototype !== Object.prototype) return prototype === null ? 'an object without a prototype' : 'binary data or an object with a foreign prototype (a __proto__ key)';
+  if (Object.hasOwn(value, '__proto__')) return 'an object with a __proto__ key';
+  for (const field of Object.values(value)) {
+    const problem = plainJsonProblem(field, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /** Size of a value as the JSON text the limits speak of. */
 export function jsonByteLength(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value)).length;
@@ -125,13 +170,17 @@ export function parseWith<T>(schema: z.ZodType<T>, input: unknown): Parsed<T> {
   return { ok: false, error: `${where}${issue?.message ?? 'invalid'}` };
 }
 
-/** Parses an entry as read from a room, enforcing the 2 KiB item limit first. */
+/** Parses an entry as read from a room: plain JSON, then the 2 KiB item limit, then the schema. */
 export function parseEntry(input: unknown): Parsed<Entry> {
+  const notJson = plainJsonProblem(input);
+  if (notJson) return { ok: false, error: `entry is not plain JSON (${notJson})` };
   if (jsonByteLength(input) > MAX_ITEM_BYTES) return { ok: false, error: `entry is over ${MAX_ITEM_BYTES} bytes` };
   return parseWith(EntrySchema, input);
 }
 
 export function parseReceipt(input: unknown): Parsed<Receipt> {
+  const notJson = plainJsonProblem(input);
+  if (notJson) return { ok: false, error: `receipt is not plain JSON (${notJson})` };
   if (jsonByteLength(input) > MAX_ITEM_BYTES) return { ok: false, error: `receipt is over ${MAX_ITEM_BYTES} bytes` };
   return parseWith(ReceiptSchema, input);
 }

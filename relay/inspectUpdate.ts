@@ -6,6 +6,7 @@
  * Every admitted item is the first write of one key of a root map, so it is self-contained
  * (no origin) and the room can keep, index and forward it on its own (filtered sync).
  */
+import type * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import {
   CloseCode,
@@ -14,6 +15,7 @@ import {
   ROOT_RECEIPTS,
   ReceiptSchema,
   parseWith,
+  plainJsonProblem,
   type RelayRuleId,
 } from '../protocol/index.ts';
 
@@ -66,13 +68,39 @@ export function refuse(rule: RelayRuleId, reason: string, closeCode: CloseCode =
   return { ok: false, rule, reason, closeCode };
 }
 
-/** Decodes an update with Yjs's own decoder; garbage is refused (R2: it is no first write of a JSON object). */
+/**
+ * Yjs's own V1 update decoder, remembering the byte decoder it reads from: `Y.decodeUpdate`
+ * stops after the delete set and silently ignores any bytes that follow.
+ */
+class EndTrackingDecoderV1 extends Y.UpdateDecoderV1 {
+  static lastDecoder: decoding.Decoder | undefined;
+  constructor(decoder: decoding.Decoder) {
+    super(decoder);
+    EndTrackingDecoderV1.lastDecoder = decoder;
+  }
+}
+
+/**
+ * Decodes an update with Yjs's own decoder; garbage is refused (R2: it is no first write of a
+ * JSON object), and so is an update with bytes after its end. A V2 update read as V1 is the
+ * common case of the latter: its first two bytes read as "no clients, no deletions", so it
+ * decoded as empty and was admitted as a no-op while the sender believed it had synced.
+ */
 export function decodeUpdateSafely(update: Uint8Array): { ok: true; decoded: ReturnType<typeof Y.decodeUpdate> } | Refusal {
+  let decoded: ReturnType<typeof Y.decodeUpdate>;
+  let endOffset: number;
   try {
-    return { ok: true, decoded: Y.decodeUpdate(update) };
+    decoded = Y.decodeUpdateV2(update, EndTrackingDecoderV1);
+    endOffset = EndTrackingDecoderV1.lastDecoder!.pos;
   } catch {
     return refuse('R2', 'not a Yjs update (it does not decode)');
   }
+  const trailingBytes = update.length - endOffset;
+  if (trailingBytes === 0) return { ok: true, decoded };
+  if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) {
+    return refuse('R2', `V2 updates are not accepted; send V1 (this one reads as an empty V1 update followed by ${trailingBytes} bytes)`);
+  }
+  return refuse('R2', `not a Yjs V1 update (${trailingBytes} bytes follow its end)`);
 }
 
 function describeContent(content: Y.AbstractStruct | object): string {
@@ -149,6 +177,10 @@ export function inspectUpdate(
     const values = item.content.arr;
     if (values.length !== 1 || !isPlainObject(values[0])) return refuse('R2', `${root} value is not a JSON object`);
     const value = values[0];
+    // Before measuring: a bigint would make JSON.stringify throw, and fields hidden in a
+    // prototype (a __proto__ key) would be measured as `{}` yet read by the schema.
+    const notJson = plainJsonProblem(value);
+    if (notJson) return refuse('R2', `${root} value is not plain JSON (${notJson})`);
     // R3 before the schema: the schema would also fail, but the client must learn it is a size limit.
     const jsonBytes = textEncoder.encode(JSON.stringify(value)).length;
     if (jsonBytes > limits.itemBytes) return refuse('R3', `an item of ${jsonBytes} bytes is over the ${limits.itemBytes}-byte limit`, CloseCode.TooLarge);

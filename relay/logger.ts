@@ -1,3 +1,5 @@
+import { escapeControlCharacters } from '../protocol/index.ts';
+
 /** One-line log records. Same shape as the validator's logger, so the CLI can pass either. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -5,12 +7,13 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** Peer text (paths, room names, refusal reasons) reaches these lines: control characters are written out, never emitted. */
 function line(level: string, message: string, fields?: Record<string, unknown>): string {
-  const parts = [new Date().toISOString(), level, 'relay', message.replace(/[\r\n]+/g, ' ')];
+  const parts = [new Date().toISOString(), level, 'relay', escapeControlCharacters(message.replace(/[\r\n]+/g, ' '))];
   for (const [key, value] of Object.entries(fields ?? {})) {
     if (value === undefined) continue;
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    parts.push(`${key}=${text.replace(/[\s"]+/g, '_').slice(0, 200)}`);
+    parts.push(`${key}=${escapeControlCharacters(text.replace(/[\s"]+/g, '_').slice(0, 200))}`);
   }
   return parts.join(' ') + '\n';
 }

@@ -41,7 +41,7 @@ import type { Logger } from './logger.ts';
 import { decide } from './rules.ts';
 import { CreateSessionSchema, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
-import type { ValidatorStore } from './ValidatorStore.ts';
+import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
 
 /** HTTP status of each rejection on the direct path (docs/http-api.md). */
 export const REJECTION_STATUS: Record<RejectionReason, number> = {
@@ -72,6 +72,9 @@ const OverrideSchema = z.strictObject({
 });
 const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
 const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
+
+/** How long a student is asked to wait before re-submitting while the disk is full. */
+const DISK_FULL_RETRY_AFTER_S = 30;
 
 const STUDENT_CORS = {
   'access-control-allow-origin': '*',
@@ -187,6 +190,7 @@ export class ValidatorApi {
     }
     const body = await readJsonBody(req, limitBytes);
     if (!body.ok) {
+      if (body.shouldClose) res.setHeader('connection', 'close');
       sendError(res, body.status, body.code, body.error);
       return undefined;
     }
@@ -316,13 +320,16 @@ export class ValidatorApi {
   async #submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const receivedMs = this.#options.clock();
-    const answer = (status: number, body: Record<string, unknown>) =>
-      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, STUDENT_CORS);
+    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, { ...STUDENT_CORS, ...headers });
     const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
       answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
 
     const body = await readJsonBody(req);
-    if (!body.ok) return rejectEarly('malformed', body.error, body.status);
+    if (!body.ok) {
+      if (body.shouldClose) res.setHeader('connection', 'close');
+      return rejectEarly('malformed', body.error, body.status);
+    }
     const fields = parseWith(SubmitSchema, body.value);
     if (!fields.ok) return rejectEarly('malformed', fields.error);
     const { student_id: rawStudentId, payload_b64: rawPayload, signature: rawSignature } = fields.value;
@@ -342,7 +349,26 @@ export class ValidatorApi {
     const nonce = `http:${randomBytes(16).toString('base64url')}`;
     const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };
     let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
-    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) decision = this.#options.store.recordDecision(decision);
+    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) {
+      try {
+        decision = this.#options.store.recordDecision(decision);
+      } catch (error) {
+        if (!isDiskFull(error)) throw error;
+        // Nothing was stored, so nothing was decided: the student must hear "try again", not
+        // "internal error" (500), and not an answer the validator could forget.
+        this.#options.logger.error('could not store a decision: the disk is full', { via: 'direct', session: session.id });
+        return answer(
+          503,
+          {
+            code: 'unavailable',
+            error: `the validator cannot store attendance right now (its disk is full); nothing was recorded: try again in ${DISK_FULL_RETRY_AFTER_S} s`,
+            message: 'The professor’s computer cannot save attendance right now. Nothing was recorded: try again in a minute.',
+            retry_after_s: DISK_FULL_RETRY_AFTER_S,
+          },
+          { 'retry-after': String(DISK_FULL_RETRY_AFTER_S), 'access-control-expose-headers': 'retry-after' },
+        );
+      }
+    }
     this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });
     const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
     if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });

@@ -391,6 +391,15 @@ export class ValidatorStore {
   }
 }
 
+/**
+ * SQLite could not write because the disk is full (SQLITE_FULL). Nothing of the failed
+ * transaction was stored; the same write can succeed once space is back, so callers answer
+ * "try again" instead of treating it as a bug.
+ */
+export function isDiskFull(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error as { code: unknown }).code === 'SQLITE_FULL';
+}
+
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }

@@ -11,25 +11,33 @@ export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 /** Past this many bytes of an over-limit body we stop draining politely and close the connection. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
-export type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; code: string; error: string };
+/** A refusal with `shouldClose` must be answered with `Connection: close` (the body will not be read). */
+export type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; code: string; error: string; shouldClose?: boolean };
 
 /**
- * Reads a JSON body of at most `limitBytes`. An over-limit body is drained (up to a cap) before
- * answering, so the client reads the 413 instead of a reset connection.
+ * Reads a JSON body of at most `limitBytes`. A body declared (Content-Length) over the limit is
+ * refused at once, before any of it is read: waiting for it would let a client that declares a
+ * terabyte and sends nothing hold the request open. Node discards the body after the answer,
+ * so the client still reads the 413 rather than a reset connection; a body declared past the
+ * drain cap is not worth discarding, and its connection is closed after the answer. A body
+ * without a declared length that grows over the limit is drained (up to the cap) before answering.
  */
 export function readJsonBody(req: IncomingMessage, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<BodyResult> {
+  const tooLarge = (): BodyResult => ({ ok: false, status: 413, code: 'body_too_large', error: `request body is larger than ${limitBytes} bytes` });
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    return Promise.resolve({ ...tooLarge(), ...(declared > DRAIN_LIMIT_BYTES ? { shouldClose: true } : {}) });
+  }
   return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length']);
     const chunks: Buffer[] = [];
     let received = 0;
-    let isTooLarge = Number.isFinite(declared) && declared > limitBytes;
+    let isTooLarge = false;
     let isDone = false;
     const finish = (result: BodyResult) => {
       if (isDone) return;
       isDone = true;
       resolve(result);
     };
-    const tooLarge = (): BodyResult => ({ ok: false, status: 413, code: 'body_too_large', error: `request body is larger than ${limitBytes} bytes` });
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > limitBytes) isTooLarge = true;

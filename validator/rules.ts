@@ -126,9 +126,14 @@ function decideEntry(input: EntryInput, session: SessionRules, known: KnownFacts
   const withDevice = { ...base, deviceKey: entry.d };
 
   const sharedKey = entrySharedKey(entry, session.boxSecretKey, crypto.sharedKey);
-  const plaintext = sharedKey ? openEntry(entry, sharedKey) : undefined;
-  if (!sharedKey || plaintext === undefined) return reject(withDevice, 'undecryptable', 'the box does not open with this session’s key');
+  const box = sharedKey && openEntry(entry, sharedKey);
+  if (!sharedKey || !box || (!box.ok && box.problem === 'does_not_open')) {
+    return reject(withDevice, 'undecryptable', 'the box does not open with this session’s key');
+  }
   const withKey = { ...withDevice, sharedKey };
+  // The box opened, so the device holds this key: what it sealed is malformed, and it gets a receipt.
+  if (!box.ok) return reject(withKey, 'malformed', 'plaintext is not UTF-8 JSON');
+  const plaintext = box.plaintext;
   if (jsonByteLength(plaintext) > MAX_ITEM_BYTES) return reject(withKey, 'malformed', `plaintext is over ${MAX_ITEM_BYTES} bytes`);
   const opened = parseWith(EntryPlaintextSchema, plaintext);
   if (!opened.ok) return reject(withKey, 'malformed', `plaintext ${opened.error}`);

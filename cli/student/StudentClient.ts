@@ -87,12 +87,12 @@ export class StudentClient {
     }
   }
 
-  /** Seals a scanned QR for `studentId` and appends it to the session's doc. */
-  submit(qrText: string, studentId: string): SubmitResult {
-    const read = readScan(qrText, studentId);
+  /** Seals a scanned QR for `typedStudentId` (sealed in NFC) and appends it to the session's doc. */
+  submit(qrText: string, typedStudentId: string): SubmitResult {
+    const read = readScan(qrText, typedStudentId);
     if (!read.ok) return { ok: false, error: `${SCAN_PROBLEM_LABEL[read.problem]}${read.error}` };
-    const { entry, plaintext } = sealScan(read.scan, studentId, this.#now() + this.#options.store.clockOffsetMs(), this.#device);
-    const { payload } = read.scan;
+    const { entry, plaintext } = sealScan(read.scan, this.#now() + this.#options.store.clockOffsetMs(), this.#device);
+    const { payload, studentId } = read.scan; // studentId: the NFC spelling the validator reads
     const sessionId = payload.s;
     const session = this.#open(sessionId);
     const submission: StudentSubmission = {

@@ -3,7 +3,7 @@
  * with `--qr` (repeatable) and `--wait` it runs unattended, which is how scripts and tests use it.
  */
 import { createInterface } from 'node:readline/promises';
-import { REASON_TEXT, type ReceiptPlaintext } from '../../protocol/index.ts';
+import { REASON_TEXT, escapeControlCharacters, type ReceiptPlaintext } from '../../protocol/index.ts';
 import { StudentClient } from './StudentClient.ts';
 import { StudentStore, type StudentSubmission } from './StudentStore.ts';
 
@@ -33,7 +33,7 @@ function describeQueue(submissions: StudentSubmission[]): string {
     .map((s) => {
       const when = new Date(s.scannedAtMs).toISOString();
       const outcome = s.state === 'saved' ? 'saved on this device, waiting for the network' : s.state === 'sent' ? 'sent, waiting for the receipt' : `${s.state}${s.reason && s.reason !== 'ok' ? ` (${s.reason})` : ''}`;
-      return `  ${when}  ${s.course}  ${s.studentId}  ${outcome}`;
+      return `  ${when}  ${escapeControlCharacters(s.course)}  ${s.studentId}  ${outcome}`;
     })
     .join('\n');
 }
@@ -47,7 +47,8 @@ export async function runStudent(options: StudentCommandOptions): Promise<number
     serverUrl: options.server,
     isOnline,
     onDecision: (submission, receipt) => console.log(describeDecision(submission, receipt)),
-    onStatus: (line) => console.log(`    ${line}`),
+    // Status lines quote the QR's course and the relay's close reasons: neither may drive the terminal.
+    onStatus: (line) => console.log(`    ${escapeControlCharacters(line)}`),
   });
   try {
     if (isOnline) await client.measureClock();
@@ -82,7 +83,7 @@ function submitAndReport(client: StudentClient, text: string, studentId: string,
     console.log(`[!] Not submitted: ${result.error}. Paste the QR JSON or the QR link exactly as shown.`);
     return;
   }
-  console.log(`[*] Saved on this device: ${result.submission.course}${isOnline ? ', syncing…' : ' (offline: it syncs when you run online)'}`);
+  console.log(`[*] Saved on this device: ${escapeControlCharacters(result.submission.course)}${isOnline ? ', syncing…' : ' (offline: it syncs when you run online)'}`);
 }
 
 async function menu(client: StudentClient, studentId: string, isOnline: boolean): Promise<void> {

@@ -66,17 +66,17 @@ export class SubmissionQueue {
     return [...this.#submissions.values()].sort((a, b) => b.scannedAtMs - a.scannedAtMs);
   }
 
-  /** Seals the QR for `studentId`, saves it on this phone, and lets sync carry it. */
-  async submit(qrText: string, studentId: string): Promise<SubmitResult> {
-    const read = readScan(qrText, studentId);
+  /** Seals the QR for `typedStudentId` (sealed in NFC), saves it on this phone, and lets sync carry it. */
+  async submit(qrText: string, typedStudentId: string): Promise<SubmitResult> {
+    const read = readScan(qrText, typedStudentId);
     if (!read.ok) return { ok: false, error: SCAN_PROBLEM_TEXT[read.problem](read.error) };
-    const { qr, payload } = read.scan;
+    const { qr, payload, studentId } = read.scan; // studentId: the NFC spelling the validator reads
 
     const qrKey = `${qr.payload_b64}.${qr.signature}`;
     const repeat = this.list().find((s) => s.qrKey === qrKey && s.studentId === studentId);
     if (repeat) return { ok: true, submission: repeat, isRepeat: true };
 
-    const { entry, plaintext } = sealScan(read.scan, studentId, correctedNowMs(), this.#options.device.keyPair);
+    const { entry, plaintext } = sealScan(read.scan, correctedNowMs(), this.#options.device.keyPair);
     const submission: Submission = {
       nonce: entry.n,
       sessionId: payload.s,

@@ -96,16 +96,16 @@ describe('sealed entries and receipts', () => {
     const viaNacl = nacl.box(new TextEncoder().encode(JSON.stringify(plaintext)), fromBase64Url(entry.n), validator.publicKey, device.secretKey);
     expect(entry.c).toBe(toBase64Url(viaNacl));
     const key = entrySharedKey(entry, validator.secretKey)!;
-    expect(openEntry(entry, key)).toEqual(plaintext);
+    expect(openEntry(entry, key)).toEqual({ ok: true, plaintext });
   });
 
   it('an entry does not open with another session’s key, nor after one flipped bit', () => {
     const entry = sealEntry(plaintext, k, device);
     const otherKey = entrySharedKey(entry, newBoxKeyPair().secretKey)!;
-    expect(openEntry(entry, otherKey)).toBeUndefined();
+    expect(openEntry(entry, otherKey)).toEqual({ ok: false, problem: 'does_not_open' });
     const key = entrySharedKey(entry, validator.secretKey)!;
-    expect(openEntry({ ...entry, c: flipBit(entry.c, 20) }, key)).toBeUndefined();
-    expect(openEntry({ ...entry, n: flipBit(entry.n, 0) }, key)).toBeUndefined();
+    expect(openEntry({ ...entry, c: flipBit(entry.c, 20) }, key)).toEqual({ ok: false, problem: 'does_not_open' });
+    expect(openEntry({ ...entry, n: flipBit(entry.n, 0) }, key)).toEqual({ ok: false, problem: 'does_not_open' });
     expect(entrySharedKey({ d: 'short' }, validator.secretKey)).toBeUndefined();
   });
 

@@ -38,6 +38,16 @@ export function entryUpdate(entry: Entry, doc = new Y.Doc()): Uint8Array {
   return captureUpdate(doc, () => doc.getMap('entries').set(entry.n, { ...entry }));
 }
 
+/** Any value (even one JSON cannot hold) written under `key` of entries by a fresh client, as lib0 encodes it. */
+export function entryValueUpdate(key: string, value: unknown, doc = new Y.Doc()): Uint8Array {
+  return captureUpdate(doc, () => doc.getMap('entries').set(key, value as object));
+}
+
+/** `target` with an own enumerable property `key` (even `__proto__`, which `=` would not create). */
+export function withOwnKey<T extends object>(target: T, key: string, value: unknown): T {
+  return Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function receiptUpdate(receipt: Receipt): Uint8Array {
   return encodeReceiptUpdate(receipt);
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryTrustStore, Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts';
-import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
+import { ValidatorStore, createValidator, issueQr, newSessionRecord, silentLogger, type Validator } from '../../validator/index.ts';
 import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 import * as Y from 'yjs';
@@ -55,6 +55,7 @@ let store: ValidatorStore | undefined;
 let relayStore: FillableStore | undefined;
 const phonesToClose: SimulatedStudent[] = [];
 const writersToClose: RawRelayClient[] = [];
+let validator: Validator | undefined;
 
 afterEach(async () => {
   for (const phone of phonesToClose.splice(0)) phone.close();
@@ -65,6 +66,8 @@ afterEach(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   relayStore?.close();
   store?.close();
+  validator?.close();
+  validator = undefined;
   removeTempDirs();
 });
 
@@ -97,6 +100,37 @@ function syncDecisions(sessionId: string) {
 }
 
 describe('a full disk delays a submission but never loses it', () => {
+  it('validator disk full on the direct path: POST /submit_attendance answers 503 unavailable with Retry-After, then accepts once space is back', async () => {
+    const activeValidator = (validator = createValidator({ dataDir: tempDir('rollcall-full-direct-'), logger: silentLogger }));
+    server = createServer((req, res) => {
+      if (!activeValidator.handleHttp(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
+    activeValidator.store.insertSession(session);
+    const qr = issueQr(session, Date.now(), baseUrl);
+    const realRecord = activeValidator.store.recordDecision.bind(activeValidator.store);
+    let isFull = true;
+    activeValidator.store.recordDecision = (decision) => {
+      if (isFull) throw diskFullError();
+      return realRecord(decision);
+    };
+    const submit = () =>
+      fetch(`${baseUrl}/submit_attendance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ student_id: '2022IMT-048', payload_b64: qr.payload_b64, signature: qr.signature }) });
+    const refused = await submit();
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ code: 'unavailable', error: expect.stringMatching(/cannot store.*try again/i) });
+    expect(activeValidator.store.decisionsForSession(session.id)).toHaveLength(0);
+    isFull = false;
+    const accepted = await submit();
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ status: 'accepted' });
+    expect(activeValidator.store.decisionsForSession(session.id)).toHaveLength(1);
+  });
+
+
   it('relay disk full: the update is refused unstored (1011), the phone keeps it and re-sends once space is back', async () => {
     const { baseUrl, session, qr } = await startSystem();
     const phone = connectStudent(baseUrl, session.id, '2022IMT-048');

@@ -5,11 +5,12 @@
  */
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../../crypto/index.ts';
 import { decodeQrPayload, encodeQrPayload } from '../../protocol/index.ts';
-import { removeTempDirs, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -49,6 +50,9 @@ beforeAll(async () => {
   session = (await created.json()) as typeof session;
   const accepted = await fetch(`${server.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: 'present-1', payload_b64: session.payload_b64, signature: session.signature }) });
   expect(accepted.status).toBe(200);
+  // The sync follower records its first connection to the session's room (connection_intervals)
+  // on its own schedule: let it happen before any case compares row counts.
+  await waitFor(() => tableCounts().connection_intervals! >= 1, { message: 'the follower to connect to the session' });
 });
 
 afterAll(async () => {
@@ -123,6 +127,25 @@ describe('malformed and hostile requests', () => {
       expect(tableCounts()).toEqual(before);
     });
   }
+
+  it('a request declaring a 1 TB body is answered 413 at once, before any body byte, and its connection closed', async () => {
+    for (const path of ['/submit_attendance', '/create_session']) {
+      const socket = connect(server.port, '127.0.0.1');
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n`);
+      // No body byte is ever sent: a server that waits for the body never answers.
+      const isClosed = await new Promise<boolean>((resolve) => {
+        socket.on('close', () => resolve(true));
+        setTimeout(() => resolve(false), 3000);
+      });
+      socket.destroy();
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: expect.stringMatching(/larger than/) });
+      expect(isClosed).toBe(true);
+    }
+  });
 
   it('after all of them the server is alive and the one real decision is intact', async () => {
     const response = await fetch(`${server.baseUrl}/attendance/${session.session_id}`, { headers: { accept: 'application/json' } });

@@ -59,6 +59,14 @@ describe('the seed walkthrough', () => {
     expect(await submit('2022IMT-049', session)).toMatchObject({ status: 200, body: { status: 'accepted' } });
   });
 
+  it('an NFD spelling of an accepted NFC student id is a duplicate: one student, not two', async () => {
+    const session = await createSession();
+    expect(await submit('Jos\u00e9', session)).toMatchObject({ status: 200, body: { status: 'accepted' } });
+    expect(await submit('Jose\u0301', session)).toMatchObject({ status: 409, body: { status: 'rejected', reason: 'duplicate' } });
+    const attendance = await get(`/attendance/${session.session_id}`);
+    expect(attendance.body.accepted.map((row: { student_id: string }) => row.student_id)).toEqual(['Jos\u00e9']);
+  });
+
   it('bad_signature for a tampered signature, a tampered payload, and a payload whose window was pushed out', async () => {
     const session = await createSession();
     const signature = fromBase64Url(session.signature);

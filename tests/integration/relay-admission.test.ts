@@ -11,7 +11,7 @@ import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
 import { PORT, removeTempDirs, startTsEntry, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
 import { openRoom, sendAndSettle } from '../helpers/roomWriters.ts';
-import { captureUpdate, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+import { captureUpdate, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
 import { TestValidator } from '../helpers/testValidator.ts';
 
 let relay: StartedProcess;
@@ -146,6 +146,24 @@ describe('relay admission over real sockets', () => {
     const { room, before } = await seededRoom();
     const result = await sendHostile(room, () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 7, 7, 7, 7]));
     await expectRefused('R2', room, before, result);
+  });
+
+  it('[R2] an entry carrying a bigint is refused with 4403, not closed as a relay bug (1011)', async () => {
+    const { room, before } = await seededRoom();
+    const entry = fakeEntry();
+    const result = await sendHostile(room, () => entryValueUpdate(entry.n, { ...entry, v: 1n }));
+    await expectRefused('R2', room, before, result);
+  });
+
+  it('[R2] a V2 update of a real entry is refused with 4403 and told to send V1, not ignored', async () => {
+    const { room, before } = await seededRoom();
+    const result = await sendHostile(room, () => {
+      const doc = new Y.Doc();
+      entryUpdate(fakeEntry(), doc);
+      return Y.encodeStateAsUpdateV2(doc);
+    });
+    await expectRefused('R2', room, before, result);
+    expect(result.denied).toMatch(/V2 updates are not accepted; send V1/);
   });
 
   it('[R3] an item over the size limit is refused with 4413', async () => {

@@ -18,6 +18,7 @@ import {
   parseEntry,
   parseQrText,
   parseWith,
+  plainJsonProblem,
   qrSlotAt,
   qrSlotEndsAt,
   qrUrl,
@@ -100,6 +101,13 @@ describe('schemas', () => {
     expect(parseEntry(null).ok).toBe(false);
   });
 
+  it('[R2] plainJsonProblem accepts plain JSON and names what lib0 can decode but JSON cannot hold', () => {
+    expect(plainJsonProblem({ a: [1, 'x', null, true, { b: -0.5 }] })).toBeUndefined();
+    for (const value of [{ a: 1n }, { a: undefined }, { a: new Uint8Array(2) }, { a: Number.NaN }, { a: [Infinity] }, Object.create({ a: 1 }), Object.create(null), JSON.parse('{"__proto__": {"a": 1}}')]) {
+      expect(plainJsonProblem(value)).toMatch(/./);
+    }
+  });
+
   it('student ids refuse control characters, blanks and padding', () => {
     const base = { v: 1, payload_b64: 'abc', signature, scanned_at: 1 };
     expect(parseWith(EntryPlaintextSchema, { ...base, student_id: '2022IMT-048' }).ok).toBe(true);
@@ -159,14 +167,25 @@ describe('a scan on a student client (readScan, sealScan, openReceiptFor)', () =
     expect(readScan('hello', '2022IMT-048')).toMatchObject({ ok: false, problem: 'not_rollcall_qr' });
     expect(readScan(`${toBase64Url(new TextEncoder().encode('{}'))}.${signature}`, '2022IMT-048')).toMatchObject({ ok: false, problem: 'damaged_payload' });
     expect(readScan(JSON.stringify(qr), ' padded ')).toMatchObject({ ok: false, problem: 'bad_student_id' });
-    expect(readScan(JSON.stringify(qr), '2022IMT-048')).toEqual({ ok: true, scan: { qr, payload: scanPayload } });
+    expect(readScan(JSON.stringify(qr), '2022IMT-048')).toEqual({ ok: true, scan: { qr, payload: scanPayload, studentId: '2022IMT-048' } });
+  });
+
+  it('seals the NFC spelling of the student id, and takes an NFC receipt for an id saved in NFD', () => {
+    const read = readScan(JSON.stringify(qr), 'Jose\u0301');
+    if (!read.ok) throw new Error(read.error);
+    expect(read.scan.studentId).toBe('Jos\u00e9');
+    const device = newBoxKeyPair();
+    const { entry, plaintext } = sealScan(read.scan, 1, device);
+    expect(plaintext.student_id).toBe('Jos\u00e9');
+    const receipt = sealReceipt({ v: 1, status: 'accepted', reason: 'ok', flags: [], student_id: 'Jos\u00e9', decided_at: 1 }, entry.n, entrySharedKey(entry, validator.secretKey)!);
+    expect(openReceiptFor(receipt, scanPayload.k, device, 'Jose\u0301')).toMatchObject({ status: 'accepted' });
   });
 
   it('accepts only a receipt that opens and names this student (or none, for malformed)', () => {
     const read = readScan(JSON.stringify(qr), '2022IMT-048');
     if (!read.ok) throw new Error(read.error);
     const device = newBoxKeyPair();
-    const { entry, plaintext } = sealScan(read.scan, '2022IMT-048', 1_700_000_000_123.4, device);
+    const { entry, plaintext } = sealScan(read.scan, 1_700_000_000_123.4, device);
     expect(plaintext.scanned_at).toBe(1_700_000_000_123);
     const key = entrySharedKey(entry, validator.secretKey)!;
     const answer = (studentId: string) => sealReceipt({ v: 1, status: 'accepted', reason: 'ok', flags: [], student_id: studentId, decided_at: 1 }, entry.n, key);

@@ -10,7 +10,7 @@ import type { Writer } from '../../relay/inspectUpdate.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
 import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
-import { captureUpdate, docOf, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet } from '../helpers/roomUpdates.ts';
+import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
 
 const limits = DEFAULT_RELAY_LIMITS;
 
@@ -80,6 +80,32 @@ const hostile: { name: string; rule: string; closeCode?: number; writer?: Writer
   { name: 'a receipt that is not well-formed', rule: 'R2', writer: 'validator', make: () => { const doc = new Y.Doc(); const receipt = fakeReceipt(fakeEntry().n); return captureUpdate(doc, () => doc.getMap('receipts').set(receipt.n, { ...receipt, v: 2 })); } },
   { name: 'a garbage byte string', rule: 'R2', make: () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) },
   { name: 'a truncated entry update', rule: 'R2', make: () => entryUpdate(fakeEntry()).subarray(0, 40) },
+  {
+    // lib0 decodes an object by assigning obj[key], so a key named __proto__ sets the prototype:
+    // JSON.stringify then measures `{}` while the schema reads the inherited fields.
+    name: 'an entry over 2 KiB whose fields hide under a __proto__ key',
+    rule: 'R2',
+    make: () => {
+      const entry = fakeEntry(fakeDevice(), 1500);
+      expect(JSON.stringify(entry).length).toBeGreaterThan(MAX_ITEM_BYTES);
+      return entryValueUpdate(entry.n, withOwnKey({}, '__proto__', entry));
+    },
+  },
+  { name: 'an entry whose __proto__ key makes its prototype null', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, withOwnKey({ ...entry }, '__proto__', null)); } },
+  { name: 'an entry carrying a bigint (lib0 decodes it; JSON cannot hold it)', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, v: 1n }); } },
+  { name: 'an entry with a bigint nested in an extra field', rule: 'R2', make: () => { const entry = fakeEntry(); return entryValueUpdate(entry.n, { ...entry, x: [{ y: 2n }] }); } },
+  {
+    // Read as V1, a V2 update's first two bytes say "no clients, no deletions": it decoded as
+    // empty and was admitted as a no-op, so the phone believed it had synced.
+    name: 'a V2-encoded update of a real entry (it reads as an empty V1 update)',
+    rule: 'R2',
+    make: () => {
+      const doc = new Y.Doc();
+      entryUpdate(fakeEntry(), doc);
+      return Y.encodeStateAsUpdateV2(doc);
+    },
+  },
+  { name: 'an entry update with bytes after its end', rule: 'R2', make: () => { const update = entryUpdate(fakeEntry()); return Uint8Array.from([...update, 0, 1, 2]); } },
   { name: 'an item over the size limit', rule: 'R3', closeCode: CloseCode.TooLarge, make: () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)) },
   { name: 'a concurrent blind write of an existing entry key', rule: 'R7', make: ({ entry }) => entryUpdate({ ...fakeEntry(), n: entry.n }) },
   { name: 'a blind write of an existing receipt key', rule: 'R7', writer: 'validator', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
@@ -155,6 +181,20 @@ describe('relay admission refuses hostile updates whole and leaves the room as i
       expect(snapshot(seed.room)).toEqual(before);
     });
   }
+});
+
+describe('relay admission names a V2 update for what it is', () => {
+  it('[R2] a V2 update is refused with "V2 updates are not accepted; send V1"', () => {
+    const doc = new Y.Doc();
+    entryUpdate(fakeEntry(), doc);
+    const result = new RoomState().prepare(Y.encodeStateAsUpdateV2(doc), limits, 'device');
+    expect(result.ok === false && result.reason).toMatch(/^V2 updates are not accepted; send V1/);
+  });
+
+  it('[R2] an empty V1 update (what a peer with nothing sends) is still admitted as a no-op', () => {
+    const result = new RoomState().prepare(Y.encodeStateAsUpdate(new Y.Doc()), limits, 'device');
+    expect(result.ok && result.toStore).toBe(null);
+  });
 });
 
 describe('relay admission admits appends and treats re-syncs as no-ops', () => {

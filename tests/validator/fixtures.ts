@@ -1,6 +1,7 @@
 /** Shared fixtures for validator unit tests: a session with real keys, sealed entries, in-memory facts. */
 import { randomUUID } from 'node:crypto';
-import { newBoxKeyPair, randomBytes, sealEntry, toBase64Url, type BoxKeyPair } from '../../crypto/index.ts';
+import nacl from 'tweetnacl';
+import { newBoxKeyPair, newNonce, randomBytes, sealEntry, toBase64Url, type BoxKeyPair } from '../../crypto/index.ts';
 import type { Entry } from '../../protocol/index.ts';
 import { issueQr, type EntryInput, type KnownFacts, type SessionRecord } from '../../validator/index.ts';
 
@@ -50,6 +51,13 @@ export function sealedEntry(session: SessionRecord, options: EntryOptions): Entr
     scanned_at: options.scannedAtMs,
   };
   return sealEntry(plaintext, toBase64Url(options.validatorKey ?? session.boxPublicKey), options.device ?? newBoxKeyPair()) as Entry;
+}
+
+/** An entry whose box opens with the session's key but holds `plaintext` bytes as they are (not JSON-encoded). */
+export function sealedBytesEntry(session: SessionRecord, plaintext: Uint8Array, device: BoxKeyPair = newBoxKeyPair()): Entry {
+  const nonce = newNonce();
+  const c = nacl.box(plaintext, nonce, session.boxPublicKey, device.secretKey);
+  return { v: 1, d: toBase64Url(device.publicKey), n: toBase64Url(nonce), c: toBase64Url(c) };
 }
 
 export function entryInput(entry: unknown, firstSeenMs: number, key?: string): EntryInput {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64Url, newBoxKeyPair, toBase64Url } from '../../crypto/index.ts';
 import { encodeQrPayload, decodeQrPayload, REJECTION_REASONS } from '../../protocol/index.ts';
 import { decide, signPayloadSync, type DirectInput } from '../../validator/index.ts';
-import { T0_S, entryInput, makeSession, memoryKnown, qrAt, sealedEntry } from './fixtures.ts';
+import { docOf, entryValueUpdate, withOwnKey } from '../helpers/roomUpdates.ts';
+import { T0_S, entryInput, makeSession, memoryKnown, qrAt, sealedBytesEntry, sealedEntry } from './fixtures.ts';
 
 const NOW_MS = (T0_S + 100) * 1000;
 const session = makeSession();
@@ -47,6 +48,12 @@ describe('malformed', () => {
     ['a plaintext that is not the schema', () => entryInput(freshEntry({ plaintext: { v: 1, student_id: 42 } }), NOW_MS)],
     ['a plaintext whose student id has control characters', () => entryInput(freshEntry({ studentId: 'bad\u0007id' }), NOW_MS)],
     ['a string instead of an entry', () => entryInput('hello', NOW_MS, 'hello')],
+    ['an entry whose fields hide in its prototype (a __proto__ key, as a Y.Doc reads it)', () => {
+      const entry = freshEntry();
+      const room = docOf(entryValueUpdate(entry.n, withOwnKey({}, '__proto__', entry)));
+      return entryInput(room.getMap('entries').get(entry.n), NOW_MS, entry.n);
+    }],
+    ['an entry carrying a bigint (JSON cannot hold it)', () => entryInput({ ...freshEntry(), v: 1n }, NOW_MS)],
   ];
   for (const [name, make] of cases) {
     it(`rejects ${name}`, () => {
@@ -58,6 +65,20 @@ describe('malformed', () => {
     expect(decide(direct({ signature: 'abc' }), session, memoryKnown(), NOW_MS).reason).toBe('malformed');
     expect(decide(direct({ payload_b64: undefined }), session, memoryKnown(), NOW_MS).reason).toBe('malformed');
   });
+});
+
+describe('malformed, not undecryptable: the box opened', () => {
+  for (const [name, bytes] of [
+    ['not JSON', new TextEncoder().encode('not json {')],
+    ['not UTF-8', Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
+  ] as const) {
+    it(`rejects a plaintext that is ${name} as malformed, keeping the box key for the receipt`, () => {
+      const entry = sealedBytesEntry(session, bytes);
+      const decision = decide(entryInput(entry, NOW_MS), session, memoryKnown(), NOW_MS);
+      expect(decision).toMatchObject({ status: 'rejected', reason: 'malformed', deviceKey: entry.d });
+      expect(decision.sharedKey).toBeInstanceOf(Uint8Array);
+    });
+  }
 });
 
 describe('undecryptable', () => {
@@ -188,6 +209,23 @@ describe('duplicate', () => {
     expect(decide(entryInput(freshEntry(), NOW_MS), session, known, NOW_MS).reason).toBe('duplicate');
     expect(decide(direct(), session, known, NOW_MS).reason).toBe('duplicate');
     expect(decide(direct({ student_id: '2022IMT-050' }), session, known, NOW_MS).reason).toBe('ok');
+  });
+});
+
+describe('student ids are compared in one spelling (NFC)', () => {
+  const nfc = 'Jos\u00e9';
+  const nfd = 'Jose\u0301';
+
+  it('[duplicate] an NFD spelling of an accepted NFC student id is a duplicate, on both paths', () => {
+    expect(nfd).not.toBe(nfc);
+    const known = memoryKnown({ accepted: [nfc] });
+    expect(decide(entryInput(freshEntry({ studentId: nfd }), NOW_MS), session, known, NOW_MS).reason).toBe('duplicate');
+    expect(decide(direct({ student_id: nfd }), session, known, NOW_MS).reason).toBe('duplicate');
+  });
+
+  it('a decision records the NFC spelling whichever spelling arrived, on both paths', () => {
+    expect(decide(entryInput(freshEntry({ studentId: nfd }), NOW_MS), session, memoryKnown(), NOW_MS)).toMatchObject({ status: 'accepted', studentId: nfc });
+    expect(decide(direct({ student_id: nfd }), session, memoryKnown(), NOW_MS)).toMatchObject({ status: 'accepted', studentId: nfc });
   });
 });
 

@@ -10,7 +10,7 @@ import { ReceiptPlaintextSchema, RoomGrantSchema, grantSigningBytes } from '../.
 import { StoreJudge, writesUntilMs } from '../../validator/follow/StoreJudge.ts';
 import { ValidatorStore } from '../../validator/index.ts';
 import { removeTempDirs, tempDir } from '../helpers/processes.ts';
-import { T0_S, makeSession, qrAt, sealedEntry } from './fixtures.ts';
+import { T0_S, makeSession, qrAt, sealedBytesEntry, sealedEntry } from './fixtures.ts';
 
 let store: ValidatorStore | undefined;
 afterEach(() => {
@@ -53,6 +53,17 @@ describe('StoreJudge', () => {
     const entry = sealedEntry(session, { qr, scannedAtMs: slotMs });
     await judge.judge(session.id, [{ nonce: entry.n, raw: entry, firstSeenMs: lateMs }]);
     expect(store!.getDecision(session.id, entry.n)).toMatchObject({ status: 'accepted', flags: [] });
+  });
+
+  it('[malformed] an entry that opens but whose plaintext is not JSON gets a receipt with student_id ""', async () => {
+    const { session, judge } = setUp(slotMs + 1000);
+    const device = newBoxKeyPair();
+    const entry = sealedBytesEntry(session, new TextEncoder().encode('hello, not json'), device);
+    const [receipt] = await judge.judge(session.id, [{ nonce: entry.n, raw: entry, firstSeenMs: slotMs + 1000 }]);
+    expect(receipt).toBeDefined();
+    const opened = ReceiptPlaintextSchema.parse(openReceipt(receipt!, toBase64Url(session.boxPublicKey), device));
+    expect(opened).toMatchObject({ status: 'rejected', reason: 'malformed', student_id: '' });
+    expect(store!.getDecision(session.id, entry.n)).toMatchObject({ reason: 'malformed' });
   });
 
   it('a receipt opens only with the submitting device; a replay is not decided again; a receipt the room lost is sealed afresh', async () => {
