@@ -6,6 +6,8 @@
  * self-contained Yjs item (a first write of a map key has no origin), which is what relay
  * admission (R2, R7, R8) and filtered sync rely on.
  */
+import * as encoding from 'lib0/encoding';
+import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import { ROOT_ENTRIES, ROOT_RECEIPTS } from './constants.ts';
 import type { Entry, Receipt } from './schemas.ts';
@@ -42,14 +44,21 @@ export function appendReceipt(doc: Y.Doc, receipt: Receipt, origin?: unknown): b
   return true;
 }
 
-/** The self-contained Yjs update (V1) that writes one receipt from a fresh client. */
-export function encodeReceiptUpdate(receipt: Receipt): Uint8Array {
-  // A fixed guid: the scratch doc is never synced, and Yjs's random uuidv4 would cost 31 calls
-  // to the system's random source per receipt (a third of the validator's time in a burst).
-  // Its clientID stays random: that is what makes each receipt its own client.
-  const scratch = new Y.Doc({ guid: 'rollcall-receipt' });
-  receiptsMap(scratch).set(receipt.n, { ...receipt });
-  const update = Y.encodeStateAsUpdate(scratch);
-  scratch.destroy();
-  return update;
+/**
+ * The self-contained Yjs update (V1) that writes one receipt from a fresh client: one item,
+ * clock 0, parent the root `receipts`, key the entry's nonce, and an empty delete set — the same
+ * bytes `Y.encodeStateAsUpdate` gives for a scratch doc holding only that receipt, written with
+ * Yjs's own encoder and `Item.write` (a scratch Y.Doc cost 28 µs a receipt, this 3 µs: the
+ * validator writes one per entry). `clientId` defaults to a random 32-bit id, as Yjs picks one.
+ */
+export function encodeReceiptUpdate(receipt: Receipt, clientId: number = random.uint32()): Uint8Array {
+  const item = new Y.Item(Y.createID(clientId, 0), null, null, null, null, ROOT_RECEIPTS as unknown as Y.AbstractType<unknown>, receipt.n, new Y.ContentAny([{ ...receipt }]));
+  const encoder = new Y.UpdateEncoderV1();
+  encoding.writeVarUint(encoder.restEncoder, 1); // clients in this update
+  encoding.writeVarUint(encoder.restEncoder, 1); // structs of that client
+  encoder.writeClient(clientId);
+  encoding.writeVarUint(encoder.restEncoder, 0); // clock of the first struct
+  item.write(encoder, 0);
+  encoding.writeVarUint(encoder.restEncoder, 0); // empty delete set
+  return encoder.toUint8Array();
 }

@@ -156,6 +156,17 @@ describe('session document layout', () => {
     expect(appendReceipt(doc, other)).toBe(true);
     expect(receiptsMap(doc).size).toBe(2);
   });
+
+  it('a receipt update is byte for byte what a scratch Y.Doc holding only that receipt encodes', () => {
+    const receipt = { v: 1 as const, n: toBase64Url(new Uint8Array(24).fill(4)), rn: toBase64Url(new Uint8Array(24).fill(5)), c: 'B'.repeat(40) };
+    const scratch = new Y.Doc();
+    scratch.clientID = 123456789;
+    receiptsMap(scratch).set(receipt.n, { ...receipt });
+    expect(encodeReceiptUpdate(receipt, 123456789)).toEqual(Y.encodeStateAsUpdate(scratch));
+    // Fresh clients: two receipts never share one (R8 would refuse the second).
+    const clients = new Set(Array.from({ length: 200 }, () => Y.decodeUpdate(encodeReceiptUpdate(receipt)).structs[0]!.id.client));
+    expect(clients.size).toBe(200);
+  });
 });
 
 describe('a scan on a student client (readScan, sealScan, openReceiptFor)', () => {

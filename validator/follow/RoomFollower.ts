@@ -195,7 +195,7 @@ export class RoomFollower {
     const fresh = receipts.filter((receipt) => !this.#receiptsInRoom.has(receipt.n));
     for (let i = 0; i < fresh.length; i += max) {
       const chunk = fresh.slice(i, i + max);
-      if (!this.#link.sendUpdate(Y.mergeUpdates(chunk.map(encodeReceiptUpdate)))) return;
+      if (!this.#link.sendUpdate(Y.mergeUpdates(chunk.map((receipt) => encodeReceiptUpdate(receipt))))) return;
       for (const receipt of chunk) this.#receiptsInRoom.set(receipt.n, receipt);
       this.#receiptsSent += chunk.length;
     }
