@@ -17,8 +17,7 @@ import { createSession } from '../tests/helpers/api.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { sendAndSettle } from '../tests/helpers/roomWriters.ts';
 import { TestValidator } from '../tests/helpers/testValidator.ts';
-import { validatorIdentity } from '../validator/follow/startFollowing.ts';
-import { ValidatorStore } from '../validator/index.ts';
+import { validatorOfDataDir } from '../tests/helpers/validatorProcess.ts';
 import { cpuSeconds, peakRssMiB } from './procStats.ts';
 import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
 import type { ValidatorProof } from './rawStudent.ts';
@@ -98,19 +97,6 @@ function validatorKeyOf(qr: { payload_b64: string }): string {
 /** `rollcall relay` arguments; the hall's phones (and, unfiltered, their room views) all come from one address (R11). */
 function relayArgs(port: number, dataDir: string, options: BenchOptions): string[] {
   return ['relay', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--max-connections-per-address', String(2 * options.students + 64)];
-}
-
-/**
- * The signing identity of the `rollcall validator` that will run on `validatorDir` (made now and
- * kept in its validator.db): the bench enrols it in the relay and reads rooms whole as it.
- */
-function validatorOf(validatorDir: string): TestValidator {
-  const store = ValidatorStore.open(validatorDir);
-  try {
-    return new TestValidator('bench-validator', validatorIdentity(store));
-  } finally {
-    store.close();
-  }
 }
 
 /** Waits until a validator opened `room`: until then the relay refuses phones with 404 (R9). */
@@ -216,7 +202,8 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
   const validatorDir = tempDir('bench-validator-');
   const relayPort = await freePort();
   const validatorPort = await freePort();
-  const identity = validatorOf(validatorDir).enrolInDataDir(relayDir);
+  // The validator's identity, enrolled before the relay starts; the bench also reads the room whole as it.
+  const identity = validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort, profileArgs(options, 'relay'));
   const validator = await startServer(
     'cli/bin/rollcall.js',
@@ -407,7 +394,7 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
   const relayPort = await freePort();
   const relayDir = tempDir('bench-alone-relay-');
   const validatorDir = tempDir('bench-alone-validator-');
-  const identity = validatorOf(validatorDir).enrolInDataDir(relayDir);
+  const identity = validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort);
   const validatorPort = await freePort();
   const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`];
