@@ -6,3 +6,4 @@ export * from './schemas.ts';
 export * from './qr.ts';
 export * from './sessionDoc.ts';
 export * from './scan.ts';
+export * from './TokenBucket.ts';
