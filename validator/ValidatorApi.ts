@@ -9,18 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import {
-  QR_RENDER_OPTIONS,
-  QrJsonSchema,
-  REASON_TEXT,
-  courseName,
-  decodeQrPayload,
-  isSessionId,
-  parseWith,
-  sessionId as sessionIdSchema,
-  studentId as studentIdSchema,
-  type RejectionReason,
-} from '../protocol/index.ts';
+import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as sessionIdSchema, studentId as studentIdSchema } from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
 import {
   DEFAULT_BODY_LIMIT_BYTES,
@@ -36,33 +25,12 @@ import {
   tokensEqual,
   wantsJson,
 } from './httpIo.ts';
-import { storeKnownFacts } from './knownFacts.ts';
+import { DirectSubmissions, STUDENT_CORS } from './DirectSubmissions.ts';
 import type { Logger } from './logger.ts';
-import { decide } from './rules.ts';
 import { CreateSessionSchema, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 
-/** HTTP status of each rejection on the direct path (docs/http-api.md). */
-export const REJECTION_STATUS: Record<RejectionReason, number> = {
-  malformed: 400,
-  undecryptable: 400,
-  wrong_session: 404,
-  bad_signature: 403,
-  outside_window: 422,
-  stale_qr: 422,
-  sync_too_late: 422,
-  device_reused: 409,
-  duplicate: 409,
-};
-
-/**
- * Rejections that anyone can produce for free (no genuine QR needed) are answered but not
- * stored, so a flood of forgeries cannot fill the professor's disk ("changes nothing").
- */
-const UNSTORED_DIRECT_REASONS: ReadonlySet<string> = new Set(['malformed', 'undecryptable', 'wrong_session', 'bad_signature']);
-
-const SubmitSchema = z.strictObject({ student_id: z.unknown(), payload_b64: z.unknown(), signature: z.unknown() });
 const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
 const OverrideSchema = z.strictObject({
   session_id: sessionIdSchema,
@@ -72,13 +40,6 @@ const OverrideSchema = z.strictObject({
 });
 const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
 const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
-
-const STUDENT_CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type',
-  'access-control-max-age': '600',
-};
 
 export interface ValidatorApiOptions {
   store: ValidatorStore;
@@ -104,12 +65,14 @@ interface Route {
 export class ValidatorApi {
   readonly #options: ValidatorApiOptions;
   readonly #routes: Route[];
+  readonly #direct: DirectSubmissions;
 
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
+    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true, service: 'rollcall-validator' }) } },
-      { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
+      { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
       { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
@@ -310,44 +273,6 @@ export class ValidatorApi {
     this.#options.store.setRoster(request.value.course, request.value.student_ids);
     this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
     sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size });
-  }
-
-  /** The seed's direct path: same rules as the sync path, server receive time for scanned_at, no device checks. */
-  async #submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const receivedMs = this.#options.clock();
-    const answer = (status: number, body: Record<string, unknown>) =>
-      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, STUDENT_CORS);
-    const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
-      answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
-
-    const body = await readJsonBody(req);
-    if (!body.ok) return rejectEarly('malformed', body.error, body.status);
-    const fields = parseWith(SubmitSchema, body.value);
-    if (!fields.ok) return rejectEarly('malformed', fields.error);
-    const { student_id: rawStudentId, payload_b64: rawPayload, signature: rawSignature } = fields.value;
-    for (const [name, value] of [['student_id', rawStudentId], ['payload_b64', rawPayload], ['signature', rawSignature]] as const) {
-      if (value === undefined) return rejectEarly('malformed', `${name} is missing`);
-    }
-    const student = parseWith(studentIdSchema, rawStudentId);
-    if (!student.ok) return rejectEarly('malformed', `student_id: ${student.error}`);
-    const qr = parseWith(QrJsonSchema, { payload_b64: rawPayload, signature: rawSignature });
-    if (!qr.ok) return rejectEarly('malformed', qr.error);
-    const payload = decodeQrPayload(qr.value.payload_b64);
-    // No validator signs a payload that does not decode: whatever it is, it is not a genuine QR.
-    if (!payload.ok) return rejectEarly('bad_signature', 'the QR payload is not one this validator signed');
-    const session = this.#options.store.getSession(payload.value.s);
-    if (!session) return rejectEarly('wrong_session', 'unknown session: this QR is not from a session of this validator');
-
-    const nonce = `http:${randomBytes(16).toString('base64url')}`;
-    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };
-    let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
-    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) decision = this.#options.store.recordDecision(decision);
-    this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });
-    const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
-    if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });
-    const reason = decision.reason as RejectionReason;
-    answer(REJECTION_STATUS[reason] ?? 400, { ...common, message: REASON_TEXT[reason], ...(decision.note ? { error: decision.note } : {}) });
   }
 }
 

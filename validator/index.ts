@@ -22,7 +22,7 @@ export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
-export { REJECTION_STATUS } from './ValidatorApi.ts';
+export { REJECTION_STATUS } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
 export { MANUAL_REASON } from './types.ts';
 
