@@ -8,11 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type RejectionReason } from '../protocol/index.ts';
+import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
 import { readJsonBody, sendJson } from './httpIo.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from './logger.ts';
 import { decide } from './rules.ts';
+import { isDirectPathOpen } from './sessions.ts';
 import type { Decision } from './types.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 
@@ -66,6 +67,8 @@ export class DirectSubmissions {
       sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, STUDENT_CORS);
     const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
       answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
+    const refuse = (status: number, reason: DirectPathRefusal, error: string, extra: Record<string, unknown> = {}) =>
+      answer(status, { status: 'rejected', reason, flags: [], ...extra, error, message: REASON_TEXT[reason] });
 
     const body = await readJsonBody(req);
     if (!body.ok) return rejectEarly('malformed', body.error, body.status);
@@ -84,6 +87,10 @@ export class DirectSubmissions {
     if (!payload.ok) return rejectEarly('bad_signature', 'the QR payload is not one this validator signed');
     const session = this.#options.store.getSession(payload.value.s);
     if (!session) return rejectEarly('wrong_session', 'unknown session: this QR is not from a session of this validator');
+    // Before any rule runs, so nothing is decided or stored: the professor closed this door.
+    if (!isDirectPathOpen(session)) {
+      return refuse(403, 'direct_path_disabled', 'the direct path is turned off for this session: submit through the Rollcall app', { session_id: session.id, course: session.course });
+    }
 
     const nonce = `http:${randomBytes(16).toString('base64url')}`;
     const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };

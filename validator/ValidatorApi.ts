@@ -27,11 +27,13 @@ import {
 } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS } from './DirectSubmissions.ts';
 import type { Logger } from './logger.ts';
-import { CreateSessionSchema, issueQr, newSessionRecord, publicSession } from './sessions.ts';
+import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 
 const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
+/** Options a professor may change on an existing session (today only the direct path switch). */
+const SessionOptionsSchema = z.strictObject({ session_id: sessionIdSchema, direct_path: z.boolean() });
 const OverrideSchema = z.strictObject({
   session_id: sessionIdSchema,
   student_id: studentIdSchema,
@@ -75,6 +77,7 @@ export class ValidatorApi {
       { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
+      { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
       { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
       { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
@@ -167,7 +170,7 @@ export class ValidatorApi {
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
     this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
     const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
-    sendJson(res, 201, { ...qr, session_id: session.id });
+    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session) });
   }
 
   async #endSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -183,6 +186,22 @@ export class ValidatorApi {
     const ended = this.#options.store.endSession(session.id, endAtMs)!;
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'end_session', sessionId: session.id, detail: { planned_end: session.endsAtS, ends_at: ended.endsAtS } });
     sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false });
+  }
+
+  async #sessionOptions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res);
+    if (body === undefined) return;
+    const request = parseWith(SessionOptionsSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const session = this.#options.store.getSession(request.value.session_id);
+    if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    const nowMs = this.#options.clock();
+    const wasOpen = isDirectPathOpen(session);
+    const changed = this.#options.store.setSessionOptions(session.id, { ...session.options, direct_path: request.value.direct_path })!;
+    if (wasOpen !== request.value.direct_path) {
+      this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail: { direct_path: request.value.direct_path } });
+    }
+    sendJson(res, 200, publicSession(changed, nowMs));
   }
 
   #listSessions(res: ServerResponse): void {

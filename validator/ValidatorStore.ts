@@ -64,6 +64,7 @@ const SQL = {
   listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
   openForEntries: `SELECT id FROM sessions WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
+  setSessionOptions: `UPDATE sessions SET options = @options WHERE id = @id`,
   // ON CONFLICT(nonce) only: a second standing acceptance of a student still raises, so the
   // caller learns of it instead of losing the row.
   insertDecision: `INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, flags,
@@ -187,6 +188,12 @@ export class ValidatorStore {
   /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */
   endSession(id: string, atMs: number): SessionRecord | undefined {
     this.#sql.endSession.run({ id, ends_at_s: Math.floor(atMs / 1000), at_ms: atMs });
+    return this.getSession(id);
+  }
+
+  /** Replaces a session's options (JSON object). Returns the updated session. */
+  setSessionOptions(id: string, options: Record<string, unknown>): SessionRecord | undefined {
+    this.#sql.setSessionOptions.run({ id, options: JSON.stringify(options) });
     return this.getSession(id);
   }
 

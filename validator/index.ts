@@ -19,7 +19,7 @@ export { decideAndRecord, type BatchResult } from './decideBatch.ts';
 export { storeKnownFacts, BatchKnownFacts } from './knownFacts.ts';
 export { nativeSharedKey } from './nativeSharedKey.ts';
 export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
-export { issueQr, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
+export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
 export { REJECTION_STATUS } from './DirectSubmissions.ts';
