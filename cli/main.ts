@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
-import { createSession, endSession, listSessions, showAttendance } from './commands/session.ts';
+import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
 function integer(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -84,9 +84,18 @@ export function buildProgram(): Command {
       .option('--rotate <seconds>', 'QR rotation period in seconds, 0 for a static QR (default 10)', integer('--rotate', 0, 3600))
       .option('--skew <seconds>', 'clock skew tolerated around a rotating QR (default 120)', integer('--skew', 0, 3600))
       .option('--late-sync <minutes>', 'how long after the end offline submissions are still accepted (default 1440)', integer('--late-sync', 0, 43200))
+      .option('--no-direct-path', 'close the direct path (POST /submit_attendance, no device checks) for this session: students submit through the app only')
       .option('--json', 'print the whole answer as JSON only'),
   ).action((options) => createSession(options));
   serverOptions(session.command('list').description('list sessions with their counts').option('--json', 'print JSON')).action((options) => listSessions(options));
+  serverOptions(
+    session
+      .command('options')
+      .description('change a running session’s options')
+      .argument('<session_id>', 'the session to change')
+      .option('--direct-path', 'open the direct path (POST /submit_attendance) for this session')
+      .option('--no-direct-path', 'close the direct path: submissions through it are answered 403 direct_path_disabled'),
+  ).action((sessionId: string, options) => setSessionOptions({ ...options, sessionId }));
   serverOptions(session.command('end').description('end a session now').argument('<session_id>', 'the session to end')).action((sessionId: string, options) =>
     endSession({ ...options, sessionId }),
   );
