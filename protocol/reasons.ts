@@ -28,7 +28,7 @@ export const ACCEPTED_REASON = 'ok';
 export type DecisionReason = RejectionReason | typeof ACCEPTED_REASON;
 
 /** Flags on accepted entries for the professor to review; never silent rejections. */
-export const REVIEW_FLAGS = ['new_device', 'not_on_roster', 'delayed_sync'] as const;
+export const REVIEW_FLAGS = ['new_device', 'not_on_roster', 'delayed_sync', 'shared_address'] as const;
 export type ReviewFlag = (typeof REVIEW_FLAGS)[number];
 
 export type DecisionStatus = 'accepted' | 'rejected';

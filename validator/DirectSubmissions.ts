@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
-import { readJsonBody, sendJson } from './httpIo.ts';
+import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from './logger.ts';
 import { decide } from './rules.ts';
@@ -93,7 +93,7 @@ export class DirectSubmissions {
     }
 
     const nonce = `http:${randomBytes(16).toString('base64url')}`;
-    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };
+    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs, clientAddress: clientAddress(req) };
     let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
     if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) decision = this.#options.store.recordDecision(decision);
     this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });

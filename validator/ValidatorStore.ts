@@ -43,6 +43,7 @@ interface DecisionRow {
   decided_at_ms: number;
   note: string | null;
   revoked_at_ms: number | null;
+  client_address: string | null;
 }
 
 /** Counts of a session's decisions, as the attendance page shows them. */
@@ -68,9 +69,9 @@ const SQL = {
   // ON CONFLICT(nonce) only: a second standing acceptance of a student still raises, so the
   // caller learns of it instead of losing the row.
   insertDecision: `INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, flags,
-      slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms)
+      slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms, client_address)
     VALUES (@nonce, @session_id, @via, @student_id, @device_key, @status, @reason, @flags,
-      @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms)
+      @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms, @client_address)
     ON CONFLICT (nonce) DO NOTHING`,
   getDecision: `SELECT * FROM decisions WHERE nonce = ?`,
   decisionsForSession: `SELECT * FROM decisions WHERE session_id = ? ORDER BY decided_at_ms, nonce`,
@@ -82,6 +83,8 @@ const SQL = {
       AND revoked_at_ms IS NULL LIMIT 1`,
   revokeAcceptance: `UPDATE decisions SET revoked_at_ms = @at_ms WHERE session_id = @session_id AND student_id = @student_id
       AND status = 'accepted' AND revoked_at_ms IS NULL`,
+  addressUsedByAnotherStudent: `SELECT 1 FROM decisions WHERE session_id = ? AND client_address = ?
+      AND student_id IS NOT NULL AND student_id <> ? LIMIT 1`,
   bindDevice: `INSERT OR IGNORE INTO device_bindings (session_id, device_key, student_id, bound_at_ms)
     VALUES (?, ?, ?, ?)`,
   deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
@@ -285,6 +288,11 @@ export class ValidatorStore {
     })();
   }
 
+  /** A decision of this session from `clientAddress` names a student other than `studentId` (direct path). */
+  wasAddressUsedByAnotherStudent(sessionId: string, clientAddress: string, studentId: string): boolean {
+    return this.#sql.addressUsedByAnotherStudent.get(sessionId, clientAddress, studentId) !== undefined;
+  }
+
   // ---- device bindings
 
   /** The student this device was accepted for in this session. */
@@ -413,6 +421,7 @@ function decisionToRow(decision: Decision): DecisionRow {
     decided_at_ms: decision.decidedAtMs,
     note: decision.note ?? null,
     revoked_at_ms: decision.revokedAtMs ?? null,
+    client_address: decision.clientAddress ?? null,
   };
 }
 
@@ -432,5 +441,6 @@ function rowToDecision(row: DecisionRow): Decision {
     decidedAtMs: row.decided_at_ms,
     ...(row.note !== null ? { note: row.note } : {}),
     ...(row.revoked_at_ms !== null ? { revokedAtMs: row.revoked_at_ms } : {}),
+    ...(row.client_address !== null ? { clientAddress: row.client_address } : {}),
   };
 }

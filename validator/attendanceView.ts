@@ -14,6 +14,8 @@ export interface AttendanceRow {
   device: string | null;
   reason: string;
   note?: string;
+  /** The client address of a direct submission (the socket's); null on the other paths. */
+  address: string | null;
 }
 
 export interface Attendance {
@@ -32,6 +34,7 @@ export function buildAttendance(session: SessionRecord, decisions: readonly Deci
     device: decision.deviceKey ?? null,
     reason: decision.reason,
     ...(decision.note !== undefined && decision.via === 'manual' ? { note: decision.note } : {}),
+    address: decision.clientAddress ?? null,
   });
   // A revoked acceptance is represented by the professor's manual rejection row.
   const accepted = decisions.filter((decision) => decision.status === 'accepted' && decision.revokedAtMs === undefined).map(row);
@@ -61,8 +64,10 @@ export function attendanceCsv(attendance: Attendance): string {
       new Date(entry.decided_at).toISOString(),
       entry.device ?? '',
       csvSafe(entry.note ?? ''),
+      entry.address ?? '',
     ]),
-    { header: true, columns: ['student_id', 'status', 'reason', 'flags', 'via', 'decided_at', 'device', 'note'] },
+    // `address` was added last, so readers of the older columns by position keep working.
+    { header: true, columns: ['student_id', 'status', 'reason', 'flags', 'via', 'decided_at', 'device', 'note', 'address'] },
   );
 }
 
@@ -81,7 +86,7 @@ export function attendanceHtml(attendance: Attendance): string {
       .map(
         (entry) =>
           `<tr><td>${escapeHtml(entry.student_id ?? '(unreadable)')}</td><td>${escapeHtml(time(entry.decided_at))}</td>` +
-          `<td>${escapeHtml(entry.via)}</td>${withReason ? `<td>${escapeHtml(entry.reason)}</td>` : ''}` +
+          `<td>${escapeHtml(entry.via)}${entry.address ? ` from ${escapeHtml(entry.address)}` : ''}</td>${withReason ? `<td>${escapeHtml(entry.reason)}</td>` : ''}` +
           `<td>${escapeHtml(entry.flags.join(', '))}</td><td>${escapeHtml(entry.note ?? '')}</td></tr>`,
       )
       .join('\n');

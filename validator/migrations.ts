@@ -1,4 +1,13 @@
 /**
+ * 2 (branch direct-path; renumber at merge if another migration landed first): the socket address
+ * of each direct submission, for the `shared_address` flag and the per-address limits of the
+ * direct path (docs/http-api.md). Sync and manual decisions keep it NULL.
+ */
+const DIRECT_PATH_CLIENT_ADDRESSES = `ALTER TABLE decisions ADD COLUMN client_address TEXT;
+   CREATE INDEX decisions_by_client_address ON decisions (session_id, client_address)
+     WHERE client_address IS NOT NULL;`;
+
+/**
  * The validator's SQLite schema as an ordered list of migrations. `PRAGMA user_version` holds
  * how many have run; each runs once, in its own transaction, so a data folder made by an older
  * version upgrades in place and a newer one is refused instead of being misread.
@@ -70,4 +79,5 @@ export const MIGRATIONS: readonly string[] = [
      student_id TEXT NOT NULL,
      PRIMARY KEY (course, student_id)
    );`,
+  DIRECT_PATH_CLIENT_ADDRESSES,
 ];

@@ -82,7 +82,7 @@ export async function endSession(options: ServerOptions & { sessionId: string })
 
 interface AttendanceJson {
   session: { course: string; session_id: string };
-  accepted: { student_id: string; decided_at: number; flags: string[]; via: string }[];
+  accepted: { student_id: string; decided_at: number; flags: string[]; via: string; address?: string | null }[];
   rejected: { student_id: string | null; reason: string; via: string }[];
   counts: { accepted: number; rejected: number; flagged: number };
 }
@@ -100,7 +100,8 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   const attendance = answer.json as AttendanceJson;
   console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} present, ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
   for (const entry of attendance.accepted) {
-    console.log(`  present   ${entry.student_id.padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${entry.via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
+    const via = entry.address ? `${entry.via} from ${entry.address}` : entry.via;
+    console.log(`  present   ${entry.student_id.padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
   }
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
 }

@@ -45,6 +45,8 @@ export interface AttendanceRow {
   device?: string;
   reason?: string;
   note?: string;
+  /** The client address of a direct submission; null on the other paths. */
+  address?: string | null;
 }
 
 /** GET /attendance/<id> with Accept: application/json. */

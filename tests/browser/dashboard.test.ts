@@ -72,7 +72,7 @@ describeInChromium(
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
 
-    it('creates a session with the direct path closed from the keyboard, and reopens it with the session view switch, which keeps the focus', async () => {
+    it('creates a session with the direct path closed from the keyboard, reopens it with the session view switch (which keeps the focus), and lists a shared_address flag for review', async () => {
       await run.closeContext();
       const context = await run.open({ viewport: { width: 1920, height: 1080 } });
       const dashboard = await context.newPage();
@@ -111,6 +111,14 @@ describeInChromium(
       expect(await viewSwitch.evaluate((element) => element === document.activeElement)).toBe(true);
       await keepScreenshot(dashboard, 'dashboard-5-direct-path');
       expect((await submit('2022IMT-200', pair)).reason).toBe('ok');
+
+      // A second student id from the same address: accepted, and listed under "To review".
+      expect(await submit('2022IMT-201', pair)).toMatchObject({ reason: 'ok', flags: ['shared_address'] });
+      const flagged = dashboard.getByTestId('flagged');
+      await waitFor(async () => /2022IMT-201/.test((await flagged.textContent().catch(() => '')) ?? ''), { message: 'the shared_address row to be listed for review' });
+      expect(await flagged.textContent()).toMatch(/2022IMT-201\s*shared address\s*direct from 127\.0\.0\.1/);
+      expect(await flagged.textContent()).not.toContain('2022IMT-200');
+      await keepScreenshot(dashboard, 'dashboard-6-shared-address');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
   },

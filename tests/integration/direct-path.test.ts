@@ -81,3 +81,33 @@ describe('direct_path: the per-session switch', () => {
     expect((await professor('GET', '/sessions')).body.sessions.find((s: { session_id: string }) => s.session_id === session.session_id)).toMatchObject({ direct_path: true });
   });
 });
+
+describe('shared_address: one client address submitting for several student ids', () => {
+  it('flags the second and later student ids from one address, never rejects them, and leaves other addresses alone', async () => {
+    const session = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
+    expect(await submitFrom(server.baseUrl, '127.0.0.21', 'S-1', session)).toMatchObject({ status: 200, body: { status: 'accepted', flags: [] } });
+    expect(await submitFrom(server.baseUrl, '127.0.0.21', 'S-2', session)).toMatchObject({ status: 200, body: { status: 'accepted', flags: ['shared_address'] } });
+    expect(await submitFrom(server.baseUrl, '127.0.0.22', 'S-3', session)).toMatchObject({ status: 200, body: { status: 'accepted', flags: [] } });
+    expect(await submitFrom(server.baseUrl, '127.0.0.21', 'S-1', session)).toMatchObject({ status: 409, body: { reason: 'duplicate' } });
+
+    const attendance = (await professor('GET', `/attendance/${session.session_id}`)).body;
+    const byStudent = Object.fromEntries(attendance.accepted.map((row: { student_id: string }) => [row.student_id, row]));
+    expect(byStudent['S-1']).toMatchObject({ flags: [], via: 'direct', address: '127.0.0.21' });
+    expect(byStudent['S-2']).toMatchObject({ flags: ['shared_address'], address: '127.0.0.21' });
+    expect(byStudent['S-3']).toMatchObject({ flags: [], address: '127.0.0.22' });
+    expect(attendance.counts).toEqual({ accepted: 3, rejected: 1, flagged: 1 });
+
+    const csv = await (await fetch(`${server.baseUrl}/attendance/${session.session_id}.csv`)).text();
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe('student_id,status,reason,flags,via,decided_at,device,note,address');
+    expect(lines.find((line) => line.startsWith('S-2,'))).toMatch(/^S-2,accepted,ok,shared_address,direct,[^,]+,,,127\.0\.0\.21$/);
+  });
+
+  it('counts a session only with itself: the same address in another session starts unflagged', async () => {
+    const first = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
+    const second = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
+    expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-1', first)).body.flags).toEqual([]);
+    expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-2', second)).body.flags).toEqual([]);
+    expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-3', second)).body.flags).toEqual(['shared_address']);
+  });
+});
