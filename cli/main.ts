@@ -48,27 +48,35 @@ const listenOptions = (command: Command, what: string) =>
     .option('--host <address>', 'interface to listen on (0.0.0.0: every interface, so phones on the LAN can reach it; 127.0.0.1: this computer only)', '0.0.0.0')
     .option('--data <dir>', 'data folder (SQLite databases, admin token)', './data');
 
+/** The direct path's rate limit per client address (docs/http-api.md). */
+const directPathOptions = (command: Command) =>
+  command
+    .option('--direct-rate <per_second>', 'direct path (POST /submit_attendance): submissions per second per client address, 0 = no limit (default 5)', integer('--direct-rate', 0, 100_000))
+    .option('--direct-burst <count>', 'direct path: submissions one client address may make at once (default 20)', integer('--direct-burst', 1, 100_000));
+
 export function buildProgram(): Command {
   const program = new Command('rollcall')
     .description('Local-first QR attendance: rotating signed QR codes, offline-first student submissions, one validator on the professor’s laptop.')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  listenOptions(
-    program
-      .command('start')
-      .description('run all of Rollcall in one process on one port: validator (API, dashboard at /professor/), relay (/sync/<id>, /time) and the student app at /'),
-    'Rollcall',
-  )
-    .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
-    .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
-    .action((options: ServeOptions) => runStart(options));
+  directPathOptions(
+    listenOptions(
+      program
+        .command('start')
+        .description('run all of Rollcall in one process on one port: validator (API, dashboard at /professor/), relay (/sync/<id>, /time) and the student app at /'),
+      'Rollcall',
+    )
+      .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
+      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)'),
+  ).action((options: ServeOptions) => runStart(options));
 
-  listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
-    .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
-    .option('--require-token', 'require the admin token on professor routes even from this computer')
-    .option('--relay <url>', 'relay to follow session rooms on, e.g. ws://relay.example:5001 (without it: only the seed’s direct HTTP path)')
-    .action((options: ServeOptions) => runValidatorServer(options));
+  directPathOptions(
+    listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
+      .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
+      .option('--require-token', 'require the admin token on professor routes even from this computer')
+      .option('--relay <url>', 'relay to follow session rooms on, e.g. ws://relay.example:5001 (without it: only the seed’s direct HTTP path)'),
+  ).action((options: ServeOptions) => runValidatorServer(options));
 
   listenOptions(program.command('relay').description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite)'), 'the relay')
     .action((options: ServeOptions) => runRelayServer(options));

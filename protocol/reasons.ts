@@ -20,7 +20,7 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
  * request was turned away before any rule of the table above ran. Never stored, never in a
  * receipt (docs/http-api.md).
  */
-export const DIRECT_PATH_REFUSALS = ['direct_path_disabled'] as const;
+export const DIRECT_PATH_REFUSALS = ['direct_path_disabled', 'rate_limited'] as const;
 export type DirectPathRefusal = (typeof DIRECT_PATH_REFUSALS)[number];
 
 /** `reason` of an accepted decision. */
@@ -46,6 +46,7 @@ export const REASON_TEXT: Record<DecisionReason | DirectPathRefusal, string> = {
   device_reused: 'This phone was already used to sign in another student in this session.',
   duplicate: 'You are already marked present in this session.',
   direct_path_disabled: 'This session takes attendance only through the Rollcall app: open the QR link with your phone’s camera, or scan it in the app.',
+  rate_limited: 'Too many submissions from your network at once. Wait a few seconds and try again.',
 };
 
 export function isRejectionReason(value: unknown): value is RejectionReason {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
+import { AddressRateLimiter } from './AddressRateLimiter.ts';
 import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from './logger.ts';
@@ -43,32 +44,69 @@ export const STUDENT_CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'POST, OPTIONS',
   'access-control-allow-headers': 'content-type',
+  'access-control-expose-headers': 'retry-after',
   'access-control-max-age': '600',
+};
+
+/**
+ * Limits per client address on the direct path (the socket's address: docs/http-api.md explains
+ * the numbers). The path is public and decides with no device checks, so one address must not
+ * be able to sign in ids at machine speed nor fill the disk with stored rejections.
+ */
+export interface DirectPathLimits {
+  /** Token bucket per address: sustained submissions per second (0: no rate limit). */
+  submissionsPerSecond: number;
+  /** Submissions an address may make at once before the sustained rate applies. */
+  burst: number;
+  /** Stored rejections per session and address; past it a rejection is answered and counted, not stored. */
+  storedRejectionsPerAddress: number;
+}
+
+export const DEFAULT_DIRECT_PATH_LIMITS: Readonly<DirectPathLimits> = {
+  submissionsPerSecond: 5,
+  burst: 20,
+  storedRejectionsPerAddress: 50,
 };
 
 export interface DirectSubmissionsOptions {
   store: ValidatorStore;
   logger: Logger;
   clock: () => number;
+  limits?: Partial<DirectPathLimits>;
 }
 
 export class DirectSubmissions {
   readonly #options: DirectSubmissionsOptions;
+  readonly #limits: DirectPathLimits;
+  /** Undefined when the rate limit is off (`submissionsPerSecond: 0`). */
+  readonly #rateLimiter: AddressRateLimiter | undefined;
 
   constructor(options: DirectSubmissionsOptions) {
     this.#options = options;
+    this.#limits = { ...DEFAULT_DIRECT_PATH_LIMITS, ...options.limits };
+    this.#rateLimiter = this.#limits.submissionsPerSecond > 0 ? new AddressRateLimiter(this.#limits.submissionsPerSecond, this.#limits.burst, options.clock) : undefined;
   }
 
   /** Answers one `POST /submit_attendance`. */
   async submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const receivedMs = this.#options.clock();
-    const answer = (status: number, body: Record<string, unknown>) =>
-      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, STUDENT_CORS);
+    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, { ...STUDENT_CORS, ...headers });
     const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
       answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
-    const refuse = (status: number, reason: DirectPathRefusal, error: string, extra: Record<string, unknown> = {}) =>
-      answer(status, { status: 'rejected', reason, flags: [], ...extra, error, message: REASON_TEXT[reason] });
+    const refuse = (status: number, reason: DirectPathRefusal, error: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+      answer(status, { status: 'rejected', reason, flags: [], ...extra, error, message: REASON_TEXT[reason] }, headers);
+
+    const address = clientAddress(req);
+    // Rate first, before the body is even read: a flood costs a map lookup per request.
+    const rate = this.#rateLimiter?.take(address);
+    if (rate && !rate.isAllowed) {
+      req.resume();
+      const retryAfterS = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
+      const { submissionsPerSecond, burst } = this.#limits;
+      return refuse(429, 'rate_limited', `too many submissions from ${address}: at most ${submissionsPerSecond} per second (${burst} at once); retry after ${retryAfterS} s`, { retry_after_s: retryAfterS }, { 'retry-after': String(retryAfterS) });
+    }
 
     const body = await readJsonBody(req);
     if (!body.ok) return rejectEarly('malformed', body.error, body.status);
@@ -93,10 +131,14 @@ export class DirectSubmissions {
     }
 
     const nonce = `http:${randomBytes(16).toString('base64url')}`;
-    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs, clientAddress: clientAddress(req) };
+    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs, clientAddress: address };
     let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
-    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) decision = this.#options.store.recordDecision(decision);
-    this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });
+    let isStored = false;
+    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) {
+      // Past the address's cap a rejection is answered the same, but only counted.
+      ({ decision, isStored } = this.#options.store.recordDirectDecision(decision, this.#limits.storedRejectionsPerAddress));
+    }
+    this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason, stored: isStored });
     const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
     if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });
     const reason = decision.reason as RejectionReason;

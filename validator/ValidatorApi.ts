@@ -25,7 +25,7 @@ import {
   tokensEqual,
   wantsJson,
 } from './httpIo.ts';
-import { DirectSubmissions, STUDENT_CORS } from './DirectSubmissions.ts';
+import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from './logger.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
@@ -54,6 +54,8 @@ export interface ValidatorApiOptions {
   requireToken: boolean;
   /** Host names (besides localhost ones) a loopback peer may use for professor routes. */
   trustedHostNames: () => readonly string[];
+  /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
+  directPathLimits?: Partial<DirectPathLimits>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
@@ -71,7 +73,7 @@ export class ValidatorApi {
 
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
-    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock });
+    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true, service: 'rollcall-validator' }) } },
       { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
@@ -243,7 +245,8 @@ export class ValidatorApi {
   #attendance(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): void {
     const session = this.#sessionFromPath(res, match[1]);
     if (!session) return;
-    const attendance = buildAttendance(session, this.#options.store.decisionsForSession(session.id), this.#options.clock());
+    const { store } = this.#options;
+    const attendance = buildAttendance(session, store.decisionsForSession(session.id), this.#options.clock(), store.unstoredRejections(session.id));
     if (match[2] === '.csv') {
       const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
       return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });

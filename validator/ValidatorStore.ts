@@ -53,6 +53,13 @@ export interface DecisionCounts {
   rejected: number;
 }
 
+/** Rejections of one client address in one session that were answered but not stored (over the cap). */
+export interface UnstoredRejections {
+  clientAddress: string;
+  count: number;
+  lastAtMs: number;
+}
+
 /** What `recordManualDecision` did. */
 export type RecordOutcome = 'inserted' | 'exists';
 
@@ -85,6 +92,14 @@ const SQL = {
       AND status = 'accepted' AND revoked_at_ms IS NULL`,
   addressUsedByAnotherStudent: `SELECT 1 FROM decisions WHERE session_id = ? AND client_address = ?
       AND student_id IS NOT NULL AND student_id <> ? LIMIT 1`,
+  // LIMIT inside: the count only needs to reach the cap, however many rows an address has.
+  storedDirectRejections: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM decisions WHERE session_id = @session_id
+      AND client_address = @client_address AND status = 'rejected' LIMIT @cap)`,
+  countUnstoredRejection: `INSERT INTO unstored_direct_rejections (session_id, client_address, count, last_at_ms)
+    VALUES (@session_id, @client_address, 1, @at_ms)
+    ON CONFLICT (session_id, client_address) DO UPDATE SET count = count + 1, last_at_ms = @at_ms`,
+  unstoredRejections: `SELECT client_address, count, last_at_ms FROM unstored_direct_rejections WHERE session_id = ?
+    ORDER BY count DESC, client_address`,
   bindDevice: `INSERT OR IGNORE INTO device_bindings (session_id, device_key, student_id, bound_at_ms)
     VALUES (?, ?, ?, ?)`,
   deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
@@ -286,6 +301,32 @@ export class ValidatorStore {
       this.#insertAudit(audit);
       return 'inserted';
     })();
+  }
+
+  /**
+   * Stores a direct decision, except a rejection from a client address that already has
+   * `maxStoredRejections` stored rejections in the session: that one is only counted (per session
+   * and address), so one address cannot fill the disk with duplicates. Acceptances are always
+   * stored. Returns the decision that stands and whether it was stored.
+   */
+  recordDirectDecision(decision: Decision, maxStoredRejections: number): { decision: Decision; isStored: boolean } {
+    return this.#db.transaction(() => {
+      const address = decision.clientAddress;
+      if (decision.status === 'rejected' && address !== undefined) {
+        const stored = this.#sql.storedDirectRejections.get({ session_id: decision.sessionId, client_address: address, cap: maxStoredRejections }) as { n: number };
+        if (stored.n >= maxStoredRejections) {
+          this.#sql.countUnstoredRejection.run({ session_id: decision.sessionId, client_address: address, at_ms: decision.decidedAtMs });
+          return { decision, isStored: false };
+        }
+      }
+      return { decision: this.#recordOne(decision), isStored: true };
+    })();
+  }
+
+  /** Per client address, the session's direct rejections that were counted but not stored; most first. */
+  unstoredRejections(sessionId: string): UnstoredRejections[] {
+    const rows = this.#sql.unstoredRejections.all(sessionId) as { client_address: string; count: number; last_at_ms: number }[];
+    return rows.map((row) => ({ clientAddress: row.client_address, count: row.count, lastAtMs: row.last_at_ms }));
   }
 
   /** A decision of this session from `clientAddress` names a student other than `studentId` (direct path). */

@@ -1,11 +1,19 @@
 /**
  * 2 (branch direct-path; renumber at merge if another migration landed first): the socket address
- * of each direct submission, for the `shared_address` flag and the per-address limits of the
- * direct path (docs/http-api.md). Sync and manual decisions keep it NULL.
+ * of each direct submission, for the `shared_address` flag and the cap on stored rejections per
+ * address, and the count of rejections past that cap, answered but not stored (docs/http-api.md).
+ * Sync and manual decisions keep `client_address` NULL.
  */
 const DIRECT_PATH_CLIENT_ADDRESSES = `ALTER TABLE decisions ADD COLUMN client_address TEXT;
-   CREATE INDEX decisions_by_client_address ON decisions (session_id, client_address)
-     WHERE client_address IS NOT NULL;`;
+   CREATE INDEX decisions_by_client_address ON decisions (session_id, client_address, status)
+     WHERE client_address IS NOT NULL;
+   CREATE TABLE unstored_direct_rejections (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     client_address TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     last_at_ms INTEGER NOT NULL,
+     PRIMARY KEY (session_id, client_address)
+   );`;
 
 /**
  * The validator's SQLite schema as an ordered list of migrations. `PRAGMA user_version` holds

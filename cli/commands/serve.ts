@@ -15,6 +15,20 @@ export interface ServeOptions {
   requireToken?: boolean;
   /** `rollcall validator --relay URL`: follow the sessions' rooms on that relay. */
   relay?: string;
+  /** Direct path: submissions per second per client address (0: no limit), and the burst. */
+  directRate?: number;
+  directBurst?: number;
+}
+
+/** The direct path's limits the flags set (the validator's defaults for the rest). */
+function directPathLimits(options: ServeOptions): { directPathLimits?: { submissionsPerSecond?: number; burst?: number } } {
+  if (options.directRate === undefined && options.directBurst === undefined) return {};
+  return {
+    directPathLimits: {
+      ...(options.directRate !== undefined ? { submissionsPerSecond: options.directRate } : {}),
+      ...(options.directBurst !== undefined ? { burst: options.directBurst } : {}),
+    },
+  };
 }
 
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
@@ -63,6 +77,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...directPathLimits(options),
     });
     if (!options.relay) {
       closeOnSignal(() => running.close());
@@ -126,6 +141,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       },
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...directPathLimits(options),
     });
   } catch (error) {
     await relay.close();

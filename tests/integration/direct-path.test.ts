@@ -1,7 +1,8 @@
 /**
  * The direct path's guards against the real server process: the per-session switch
- * (`direct_path`). Each test speaks from its own loopback source address (127.0.0.x) so the
- * per-address rules of one test do not touch another's.
+ * (`direct_path`), the `shared_address` flag, the rate limit per client address and the cap on
+ * stored rejections per address. Each test speaks from its own loopback source address
+ * (127.0.0.x) so the per-address rules of one test do not touch another's.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -109,5 +110,83 @@ describe('shared_address: one client address submitting for several student ids'
     expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-1', first)).body.flags).toEqual([]);
     expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-2', second)).body.flags).toEqual([]);
     expect((await submitFrom(server.baseUrl, '127.0.0.23', 'T-3', second)).body.flags).toEqual(['shared_address']);
+  });
+});
+
+describe('rate limit per client address (default: 5 per second, 20 at once)', () => {
+  it('answers past the burst 429 with Retry-After and a JSON body, stores nothing for those, and admits the address again after Retry-After', async () => {
+    const session = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
+    const before = storedDecisions(session.session_id);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => submitFrom(server.baseUrl, '127.0.0.31', `R-${i}`, session)));
+    const limited = answers.filter((answer) => answer.status === 429);
+    const decided = answers.filter((answer) => answer.status !== 429);
+    expect(decided.length).toBeGreaterThanOrEqual(20);
+    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(decided.every((answer) => answer.status === 200)).toBe(true);
+    const refusal = limited[0]!;
+    expect(refusal.body).toMatchObject({ status: 'rejected', reason: 'rate_limited', flags: [], retry_after_s: 1 });
+    expect(refusal.body.error).toMatch(/127\.0\.0\.31.*5 per second/);
+    expect(refusal.headers['retry-after']).toBe('1');
+    expect(refusal.headers['access-control-expose-headers']).toMatch(/retry-after/);
+    expect(storedDecisions(session.session_id) - before).toBe(decided.length);
+
+    // Another address is not held up by the first one's flood.
+    expect(await submitFrom(server.baseUrl, '127.0.0.32', 'R-other', session)).toMatchObject({ status: 200 });
+    // Retry-After is a promise: after it, the address is answered again.
+    await new Promise((resolve) => setTimeout(resolve, Number(refusal.headers['retry-after']) * 1000));
+    expect(await submitFrom(server.baseUrl, '127.0.0.31', 'R-late', session)).toMatchObject({ status: 200, body: { status: 'accepted' } });
+  });
+
+  it('counts malformed requests too (the limit runs before the body is read)', async () => {
+    const bad = await Promise.all(Array.from({ length: 30 }, () => requestFrom(server.baseUrl, 'POST', '/submit_attendance', { student_id: 'x' }, { localAddress: '127.0.0.33' })));
+    expect(bad.filter((answer) => answer.status === 400).length).toBeGreaterThanOrEqual(20);
+    expect(bad.filter((answer) => answer.status === 429).length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('cap on stored rejections per session and client address (50)', () => {
+  let unlimited: StartedProcess;
+  let unlimitedDir: string;
+  beforeAll(async () => {
+    unlimitedDir = tempDir();
+    // The rate limit off, so 60 duplicates arrive at once; the cap is what is under test.
+    unlimited = await startRollcall(['start', '--data', unlimitedDir, '--direct-rate', '0']);
+  });
+  afterAll(async () => {
+    await unlimited?.stop();
+  });
+
+  it('answers duplicates past the cap as duplicate, counts them per address, never caps acceptances, and keeps the count across a restart', async () => {
+    const session = await createSession(unlimited.baseUrl, { course: 'Networks', duration_minutes: 20 });
+    expect((await submitFrom(unlimited.baseUrl, '127.0.0.41', 'D-1', session)).status).toBe(200);
+    const duplicates = await Promise.all(Array.from({ length: 60 }, () => submitFrom(unlimited.baseUrl, '127.0.0.41', 'D-1', session)));
+    expect(duplicates.every((answer) => answer.status === 409 && answer.body.reason === 'duplicate')).toBe(true);
+    // A new student from that address is still accepted and stored (flagged), and another address still stores its rejections.
+    expect(await submitFrom(unlimited.baseUrl, '127.0.0.41', 'D-2', session)).toMatchObject({ status: 200, body: { flags: ['shared_address'] } });
+    expect((await submitFrom(unlimited.baseUrl, '127.0.0.42', 'D-1', session)).status).toBe(409);
+
+    const attendance = (await requestFrom(unlimited.baseUrl, 'GET', `/attendance/${session.session_id}`, undefined)).body;
+    expect(attendance.counts).toEqual({ accepted: 2, rejected: 51, flagged: 1 });
+    expect(attendance.rejected.filter((row: { address: string }) => row.address === '127.0.0.41')).toHaveLength(50);
+    expect(attendance.unstored_rejections).toEqual([{ address: '127.0.0.41', count: 10, last_at: expect.any(Number) }]);
+    const db = new Database(join(unlimitedDir, 'validator.db'), { readonly: true });
+    expect((db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE session_id = ?').get(session.session_id) as { n: number }).n).toBe(53);
+    db.close();
+
+    await unlimited.stop();
+    unlimited = await startRollcall(['start', '--data', unlimitedDir, '--direct-rate', '0']);
+    expect((await requestFrom(unlimited.baseUrl, 'GET', `/attendance/${session.session_id}`, undefined)).body.unstored_rejections).toEqual([
+      { address: '127.0.0.41', count: 10, last_at: expect.any(Number) },
+    ]);
+  });
+
+  it('caps every kind of stored rejection, not only duplicates, per session', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const ended = await createSession(unlimited.baseUrl, { course: 'Networks', duration_minutes: 20, starts_at: nowS - 7200 });
+    const answers = await Promise.all(Array.from({ length: 55 }, (_, i) => submitFrom(unlimited.baseUrl, '127.0.0.43', `W-${i}`, ended)));
+    expect(answers.every((answer) => answer.status === 422 && answer.body.reason === 'outside_window')).toBe(true);
+    const attendance = (await requestFrom(unlimited.baseUrl, 'GET', `/attendance/${ended.session_id}`, undefined)).body;
+    expect(attendance.counts.rejected).toBe(50);
+    expect(attendance.unstored_rejections).toEqual([{ address: '127.0.0.43', count: 5, last_at: expect.any(Number) }]);
   });
 });
