@@ -85,6 +85,7 @@ interface AttendanceJson {
   accepted: { student_id: string; decided_at: number; flags: string[]; via: string; address?: string | null }[];
   rejected: { student_id: string | null; reason: string; via: string }[];
   counts: { accepted: number; rejected: number; flagged: number };
+  unstored_rejections?: { address: string; count: number }[];
 }
 
 export async function showAttendance(options: ServerOptions & { sessionId: string; csv?: boolean; json?: boolean }): Promise<void> {
@@ -104,4 +105,7 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
     console.log(`  present   ${entry.student_id.padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
   }
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
+  for (const entry of attendance.unstored_rejections ?? []) {
+    console.log(`  + ${entry.count} more direct rejections from ${entry.address}, counted but not stored (over the cap per address)`);
+  }
 }

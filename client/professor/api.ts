@@ -55,6 +55,8 @@ export interface Attendance {
   accepted: AttendanceRow[];
   rejected: AttendanceRow[];
   counts: { accepted: number; rejected: number; flagged: number };
+  /** Direct-path rejections past the per-address cap: answered and counted, not stored. */
+  unstored_rejections?: { address: string; count: number; last_at: number }[];
 }
 
 export interface CreateSessionRequest {

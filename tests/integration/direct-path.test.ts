@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, requestFrom, submitFrom } from '../helpers/api.ts';
-import { removeTempDirs, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -172,6 +172,10 @@ describe('cap on stored rejections per session and client address (50)', () => {
     const db = new Database(join(unlimitedDir, 'validator.db'), { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE session_id = ?').get(session.session_id) as { n: number }).n).toBe(53);
     db.close();
+
+    const text = await runCli(['attendance', session.session_id, '--server', unlimited.baseUrl]);
+    expect(text.stdout).toMatch(/\+ 10 more direct rejections from 127\.0\.0\.41, counted but not stored/);
+    expect(text.stdout).toMatch(/present\s+D-2\s+\S+\s+direct from 127\.0\.0\.41\s+flags: shared_address/);
 
     await unlimited.stop();
     unlimited = await startRollcall(['start', '--data', unlimitedDir, '--direct-rate', '0']);
