@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../../crypto/index.ts';
 import { decodeQrPayload, encodeQrPayload } from '../../protocol/index.ts';
-import { removeTempDirs, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -51,6 +51,9 @@ beforeAll(async () => {
   session = (await created.json()) as typeof session;
   const accepted = await fetch(`${server.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: 'present-1', payload_b64: session.payload_b64, signature: session.signature }) });
   expect(accepted.status).toBe(200);
+  // The follower opens the new session's room within ~250 ms and records that connection: wait
+  // for it here, or its row lands in the middle of a case's "database unchanged" check.
+  await waitFor(() => tableCounts().connection_intervals! > 0, { message: 'the follower to connect to the session room' });
 });
 
 afterAll(async () => {
