@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startValidatorServer, stderrLogger } from '../../validator/index.ts';
+import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
 import { startFollowing } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
@@ -21,7 +21,7 @@ export interface ServeOptions {
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
-function directPathLimits(options: ServeOptions): { directPathLimits?: { submissionsPerSecond?: number; burst?: number } } {
+function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<DirectPathLimits> } {
   if (options.directRate === undefined && options.directBurst === undefined) return {};
   return {
     directPathLimits: {
