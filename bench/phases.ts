@@ -1,6 +1,8 @@
 /**
  * The benchmark's phases. Each starts real processes on loopback, runs a burst of students and
- * returns its figures; lectureHall.ts prints and compares them.
+ * returns its figures; lectureHall.ts prints and compares them. A relay trusts only enrolled
+ * validators (SPEC.md R9–R11): each relay phase enrols its validator in the relay's data folder
+ * before starting it, and raises the per-address connection cap (the whole hall is 127.0.0.1).
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +14,14 @@ import * as Y from 'yjs';
 import { newBoxKeyPair, randomBytes, sealEntry, toBase64Url } from '../crypto/index.ts';
 import { decodeQrPayload, encodeReceiptUpdate, entriesMap, receiptsMap, type Entry } from '../protocol/index.ts';
 import { createSession } from '../tests/helpers/api.ts';
+import { RawRelayClient } from '../tests/helpers/relayClient.ts';
+import { sendAndSettle } from '../tests/helpers/roomWriters.ts';
+import { TestValidator } from '../tests/helpers/testValidator.ts';
+import { validatorIdentity } from '../validator/follow/startFollowing.ts';
+import { ValidatorStore } from '../validator/index.ts';
 import { cpuSeconds, peakRssMiB } from './procStats.ts';
 import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
+import type { ValidatorProof } from './rawStudent.ts';
 import type { StudentResult } from './studentWorker.ts';
 
 export interface BenchOptions {
@@ -87,10 +95,42 @@ function validatorKeyOf(qr: { payload_b64: string }): string {
   return payload.value.k;
 }
 
+/** `rollcall relay` arguments; the hall's phones (and, unfiltered, their room views) all come from one address (R11). */
+function relayArgs(port: number, dataDir: string, options: BenchOptions): string[] {
+  return ['relay', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--max-connections-per-address', String(2 * options.students + 64)];
+}
+
+/**
+ * The signing identity of the `rollcall validator` that will run on `validatorDir` (made now and
+ * kept in its validator.db): the bench enrols it in the relay and reads rooms whole as it.
+ */
+function validatorOf(validatorDir: string): TestValidator {
+  const store = ValidatorStore.open(validatorDir);
+  try {
+    return new TestValidator('bench-validator', validatorIdentity(store));
+  } finally {
+    store.close();
+  }
+}
+
+/** Waits until a validator opened `room`: until then the relay refuses phones with 404 (R9). */
+async function roomOpened(relayUrl: string, room: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      (await RawRelayClient.connect(relayUrl, room, { device: toBase64Url(randomBytes(32)) })).end();
+      return;
+    } catch (error) {
+      if (!/HTTP 404/.test(String(error)) || Date.now() > deadline) throw error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Runs a burst against `syncUrl` with progress lines; CPU of `measured` processes over the burst. */
 async function burst(
   options: BenchOptions,
-  task: { syncUrl: string; sessionId: string; qr: { payload_b64: string; signature: string }; validatorKey: string; isFiltered: boolean; isEcho: boolean; isRaw?: boolean },
+  task: { syncUrl: string; sessionId: string; qr: { payload_b64: string; signature: string }; validatorKey: string; isFiltered: boolean; isEcho: boolean; isRaw?: boolean; roomView?: ValidatorProof },
   measured: ServerProcess[],
   label: string,
 ): Promise<{ figures: BurstFigures; cpu: number[]; wallMs: number }> {
@@ -119,18 +159,37 @@ export interface RollcallFigures extends BurstFigures {
   relay_db_bytes: number;
 }
 
-/** Size of the room as the relay serves it to an unfiltered peer (the validator's copy too). */
-async function roomBytes(relayUrl: string, sessionId: string): Promise<{ bytes: number; entries: number; receipts: number }> {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(relayUrl.replace(/^http/, 'ws') + '/sync', sessionId, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-  });
-  while (!provider.synced) await new Promise((r) => setTimeout(r, 20));
-  const figures = { bytes: Y.encodeStateAsUpdate(doc).length, entries: entriesMap(doc).size, receipts: receiptsMap(doc).size };
-  provider.destroy();
-  doc.destroy();
-  return figures;
+/** Size of the room as the relay serves it to its validator (read as `validator`, who must be the room's). */
+async function roomBytes(relayUrl: string, sessionId: string, validator: TestValidator): Promise<{ bytes: number; entries: number; receipts: number }> {
+  const reader = await RawRelayClient.connect(relayUrl, sessionId, { validator });
+  try {
+    await reader.syncRoom();
+    const doc = reader.doc;
+    return { bytes: Y.encodeStateAsUpdate(doc).length, entries: entriesMap(doc).size, receipts: receiptsMap(doc).size };
+  } finally {
+    reader.end();
+  }
+}
+
+/**
+ * Admits `updates` (one entry each) through `?device=` connections, as phones write, in
+ * messages that stay under a phone's size and rate limits (R3); resolves once all are admitted.
+ */
+async function fillRoom(relayUrl: string, room: string, updates: Uint8Array[]): Promise<void> {
+  const entriesPerMessage = 50;
+  const messagesPerConnection = 40;
+  const perConnection = entriesPerMessage * messagesPerConnection;
+  for (let first = 0; first < updates.length; first += perConnection) {
+    const share = updates.slice(first, first + perConnection);
+    const messages: Uint8Array[] = [];
+    for (let i = 0; i < share.length; i += entriesPerMessage) messages.push(Y.mergeUpdates(share.slice(i, i + entriesPerMessage)));
+    const phone = await RawRelayClient.connect(relayUrl, room, { device: toBase64Url(randomBytes(32)) });
+    try {
+      await sendAndSettle(phone, messages);
+    } finally {
+      phone.end();
+    }
+  }
 }
 
 function decisionRate(validatorDir: string, sessionId: string): { decisions: number; perSecond: number; firstSeenMs: number } {
@@ -157,7 +216,8 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
   const validatorDir = tempDir('bench-validator-');
   const relayPort = await freePort();
   const validatorPort = await freePort();
-  const relay = await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(relayPort), '--data', relayDir], relayPort, profileArgs(options, 'relay'));
+  const identity = validatorOf(validatorDir).enrolInDataDir(relayDir);
+  const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort, profileArgs(options, 'relay'));
   const validator = await startServer(
     'cli/bin/rollcall.js',
     ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`],
@@ -166,14 +226,14 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
   );
   try {
     const session = await createBenchSession(validator.url, 'Bench');
-    await new Promise((r) => setTimeout(r, 1500)); // the follower picks up new sessions within 1 s
+    await roomOpened(relay.url, session.session_id); // the follower picks up new sessions within 250 ms
     const { figures, cpu } = await burst(
       options,
       { syncUrl: `ws://127.0.0.1:${relayPort}/sync`, sessionId: session.session_id, qr: session, validatorKey: validatorKeyOf(session), isFiltered: true, isEcho: false },
       [relay, validator],
       'rollcall',
     );
-    const room = await roomBytes(relay.url, session.session_id);
+    const room = await roomBytes(relay.url, session.session_id, identity);
     const rate = decisionRate(validatorDir, session.session_id);
     const { statSync } = await import('node:fs');
     const dbBytes = ['relay.db', 'relay.db-wal'].reduce((a, f) => a + (statSync(join(relayDir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
@@ -197,30 +257,59 @@ export interface EchoFigures extends BurstFigures {
   server_cpu_ms_per_update: number;
 }
 
+/** The validator-less echo's connection: it hears every entry and writes stand-in receipts. */
+interface EchoPeer {
+  doc: Y.Doc;
+  sendReceipts(update: Uint8Array): void;
+  close(): void;
+}
+
+/** On the stock server: a stock provider (every peer may read and write everything there). */
+async function stockEcho(port: number, sessionId: string): Promise<EchoPeer> {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, sessionId, doc, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
+  while (!provider.synced) await new Promise((r) => setTimeout(r, 20));
+  return { doc, sendReceipts: (update) => Y.applyUpdate(doc, update), close: () => (provider.destroy(), doc.destroy()) };
+}
+
+/** On the relay: the room's validator (R10), opening the room with `grant`. */
+async function relayEcho(port: number, sessionId: string, validator: TestValidator, grant: ReturnType<TestValidator['grant']>): Promise<EchoPeer> {
+  const client = await RawRelayClient.connect(`http://127.0.0.1:${port}`, sessionId, { validator, grant });
+  await client.syncRoom();
+  return { doc: client.doc, sendReceipts: (update) => client.sendUpdate(update), close: () => client.end() };
+}
+
 /**
  * Baseline (a), apples to apples: the same 1,000 wire-level phones and the same
  * validator-less echo (for each new entry a stand-in receipt of the same size class, batched per
  * tick as the validator batches) against either the stock y-websocket server or Rollcall's
  * relay, each in its own measured process. The stock server cannot filter, so there every phone
- * receives the whole room; the relay sends each phone its own items only. `relay-unfiltered`
- * connects the phones to the relay without `?device=`, so both servers fan every update out to
- * every phone: the same work but for admission and persistence, the fairest per-update ratio.
+ * receives the whole room; the relay sends each phone its own items only. On the relay the echo
+ * is an enrolled validator that opens the room. `relay-unfiltered` makes every phone also hear
+ * the whole room, as the room's validator on a second socket (phones may not read it unfiltered,
+ * R10), so both servers fan every update out to every phone: the same work but for admission
+ * and persistence (and the phones' filtered sockets), the fairest per-update ratio.
  */
 export async function echoPhase(options: BenchOptions, target: 'stock' | 'relay' | 'relay-unfiltered'): Promise<EchoFigures> {
   const port = await freePort();
-  const server =
-    target === 'stock'
-      ? await startServer('cli/bin/run-ts.js', ['bench/stockServer.ts', String(port)], port, profileArgs(options, 'stock'))
-      : await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-echo-relay-')], port, profileArgs(options, 'relay-echo'));
+  const echoValidator = new TestValidator('bench-echo');
+  let server: ServerProcess;
+  if (target === 'stock') server = await startServer('cli/bin/run-ts.js', ['bench/stockServer.ts', String(port)], port, profileArgs(options, 'stock'));
+  else {
+    const relayDir = tempDir('bench-echo-relay-');
+    echoValidator.enrolInDataDir(relayDir);
+    server = await startServer('cli/bin/rollcall.js', relayArgs(port, relayDir, options), port, profileArgs(options, 'relay-echo'));
+  }
   const sessionId = crypto.randomUUID();
   const validator = newBoxKeyPair();
   const payloadB64 = toBase64Url(new TextEncoder().encode(JSON.stringify({ v: 1, s: sessionId, c: 'Bench', a: 0, e: 0, t: 0, r: 10, k: toBase64Url(validator.publicKey) })));
   const qr = { payload_b64: payloadB64, signature: toBase64Url(randomBytes(32)) };
-  const echoDoc = new Y.Doc();
-  const echo = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, sessionId, echoDoc, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
+  // One grant for the echo and every room view: a later one would not be refused, an older one would (R9).
+  const grant = echoValidator.grant(sessionId);
+  const echo = target === 'stock' ? await stockEcho(port, sessionId) : await relayEcho(port, sessionId, echoValidator, grant);
   const pending = new Set<string>();
   let isFlushScheduled = false;
-  entriesMap(echoDoc).observe((event) => {
+  entriesMap(echo.doc).observe((event) => {
     for (const key of event.keysChanged) pending.add(key);
     if (isFlushScheduled) return;
     isFlushScheduled = true;
@@ -228,21 +317,23 @@ export async function echoPhase(options: BenchOptions, target: 'stock' | 'relay'
       isFlushScheduled = false;
       const updates = [...pending].map((n) => encodeReceiptUpdate({ v: 1, n, rn: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(116)) }));
       pending.clear();
-      for (let i = 0; i < updates.length; i += 200) Y.applyUpdate(echoDoc, Y.mergeUpdates(updates.slice(i, i + 200)));
+      for (let i = 0; i < updates.length; i += 200) echo.sendReceipts(Y.mergeUpdates(updates.slice(i, i + 200)));
     });
   });
-  while (!echo.synced) await new Promise((r) => setTimeout(r, 20));
+  const roomView: ValidatorProof | undefined =
+    target === 'relay-unfiltered'
+      ? { room: sessionId, secretKey: toBase64Url(echoValidator.identity.secretKey), grantJson: grant.grantJson, grantSignature: toBase64Url(grant.signature) }
+      : undefined;
   try {
     const { figures, cpu } = await burst(
       options,
-      { syncUrl: `ws://127.0.0.1:${port}/sync`, sessionId, qr, validatorKey: toBase64Url(validator.publicKey), isFiltered: target === 'relay', isEcho: true, isRaw: true },
+      { syncUrl: `ws://127.0.0.1:${port}/sync`, sessionId, qr, validatorKey: toBase64Url(validator.publicKey), isFiltered: target === 'relay', isEcho: true, isRaw: true, ...(roomView ? { roomView } : {}) },
       [server],
-      { stock: 'stock y-websocket + echo', relay: 'relay + echo', 'relay-unfiltered': 'relay + echo, phones unfiltered' }[target],
+      { stock: 'stock y-websocket + echo', relay: 'relay + echo', 'relay-unfiltered': 'relay + echo, phones also hear the whole room' }[target],
     );
     return { ...figures, server: { cpu_s: round3(cpu[0]!), peak_rss_mib: round1(peakRssMiB(server.pid)) }, server_cpu_ms_per_update: round3((cpu[0]! * 1000) / Math.max(1, figures.receipts)) };
   } finally {
-    echo.destroy();
-    echoDoc.destroy();
+    echo.close();
     await server.stop();
   }
 }
@@ -316,8 +407,10 @@ export interface ValidatorAloneFigures {
  */
 export async function validatorAlonePhase(options: BenchOptions, entryCount: number): Promise<ValidatorAloneFigures> {
   const relayPort = await freePort();
-  const relay = await startServer('cli/bin/rollcall.js', ['relay', '--host', '127.0.0.1', '--port', String(relayPort), '--data', tempDir('bench-alone-relay-')], relayPort);
+  const relayDir = tempDir('bench-alone-relay-');
   const validatorDir = tempDir('bench-alone-validator-');
+  const identity = validatorOf(validatorDir).enrolInDataDir(relayDir);
+  const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort);
   const validatorPort = await freePort();
   const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`];
   try {
@@ -333,12 +426,12 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
       entriesMap(scratch).set(entry.n, entry);
       updates.push(Y.encodeStateAsUpdate(scratch));
     }
-    const filler = new Y.Doc();
-    const provider = new WebsocketProvider(`ws://127.0.0.1:${relayPort}/sync`, session.session_id, filler, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
-    while (!provider.synced) await new Promise((r) => setTimeout(r, 20));
-    for (let i = 0; i < updates.length; i += 250) Y.applyUpdate(filler, Y.mergeUpdates(updates.slice(i, i + 250)));
-    while ((await roomBytes(relay.url, session.session_id)).entries < entryCount) await new Promise((r) => setTimeout(r, 100));
-    provider.destroy();
+    // The room is opened with the validator's identity (its first run may have stopped before
+    // its follower did), then phones fill it (R9, R10).
+    (await RawRelayClient.connect(relay.url, session.session_id, { validator: identity })).end();
+    await fillRoom(relay.url, session.session_id, updates);
+    const filled = (await roomBytes(relay.url, session.session_id, identity)).entries;
+    if (filled !== entryCount) throw new Error(`the pre-filled room holds ${filled} of ${entryCount} entries`);
     options.log(`  validator alone: room pre-filled with ${entryCount} entries; starting the validator`);
     const started = performance.now();
     const validator = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort, profileArgs(options, 'validator-alone'));

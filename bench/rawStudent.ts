@@ -4,52 +4,102 @@
  * for its receipt (an update that names the `receipts` root and its entry's nonce). The server
  * does exactly the work it would do for a full client, while the client costs almost nothing,
  * so a 1,000-phone hall on an unfiltered stock server fits on this machine.
+ *
+ * On the relay only a room's validator hears the whole room (SPEC.md R10), and it writes no
+ * entries: a student that must hear everything (`roomView`) writes its entry on its `?device=`
+ * socket and listens on a second socket proven with the validator's key.
  */
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
+import { fromBase64Url, signDetached } from '../crypto/index.ts';
+import { VALIDATOR_MESSAGE_TYPE, challengeSigningBytes, decodeValidatorMessage, encodeValidatorMessage } from '../protocol/index.ts';
 
 const MESSAGE_SYNC = 0;
 const RECEIPTS = Buffer.from('receipts');
 
+/**
+ * What a peer needs to prove to the relay that it is a room's validator (R10): the validator's
+ * Ed25519 secret key and a grant it signed for the room, base64url (worker tasks travel as JSON).
+ */
+export interface ValidatorProof {
+  room: string;
+  secretKey: string;
+  grantJson: string;
+  grantSignature: string;
+}
+
 export interface RawStudentOptions {
+  /** Where the student writes its entry (and hears its receipt). */
   url: string;
   onReceipt: () => void;
+  /** Also hear the whole room, as its validator, on a second socket at this URL. */
+  roomView?: { url: string; proof: ValidatorProof };
 }
 
 export class RawStudent {
   bytesReceived = 0;
   bytesSent = 0;
   readonly #socket: WebSocket;
+  readonly #roomSocket: WebSocket | undefined;
   #nonce: Buffer | undefined;
   #isAnswered = false;
   readonly #opened: Promise<void>;
+  /** Resolves once the relay welcomed the room socket (immediately without one). */
+  readonly #welcomed: Promise<void>;
 
   constructor(options: RawStudentOptions) {
-    this.#socket = new WebSocket(options.url);
-    this.#opened = new Promise((resolve, reject) => {
-      this.#socket.once('open', () => resolve());
-      this.#socket.once('error', reject);
+    this.#socket = this.#listen(new WebSocket(options.url), options.onReceipt);
+    this.#opened = opened(this.#socket);
+    const view = options.roomView;
+    if (!view) {
+      this.#roomSocket = undefined;
+      this.#welcomed = Promise.resolve();
+      return;
+    }
+    const roomSocket = this.#listen(new WebSocket(view.url), options.onReceipt);
+    this.#roomSocket = roomSocket;
+    this.#welcomed = new Promise((resolve, reject) => {
+      roomSocket.on('message', (data: Buffer) => {
+        if (data[0] !== VALIDATOR_MESSAGE_TYPE) return;
+        const decoder = decoding.createDecoder(new Uint8Array(data));
+        decoding.readVarUint(decoder);
+        const message = decodeValidatorMessage(decoder);
+        if (message?.kind === 'welcome') resolve();
+        if (message?.kind !== 'challenge') return;
+        const challengeSignature = signDetached(challengeSigningBytes(view.proof.room, message.challenge), fromBase64Url(view.proof.secretKey));
+        const hello = encodeValidatorMessage({ kind: 'hello', grantJson: view.proof.grantJson, grantSignature: fromBase64Url(view.proof.grantSignature), challengeSignature });
+        this.#send(hello, roomSocket);
+      });
+      roomSocket.once('close', (code, reason) => reject(new Error(`the relay refused the room view: ${code} ${reason.toString()}`)));
+      roomSocket.once('error', reject);
     });
-    this.#socket.on('message', (data: Buffer) => {
+    this.#welcomed.catch(() => undefined);
+  }
+
+  #listen(socket: WebSocket, onReceipt: () => void): WebSocket {
+    socket.on('message', (data: Buffer) => {
       this.bytesReceived += data.length;
       if (this.#isAnswered || !this.#nonce) return;
       if (data.includes(this.#nonce) && data.includes(RECEIPTS)) {
         this.#isAnswered = true;
-        options.onReceipt();
+        onReceipt();
       }
     });
-    this.#socket.on('error', () => undefined);
+    socket.on('error', () => undefined);
+    return socket;
   }
 
-  /** Connects and sends sync step 1 with an empty state vector, as a fresh phone does. */
+  /** Connects and sends sync step 1 with an empty state vector, as a fresh phone does (on each socket). */
   async connect(): Promise<void> {
     await this.#opened;
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MESSAGE_SYNC);
-    syncProtocol.writeSyncStep1(encoder, new Y.Doc());
-    this.#send(encoding.toUint8Array(encoder));
+    this.#send(syncStep1());
+    if (this.#roomSocket) {
+      await this.#welcomed;
+      this.#send(syncStep1(), this.#roomSocket);
+    }
   }
 
   /** Sends the entry's update (a y-websocket "update" message). */
@@ -63,10 +113,25 @@ export class RawStudent {
 
   close(): void {
     this.#socket.terminate();
+    this.#roomSocket?.terminate();
   }
 
-  #send(message: Uint8Array): void {
+  #send(message: Uint8Array, socket = this.#socket): void {
     this.bytesSent += message.length;
-    this.#socket.send(message);
+    socket.send(message);
   }
+}
+
+function opened(socket: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+}
+
+function syncStep1(): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_SYNC);
+  syncProtocol.writeSyncStep1(encoder, new Y.Doc());
+  return encoding.toUint8Array(encoder);
 }

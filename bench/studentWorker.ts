@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { newBoxKeyPair, sealEntry, toBase64Url } from '../crypto/index.ts';
 import { appendEntry, entriesMap, openReceiptFor, receiptsMap } from '../protocol/index.ts';
-import { RawStudent } from './rawStudent.ts';
+import { RawStudent, type ValidatorProof } from './rawStudent.ts';
 
 export interface WorkerTask {
   syncUrl: string;
@@ -24,6 +24,11 @@ export interface WorkerTask {
   spreadMs: number;
   /** false: connect without `?device=` (the stock-server baseline, which cannot filter). */
   isFiltered: boolean;
+  /**
+   * Raw students on the relay that must hear the whole room (the same fan-out as the stock
+   * server): they write on `?device=` and listen as the room's validator, proven with this.
+   */
+  roomView?: ValidatorProof;
   /** true: the receipt is a stand-in that does not open (stock baseline): its arrival counts. */
   isEcho: boolean;
   /** true: lightweight wire-level peers (rawStudent.ts) instead of Y.Doc + WebsocketProvider. */
@@ -160,10 +165,11 @@ async function runRaw(task: WorkerTask): Promise<void> {
   for (let i = 0; i < task.count; i++) {
     const device = newBoxKeyPair();
     const result: StudentResult = { bytesReceived: 0, bytesSent: 0 };
-    const query = task.isFiltered ? `?device=${toBase64Url(device.publicKey)}` : '';
+    const query = task.isFiltered || task.roomView ? `?device=${toBase64Url(device.publicKey)}` : '';
     let submittedAt = 0;
     const student = new RawStudent({
       url: `${task.syncUrl}/${task.sessionId}${query}`,
+      ...(task.roomView ? { roomView: { url: `${task.syncUrl}/${task.sessionId}`, proof: task.roomView } } : {}),
       onReceipt: () => {
         const now = performance.now();
         result.latencyMs = now - submittedAt;

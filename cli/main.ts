@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
 function integer(name: string, min: number, max: number) {
@@ -42,6 +43,12 @@ const serverOptions = (command: Command) =>
     .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
     .option('--data <dir>', 'data folder whose admin-token file to read', './data');
 
+/** R11, on the commands that run a relay (`start`, `relay`). */
+const maxConnectionsOption = () =>
+  new Option('--max-connections-per-address <n>', 'WebSocket connections allowed from one address (a lecture hall behind one NAT is one address: raise it there)')
+    .default(512)
+    .argParser(integer('--max-connections-per-address', 1, 1_000_000));
+
 const listenOptions = (command: Command, what: string) =>
   command
     .addOption(new Option('--port <port>', `port to serve ${what} on`).default(DEFAULT_PORT).argParser(integer('--port', 0, 65535)))
@@ -58,6 +65,8 @@ export function buildProgram(): Command {
   const program = new Command('rollcall')
     .description('Local-first QR attendance: rotating signed QR codes, offline-first student submissions, one validator on the professor’s laptop.')
     .showHelpAfterError('(run with --help for usage)')
+    // `rollcall relay enroll --data X`: X is the subcommand's, not the relay server's option.
+    .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) });
 
   directPathOptions(
@@ -68,18 +77,47 @@ export function buildProgram(): Command {
       'Rollcall',
     )
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
-      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)'),
+      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
+      .addOption(maxConnectionsOption()),
   ).action((options: ServeOptions) => runStart(options));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
       .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
       .option('--require-token', 'require the admin token on professor routes even from this computer')
-      .option('--relay <url>', 'relay to follow session rooms on, e.g. ws://relay.example:5001 (without it: only the seed’s direct HTTP path)'),
+      .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
+      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)'),
   ).action((options: ServeOptions) => runValidatorServer(options));
 
-  listenOptions(program.command('relay').description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite)'), 'the relay')
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
+  const relay = listenOptions(
+    program
+      .command('relay')
+      .description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite); its subcommands manage which validators it trusts'),
+    'the relay',
+  )
+    .enablePositionalOptions()
+    .addOption(maxConnectionsOption())
     .action((options: ServeOptions) => runRelayServer(options));
+  relay
+    .command('enroll')
+    .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')
+    .requiredOption('--name <name>', 'what to call that validator, e.g. prof-lovelace-laptop (used to revoke it)')
+    .option('--expires <hours>', 'hours the code stays valid', positiveNumber('--expires', 24 * 30), 24)
+    .option('--data <dir>', 'the relay’s data folder', './data')
+    .action((options: { name: string; expires: number; data: string }) => enrolCommand({ name: options.name, expiresHours: options.expires, data: options.data }, print));
+  relay
+    .command('revoke')
+    .description('stop trusting a validator: its connections close and its rooms refuse new entries')
+    .argument('<name>', 'the name given at enrolment')
+    .option('--data <dir>', 'the relay’s data folder', './data')
+    .action((name: string, options: { data: string }) => revokeCommand({ name, data: options.data }, print));
+  relay
+    .command('validators')
+    .description('list the validators this relay trusts (and revoked ones)')
+    .option('--data <dir>', 'the relay’s data folder', './data')
+    .option('--json', 'print JSON')
+    .action((options: { data: string; json?: boolean }) => listValidatorsCommand(options, print));
 
   const session = program.command('session').description('create, list and end sessions on a running Rollcall');
   serverOptions(

@@ -16,3 +16,13 @@ export {
   type SharedKeyFn,
 } from './box.ts';
 export { sealEntry, entrySharedKey, openEntry, sealReceipt, openReceipt, type SealedEntry, type SealedReceipt } from './sealing.ts';
+export {
+  newSigningKeyPair,
+  signingKeyPairFromSecretKey,
+  signDetached,
+  verifyDetached,
+  SIGN_PUBLIC_KEY_BYTES,
+  SIGN_SECRET_KEY_BYTES,
+  SIGNATURE_ED25519_BYTES,
+  type SigningKeyPair,
+} from './signing.ts';

@@ -7,3 +7,4 @@ export * from './qr.ts';
 export * from './sessionDoc.ts';
 export * from './scan.ts';
 export * from './TokenBucket.ts';
+export * from './trust.ts';

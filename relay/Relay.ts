@@ -1,24 +1,40 @@
 /**
- * The relay: y-websocket rooms at /sync/<session_id> guarded by admission (DESIGN.md R1–R8),
- * persisted through an UpdateStore, plus /healthz, /time and the app's static files. It owns
- * no server: `handleHttp` and `handleUpgrade` mount it on any Node HTTP server (its own in
+ * The relay: y-websocket rooms at /sync/<session_id> guarded by admission (SPEC.md R1–R11),
+ * persisted through an UpdateStore, opened and answered only by validators its TrustStore
+ * trusts, plus /healthz, /time, /validators/enroll and the app's static files. It owns no
+ * server: `handleHttp` and `handleUpgrade` mount it on any Node HTTP server (its own in
  * startRelayServer, the validator's in `rollcall start`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { DEVICE_QUERY_PARAM, PUBLIC_KEY_BYTES, SYNC_PATH_PREFIX, base64UrlOf, isSessionId } from '../protocol/index.ts';
+import {
+  CHALLENGE_BYTES,
+  CloseCode,
+  DEVICE_QUERY_PARAM,
+  PUBLIC_KEY_BYTES,
+  SYNC_PATH_PREFIX,
+  base64UrlOf,
+  encodeValidatorMessage,
+  isSessionId,
+  type ValidatorMessage,
+} from '../protocol/index.ts';
 import { HttpRoutes } from './httpRoutes.ts';
-import type { Refusal } from './inspectUpdate.ts';
+import { refuse, type Refusal } from './inspectUpdate.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { RelayConnection } from './RelayConnection.ts';
 import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
 import { RelayRoom, type RelayCounters } from './RelayRoom.ts';
+import { RelayTrust } from './RelayTrust.ts';
+import type { TrustStore } from './TrustStore.ts';
 import type { UpdateStore } from './UpdateStore.ts';
 
 export interface RelayOptions {
   store: UpdateStore;
+  /** Enrolled validators, enrolment codes and room grants (R9–R11). */
+  trust: TrustStore;
   /** The built app (dist/client): served with an SPA fallback to index.html. */
   staticDir?: string;
   limits?: Partial<RelayLimits>;
@@ -36,7 +52,7 @@ export interface RelayStats {
   /** Updates admitted that brought nothing new (re-syncs). */
   duplicates: number;
   refused: number;
-  /** Refusals per rule id (R1…R8). */
+  /** Refusals per rule id (R1…R11). */
   refusedByRule: Record<string, number>;
   compactions: number;
 }
@@ -55,12 +71,16 @@ export class Relay {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #http: HttpRoutes;
+  readonly #trust: RelayTrust;
+  /** Open WebSocket connections per peer address (R11). */
+  readonly #connectionsByAddress = new Map<string, number>();
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
   readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0 };
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
+  readonly #trustRefresh: ReturnType<typeof setInterval>;
   #nextConnectionId = 1;
   #isClosed = false;
 
@@ -69,22 +89,30 @@ export class Relay {
     this.#store = options.store;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
+    this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now });
     this.#http = new HttpRoutes({
       ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
       now: this.#now,
-      health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size }),
+      health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
     });
     // ws enforces a hard ceiling (close 1009); the per-connection limits below it answer 4413 (R3).
     const ceiling = 2 * Math.max(this.limits.fullMessageBytes, this.limits.deviceMessageBytes);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: ceiling, perMessageDeflate: false });
     this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs);
     this.#keepAlive.unref();
+    this.#trustRefresh = setInterval(() => this.#refreshTrust(), this.limits.trustRefreshMs);
+    this.#trustRefresh.unref();
+  }
+
+  /** The relay's trust (enrol its own validator in `rollcall start`; tests). */
+  get trust(): RelayTrust {
+    return this.#trust;
   }
 
   /** Answers /healthz, /time and the static app; false when the request is not the relay's. Never throws. */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
     try {
-      return this.#http.handle(req, res);
+      return this.#trust.handleEnrolHttp(req, res) || this.#http.handle(req, res);
     } catch (error) {
       this.#logger.error('http handler failed', { path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -117,27 +145,44 @@ export class Relay {
     if (device !== undefined && !deviceKey.safeParse(device).success) {
       return this.#refuseUpgrade(socket, 400, `the ${DEVICE_QUERY_PARAM} parameter must be a device public key (base64url of ${PUBLIC_KEY_BYTES} bytes)`);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device));
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if ((this.#connectionsByAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
+      this.#countRefusal('R11');
+      this.#logger.warn('refused R11: too many connections from one address', { address, limit: this.limits.maxConnectionsPerAddress });
+      return this.#refuseUpgrade(socket, 429, `R11: more than ${this.limits.maxConnectionsPerAddress} connections from this address`);
+    }
+    if (device !== undefined && !this.#trust.isOpened(room)) {
+      // Nothing is loaded or stored for a room nobody opened: a spammer's random names cost a lookup.
+      // Phones retry (an HTTP refusal is transient to y-websocket) until the validator opens it.
+      this.#countRefusal('R9');
+      return this.#refuseUpgrade(socket, 404, 'R9: no validator has opened this room (yet); try again shortly');
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
     return true;
   }
 
   #refuseUpgrade(socket: Duplex, status: number, reason: string): true {
-    const text = status === 400 ? 'Bad Request' : 'Service Unavailable';
+    const text = { 400: 'Bad Request', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'Service Unavailable';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
     return true;
   }
 
-  #accept(ws: WebSocket, roomName: string, device: string | undefined): void {
+  #accept(ws: WebSocket, roomName: string, device: string | undefined, address: string): void {
+    const challenge = device === undefined ? new Uint8Array(randomBytes(CHALLENGE_BYTES)) : undefined;
     const connection = new RelayConnection({
       id: this.#nextConnectionId++,
       socket: { send: (message) => ws.send(message), close: (code, reason) => ws.close(code, reason) },
       device,
+      ...(challenge ? { challenge } : {}),
+      address,
       limits: this.limits,
       now: this.#now,
       onRefused: (refused, refusal) => this.#onRefused(roomName, refused, refusal),
+      onValidatorMessage: (from, message) => this.#onValidatorMessage(roomName, from, message),
       onError: (failed, error) =>
         this.#logger.error('connection handler failed', { room: roomName, conn: failed.id, error: error instanceof Error ? error.message : String(error) }),
     });
+    this.#connectionsByAddress.set(address, (this.#connectionsByAddress.get(address) ?? 0) + 1);
     this.#sockets.set(ws, { connection, isAlive: true });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data) => connection.receive(socketData(data)));
@@ -148,8 +193,26 @@ export class Relay {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       this.#sockets.delete(ws);
+      const count = (this.#connectionsByAddress.get(address) ?? 1) - 1;
+      if (count > 0) this.#connectionsByAddress.set(address, count);
+      else this.#connectionsByAddress.delete(address);
       connection.closed();
     });
+    if (challenge) {
+      // R10: an unfiltered peer hears nothing of the room until it proves it is its validator.
+      connection.send(encodeValidatorMessage({ kind: 'challenge', challenge }));
+      const timer = setTimeout(() => {
+        if (connection.validatorKey === undefined) connection.refuse(refuse('R10', 'no proof that this connection is the room’s validator', CloseCode.Unauthorized));
+      }, this.limits.validatorProofTimeoutMs);
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+      return;
+    }
+    this.#join(roomName, connection);
+  }
+
+  /** Loads the room (R5) and lets the connection in: step 1 goes out once it is loaded. */
+  #join(roomName: string, connection: RelayConnection): void {
     const room = this.#room(roomName);
     room.ready.then(
       () => {
@@ -165,12 +228,55 @@ export class Relay {
     );
   }
 
+  /** A validator's hello (proof + grant) or newer grant (R9, R10, R11). */
+  #onValidatorMessage(roomName: string, connection: RelayConnection, message: ValidatorMessage): void {
+    let result;
+    try {
+      result = this.#trust.acceptValidatorMessage(roomName, connection, message);
+    } catch (error) {
+      this.#logger.error('could not store a room grant', { room: roomName, error: error instanceof Error ? error.message : String(error) });
+      connection.close(1011, 'the relay could not store the grant; try again later');
+      return;
+    }
+    if (!result.ok) {
+      connection.refuse(result);
+      return;
+    }
+    const grant = this.#trust.grantOf(roomName)!;
+    if (message.kind === 'hello') {
+      connection.proven(result.validator.publicKey);
+      this.#logger.info('validator opened the room', { room: roomName, conn: connection.id, validator: result.validator.name, until: new Date(grant.writesUntilMs).toISOString() });
+      const welcome = JSON.stringify({ room: roomName, name: result.validator.name, writes_until_ms: grant.writesUntilMs });
+      connection.send(encodeValidatorMessage({ kind: 'welcome', welcome }));
+      this.#join(roomName, connection);
+    }
+  }
+
+  /** Closes the connections of validators the operator revoked meanwhile (another process). */
+  #refreshTrust(): void {
+    let lost: string[];
+    try {
+      lost = this.#trust.refresh();
+    } catch (error) {
+      this.#logger.error('could not re-read the trusted validators', { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    if (lost.length === 0) return;
+    const revoked = new Set(lost);
+    for (const { connection } of this.#sockets.values()) {
+      if (connection.validatorKey !== undefined && revoked.has(connection.validatorKey)) {
+        connection.refuse(refuse('R10', 'this validator was revoked by the relay’s operator'));
+      }
+    }
+  }
+
   #room(name: string): RelayRoom {
     let room = this.#rooms.get(name);
     if (!room) {
       room = new RelayRoom({
         name,
         store: this.#store,
+        guard: this.#trust,
         limits: this.limits,
         logger: this.#logger,
         counters: this.#counters,
@@ -236,6 +342,7 @@ export class Relay {
     if (this.#isClosed) return;
     this.#isClosed = true;
     clearInterval(this.#keepAlive);
+    clearInterval(this.#trustRefresh);
     for (const room of this.#rooms.values()) room.closeAll(1001, 'the relay is stopping');
     for (const ws of this.#sockets.keys()) ws.terminate();
     this.#rooms.clear();

@@ -1,9 +1,10 @@
 /**
- * One y-websocket peer of a room. Checks size and rate (R3) before decoding anything, buffers
- * messages until the room is loaded (R5), routes sync and awareness, and on a refusal tells
- * the peer why and closes (R6). Nothing here throws into the socket's callbacks.
+ * One y-websocket peer of a room. Checks size and rate (R3) before decoding anything, holds an
+ * unfiltered peer to proving it is the room's validator before it hears anything of the room
+ * (R10), buffers messages until the room is loaded (R5), routes sync and awareness, and on a
+ * refusal tells the peer why and closes (R6). Nothing here throws into the socket's callbacks.
  */
-import { CloseCode, TokenBucket, type RelayRuleId } from '../protocol/index.ts';
+import { CloseCode, TokenBucket, type RelayRuleId, type ValidatorMessage } from '../protocol/index.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Refusal } from './inspectUpdate.ts';
 import { refuse } from './inspectUpdate.ts';
@@ -21,9 +22,15 @@ export interface ConnectionOptions {
   socket: RelaySocket;
   /** The `?device=` key: a filtered connection; undefined: the whole room. */
   device: string | undefined;
+  /** Unfiltered connections: the random bytes this peer must sign to prove it is the room's validator (R10). */
+  challenge?: Uint8Array;
+  /** The peer's address (quotas, logs). */
+  address?: string;
   limits: RelayLimits;
   now: () => number;
   onRefused(connection: RelayConnection, refusal: Refusal): void;
+  /** An unfiltered peer's proof (hello) or a welcomed validator's newer grant (R9, R10). */
+  onValidatorMessage(connection: RelayConnection, message: ValidatorMessage): void;
   /** A bug surfaced while handling a message (logged; the connection is closed with 1011). */
   onError(connection: RelayConnection, error: unknown): void;
 }
@@ -37,6 +44,8 @@ function closeReason(rule: RelayRuleId, reason: string): string {
 export class RelayConnection {
   readonly id: number;
   readonly device: string | undefined;
+  readonly challenge: Uint8Array | undefined;
+  readonly address: string;
   readonly #socket: RelaySocket;
   readonly #options: ConnectionOptions;
   readonly #bucket: TokenBucket;
@@ -44,6 +53,9 @@ export class RelayConnection {
   #room: RelayRoom | undefined;
   #pending: Uint8Array[] = [];
   #isClosed = false;
+  /** The Ed25519 key this unfiltered peer proved it holds (R10); undefined until then. */
+  #validatorKey: string | undefined;
+  #hasSentHello = false;
   /** When the relay last sent this peer anything (keep-alive). */
   lastSentAtMs: number;
   bytesSent = 0;
@@ -51,6 +63,8 @@ export class RelayConnection {
   constructor(options: ConnectionOptions) {
     this.id = options.id;
     this.device = options.device;
+    this.challenge = options.challenge;
+    this.address = options.address ?? 'unknown';
     this.#socket = options.socket;
     this.#options = options;
     const { limits } = options;
@@ -64,6 +78,16 @@ export class RelayConnection {
 
   get isClosed(): boolean {
     return this.#isClosed;
+  }
+
+  /** The validator this connection proved to be (unfiltered peers only, after the challenge). */
+  get validatorKey(): string | undefined {
+    return this.#validatorKey;
+  }
+
+  /** The relay accepted this peer's proof: from now on it is the room's validator. */
+  proven(validatorKey: string): void {
+    this.#validatorKey = validatorKey;
   }
 
   /** The room is loaded: greet with its sync step 1, then handle what arrived meanwhile. */
@@ -96,13 +120,30 @@ export class RelayConnection {
         this.refuse(refuse('R3', 'too many messages: slow down', CloseCode.RateLimited));
         return;
       }
-      if (this.#room) this.#handle(message);
+      if (this.device === undefined && this.#validatorKey === undefined) this.#handleUnproven(message);
+      else if (this.#room) this.#handle(message);
       else this.#pending.push(message);
     } catch (error) {
       // A bug, not the peer's fault: still never let it reach ws's callback (it would end the process).
       this.#options.onError(this, error);
       this.close(1011, 'internal error');
     }
+  }
+
+  /** R10: an unfiltered peer may send one thing before it is proven: its answer to the challenge. */
+  #handleUnproven(data: Uint8Array): void {
+    const message = decodeMessage(data);
+    if (message?.type === 'validator' && message.message.kind === 'hello' && !this.#hasSentHello) {
+      this.#hasSentHello = true;
+      this.#options.onValidatorMessage(this, message.message);
+      return;
+    }
+    if (this.#hasSentHello) {
+      // Sent right behind the hello, before the relay answered it: keep it for after the welcome.
+      this.#pending.push(data);
+      return;
+    }
+    this.refuse(refuse('R10', 'a connection without ?device= must first prove it is the room’s validator', CloseCode.Unauthorized));
   }
 
   #handle(data: Uint8Array): void {
@@ -114,6 +155,11 @@ export class RelayConnection {
     }
     switch (message.type) {
       case 'sync-step1': {
+        const maxBytes = this.device === undefined ? this.#options.limits.fullStateVectorBytes : this.#options.limits.deviceStateVectorBytes;
+        if (message.stateVector.length > maxBytes) {
+          this.refuse(refuse('R3', `a state vector of ${message.stateVector.length} bytes is over the ${maxBytes}-byte limit`, CloseCode.TooLarge));
+          return;
+        }
         const reply = room.syncStep2For(this, message.stateVector);
         if (reply.ok) this.send(reply.message);
         else this.refuse(reply);
@@ -134,6 +180,10 @@ export class RelayConnection {
         this.send(EMPTY_AWARENESS);
         return;
       case 'auth':
+        return;
+      case 'validator':
+        if (this.#validatorKey !== undefined && message.message.kind === 'grant') this.#options.onValidatorMessage(this, message.message);
+        else this.refuse(refuse('R10', 'only the room’s validator sends grants, and only after its proof'));
         return;
     }
   }

@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import type { RelayLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
-import { refuse, type Refusal } from './inspectUpdate.ts';
+import { refuse, type AdmissionLimits, type Refusal } from './inspectUpdate.ts';
 import { EMPTY_UPDATE, mergeItemUpdates } from './itemUpdate.ts';
 import type { RelayConnection } from './RelayConnection.ts';
 import { RoomState, type HeldItem } from './RoomState.ts';
@@ -30,6 +30,16 @@ export interface RoomOptions {
   counters: RelayCounters;
   /** Called when the room has had no peer for `limits.idleUnloadMs`. */
   onIdle(room: RelayRoom): void;
+  /** Who may write (R9, R10) and the room's caps under its grant (R3). */
+  guard: RoomGuard;
+}
+
+/** The relay's trust, as a room needs it (implemented by RelayTrust). */
+export interface RoomGuard {
+  /** Admission limits of `room`: the relay's, lowered by the room's grant. */
+  limitsFor(room: string): AdmissionLimits;
+  /** Whether `from` may add new items to `room` now (R9 for phones, R10 for the validator). */
+  mayWrite(room: string, from: RelayConnection): { ok: true } | Refusal;
 }
 
 /** Stored rows are trusted to be admitted once already; room caps must never drop them on load. */
@@ -60,7 +70,7 @@ export class RelayRoom {
   async #load(): Promise<void> {
     const rows = await this.#options.store.load(this.name);
     for (const row of rows) {
-      const prepared = this.state.prepare(row.update, LOAD_LIMITS);
+      const prepared = this.state.prepare(row.update, LOAD_LIMITS, 'stored');
       if (prepared.ok) this.state.commit(prepared.fresh, row.update.length);
       else this.#options.logger.error('a stored update of this room no longer passes admission; skipped', { room: this.name, row: row.id, rule: prepared.rule, reason: prepared.reason });
       this.#lastRowId = row.id;
@@ -121,15 +131,21 @@ export class RelayRoom {
     }
   }
 
-  /** Admission of an update from `from` (R1–R3, R5–R8). On success it is stored, then broadcast. */
+  /**
+   * Admission of an update from `from` (R1–R3, R5–R10). On success it is stored, then broadcast.
+   * A re-sync that brings nothing new is admitted even where writing is over (R9): a phone
+   * re-sends its entries on every connect and must still receive its receipt.
+   */
   admit(update: Uint8Array, from: RelayConnection): { ok: true } | Refusal {
-    const { limits, store, counters } = this.#options;
-    const prepared = this.state.prepare(update, limits);
+    const { store, counters, guard } = this.#options;
+    const prepared = this.state.prepare(update, guard.limitsFor(this.name), from.device === undefined ? 'validator' : 'device');
     if (!prepared.ok) return prepared;
     if (prepared.toStore === null) {
       counters.duplicates++;
       return { ok: true };
     }
+    const access = guard.mayWrite(this.name, from);
+    if (!access.ok) return access;
     try {
       this.#lastRowId = store.append(this.name, prepared.toStore);
     } catch (error) {

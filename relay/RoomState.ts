@@ -8,7 +8,7 @@
  * costs tens. The full state for an unfiltered peer is a merge of the items, cached.
  */
 import * as Y from 'yjs';
-import { decodeUpdateSafely, inspectUpdate, type AdmissionLimits, type AdmittedItem, type ClientFacts, type Refusal, type RoomFacts } from './inspectUpdate.ts';
+import { decodeUpdateSafely, inspectUpdate, type AdmissionLimits, type AdmittedItem, type ClientFacts, type Refusal, type RoomFacts, type Writer } from './inspectUpdate.ts';
 import { EMPTY_UPDATE, encodeItemUpdate, mergeItemUpdates } from './itemUpdate.ts';
 
 export interface StoredEntry {
@@ -66,10 +66,10 @@ export class RoomState implements RoomFacts {
    * persist: the update itself when every struct in it is new, else only its new items (so a
    * forged "duplicate" never reaches storage, where a later merge could prefer it).
    */
-  prepare(update: Uint8Array, limits: AdmissionLimits): Prepared {
+  prepare(update: Uint8Array, limits: AdmissionLimits, writer: Writer): Prepared {
     const decoding = decodeUpdateSafely(update);
     if (!decoding.ok) return decoding;
-    const inspection = inspectUpdate(decoding.decoded, this, limits, update.length);
+    const inspection = inspectUpdate(decoding.decoded, this, limits, update.length, writer);
     if (!inspection.ok) return inspection;
     const fresh = inspection.fresh.map((admitted) => ({ ...admitted, update: encodeItemUpdate(admitted.item) }));
     let toStore: Uint8Array | null = null;

@@ -7,3 +7,8 @@ export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { MemoryTrustStore, type TrustStore, type EnrolledValidator, type StoredGrant, type Redemption } from './TrustStore.ts';
+export { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
+export { RelayTrust, ENROL_PATH } from './RelayTrust.ts';
+export { checkGrant, checkChallengeAnswer, roomWritability, type GrantLimits, type TrustFacts } from './trust.ts';
+export { newEnrolmentCode, normaliseEnrolmentCode, hashEnrolmentCode, VALIDATOR_NAME_PATTERN } from './enrolment.ts';

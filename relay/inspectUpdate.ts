@@ -31,6 +31,12 @@ export interface RoomFacts {
 
 export type ClientFacts = { kind: 'entry'; device: string } | { kind: 'receipt' };
 
+/**
+ * Who sent the update (R10): a phone (`?device=`) writes entries only, the room's proven
+ * validator writes receipts only; `stored` is a row the relay admitted before (reloading).
+ */
+export type Writer = 'device' | 'validator' | 'stored';
+
 export interface AdmissionLimits {
   itemBytes: number;
   roomItems: number;
@@ -96,6 +102,7 @@ export function inspectUpdate(
   room: RoomFacts,
   limits: AdmissionLimits,
   updateBytes: number,
+  writer: Writer,
 ): Inspection {
   // R1: a delete set entry is a deletion, whatever it points at.
   for (const deletions of decoded.ds.clients.values()) {
@@ -147,6 +154,8 @@ export function inspectUpdate(
     if (jsonBytes > limits.itemBytes) return refuse('R3', `an item of ${jsonBytes} bytes is over the ${limits.itemBytes}-byte limit`, CloseCode.TooLarge);
     const key = item.parentSub;
     if (value['n'] !== key) return refuse('R2', `${root} key is not the nonce n of its value`);
+    if (root === ROOT_ENTRIES && writer === 'validator') return refuse('R10', 'the validator writes receipts only, never entries');
+    if (root === ROOT_RECEIPTS && writer === 'device') return refuse('R10', 'only the room’s validator writes receipts');
     if (root === ROOT_ENTRIES) {
       const entry = parseWith(EntrySchema, value);
       if (!entry.ok) return refuse('R2', `not a well-formed entry (${entry.error})`);

@@ -29,6 +29,22 @@ export interface RelayLimits {
   idleUnloadMs: number;
   /** Interval of ws pings (dead-peer detection) and keep-alive messages to quiet connections. */
   keepAliveMs: number;
+  /** Largest sync step 1 state vector from a phone (R3): its own doc holds a few dozen clients. */
+  deviceStateVectorBytes: number;
+  /** Largest state vector from the validator (R3): one client per entry and receipt of a full room. */
+  fullStateVectorBytes: number;
+  /** Rooms one validator may hold open at once (R11): a whole department's timetable, not a spammer's. */
+  maxOpenRoomsPerValidator: number;
+  /** Bytes one validator's open rooms may reserve together (R11); each grant reserves its room cap. */
+  maxReservedBytesPerValidator: number;
+  /** Concurrent WebSocket connections from one address (R11). A lecture hall behind one NAT is one address: raise it there. */
+  maxConnectionsPerAddress: number;
+  /** An unfiltered connection that has not proved it is the room's validator by then is closed (R10). */
+  validatorProofTimeoutMs: number;
+  /** Enrolment attempts per address per minute (R11): codes have 100 bits, this only keeps the log quiet. */
+  enrolmentsPerMinute: number;
+  /** How often the relay looks for trust changes made by another process (`rollcall relay revoke`). */
+  trustRefreshMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -44,6 +60,14 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   compactAfterRows: 500,
   idleUnloadMs: 60_000,
   keepAliveMs: 15_000,
+  deviceStateVectorBytes: 4 * 1024,
+  fullStateVectorBytes: 1024 * 1024,
+  maxOpenRoomsPerValidator: 500,
+  maxReservedBytesPerValidator: 8 * 1024 * 1024 * 1024,
+  maxConnectionsPerAddress: 512,
+  validatorProofTimeoutMs: 10_000,
+  enrolmentsPerMinute: 10,
+  trustRefreshMs: 1_000,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

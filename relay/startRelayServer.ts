@@ -1,4 +1,7 @@
-/** A standalone relay: its own HTTP server, rooms stored in `<dataDir>/relay.db`. */
+/**
+ * A standalone relay: its own HTTP server, rooms stored in `<dataDir>/relay.db`, enrolled
+ * validators and room grants in `<dataDir>/relay-trust.db`.
+ */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +9,7 @@ import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { Relay } from './Relay.ts';
+import { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
 
 export interface RelayServerOptions {
@@ -30,10 +34,12 @@ export interface RunningRelayServer {
 export const RELAY_DB_FILE = 'relay.db';
 
 export async function startRelayServer(options: RelayServerOptions): Promise<RunningRelayServer> {
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteUpdateStore(join(options.dataDir, RELAY_DB_FILE));
+  const trust = new SqliteTrustStore(join(options.dataDir, TRUST_DB_FILE));
   const relay = new Relay({
     store,
+    trust,
     logger: options.logger ?? stderrLogger(),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
@@ -59,6 +65,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   } catch (error) {
     await relay.close();
     store.close();
+    trust.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -74,6 +81,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         store.close();
+        trust.close();
       })()),
   };
 }

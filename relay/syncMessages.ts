@@ -7,6 +7,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as authProtocol from 'y-protocols/auth';
 import * as syncProtocol from 'y-protocols/sync';
+import { VALIDATOR_MESSAGE_TYPE, decodeValidatorMessage, type ValidatorMessage } from '../protocol/index.ts';
 
 /** y-websocket's outer message types. */
 export const MessageType = { Sync: 0, Awareness: 1, Auth: 2, QueryAwareness: 3 } as const;
@@ -18,7 +19,8 @@ export type IncomingMessage =
   | { type: 'sync-update'; update: Uint8Array }
   | { type: 'awareness'; body: Uint8Array }
   | { type: 'auth' }
-  | { type: 'query-awareness' };
+  | { type: 'query-awareness' }
+  | { type: 'validator'; message: ValidatorMessage };
 
 /** Decodes one message; `undefined` for garbage (unknown type, truncated body). Never throws. */
 export function decodeMessage(data: Uint8Array): IncomingMessage | undefined {
@@ -40,6 +42,10 @@ export function decodeMessage(data: Uint8Array): IncomingMessage | undefined {
         return { type: 'auth' };
       case MessageType.QueryAwareness:
         return { type: 'query-awareness' };
+      case VALIDATOR_MESSAGE_TYPE: {
+        const message = decodeValidatorMessage(decoder);
+        return message ? { type: 'validator', message } : undefined;
+      }
       default:
         return undefined;
     }

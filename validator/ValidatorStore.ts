@@ -73,14 +73,14 @@ const SQL = {
   openForEntries: `SELECT id FROM sessions WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
   setSessionOptions: `UPDATE sessions SET options = @options WHERE id = @id`,
-  // ON CONFLICT(nonce) only: a second standing acceptance of a student still raises, so the
+  // ON CONFLICT(session_id, nonce) only: a second standing acceptance of a student still raises, so the
   // caller learns of it instead of losing the row.
   insertDecision: `INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, flags,
       slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms, client_address)
     VALUES (@nonce, @session_id, @via, @student_id, @device_key, @status, @reason, @flags,
       @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms, @client_address)
-    ON CONFLICT (nonce) DO NOTHING`,
-  getDecision: `SELECT * FROM decisions WHERE nonce = ?`,
+    ON CONFLICT (session_id, nonce) DO NOTHING`,
+  getDecision: `SELECT * FROM decisions WHERE session_id = ? AND nonce = ?`,
   decisionsForSession: `SELECT * FROM decisions WHERE session_id = ? ORDER BY decided_at_ms, nonce`,
   countDecisions: `SELECT COUNT(*) AS decisions,
       COALESCE(SUM(status = 'accepted' AND revoked_at_ms IS NULL), 0) AS accepted,
@@ -115,6 +115,10 @@ const SQL = {
   addToRoster: `INSERT OR IGNORE INTO roster (course, student_id) VALUES (?, ?)`,
   hasRoster: `SELECT 1 FROM roster WHERE course = ? LIMIT 1`,
   onRoster: `SELECT 1 FROM roster WHERE course = ? AND student_id = ?`,
+  getIdentity: `SELECT sign_public_key, sign_secret_key FROM identity WHERE id = 1`,
+  insertIdentity: `INSERT OR IGNORE INTO identity (id, sign_public_key, sign_secret_key, created_at_ms) VALUES (1, ?, ?, ?)`,
+  openForEntriesUntil: `SELECT id, ends_at_s * 1000 + late_sync_minutes * 60000 AS writes_until_ms FROM sessions
+    WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
 } as const;
 
 type Statements = { [K in keyof typeof SQL]: Database.Statement };
@@ -179,6 +183,15 @@ export class ValidatorStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /**
+   * Runs `work` in one transaction (one disk flush for everything it writes; nested writes
+   * become savepoints). The follower's group commit: a few milliseconds of entries, from every
+   * room, decided and made durable together before any of their receipts is sealed.
+   */
+  inTransaction<T>(work: () => T): T {
+    return this.#db.transaction(work)();
+  }
+
   // ---- sessions
 
   insertSession(session: SessionRecord): void {
@@ -201,6 +214,33 @@ export class ValidatorStore {
    */
   sessionIdsOpenForEntries(nowMs: number, graceMs: number): string[] {
     return (this.#sql.openForEntries.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string }[]).map((row) => row.id);
+  }
+
+  /**
+   * Like {@link sessionIdsOpenForEntries}, with the instant until which phones may write to each
+   * room (end + `late_sync_minutes`): what the follower's room grant says.
+   */
+  sessionsOpenForEntries(nowMs: number, graceMs: number): { id: string; writesUntilMs: number }[] {
+    return (this.#sql.openForEntriesUntil.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string; writes_until_ms: number }[]).map((row) => ({
+      id: row.id,
+      writesUntilMs: row.writes_until_ms,
+    }));
+  }
+
+  // ---- identity
+
+  /**
+   * The validator's Ed25519 signing key pair, made on first use and kept in this file: relays
+   * trust the public key (enrolment), grants and proofs are signed with the secret one.
+   */
+  signingIdentity(makeKeyPair: () => { publicKey: Uint8Array; secretKey: Uint8Array }): { publicKey: Uint8Array; secretKey: Uint8Array } {
+    let row = this.#sql.getIdentity.get() as { sign_public_key: Buffer; sign_secret_key: Buffer } | undefined;
+    if (!row) {
+      const pair = makeKeyPair();
+      this.#sql.insertIdentity.run(Buffer.from(pair.publicKey), Buffer.from(pair.secretKey), Date.now());
+      row = this.#sql.getIdentity.get() as { sign_public_key: Buffer; sign_secret_key: Buffer };
+    }
+    return { publicKey: new Uint8Array(row.sign_public_key), secretKey: new Uint8Array(row.sign_secret_key) };
   }
 
   /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */
@@ -248,15 +288,16 @@ export class ValidatorStore {
       stored = { ...decision, status: 'rejected', reason: 'duplicate', flags: [] };
       inserted = this.#sql.insertDecision.run(decisionToRow(stored)).changes > 0;
     }
-    if (!inserted) return this.getDecision(decision.nonce)!;
+    if (!inserted) return this.getDecision(decision.sessionId, decision.nonce)!;
     if (stored.status === 'accepted' && stored.deviceKey && stored.studentId) {
       this.#sql.bindDevice.run(stored.sessionId, stored.deviceKey, stored.studentId, stored.decidedAtMs);
     }
     return stored;
   }
 
-  getDecision(nonce: string): Decision | undefined {
-    const row = this.#sql.getDecision.get(nonce) as DecisionRow | undefined;
+  /** The decision of entry `nonce` in this session (decisions are per session: SPEC.md). */
+  getDecision(sessionId: string, nonce: string): Decision | undefined {
+    const row = this.#sql.getDecision.get(sessionId, nonce) as DecisionRow | undefined;
     return row ? rowToDecision(row) : undefined;
   }
 

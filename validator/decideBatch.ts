@@ -29,7 +29,7 @@ export function decideAndRecord(
   const freshIndex = new Map<string, number>();
   const results: (BatchResult | number)[] = inputs.map((input) => {
     const nonce = input.kind === 'entry' ? input.key : input.nonce;
-    const previous = store.getDecision(nonce);
+    const previous = store.getDecision(session.id, nonce);
     if (previous) return { decision: previous, isNew: false };
     const seen = freshIndex.get(nonce);
     if (seen !== undefined) return seen;

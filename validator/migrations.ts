@@ -87,5 +87,39 @@ export const MIGRATIONS: readonly string[] = [
      student_id TEXT NOT NULL,
      PRIMARY KEY (course, student_id)
    );`,
+  // 2: the validator's signing identity (Ed25519, SPEC.md R9–R10), and decisions keyed by
+  // (session, nonce): a nonce copied into another session's room must not block the honest entry.
+  `CREATE TABLE identity (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     sign_public_key BLOB NOT NULL,
+     sign_secret_key BLOB NOT NULL,
+     created_at_ms INTEGER NOT NULL
+   );
+   CREATE TABLE decisions_v2 (
+     nonce TEXT NOT NULL,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     via TEXT NOT NULL CHECK (via IN ('sync', 'direct', 'manual')),
+     student_id TEXT,
+     device_key TEXT,
+     status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+     reason TEXT NOT NULL,
+     flags TEXT NOT NULL DEFAULT '[]',
+     slot_s INTEGER,
+     scanned_at_ms INTEGER,
+     first_seen_ms INTEGER NOT NULL,
+     decided_at_ms INTEGER NOT NULL,
+     note TEXT,
+     revoked_at_ms INTEGER,
+     PRIMARY KEY (session_id, nonce)
+   );
+   INSERT INTO decisions_v2 SELECT nonce, session_id, via, student_id, device_key, status, reason, flags,
+     slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms FROM decisions;
+   DROP TABLE decisions;
+   ALTER TABLE decisions_v2 RENAME TO decisions;
+   CREATE UNIQUE INDEX decisions_one_accept ON decisions (session_id, student_id)
+     WHERE status = 'accepted' AND revoked_at_ms IS NULL;
+   CREATE INDEX decisions_by_session ON decisions (session_id, decided_at_ms);`,
+  // 3: the client address of direct-path submissions (shared_address flag) and the per-address
+  // count of rejections answered but not stored.
   DIRECT_PATH_CLIENT_ADDRESSES,
 ];

@@ -3,8 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
-import { startFollowing } from '../../validator/follow/startFollowing.ts';
+import { toBase64Url } from '../../crypto/index.ts';
+import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
+import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
@@ -18,6 +20,10 @@ export interface ServeOptions {
   /** Direct path: submissions per second per client address (0: no limit), and the burst. */
   directRate?: number;
   directBurst?: number;
+  /** `rollcall validator --enroll CODE`: redeem the relay operator's one-time code first. */
+  enroll?: string;
+  /** R11: WebSocket connections allowed from one address. */
+  maxConnectionsPerAddress?: number;
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
@@ -29,6 +35,10 @@ function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<D
       ...(options.directBurst !== undefined ? { burst: options.directBurst } : {}),
     },
   };
+}
+
+function relayLimitOptions(options: ServeOptions) {
+  return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
 }
 
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
@@ -80,8 +90,23 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       ...directPathLimits(options),
     });
     if (!options.relay) {
+      if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
       closeOnSignal(() => running.close());
       return;
+    }
+    const identity = validatorIdentity(running.validator.store);
+    const key = toBase64Url(identity.publicKey);
+    if (options.enroll) {
+      let name: string;
+      try {
+        name = await redeemEnrolmentCode(options.relay, options.enroll, identity);
+      } catch (error) {
+        await running.close();
+        throw error;
+      }
+      process.stdout.write(`Enrolled with the relay at ${options.relay} as "${name}" (key ${keyFingerprint(key)}…)\n`);
+    } else {
+      process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
     }
     const log = stderrLogger('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
@@ -100,7 +125,7 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR });
+    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR, ...relayLimitOptions(options) });
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
     closeOnSignal(() => running.close());
   } catch (error) {
@@ -127,7 +152,8 @@ export async function runStart(options: ServeOptions): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger() });
+  const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   let running;
   try {
@@ -146,8 +172,11 @@ export async function runStart(options: ServeOptions): Promise<void> {
   } catch (error) {
     await relay.close();
     relayStore.close();
+    trustStore.close();
     throw listenError(error, options);
   }
+  // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
+  relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
   const log = stderrLogger('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
   print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
@@ -157,5 +186,6 @@ export async function runStart(options: ServeOptions): Promise<void> {
     await relay.close();
     await server.close();
     relayStore.close();
+    trustStore.close();
   });
 }

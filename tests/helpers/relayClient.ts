@@ -2,15 +2,24 @@
  * A raw y-websocket peer for relay tests: sends exactly the bytes a test chooses (hostile
  * updates, garbage) and records what the relay answers: sync messages applied to its own
  * Y.Doc, the auth "permission denied" reason, the close code, and the bytes received.
+ * With `validator`, it answers the relay's challenge with that validator's grant (R10), as the
+ * real follower does; `opened` then resolves once the relay welcomed it.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { signDetached } from '../../crypto/index.ts';
+import { VALIDATOR_MESSAGE_TYPE, challengeSigningBytes, decodeValidatorMessage, encodeValidatorMessage } from '../../protocol/index.ts';
+import type { SignedGrant } from '../../validator/follow/startFollowing.ts';
 import { waitFor } from './processes.ts';
+import type { TestValidator } from './testValidator.ts';
 
 export interface RelayClientOptions {
   device?: string;
+  /** Connect as this validator (unfiltered), presenting `grant` (default: its one-hour grant for the room). */
+  validator?: TestValidator;
+  grant?: SignedGrant;
 }
 
 export class RawRelayClient {
@@ -23,15 +32,25 @@ export class RawRelayClient {
   relayStateVector: Uint8Array | undefined;
   deniedReason: string | undefined;
   close: { code: number; reason: string } | undefined;
+  /** The relay's challenge (unfiltered connections) and welcome (once proven). */
+  challenge: Uint8Array | undefined;
+  welcome: { room: string; name: string; writes_until_ms: number } | undefined;
   readonly opened: Promise<void>;
+  readonly #options: RelayClientOptions;
+  readonly #room: string;
 
   constructor(url: string, options: RelayClientOptions = {}) {
     const target = new URL(url);
+    this.#options = options;
+    this.#room = decodeURIComponent(target.pathname.split('/').pop() ?? '');
     if (options.device) target.searchParams.set('device', options.device);
     this.socket = new WebSocket(target);
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
-      this.socket.once('open', () => resolve());
+      this.socket.once('open', () => {
+        if (!options.validator) resolve();
+        else waitFor(() => this.welcome ?? this.close, { message: 'the relay to welcome the validator' }).then(() => (this.welcome ? resolve() : reject(new Error(`validator refused: ${this.close?.code} ${this.close?.reason}`))), reject);
+      });
       this.socket.once('error', reject);
       this.socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
     });
@@ -62,7 +81,25 @@ export class RawRelayClient {
     } else if (type === 2) {
       decoding.readVarUint(decoder);
       this.deniedReason = decoding.readVarString(decoder);
+    } else if (type === VALIDATOR_MESSAGE_TYPE) {
+      const message = decodeValidatorMessage(decoder);
+      if (message?.kind === 'challenge') {
+        this.challenge = message.challenge;
+        const validator = this.#options.validator;
+        if (validator) this.sendHello(this.#options.grant ?? validator.grant(this.#room), validator);
+      } else if (message?.kind === 'welcome') this.welcome = JSON.parse(message.welcome);
     }
+  }
+
+  /** Answers the relay's challenge as `validator`, presenting `grant`. */
+  sendHello(grant: SignedGrant, validator: TestValidator): void {
+    const challengeSignature = signDetached(challengeSigningBytes(this.#room, this.challenge!), validator.identity.secretKey);
+    this.send(encodeValidatorMessage({ kind: 'hello', grantJson: grant.grantJson, grantSignature: grant.signature, challengeSignature }));
+  }
+
+  /** Presents a newer grant on a welcomed connection. */
+  sendGrant(grant: SignedGrant): void {
+    this.send(encodeValidatorMessage({ kind: 'grant', grantJson: grant.grantJson, grantSignature: grant.signature }));
   }
 
   send(bytes: Uint8Array): void {
@@ -101,9 +138,9 @@ export class RawRelayClient {
   }
 }
 
-/** What the room holds, as an unfiltered peer sees it right now. */
-export async function roomSnapshot(baseUrl: string, room: string): Promise<{ entries: Record<string, unknown>; receipts: Record<string, unknown>; roots: string[] }> {
-  const client = await RawRelayClient.connect(baseUrl, room);
+/** What the room holds, as its validator sees it right now. */
+export async function roomSnapshot(baseUrl: string, room: string, validator: TestValidator): Promise<{ entries: Record<string, unknown>; receipts: Record<string, unknown>; roots: string[] }> {
+  const client = await RawRelayClient.connect(baseUrl, room, { validator });
   try {
     await client.syncRoom();
     const roots = [...client.doc.share.keys()].sort();

@@ -1,8 +1,11 @@
 /**
  * Simulated students for integration tests: each has its own device key, Y.Doc and a stock
  * y-websocket provider with `?device=` (as the phone app connects), and can craft entries,
- * honest or hostile. Also reads a session's secret from the validator's SQLite file, so a test
- * can sign QRs of its own choosing (a slot in the past, say) the way only the validator could.
+ * honest or hostile. Until the validator opens the room the relay refuses the upgrade (404,
+ * R9) and the provider retries by itself, as a phone does. Also reads a session's secret from
+ * the validator's SQLite file, so a test can sign QRs of its own choosing (a slot in the past,
+ * say) the way only the validator could. (No unfiltered observer: only the room's validator
+ * reads a room whole, R10; use roomSnapshot in relayClient.ts with a TestValidator.)
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -54,13 +57,13 @@ export function relaySyncUrl(baseUrl: string): string {
   return baseUrl.replace(/^http/, 'ws') + '/sync';
 }
 
-export function connectStudent(baseUrl: string, sessionId: string, studentId: string, { device = newBoxKeyPair(), filtered = true } = {}): SimulatedStudent {
+export function connectStudent(baseUrl: string, sessionId: string, studentId: string, { device = newBoxKeyPair() } = {}): SimulatedStudent {
   const doc = new Y.Doc();
   const counter = { bytes: 0 };
   const provider = new WebsocketProvider(relaySyncUrl(baseUrl), sessionId, doc, {
     WebSocketPolyfill: countingWebSocket(counter) as unknown as typeof globalThis.WebSocket,
     disableBc: true,
-    ...(filtered ? { params: { device: toBase64Url(device.publicKey) } } : {}),
+    params: { device: toBase64Url(device.publicKey) },
   });
   const validatorKeys = new Map<string, string>();
   return {
@@ -95,17 +98,6 @@ export function connectStudent(baseUrl: string, sessionId: string, studentId: st
       doc.destroy();
     },
   };
-}
-
-/** An unfiltered observer of a room (as an auditor would connect). */
-export function connectObserver(baseUrl: string, sessionId: string): { doc: Y.Doc; provider: WebsocketProvider; bytesReceived(): number; close(): void } {
-  const doc = new Y.Doc();
-  const counter = { bytes: 0 };
-  const provider = new WebsocketProvider(relaySyncUrl(baseUrl), sessionId, doc, {
-    WebSocketPolyfill: countingWebSocket(counter) as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-  });
-  return { doc, provider, bytesReceived: () => counter.bytes, close: () => (provider.destroy(), doc.destroy()) };
 }
 
 /** Reads a session's HMAC secret from the validator's database (tests only: it never leaves the laptop). */

@@ -8,14 +8,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts';
+import { MemoryTrustStore, Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts';
 import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
-import { startFollowing, type FollowerManager } from '../../validator/follow/startFollowing.ts';
+import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 import * as Y from 'yjs';
-import { newBoxKeyPair, sealEntry } from '../../crypto/index.ts';
+import { newBoxKeyPair, sealEntry, toBase64Url } from '../../crypto/index.ts';
 import { entriesMap, type Entry } from '../../protocol/index.ts';
-import { connectObserver, connectStudent, qrPayloadOf, type SimulatedStudent } from '../helpers/students.ts';
+import { RawRelayClient } from '../helpers/relayClient.ts';
+import { connectStudent, qrPayloadOf, type SimulatedStudent } from '../helpers/students.ts';
 
 /** The error better-sqlite3 throws when the disk is full. */
 function diskFullError(): Error {
@@ -53,11 +54,11 @@ let following: FollowerManager | undefined;
 let store: ValidatorStore | undefined;
 let relayStore: FillableStore | undefined;
 const phonesToClose: SimulatedStudent[] = [];
-const observersToClose: { close(): void }[] = [];
+const writersToClose: RawRelayClient[] = [];
 
 afterEach(async () => {
   for (const phone of phonesToClose.splice(0)) phone.close();
-  for (const observer of observersToClose.splice(0)) observer.close();
+  for (const writer of writersToClose.splice(0)) writer.end();
   await following?.close();
   await relay?.close();
   server?.closeAllConnections();
@@ -69,7 +70,7 @@ afterEach(async () => {
 
 async function startSystem() {
   relayStore = new FillableStore(new SqliteUpdateStore(join(tempDir('rollcall-full-relay-'), 'relay.db')));
-  relay = new Relay({ store: relayStore });
+  relay = new Relay({ store: relayStore, trust: new MemoryTrustStore() });
   const activeRelay = relay;
   server = createServer((req, res) => {
     if (!activeRelay.handleHttp(req, res)) res.writeHead(404).end();
@@ -80,9 +81,13 @@ async function startSystem() {
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   store = ValidatorStore.open(tempDir('rollcall-full-validator-'));
+  // The relay trusts this validator, as `rollcall start` trusts its own (R10).
+  relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'disk-full-validator');
   const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
   store.insertSession(session);
   following = startFollowing({ store, relayUrl: baseUrl, refreshMs: 200 });
+  // Phones may connect once the validator opened the room (R9).
+  await waitFor(() => activeRelay.trust.isOpened(session.id), { message: 'the validator to open the room' });
   const qr = issueQr(session, Date.now(), baseUrl);
   return { baseUrl, session, qr };
 }
@@ -158,19 +163,20 @@ describe('a full disk delays a submission but never loses it', () => {
       return phone;
     });
     // All four entries reach the validator in one message (as when a relay replays a room), so
-    // they are judged as one batch, and the poisoned one would fail the others with it.
-    const writer = connectObserver(baseUrl, session.id);
-    observersToClose.push(writer);
-    await waitFor(() => writer.provider.synced && phones.every((p) => p.provider.synced), { message: 'peers synced' });
+    // they are judged as one batch, and the poisoned one would fail the others with it. They
+    // are sent through one `?device=` connection (each from its own Yjs client: R8).
+    const writer = await RawRelayClient.connect(baseUrl, session.id, { device: toBase64Url(students[0]!.device.publicKey) });
+    writersToClose.push(writer);
+    await waitFor(() => phones.every((p) => p.provider.synced), { message: 'phones synced' });
     const updates = students.map(({ entry }) => {
       const scratch = new Y.Doc();
       entriesMap(scratch).set(entry.n, entry);
       return Y.encodeStateAsUpdate(scratch);
     });
-    Y.applyUpdate(writer.doc, Y.mergeUpdates(updates));
+    writer.sendUpdate(Y.mergeUpdates(updates));
     for (const [i, phone] of phones.entries()) {
       expect(await phone.receipt(students[i + 1]!.entry.n, 30_000, k)).toMatchObject({ status: 'accepted' });
     }
-    expect(store!.getDecision(poisonNonce)).toBeUndefined();
+    expect(store!.getDecision(session.id, poisonNonce)).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Relay admission over real sockets (issue 3): a real relay process (relay/main.ts) on
- * loopback; hostile peers send what admission must refuse; each refusal is checked for its
- * rule id, its close code, and a room left exactly as it was (R6). Test names start with the rule.
+ * loopback, trusting one TestValidator enrolled in its data folder (R9, R10); hostile peers
+ * send what admission must refuse; each refusal is checked for its rule id, its close code,
+ * and a room left exactly as it was (R6). Test names start with the rule.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,12 +10,17 @@ import * as Y from 'yjs';
 import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
 import { PORT, removeTempDirs, startTsEntry, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
+import { openRoom, sendAndSettle } from '../helpers/roomWriters.ts';
 import { captureUpdate, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+import { TestValidator } from '../helpers/testValidator.ts';
 
 let relay: StartedProcess;
+const validator = new TestValidator();
 
 beforeAll(async () => {
-  relay = await startTsEntry('relay/main.ts', ['--port', PORT, '--data', tempDir('rollcall-relay-admission-')]);
+  const dataDir = tempDir('rollcall-relay-admission-');
+  validator.enrolInDataDir(dataDir);
+  relay = await startTsEntry('relay/main.ts', ['--port', PORT, '--data', dataDir]);
 });
 
 afterAll(async () => {
@@ -22,26 +28,36 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-/** A room holding one student's entry and the validator's receipt for it. */
+function snapshot(room: string) {
+  return roomSnapshot(relay.baseUrl, room, validator);
+}
+
+/** A room the validator opened, holding one student's entry (sent by its phone) and the validator's receipt for it. */
 async function seededRoom() {
   const room = randomUUID();
   const entry = fakeEntry();
   const studentDoc = new Y.Doc();
-  const seeder = await RawRelayClient.connect(relay.baseUrl, room);
-  seeder.sendUpdate(entryUpdate(entry, studentDoc));
-  seeder.sendUpdate(receiptUpdate(fakeReceipt(entry.n)));
-  await waitFor(async () => Object.keys((await roomSnapshot(relay.baseUrl, room)).receipts).length === 1, { message: 'the seeded room' });
-  seeder.end();
-  return { room, entry, studentDoc, before: await roomSnapshot(relay.baseUrl, room) };
+  const opener = await openRoom(relay.baseUrl, room, validator);
+  const phone = await RawRelayClient.connect(relay.baseUrl, room, { device: entry.d });
+  await sendAndSettle(phone, [entryUpdate(entry, studentDoc)]);
+  await sendAndSettle(opener, [receiptUpdate(fakeReceipt(entry.n))]);
+  phone.end();
+  opener.end();
+  const before = await snapshot(room);
+  expect(Object.keys(before.receipts)).toEqual([entry.n]);
+  return { room, entry, studentDoc, before };
 }
 
-/** Connects a peer that holds the whole room, lets `make` build an update from its doc, sends it. */
-async function sendHostile(room: string, make: (doc: Y.Doc) => Uint8Array, { device }: { device?: string } = {}) {
-  const peer = await RawRelayClient.connect(relay.baseUrl, room);
+/**
+ * Lets `make` build an update from the whole room (as the validator holds it) and sends it:
+ * from a phone (`?device=`, default a fresh device key) or from the room's validator itself.
+ */
+async function sendHostile(room: string, make: (doc: Y.Doc) => Uint8Array, { device = fakeDevice(), as = 'phone' }: { device?: string; as?: 'phone' | 'validator' } = {}) {
+  const peer = await openRoom(relay.baseUrl, room, validator);
   await peer.syncRoom();
   const update = make(peer.doc);
   let attacker = peer;
-  if (device) {
+  if (as === 'phone') {
     peer.end();
     attacker = await RawRelayClient.connect(relay.baseUrl, room, { device });
   }
@@ -54,7 +70,7 @@ async function expectRefused(rule: string, room: string, before: unknown, result
   expect(result.close.code).toBe(code);
   expect(result.close.reason.startsWith(`${rule}:`)).toBe(true);
   expect(result.denied?.startsWith(`${rule}:`)).toBe(true);
-  expect(await roomSnapshot(relay.baseUrl, room)).toEqual(before);
+  expect(await snapshot(room)).toEqual(before);
   await waitFor(() => relay.stderr().includes(`refused ${rule}`), { message: `a log line naming ${rule}` });
 }
 
@@ -73,7 +89,7 @@ describe('relay admission over real sockets', () => {
 
   it('[R1] overwriting a receipt is refused and the room is unchanged', async () => {
     const { room, entry, before } = await seededRoom();
-    const result = await sendHostile(room, (doc) => captureUpdate(doc, () => doc.getMap('receipts').set(entry.n, fakeReceipt(entry.n))));
+    const result = await sendHostile(room, (doc) => captureUpdate(doc, () => doc.getMap('receipts').set(entry.n, fakeReceipt(entry.n))), { as: 'validator' });
     await expectRefused('R1', room, before, result);
   });
 
@@ -86,18 +102,19 @@ describe('relay admission over real sockets', () => {
 
   it('[R7] a blind write of an existing receipt key is refused', async () => {
     const { room, entry, before } = await seededRoom();
-    const result = await sendHostile(room, () => receiptUpdate(fakeReceipt(entry.n)));
+    const result = await sendHostile(room, () => receiptUpdate(fakeReceipt(entry.n)), { as: 'validator' });
     await expectRefused('R7', room, before, result);
   });
 
   it('[R7] a phone re-sending its own entry on reconnect is admitted as a no-op (connection stays open)', async () => {
-    const { room, studentDoc, before } = await seededRoom();
-    const phone = await RawRelayClient.connect(relay.baseUrl, room);
+    const { room, entry, studentDoc, before } = await seededRoom();
+    const phone = await RawRelayClient.connect(relay.baseUrl, room, { device: entry.d });
     phone.sendSyncStep2(Y.encodeStateAsUpdate(studentDoc));
     await phone.syncRoom();
     expect(phone.close).toBeUndefined();
     expect(phone.deniedReason).toBeUndefined();
-    expect(await roomSnapshot(relay.baseUrl, room)).toEqual(before);
+    expect(Object.keys(phone.doc.getMap('receipts').toJSON())).toEqual([entry.n]);
+    expect(await snapshot(room)).toEqual(before);
     phone.end();
   });
 
@@ -171,8 +188,9 @@ describe('relay admission over real sockets', () => {
     await waitFor(() => relay.stderr().includes('refused R4'), { message: 'a log line naming R4' });
   });
 
-  it('[R6] garbage and truncated messages never crash the relay', async () => {
+  it('[R6] garbage and truncated messages never crash the relay, from a phone, the validator or an unproven peer', async () => {
     const room = randomUUID();
+    (await openRoom(relay.baseUrl, room, validator)).end();
     const frames = [
       new Uint8Array([]),
       new Uint8Array([0]),
@@ -180,18 +198,68 @@ describe('relay admission over real sockets', () => {
       new Uint8Array([0, 0, 200]),
       new Uint8Array([0, 0, 3, 255, 255, 255]),
       new Uint8Array([9, 9, 9]),
+      new Uint8Array([64]),
+      new Uint8Array([64, 1, 200]),
       new Uint8Array([255, 255, 255, 255, 255, 255, 255, 255, 255, 255]),
       new Uint8Array([1, 200, 1]),
       entryUpdate(fakeEntry()).subarray(0, 30),
     ];
-    for (const frame of frames) {
-      const client = await RawRelayClient.connect(relay.baseUrl, room);
-      client.send(frame);
-      client.send(new TextEncoder().encode('{"not":"binary"}'));
-      await client.closed();
+    const peers = [() => RawRelayClient.connect(relay.baseUrl, room, { device: fakeDevice() }), () => openRoom(relay.baseUrl, room, validator), () => RawRelayClient.connect(relay.baseUrl, room)];
+    for (const connect of peers) {
+      for (const frame of frames) {
+        const client = await connect();
+        client.send(frame);
+        client.send(new TextEncoder().encode('{"not":"binary"}'));
+        await client.closed();
+      }
     }
     const health = await fetch(`${relay.baseUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect(await roomSnapshot(relay.baseUrl, room)).toEqual({ entries: {}, receipts: {}, roots: [] });
+    expect(await snapshot(room)).toEqual({ entries: {}, receipts: {}, roots: [] });
+  });
+});
+
+describe('who may write what over real sockets (R9, R10)', () => {
+  it('[R9] a phone connecting to a room no validator opened is refused at the upgrade with HTTP 404', async () => {
+    const room = randomUUID();
+    await expect(RawRelayClient.connect(relay.baseUrl, room, { device: fakeDevice() })).rejects.toThrow(/HTTP 404/);
+    (await openRoom(relay.baseUrl, room, validator)).end();
+    const phone = await RawRelayClient.connect(relay.baseUrl, room, { device: fakeDevice() });
+    await phone.syncRoom();
+    expect(phone.close).toBeUndefined();
+    phone.end();
+  });
+
+  it('[R10] a phone writing a receipt, even for its own entry, is refused', async () => {
+    const { room, before } = await seededRoom();
+    const entry = fakeEntry();
+    const phone = await RawRelayClient.connect(relay.baseUrl, room, { device: entry.d });
+    await sendAndSettle(phone, [entryUpdate(entry)]);
+    const withEntry = await snapshot(room);
+    expect(Object.keys(withEntry.entries)).toHaveLength(Object.keys(before.entries).length + 1);
+    phone.sendUpdate(receiptUpdate(fakeReceipt(entry.n)));
+    await expectRefused('R10', room, withEntry, { close: await phone.closed(), denied: phone.deniedReason });
+  });
+
+  it('[R10] the room’s validator writing an entry is refused', async () => {
+    const { room, before } = await seededRoom();
+    const result = await sendHostile(room, () => entryUpdate(fakeEntry()), { as: 'validator' });
+    await expectRefused('R10', room, before, result);
+  });
+
+  it('[R10] a peer without ?device= that sends an update instead of proving itself is refused with 4401', async () => {
+    const { room, before } = await seededRoom();
+    const peer = await RawRelayClient.connect(relay.baseUrl, room);
+    peer.sendUpdate(receiptUpdate(fakeReceipt(fakeEntry().n)));
+    await expectRefused('R10', room, before, { close: await peer.closed(), denied: peer.deniedReason }, CloseCode.Unauthorized);
+    expect(peer.relayStateVector).toBeUndefined();
+  });
+
+  it('[R10] a validator this relay does not trust cannot open a room or read one', async () => {
+    const { room, before } = await seededRoom();
+    const stranger = new TestValidator();
+    await expect(openRoom(relay.baseUrl, room, stranger)).rejects.toThrow(/R10/);
+    await expect(openRoom(relay.baseUrl, randomUUID(), stranger)).rejects.toThrow(/R10/);
+    expect(await snapshot(room)).toEqual(before);
   });
 });

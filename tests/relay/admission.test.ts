@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
+import type { Writer } from '../../relay/inspectUpdate.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
 import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
@@ -13,8 +14,9 @@ import { captureUpdate, docOf, entryUpdate, fakeDevice, fakeEntry, fakeReceipt, 
 
 const limits = DEFAULT_RELAY_LIMITS;
 
-function admit(room: RoomState, update: Uint8Array) {
-  const prepared = room.prepare(update, limits);
+/** Admits `update` as `writer` sent it (R10: a phone writes entries, the room's validator receipts). */
+function admit(room: RoomState, update: Uint8Array, writer: Writer) {
+  const prepared = room.prepare(update, limits, writer);
   if (prepared.ok) room.commit(prepared.fresh, prepared.toStore?.length ?? 0);
   return prepared;
 }
@@ -27,8 +29,8 @@ function seededRoom() {
   const studentDoc = new Y.Doc();
   const first = entryUpdate(entry, studentDoc);
   const receipt = receiptUpdate(fakeReceipt(entry.n));
-  expect(admit(room, first).ok).toBe(true);
-  expect(admit(room, receipt).ok).toBe(true);
+  expect(admit(room, first, 'device').ok).toBe(true);
+  expect(admit(room, receipt, 'validator').ok).toBe(true);
   /** A peer that holds the whole room (as an unfiltered client would after sync). */
   const peer = docOf(room.fullUpdate());
   return { room, device, entry, studentDoc, peer };
@@ -38,12 +40,12 @@ function snapshot(room: RoomState) {
   return { items: room.itemCount, bytes: room.byteCount, full: Array.from(room.fullUpdate()) };
 }
 
-/** Hostile updates, each with the rule that must refuse it. */
-const hostile: { name: string; rule: string; closeCode?: number; make(seed: ReturnType<typeof seededRoom>): Uint8Array }[] = [
+/** Hostile updates, each with the rule that must refuse it and who sends it (default: a phone). */
+const hostile: { name: string; rule: string; closeCode?: number; writer?: Writer; make(seed: ReturnType<typeof seededRoom>): Uint8Array }[] = [
   { name: 'deleting another student’s entry', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('entries').delete(entry.n)) },
   { name: 'deleting a receipt', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('receipts').delete(entry.n)) },
   { name: 'overwriting an entry (an overwrite carries a deletion)', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('entries').set(entry.n, { ...fakeEntry(), n: entry.n })) },
-  { name: 'overwriting a receipt', rule: 'R1', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('receipts').set(entry.n, fakeReceipt(entry.n))) },
+  { name: 'overwriting a receipt', rule: 'R1', writer: 'validator', make: ({ peer, entry }) => captureUpdate(peer, () => peer.getMap('receipts').set(entry.n, fakeReceipt(entry.n))) },
   {
     name: 'a garbage-collected struct sent without a delete set',
     rule: 'R1',
@@ -75,12 +77,12 @@ const hostile: { name: string; rule: string; closeCode?: number; make(seed: Retu
   { name: 'an array as an entry', rule: 'R2', make: () => { const doc = new Y.Doc(); const entry = fakeEntry(); return captureUpdate(doc, () => doc.getMap('entries').set(entry.n, [entry])); } },
   { name: 'an entry under a key other than its nonce', rule: 'R2', make: () => { const doc = new Y.Doc(); return captureUpdate(doc, () => doc.getMap('entries').set(fakeEntry().n, fakeEntry())); } },
   { name: 'an entry that is not well-formed', rule: 'R2', make: () => { const doc = new Y.Doc(); const entry = fakeEntry(); return captureUpdate(doc, () => doc.getMap('entries').set(entry.n, { ...entry, extra: 1 })); } },
-  { name: 'a receipt that is not well-formed', rule: 'R2', make: () => { const doc = new Y.Doc(); const receipt = fakeReceipt(fakeEntry().n); return captureUpdate(doc, () => doc.getMap('receipts').set(receipt.n, { ...receipt, v: 2 })); } },
+  { name: 'a receipt that is not well-formed', rule: 'R2', writer: 'validator', make: () => { const doc = new Y.Doc(); const receipt = fakeReceipt(fakeEntry().n); return captureUpdate(doc, () => doc.getMap('receipts').set(receipt.n, { ...receipt, v: 2 })); } },
   { name: 'a garbage byte string', rule: 'R2', make: () => new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) },
   { name: 'a truncated entry update', rule: 'R2', make: () => entryUpdate(fakeEntry()).subarray(0, 40) },
   { name: 'an item over the size limit', rule: 'R3', closeCode: CloseCode.TooLarge, make: () => entryUpdate(fakeEntry(fakeDevice(), MAX_ITEM_BYTES)) },
   { name: 'a concurrent blind write of an existing entry key', rule: 'R7', make: ({ entry }) => entryUpdate({ ...fakeEntry(), n: entry.n }) },
-  { name: 'a blind write of an existing receipt key', rule: 'R7', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
+  { name: 'a blind write of an existing receipt key', rule: 'R7', writer: 'validator', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
   {
     name: 'two new writes of one key in one update',
     rule: 'R7',
@@ -106,6 +108,7 @@ const hostile: { name: string; rule: string; closeCode?: number; make(seed: Retu
   {
     name: 'a receipt client writing a second receipt',
     rule: 'R8',
+    writer: 'validator',
     make: () => {
       const doc = new Y.Doc();
       const first = fakeReceipt(fakeEntry().n);
@@ -126,6 +129,15 @@ const hostile: { name: string; rule: string; closeCode?: number; make(seed: Retu
       return entryUpdate(fakeEntry(device), doc); // clock 1 of a client the room never saw
     },
   },
+  { name: 'a device writing a receipt', rule: 'R10', make: () => receiptUpdate(fakeReceipt(fakeEntry().n)) },
+  { name: 'a device writing a receipt for its own entry', rule: 'R10', make: ({ entry }) => receiptUpdate(fakeReceipt(entry.n)) },
+  { name: 'a validator writing an entry', rule: 'R10', writer: 'validator', make: () => entryUpdate(fakeEntry()) },
+  {
+    name: 'a validator writing an entry beside its receipts',
+    rule: 'R10',
+    writer: 'validator',
+    make: () => Y.mergeUpdates([receiptUpdate(fakeReceipt(fakeEntry().n)), entryUpdate(fakeEntry())]),
+  },
 ];
 
 describe('relay admission refuses hostile updates whole and leaves the room as it was', () => {
@@ -134,7 +146,7 @@ describe('relay admission refuses hostile updates whole and leaves the room as i
       const seed = seededRoom();
       const before = snapshot(seed.room);
       const update = testCase.make(seed);
-      const result = seed.room.prepare(update, limits);
+      const result = seed.room.prepare(update, limits, testCase.writer ?? 'device');
       expect(result.ok).toBe(false);
       if (result.ok) return;
       expect(result.rule).toBe(testCase.rule);
@@ -150,7 +162,7 @@ describe('relay admission admits appends and treats re-syncs as no-ops', () => {
     const { room, studentDoc } = seededRoom();
     const before = snapshot(room);
     const resync = Y.encodeStateAsUpdate(studentDoc); // what sync step 2 sends after a reconnect
-    const result = room.prepare(resync, limits);
+    const result = room.prepare(resync, limits, 'device');
     expect(result.ok && result.fresh.length === 0 && result.toStore === null).toBe(true);
     expect(snapshot(room)).toEqual(before);
   });
@@ -159,7 +171,7 @@ describe('relay admission admits appends and treats re-syncs as no-ops', () => {
     const { room, studentDoc, device } = seededRoom();
     const next = fakeEntry(device);
     entryUpdate(next, studentDoc);
-    const result = admit(room, Y.encodeStateAsUpdate(studentDoc));
+    const result = admit(room, Y.encodeStateAsUpdate(studentDoc), 'device');
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.fresh.map((held) => held.key)).toEqual([next.n]);
@@ -173,7 +185,7 @@ describe('relay admission admits appends and treats re-syncs as no-ops', () => {
     const forger = new Y.Doc();
     forger.clientID = clientId;
     const forged = entryUpdate({ ...fakeEntry(), n: entry.n }, forger);
-    const result = room.prepare(forged, limits);
+    const result = room.prepare(forged, limits, 'device');
     expect(result.ok && result.toStore === null).toBe(true);
     expect(docOf(room.fullUpdate()).getMap('entries').get(entry.n)).toEqual(entry);
   });
@@ -181,22 +193,30 @@ describe('relay admission admits appends and treats re-syncs as no-ops', () => {
   it('[R8] a validator batch of 200 receipts, each from a fresh client, merged in one update, is admitted', () => {
     const room = new RoomState();
     const entries = Array.from({ length: 200 }, () => fakeEntry());
-    for (const entry of entries) expect(admit(room, entryUpdate(entry)).ok).toBe(true);
+    for (const entry of entries) expect(admit(room, entryUpdate(entry), 'device').ok).toBe(true);
     const batch = Y.mergeUpdates(entries.map((entry) => receiptUpdate(fakeReceipt(entry.n))));
-    const result = admit(room, batch);
+    const result = admit(room, batch, 'validator');
     expect(result.ok && result.fresh.length).toBe(200);
     expect(room.receiptCount).toBe(200);
+  });
+
+  it('[R10] a stored row (a room reloading) may hold entries and receipts together', () => {
+    const room = new RoomState();
+    const entry = fakeEntry();
+    const row = Y.mergeUpdates([entryUpdate(entry), receiptUpdate(fakeReceipt(entry.n))]);
+    const result = admit(room, row, 'stored');
+    expect(result.ok && result.fresh.map((held) => held.kind).sort()).toEqual(['entry', 'receipt']);
   });
 
   it('[R3] a room at its item limit refuses one more entry with 4413', () => {
     const room = new RoomState();
     const small = { ...limits, roomItems: 2 };
     for (let i = 0; i < 2; i++) {
-      const prepared = room.prepare(entryUpdate(fakeEntry()), small);
+      const prepared = room.prepare(entryUpdate(fakeEntry()), small, 'device');
       if (!prepared.ok) throw new Error(prepared.reason);
       room.commit(prepared.fresh, prepared.toStore!.length);
     }
-    const result = room.prepare(entryUpdate(fakeEntry()), small);
+    const result = room.prepare(entryUpdate(fakeEntry()), small, 'device');
     expect(result.ok === false && result.rule === 'R3' && result.closeCode === CloseCode.TooLarge).toBe(true);
   });
 });
@@ -218,8 +238,8 @@ describe('filtered sync data', () => {
     const mine = fakeDevice();
     const myEntry = fakeEntry(mine);
     const others = Array.from({ length: 20 }, () => fakeEntry());
-    for (const entry of [myEntry, ...others]) admit(room, entryUpdate(entry));
-    for (const entry of [myEntry, ...others]) admit(room, receiptUpdate(fakeReceipt(entry.n)));
+    for (const entry of [myEntry, ...others]) admit(room, entryUpdate(entry), 'device');
+    for (const entry of [myEntry, ...others]) admit(room, receiptUpdate(fakeReceipt(entry.n)), 'validator');
     const phone = docOf(...room.deviceItemUpdates(mine));
     expect(Object.keys(phone.getMap('entries').toJSON())).toEqual([myEntry.n]);
     expect(Object.keys(phone.getMap('receipts').toJSON())).toEqual([myEntry.n]);

@@ -1,7 +1,8 @@
 /**
  * The Relay class mounted on a plain Node HTTP server in this process, with stores and limits
  * chosen by the test: loading (R5, messages buffered until the room is loaded), compaction,
- * idle unload, keep-alive, /time, /healthz and the static app.
+ * idle unload, keep-alive, /time, /healthz and the static app. Each relay trusts one
+ * TestValidator (in a MemoryTrustStore), which opens the rooms a test writes to (R9).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,12 +11,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { entriesMap, receiptsMap } from '../../protocol/index.ts';
+import { CloseCode, entriesMap, receiptsMap } from '../../protocol/index.ts';
 import { Relay, type RelayOptions } from '../../relay/Relay.ts';
+import { MemoryTrustStore } from '../../relay/TrustStore.ts';
 import { MemoryUpdateStore, type StoredUpdate } from '../../relay/UpdateStore.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 import { RawRelayClient } from '../helpers/relayClient.ts';
+import { openRoom, sendAndSettle, writeEntriesAsPhones } from '../helpers/roomWriters.ts';
 import { entryUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+import { TestValidator } from '../helpers/testValidator.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -24,8 +28,13 @@ afterEach(async () => {
   removeTempDirs();
 });
 
-async function serve(options: RelayOptions): Promise<{ relay: Relay; baseUrl: string }> {
-  const relay = new Relay(options);
+/** A relay on loopback whose trust store has `validator` enrolled (a fresh one unless given). */
+async function serve(
+  options: Omit<RelayOptions, 'trust'>,
+  { trust = new MemoryTrustStore(), validator = new TestValidator() } = {},
+): Promise<{ relay: Relay; baseUrl: string; validator: TestValidator; trust: MemoryTrustStore }> {
+  validator.enrolIn(trust);
+  const relay = new Relay({ ...options, trust });
   const server: Server = createServer((req, res) => {
     if (!relay.handleHttp(req, res)) {
       res.writeHead(404);
@@ -41,7 +50,7 @@ async function serve(options: RelayOptions): Promise<{ relay: Relay; baseUrl: st
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
-  return { relay, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { relay, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, validator, trust };
 }
 
 /** A store whose loads wait until the test lets them go. */
@@ -60,43 +69,52 @@ describe('[R5] room loading, compaction and unloading', () => {
   it('[R5] messages that arrive while the room loads wait for it; the first sync step comes after the load', async () => {
     const store = new SlowStore();
     const room = randomUUID();
-    const stored = fakeEntry();
+    const device = fakeDevice();
+    const stored = fakeEntry(device);
     store.append(room, entryUpdate(stored));
-    const { baseUrl } = await serve({ store });
-    const phone = await RawRelayClient.connect(baseUrl, room);
-    const mine = fakeEntry();
-    phone.sendUpdate(entryUpdate(mine));
+    const { baseUrl, validator } = await serve({ store });
+    // The validator's welcome comes before the room loads: its proof and grant need no room.
+    const opener = await openRoom(baseUrl, room, validator);
     await waitFor(() => store.loads === 1, { message: 'the load to start' });
+    const phone = await RawRelayClient.connect(baseUrl, room, { device });
+    const mine = fakeEntry(device);
+    phone.sendUpdate(entryUpdate(mine));
+    expect(opener.relayStateVector).toBeUndefined();
     expect(phone.relayStateVector).toBeUndefined();
     store.release();
     await phone.syncRoom();
     expect(phone.close).toBeUndefined();
+    expect(phone.relayStateVector).toBeDefined();
     expect(entriesMap(phone.doc).has(stored.n)).toBe(true);
     expect((await store.load(room)).length).toBe(2);
     phone.end();
+    opener.end();
   });
 
   it('[R5] past the threshold the room’s rows are merged into one, and a new relay on the store serves everything', async () => {
     const store = new MemoryUpdateStore();
     const room = randomUUID();
-    const { relay, baseUrl } = await serve({ store, limits: { compactAfterRows: 5 } });
-    const writer = await RawRelayClient.connect(baseUrl, room);
+    const trust = new MemoryTrustStore();
+    const { relay, baseUrl, validator } = await serve({ store, limits: { compactAfterRows: 5 } }, { trust });
+    const opener = await openRoom(baseUrl, room, validator);
     const entries = Array.from({ length: 12 }, () => fakeEntry());
-    for (const entry of entries) writer.sendUpdate(entryUpdate(entry));
-    writer.sendUpdate(receiptUpdate(fakeReceipt(entries[0]!.n)));
+    await writeEntriesAsPhones(baseUrl, room, entries);
+    await sendAndSettle(opener, [receiptUpdate(fakeReceipt(entries[0]!.n))]);
     await waitFor(() => relay.stats().admitted === 13, { message: '13 admitted updates' });
     expect(relay.stats().compactions).toBeGreaterThanOrEqual(2);
     expect((await store.load(room)).length).toBeLessThan(5);
-    writer.end();
+    opener.end();
 
-    const second = await serve({ store });
+    // A new relay on the same stores (a restart): the grant still opens the room for phones.
+    const second = await serve({ store }, { trust, validator });
     const phone = await RawRelayClient.connect(second.baseUrl, room, { device: entries[0]!.d });
     await phone.syncRoom();
     expect([...entriesMap(phone.doc).keys()]).toEqual([entries[0]!.n]);
     expect([...receiptsMap(phone.doc).keys()]).toEqual([entries[0]!.n]);
-    const observer = await RawRelayClient.connect(second.baseUrl, room);
+    const observer = await openRoom(second.baseUrl, room, validator);
     await observer.syncRoom();
     expect(entriesMap(observer.doc).size).toBe(12);
+    expect(receiptsMap(observer.doc).size).toBe(1);
     phone.end();
     observer.end();
   });
@@ -104,15 +122,16 @@ describe('[R5] room loading, compaction and unloading', () => {
   it('[R5] a room with no peers is unloaded after the idle time and loads again on the next connection', async () => {
     const store = new MemoryUpdateStore();
     const room = randomUUID();
-    const { relay, baseUrl } = await serve({ store, limits: { idleUnloadMs: 50 } });
+    const { relay, baseUrl, validator } = await serve({ store, limits: { idleUnloadMs: 50 } });
     const entry = fakeEntry();
-    const writer = await RawRelayClient.connect(baseUrl, room);
+    (await openRoom(baseUrl, room, validator)).end();
+    const writer = await RawRelayClient.connect(baseUrl, room, { device: entry.d });
     writer.sendUpdate(entryUpdate(entry));
     await waitFor(() => relay.stats().admitted === 1, { message: 'the entry admitted' });
     expect(relay.isRoomLoaded(room)).toBe(true);
     writer.end();
     await waitFor(() => !relay.isRoomLoaded(room), { message: 'the idle room to be unloaded' });
-    const again = await RawRelayClient.connect(baseUrl, room);
+    const again = await RawRelayClient.connect(baseUrl, room, { device: entry.d });
     await again.syncRoom();
     expect(entriesMap(again.doc).get(entry.n)).toEqual(entry);
     again.end();
@@ -121,8 +140,10 @@ describe('[R5] room loading, compaction and unloading', () => {
 
 describe('keep-alive and HTTP', () => {
   it('a quiet peer hears an (empty) awareness message, so a y-websocket client never times out', async () => {
-    const { baseUrl } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 100 } });
-    const quiet = await RawRelayClient.connect(baseUrl, randomUUID(), { device: fakeDevice() });
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 100 } });
+    const room = randomUUID();
+    (await openRoom(baseUrl, room, validator)).end();
+    const quiet = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
     const heard: number[] = [];
     quiet.socket.on('message', (data: Buffer) => heard.push(data[0]!));
     await waitFor(() => heard.includes(1), { message: 'a keep-alive awareness message' });
@@ -159,12 +180,37 @@ describe('keep-alive and HTTP', () => {
   });
 
   it('a refused update is counted under its rule in stats()', async () => {
-    const { relay, baseUrl } = await serve({ store: new MemoryUpdateStore() });
-    const hostile = await RawRelayClient.connect(baseUrl, randomUUID());
+    const { relay, baseUrl, validator } = await serve({ store: new MemoryUpdateStore() });
+    const room = randomUUID();
+    (await openRoom(baseUrl, room, validator)).end();
+    const hostile = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
     const doc = new Y.Doc();
     doc.getText('entries').insert(0, 'x');
     hostile.sendUpdate(Y.encodeStateAsUpdate(doc));
     await hostile.closed();
     await waitFor(() => relay.stats().refusedByRule['R2'] === 1, { message: 'the refusal counted' });
+  });
+});
+
+describe('who may connect (R9, R10)', () => {
+  it('[R9] a phone connecting to a room no validator opened is refused at the upgrade with 404, counted under R9', async () => {
+    const { relay, baseUrl } = await serve({ store: new MemoryUpdateStore() });
+    await expect(RawRelayClient.connect(baseUrl, randomUUID(), { device: fakeDevice() })).rejects.toThrow(/HTTP 404/);
+    expect(relay.stats().refusedByRule['R9']).toBe(1);
+  });
+
+  it('[R10] a peer without ?device= that never answers the challenge hears nothing of the room and is closed with 4401', async () => {
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { validatorProofTimeoutMs: 100 } });
+    const room = randomUUID();
+    const opener = await openRoom(baseUrl, room, validator);
+    await sendAndSettle(opener, [receiptUpdate(fakeReceipt(fakeEntry().n))]);
+    const silent = await RawRelayClient.connect(baseUrl, room);
+    const close = await silent.closed();
+    expect(close.code).toBe(CloseCode.Unauthorized);
+    expect(close.reason.startsWith('R10:')).toBe(true);
+    expect(silent.challenge).toBeDefined();
+    expect(silent.relayStateVector).toBeUndefined();
+    expect(receiptsMap(silent.doc).size).toBe(0);
+    opener.end();
   });
 });

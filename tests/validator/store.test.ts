@@ -1,4 +1,4 @@
-/** ValidatorStore over a real SQLite file: schema, durability settings, idempotent batches, bindings. */
+/** ValidatorStore over a real SQLite file: schema and migrations, durability settings, idempotent batches, bindings, identity. */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -48,7 +48,38 @@ describe('ValidatorStore', () => {
     store.close();
     store = ValidatorStore.open(dir);
     expect(store.getSession(session.id)).toEqual(session);
-    expect(store.getDecision('n1')).toMatchObject({ studentId: 'A', status: 'accepted' });
+    expect(store.getDecision(session.id, 'n1')).toMatchObject({ studentId: 'A', status: 'accepted' });
+    expect(store.getDecision(makeSession().id, 'n1')).toBeUndefined(); // decisions are per session
+    store.close();
+  });
+
+  it('upgrades a version-1 database in place: its decisions are kept, now keyed by (session, nonce)', () => {
+    const dir = tempDir();
+    const raw = new Database(join(dir, 'validator.db'));
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO sessions (id, course, secret, box_public_key, box_secret_key, starts_at_s, ends_at_s, rotate_seconds, skew_seconds, late_sync_minutes, created_at_ms)
+      VALUES ('s1', 'Networks', x'00', x'00', x'00', 1, 2, 10, 2, 10, 1)`).run();
+    raw.prepare(`INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, first_seen_ms, decided_at_ms)
+      VALUES ('n1', 's1', 'sync', 'A', 'dev1', 'accepted', 'ok', 1, 2)`).run();
+    raw.close();
+    const store = ValidatorStore.open(dir);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    expect(store.getDecision('s1', 'n1')).toMatchObject({ sessionId: 's1', studentId: 'A', status: 'accepted' });
+    store.close();
+  });
+
+  it('keeps one signing identity: made on first use, the same after a reopen', () => {
+    const dir = tempDir();
+    let store = ValidatorStore.open(dir);
+    let made = 0;
+    const makeKeyPair = () => (made++, { publicKey: new Uint8Array(32).fill(7), secretKey: new Uint8Array(64).fill(9) });
+    const first = store.signingIdentity(makeKeyPair);
+    expect(store.signingIdentity(makeKeyPair)).toEqual(first);
+    store.close();
+    store = ValidatorStore.open(dir);
+    expect(store.signingIdentity(makeKeyPair)).toEqual(first);
+    expect(made).toBe(1);
     store.close();
   });
 
@@ -67,6 +98,22 @@ describe('ValidatorStore', () => {
     expect(store.deviceBinding(session.id, 'dev1')).toBe('A');
     expect(store.deviceBinding(session.id, 'dev2')).toBeUndefined();
     expect(store.studentDevices('A')).toEqual(['dev1']);
+    store.close();
+  });
+
+  it('a nonce is one decision per session: the same nonce in another session is decided there on its own', () => {
+    const store = ValidatorStore.open(tempDir());
+    const honest = makeSession();
+    const other = makeSession();
+    store.insertSession(honest);
+    store.insertSession(other);
+    // An entry copied into another session's room must not block the honest one.
+    const [copied] = store.recordDecisions([decision({ sessionId: other.id, status: 'rejected', reason: 'undecryptable', studentId: undefined })]);
+    const [original] = store.recordDecisions([decision({ sessionId: honest.id })]);
+    expect(copied).toMatchObject({ sessionId: other.id, status: 'rejected' });
+    expect(original).toMatchObject({ sessionId: honest.id, status: 'accepted' });
+    expect(store.getDecision(honest.id, 'n1')).toMatchObject({ status: 'accepted' });
+    expect(store.getDecision(other.id, 'n1')).toMatchObject({ status: 'rejected', reason: 'undecryptable' });
     store.close();
   });
 
@@ -100,10 +147,10 @@ describe('ValidatorStore', () => {
     raw.close();
     const store = ValidatorStore.open(dir);
     expect(store.schemaVersion).toBe(MIGRATIONS.length);
-    expect(store.getDecision('http:old')).toEqual({ nonce: 'http:old', sessionId: 's', via: 'direct', status: 'accepted', reason: 'ok', flags: [], studentId: 'A', firstSeenMs: 1, decidedAtMs: 2 });
+    expect(store.getDecision('s', 'http:old')).toEqual({ nonce: 'http:old', sessionId: 's', via: 'direct', status: 'accepted', reason: 'ok', flags: [], studentId: 'A', firstSeenMs: 1, decidedAtMs: 2 });
     expect(store.getSession('s')?.options).toEqual({});
     store.recordDecision(decision({ sessionId: 's', nonce: 'http:new', via: 'direct', studentId: 'B', deviceKey: undefined, status: 'rejected', reason: 'duplicate', clientAddress: '10.0.0.5' }));
-    expect(store.getDecision('http:new')).toMatchObject({ clientAddress: '10.0.0.5' });
+    expect(store.getDecision('s', 'http:new')).toMatchObject({ clientAddress: '10.0.0.5' });
     expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.5', 'C')).toBe(true);
     expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.5', 'B')).toBe(false);
     expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.6', 'C')).toBe(false);
@@ -174,6 +221,8 @@ describe('ValidatorStore', () => {
     expect(store.sessionIdsOpenForEntries(justAfterEnd, 0).sort()).toEqual([live.id]);
     expect(store.sessionIdsOpenForEntries(justAfterEnd, 60_000).sort()).toEqual([live.id, noGrace.id].sort());
     expect(store.sessionIdsOpenForEntries(endsAtS * 1000 + 11 * 60_000, 0)).toEqual([]);
+    // What the follower's room grants say: phones write until end + late_sync_minutes.
+    expect(store.sessionsOpenForEntries(justAfterEnd, 0)).toEqual([{ id: live.id, writesUntilMs: endsAtS * 1000 + 10 * 60_000 }]);
     store.close();
   });
 });

@@ -1,15 +1,24 @@
 /**
  * Keeps one RoomFollower per session that can still receive entries: live, or ended less than
- * `late_sync_minutes` ago (DESIGN.md). Sessions are re-listed every few seconds, and a new or
- * ended session can be nudged at once with `refresh()`.
+ * `late_sync_minutes` ago (plus a grace). Sessions are re-listed every few hundred
+ * milliseconds, and a new or ended session can be nudged at once with `refresh()`; a session
+ * whose end moved gets a newer room grant.
  */
 import { RoomFollower, type EntryJudge } from './RoomFollower.ts';
+
+export interface FollowedSession {
+  id: string;
+  /** Until when phones may write (end + late_sync_minutes): what the room's grant says. */
+  writesUntilMs: number;
+}
 
 export interface FollowerManagerOptions {
   relayUrl: string;
   judge: EntryJudge;
-  /** Session ids to follow at `nowMs`. */
-  followable: (nowMs: number) => string[];
+  /** The validator's Ed25519 secret key (proves the followers are this validator). */
+  signingSecretKey: Uint8Array;
+  /** Sessions to follow at `nowMs`. */
+  followable: (nowMs: number) => FollowedSession[];
   log?: (line: string) => void;
   now?: () => number;
   /** How often the list of sessions is re-read. */
@@ -18,7 +27,7 @@ export interface FollowerManagerOptions {
 
 export class FollowerManager {
   readonly #options: FollowerManagerOptions;
-  readonly #followers = new Map<string, RoomFollower>();
+  readonly #followers = new Map<string, { follower: RoomFollower; writesUntilMs: number }>();
   readonly #timer: NodeJS.Timeout;
   #isClosed = false;
 
@@ -29,19 +38,31 @@ export class FollowerManager {
     this.#timer.unref();
   }
 
-  /** Starts followers for new followable sessions and stops those no longer followable. */
+  /** Starts followers for new followable sessions, stops those no longer followable, re-grants moved ones. */
   refresh(): void {
     if (this.#isClosed) return;
     const now = (this.#options.now ?? Date.now)();
-    const wanted = new Set(this.#options.followable(now));
-    for (const sessionId of wanted) {
-      if (this.#followers.has(sessionId)) continue;
-      this.#followers.set(
+    const wanted = new Map(this.#options.followable(now).map((session) => [session.id, session]));
+    for (const [sessionId, session] of wanted) {
+      const followed = this.#followers.get(sessionId);
+      if (followed) {
+        if (followed.writesUntilMs !== session.writesUntilMs) {
+          followed.writesUntilMs = session.writesUntilMs;
+          followed.follower.grantChanged();
+        }
+        continue;
+      }
+      const follower = new RoomFollower({
         sessionId,
-        new RoomFollower({ sessionId, relayUrl: this.#options.relayUrl, judge: this.#options.judge, log: this.#options.log, now: this.#options.now }),
-      );
+        relayUrl: this.#options.relayUrl,
+        judge: this.#options.judge,
+        signingSecretKey: this.#options.signingSecretKey,
+        ...(this.#options.log ? { log: this.#options.log } : {}),
+        ...(this.#options.now ? { now: this.#options.now } : {}),
+      });
+      this.#followers.set(sessionId, { follower, writesUntilMs: session.writesUntilMs });
     }
-    for (const [sessionId, follower] of this.#followers) {
+    for (const [sessionId, { follower }] of this.#followers) {
       if (wanted.has(sessionId)) continue;
       this.#followers.delete(sessionId);
       void follower.close();
@@ -49,7 +70,7 @@ export class FollowerManager {
   }
 
   follower(sessionId: string): RoomFollower | undefined {
-    return this.#followers.get(sessionId);
+    return this.#followers.get(sessionId)?.follower;
   }
 
   get followedSessionIds(): string[] {
@@ -59,7 +80,7 @@ export class FollowerManager {
   async close(): Promise<void> {
     this.#isClosed = true;
     clearInterval(this.#timer);
-    await Promise.all([...this.#followers.values()].map((f) => f.close()));
+    await Promise.all([...this.#followers.values()].map(({ follower }) => follower.close()));
     this.#followers.clear();
   }
 }

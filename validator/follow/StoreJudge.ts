@@ -1,56 +1,137 @@
 /**
- * The follower's judge over the validator's store and rules: decides a batch of entries in one
- * SQLite transaction (`decideAndRecord`), then seals one receipt per decision with the box key
- * the rules already computed. Receipts are sealed only after the decisions are committed, so a
- * receipt never announces a decision the validator could forget.
+ * The follower's judge over the validator's store and rules. Entries from every room arriving
+ * within `groupCommitMs` are decided in one SQLite transaction (one disk flush for all of them:
+ * with synchronous=FULL a flush per entry was the largest cost when entries trickle in), then
+ * one receipt is sealed per entry the room has not answered. Receipts are sealed only after the
+ * decisions are committed, so a receipt never announces a decision the validator could forget.
+ * The store alone says what is decided; a receipt the room already holds is checked, not trusted.
  */
-import { sealReceipt, tryFromBase64Url } from '../../crypto/index.ts';
-import { ACCEPTED_REASON, isRejectionReason, type Receipt, type ReceiptPlaintext } from '../../protocol/index.ts';
-import { decideAndRecord } from '../decideBatch.ts';
+import { signDetached, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
+import { ACCEPTED_REASON, grantSigningBytes, isRejectionReason, parseReceipt, type Receipt, type ReceiptPlaintext, type RoomGrant } from '../../protocol/index.ts';
+import { sealReceipt } from '../../crypto/index.ts';
+import { decideAndRecord, type BatchResult } from '../decideBatch.ts';
 import { nativeSharedKey } from '../nativeSharedKey.ts';
 import type { EntryInput } from '../rules.ts';
-import type { Decision } from '../types.ts';
+import type { Decision, SessionRecord } from '../types.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
+import type { SignedGrant } from './RelayLink.ts';
 import type { EntryJudge, SeenEntry } from './RoomFollower.ts';
+
+export interface StoreJudgeOptions {
+  now?: () => number;
+  /** How long the first entry waits for others to share its transaction (default 4 ms). */
+  groupCommitMs?: number;
+  log?: (line: string) => void;
+}
+
+interface PendingCall {
+  sessionId: string;
+  entries: SeenEntry[];
+  resolve(receipts: Receipt[]): void;
+  reject(error: unknown): void;
+}
+
+/** A group is flushed at once when it holds this many entries. */
+const MAX_GROUP_ENTRIES = 2000;
 
 export class StoreJudge implements EntryJudge {
   readonly #store: ValidatorStore;
+  readonly #identity: SigningKeyPair;
   readonly #now: () => number;
+  readonly #groupCommitMs: number;
+  readonly #log: (line: string) => void;
   /** Open connection interval per session (id in the store's connection_intervals). */
   readonly #openIntervals = new Map<string, number>();
+  #pending: PendingCall[] = [];
+  #pendingEntries = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Receipts found in rooms that this validator did not make (R10 should make this 0). */
+  foreignReceipts = 0;
 
-  constructor(store: ValidatorStore, now: () => number = Date.now) {
+  constructor(store: ValidatorStore, identity: SigningKeyPair, options: StoreJudgeOptions = {}) {
     this.#store = store;
-    this.#now = now;
+    this.#identity = identity;
+    this.#now = options.now ?? Date.now;
+    this.#groupCommitMs = options.groupCommitMs ?? 4;
+    this.#log = options.log ?? (() => {});
   }
 
-  isDecided(sessionId: string, nonce: string): boolean {
-    return this.#store.getDecision(nonce) !== undefined;
+  judge(sessionId: string, entries: SeenEntry[]): Promise<Receipt[]> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ sessionId, entries, resolve, reject });
+      this.#pendingEntries += entries.length;
+      if (this.#pendingEntries >= MAX_GROUP_ENTRIES) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#groupCommitMs);
+    });
   }
 
-  async judge(sessionId: string, entries: SeenEntry[]): Promise<Receipt[]> {
-    const session = this.#store.getSession(sessionId);
-    if (!session) return []; // a room whose session this validator does not own: nothing to say
-    const inputs: EntryInput[] = entries.map((seen) => ({ kind: 'entry', key: seen.nonce, entry: seen.raw, firstSeenMs: seen.firstSeenMs }));
-    const results = decideAndRecord(this.#store, session, inputs, this.#now());
-    const receipts: Receipt[] = [];
-    for (const result of results) {
-      if (!result.isNew || !result.sharedKey || result.decision.sessionId !== sessionId) continue;
-      receipts.push(sealReceipt(receiptPlaintext(result.decision), result.decision.nonce, result.sharedKey));
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const calls = this.#pending;
+    this.#pending = [];
+    this.#pendingEntries = 0;
+    if (calls.length === 0) return;
+    let results: (BatchResult[] | undefined)[];
+    try {
+      results = this.#store.inTransaction(() => calls.map((call) => this.#decide(call)));
+    } catch {
+      // One call's entries made the group fail (a full disk, or a bug meeting hostile input):
+      // each call alone, so the others are not held hostage by it.
+      results = calls.map((call) => {
+        try {
+          return this.#store.inTransaction(() => this.#decide(call));
+        } catch (error) {
+          call.reject(error);
+          return undefined;
+        }
+      });
     }
+    calls.forEach((call, index) => {
+      const decided = results[index];
+      if (!decided) return;
+      try {
+        call.resolve(this.#receipts(call, decided));
+      } catch (error) {
+        call.reject(error);
+      }
+    });
+  }
+
+  #decide(call: PendingCall): BatchResult[] | undefined {
+    const session = this.#store.getSession(call.sessionId);
+    if (!session) return []; // a room whose session this validator does not own: nothing to say
+    const inputs: EntryInput[] = call.entries.map((seen) => ({ kind: 'entry', key: seen.nonce, entry: seen.raw, firstSeenMs: seen.firstSeenMs }));
+    return decideAndRecord(this.#store, session, inputs, this.#now());
+  }
+
+  /** One receipt per decided entry the room has not answered; room receipts of new decisions checked. */
+  #receipts(call: PendingCall, results: BatchResult[]): Receipt[] {
+    if (results.length === 0) return [];
+    const session = this.#store.getSession(call.sessionId)!;
+    const receipts: Receipt[] = [];
+    results.forEach((result, index) => {
+      const seen = call.entries[index]!;
+      // New: entries that opened carry their key. Decided before: re-derived from the stored
+      // device key, except for entries that never opened (no key the device is known to hold).
+      const key = result.isNew ? result.sharedKey : storedSharedKey(result.decision, session);
+      if (!key) return;
+      if (seen.roomReceipt !== undefined) {
+        if (result.isNew && !opensWith(seen.roomReceipt, key)) {
+          this.foreignReceipts++;
+          this.#log(`the room holds a receipt for entry ${seen.nonce.slice(0, 8)} that this validator did not make; the phone cannot read its answer`);
+        }
+        return;
+      }
+      receipts.push(sealReceipt(receiptPlaintext(result.decision), result.decision.nonce, key));
+    });
     return receipts;
   }
 
-  reissueReceipt(sessionId: string, nonce: string): Receipt | undefined {
-    const decision = this.#store.getDecision(nonce);
-    if (!decision || decision.sessionId !== sessionId || decision.via !== 'sync' || !decision.deviceKey) return undefined;
+  grant(sessionId: string): SignedGrant | undefined {
     const session = this.#store.getSession(sessionId);
-    const devicePublicKey = tryFromBase64Url(decision.deviceKey);
-    if (!session || !devicePublicKey || devicePublicKey.length !== 32) return undefined;
-    // Only entries that opened get receipts: an undecryptable or malformed entry's key is not
-    // one we can answer meaningfully (the first decision sealed none either).
-    if (decision.reason === 'undecryptable' || decision.reason === 'malformed') return undefined;
-    return sealReceipt(receiptPlaintext(decision), nonce, nativeSharedKey(devicePublicKey, session.boxSecretKey));
+    if (!session) return undefined;
+    return signGrant(session, this.#identity, this.#now());
   }
 
   connectionChanged(sessionId: string, isConnected: boolean, atMs: number): void {
@@ -64,7 +145,40 @@ export class StoreJudge implements EntryJudge {
   }
 }
 
-/** The receipt's plaintext for a stored decision (DESIGN.md "Receipt"). */
+/** Until when phones may write to the session's room: its end plus `late_sync_minutes`. */
+export function writesUntilMs(session: Pick<SessionRecord, 'endsAtS' | 'lateSyncMinutes'>): number {
+  return session.endsAtS * 1000 + session.lateSyncMinutes * 60_000;
+}
+
+/** The session's room grant, signed now (SPEC.md "Room grants"). */
+export function signGrant(session: Pick<SessionRecord, 'id' | 'endsAtS' | 'lateSyncMinutes'>, identity: SigningKeyPair, nowMs: number): SignedGrant {
+  const grant: RoomGrant = {
+    v: 1,
+    room: session.id,
+    validator: toBase64Url(identity.publicKey),
+    writes_until_ms: writesUntilMs(session),
+    issued_at_ms: nowMs,
+  };
+  const grantJson = JSON.stringify(grant);
+  return { grantJson, signature: signDetached(grantSigningBytes(grantJson), identity.secretKey) };
+}
+
+function storedSharedKey(decision: Decision, session: SessionRecord): Uint8Array | undefined {
+  if (decision.via !== 'sync' || !decision.deviceKey || decision.reason === 'undecryptable' || decision.reason === 'malformed') return undefined;
+  const devicePublicKey = tryFromBase64Url(decision.deviceKey);
+  if (!devicePublicKey || devicePublicKey.length !== 32) return undefined;
+  return nativeSharedKey(devicePublicKey, session.boxSecretKey);
+}
+
+/** Whether a receipt found in the room opens with this entry's key (only the validator and the device hold it). */
+function opensWith(roomReceipt: unknown, key: Uint8Array): boolean {
+  const receipt = parseReceipt(roomReceipt);
+  if (!receipt.ok) return false;
+  const nonce = tryFromBase64Url(receipt.value.rn);
+  return nonce !== undefined && openJson(receipt.value.c, nonce, key) !== undefined;
+}
+
+/** The receipt's plaintext for a stored decision (SPEC.md "Receipt"). */
 export function receiptPlaintext(decision: Decision): ReceiptPlaintext {
   const reason = decision.status === 'accepted' ? ACCEPTED_REASON : isRejectionReason(decision.reason) ? decision.reason : 'malformed';
   return {

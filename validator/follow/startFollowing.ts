@@ -1,7 +1,9 @@
 /**
  * Starts the validator's Yjs side: one follower per session still open for entries (live, or
- * ended less than `late_sync_minutes` ago), each judging entries through the store.
+ * ended less than `late_sync_minutes` ago), each proving itself to the relay with the
+ * validator's signing identity and judging entries through the store.
  */
+import { newSigningKeyPair, signingKeyPairFromSecretKey, type SigningKeyPair } from '../../crypto/index.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
 import { FollowerManager } from './FollowerManager.ts';
 import { StoreJudge } from './StoreJudge.ts';
@@ -14,28 +16,41 @@ export interface FollowingOptions {
   now?: () => number;
   /** How often the session list is re-read (new sessions are followed within this time; default 250 ms). */
   refreshMs?: number;
+  /** How long the first entry waits for others to share its transaction (default 4 ms). */
+  groupCommitMs?: number;
 }
 
 /**
- * How long past `late_sync_minutes` a session is still followed: entries that arrive then are
- * answered `sync_too_late` instead of never, so a phone that comes back online late learns
- * what happened rather than waiting forever.
+ * How long past `late_sync_minutes` a session is still followed: entries that arrived in time
+ * but were not answered yet (the validator was away) are answered then.
  */
 export const ANSWER_LATE_ENTRIES_MS = 60 * 60_000;
+
+/** The validator's Ed25519 identity, made on first use and kept in validator.db. */
+export function validatorIdentity(store: ValidatorStore): SigningKeyPair {
+  return signingKeyPairFromSecretKey(store.signingIdentity(newSigningKeyPair).secretKey);
+}
 
 
 export function startFollowing(options: FollowingOptions): FollowerManager {
   const now = options.now ?? Date.now;
+  const identity = validatorIdentity(options.store);
   return new FollowerManager({
     relayUrl: options.relayUrl,
-    judge: new StoreJudge(options.store, now),
-    followable: (nowMs) => options.store.sessionIdsOpenForEntries(nowMs, ANSWER_LATE_ENTRIES_MS),
+    judge: new StoreJudge(options.store, identity, {
+      now,
+      ...(options.groupCommitMs !== undefined ? { groupCommitMs: options.groupCommitMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    }),
+    signingSecretKey: identity.secretKey,
+    followable: (nowMs) => options.store.sessionsOpenForEntries(nowMs, ANSWER_LATE_ENTRIES_MS),
     refreshMs: options.refreshMs ?? 250,
     now,
     ...(options.log ? { log: options.log } : {}),
   });
 }
 
-export { FollowerManager } from './FollowerManager.ts';
+export { FollowerManager, type FollowedSession } from './FollowerManager.ts';
 export { RoomFollower, type EntryJudge, type SeenEntry } from './RoomFollower.ts';
-export { StoreJudge, receiptPlaintext } from './StoreJudge.ts';
+export { StoreJudge, receiptPlaintext, signGrant, writesUntilMs } from './StoreJudge.ts';
+export { RelayLink, itemsOf, syncUrlOf, type SignedGrant, type RoomItem } from './RelayLink.ts';

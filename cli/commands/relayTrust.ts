@@ -1,0 +1,111 @@
+/**
+ * The relay operator's side of trust (SPEC.md "Enrolment"): `rollcall relay enroll`, `revoke`
+ * and `validators` work on the relay's data folder directly (the operator is on the relay's
+ * machine; a running relay notices within a second), and the validator's side,
+ * `rollcall validator --enroll <code>`, which redeems a code over HTTPS.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { signDetached, toBase64Url, type SigningKeyPair } from '../../crypto/index.ts';
+import { enrolmentSigningBytes } from '../../protocol/index.ts';
+import { ENROL_PATH, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode } from '../../relay/index.ts';
+import { CliError } from '../apiClient.ts';
+
+export interface RelayDataOptions {
+  data: string;
+}
+
+function openTrust(dataDir: string, mustExist: boolean): SqliteTrustStore {
+  const dir = resolve(dataDir);
+  if (mustExist && !existsSync(join(dir, TRUST_DB_FILE))) {
+    throw new CliError(`no relay data in ${dir} (${TRUST_DB_FILE} is missing): pass the relay's --data folder`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return new SqliteTrustStore(join(dir, TRUST_DB_FILE));
+}
+
+/** Short, comparable form of a key for people: its first 12 characters. */
+export function keyFingerprint(publicKey: string): string {
+  return publicKey.slice(0, 12);
+}
+
+export function enrolCommand(options: RelayDataOptions & { name: string; expiresHours: number }, print: (line: string) => void): void {
+  if (!VALIDATOR_NAME_PATTERN.test(options.name)) {
+    throw new CliError('--name must be 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit (e.g. prof-lovelace-laptop)');
+  }
+  const trust = openTrust(options.data, false);
+  try {
+    const code = newEnrolmentCode();
+    const now = Date.now();
+    trust.addEnrolmentCode(hashEnrolmentCode(code), options.name, now, now + options.expiresHours * 3600_000);
+    print(`Enrolment code for "${options.name}" (valid ${options.expiresHours} h, usable once):`);
+    print('');
+    print(`    ${code}`);
+    print('');
+    print('Give it to the professor; on their laptop:');
+    print(`    rollcall validator --relay <this relay's URL> --enroll ${code}`);
+    print('The code is not stored here, only a hash of it. Revoke later with: rollcall relay revoke ' + options.name);
+  } finally {
+    trust.close();
+  }
+}
+
+export function revokeCommand(options: RelayDataOptions & { name: string }, print: (line: string) => void): void {
+  const trust = openTrust(options.data, true);
+  try {
+    const count = trust.revoke(options.name, Date.now());
+    if (count === 0) {
+      const known = trust.validators().filter((v) => v.revokedAtMs === undefined).map((v) => v.name);
+      throw new CliError(`no active validator is called "${options.name}"${known.length ? ` (active: ${known.join(', ')})` : ''}`);
+    }
+    print(`Revoked "${options.name}": a running relay closes its connections and refuses new entries to its rooms within a second.`);
+  } finally {
+    trust.close();
+  }
+}
+
+export function listValidatorsCommand(options: RelayDataOptions & { json?: boolean }, print: (line: string) => void): void {
+  const trust = openTrust(options.data, true);
+  try {
+    const now = Date.now();
+    const rows = trust.validators().map((validator) => ({
+      name: validator.name,
+      key: validator.publicKey,
+      enrolled_at: new Date(validator.enrolledAtMs).toISOString(),
+      revoked_at: validator.revokedAtMs === undefined ? null : new Date(validator.revokedAtMs).toISOString(),
+      open_rooms: trust.openGrants(validator.publicKey, now).length,
+    }));
+    if (options.json) {
+      print(JSON.stringify(rows, null, 2));
+      return;
+    }
+    if (rows.length === 0) {
+      print('No validator is enrolled. Make a code with: rollcall relay enroll --name <laptop name>');
+      return;
+    }
+    for (const row of rows) {
+      print(`${row.name.padEnd(28)} key ${keyFingerprint(row.key)}…  ${row.revoked_at ? `revoked ${row.revoked_at}` : `active, ${row.open_rooms} open room(s)`}  enrolled ${row.enrolled_at}`);
+    }
+  } finally {
+    trust.close();
+  }
+}
+
+/** Redeems an enrolment code at the relay for this validator's key. The code goes in the POST body only. */
+export async function redeemEnrolmentCode(relayUrl: string, code: string, identity: SigningKeyPair): Promise<string> {
+  const url = new URL(ENROL_PATH, relayUrl.replace(/^ws/, 'http'));
+  const body = {
+    code,
+    public_key: toBase64Url(identity.publicKey),
+    proof: toBase64Url(signDetached(enrolmentSigningBytes(code), identity.secretKey)),
+  };
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  } catch {
+    throw new CliError(`cannot reach the relay at ${url.origin} to enrol: check --relay and the network`);
+  }
+  const answer = (await response.json().catch(() => ({}))) as { name?: string; error?: string };
+  if (!response.ok) throw new CliError(`the relay refused the enrolment: ${answer.error ?? `HTTP ${response.status}`}`);
+  return answer.name ?? '?';
+}

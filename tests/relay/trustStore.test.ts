@@ -1,0 +1,103 @@
+/**
+ * One contract suite for every TrustStore (relay/TrustStore.ts: enrolment codes, validators,
+ * room grants), run against the memory and the SQLite implementation; plus what only SQLite
+ * promises: trust survives reopening, and another process's write is visible (`externalVersion`).
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryTrustStore, SqliteTrustStore, TRUST_DB_FILE, type StoredGrant, type TrustStore } from '../../relay/index.ts';
+import { removeTempDirs, tempDir } from '../helpers/processes.ts';
+
+afterAll(removeTempDirs);
+
+const T0 = 1_800_000_000_000;
+
+function grant(room: string, validator: string, writesUntilMs: number, reservedBytes = 1024): StoredGrant {
+  return { room, validator, grantJson: `{"room":"${room}"}`, signature: 'sig', writesUntilMs, issuedAtMs: T0, reservedBytes };
+}
+
+function runTrustStoreContract(name: string, open: () => TrustStore): void {
+  describe(`TrustStore contract: ${name}`, () => {
+    it('[R9] a code redeems once, for its name; a used, unknown or expired code does not', () => {
+      const trust = open();
+      trust.addEnrolmentCode('hash-1', 'prof-a', T0, T0 + 1000);
+      trust.addEnrolmentCode('hash-2', 'prof-b', T0, T0 + 1000);
+      const first = trust.redeemEnrolmentCode('hash-1', 'key-a', T0 + 10);
+      expect(first).toMatchObject({ ok: true, validator: { publicKey: 'key-a', name: 'prof-a' } });
+      expect(trust.redeemEnrolmentCode('hash-1', 'key-x', T0 + 20)).toEqual({ ok: false, reason: 'used_code' });
+      expect(trust.redeemEnrolmentCode('nope', 'key-x', T0 + 20)).toEqual({ ok: false, reason: 'unknown_code' });
+      expect(trust.redeemEnrolmentCode('hash-2', 'key-b', T0 + 1001)).toEqual({ ok: false, reason: 'expired_code' });
+      expect(trust.validator('key-a')).toMatchObject({ name: 'prof-a', enrolledAtMs: T0 + 10 });
+      expect(trust.validator('key-x')).toBeUndefined();
+      trust.close();
+    });
+
+    it('[R9] re-enrolling a name under a new key revokes the old key (a professor’s new laptop)', () => {
+      const trust = open();
+      trust.addEnrolmentCode('h1', 'prof-a', T0, T0 + 1000);
+      trust.addEnrolmentCode('h2', 'prof-a', T0, T0 + 1000);
+      trust.redeemEnrolmentCode('h1', 'old-key', T0 + 1);
+      const second = trust.redeemEnrolmentCode('h2', 'new-key', T0 + 2);
+      expect(second).toMatchObject({ ok: true, replaced: 'old-key' });
+      expect(trust.validator('old-key')?.revokedAtMs).toBe(T0 + 2);
+      expect(trust.validator('new-key')?.revokedAtMs).toBeUndefined();
+      trust.close();
+    });
+
+    it('[R10] revoke by name marks every active key of that name and says how many', () => {
+      const trust = open();
+      trust.enrolDirect('key-a', 'prof-a', T0);
+      trust.enrolDirect('key-b', 'prof-b', T0);
+      expect(trust.revoke('prof-a', T0 + 5)).toBe(1);
+      expect(trust.revoke('prof-a', T0 + 6)).toBe(0);
+      expect(trust.validator('key-a')?.revokedAtMs).toBe(T0 + 5);
+      expect(trust.validators().map((v) => [v.name, v.revokedAtMs !== undefined])).toEqual([
+        ['prof-a', true],
+        ['prof-b', false],
+      ]);
+      trust.close();
+    });
+
+    it('enrolDirect is idempotent for an active key and re-trusts a revoked one', () => {
+      const trust = open();
+      trust.enrolDirect('key-a', 'laptop', T0);
+      expect(trust.enrolDirect('key-a', 'laptop', T0 + 9).enrolledAtMs).toBe(T0);
+      trust.revoke('laptop', T0 + 10);
+      expect(trust.enrolDirect('key-a', 'laptop', T0 + 11).revokedAtMs).toBeUndefined();
+      trust.close();
+    });
+
+    it('[R11] grants: one per room (replaced), open ones listed per validator until writes_until', () => {
+      const trust = open();
+      trust.putGrant(grant('room-1', 'key-a', T0 + 100));
+      trust.putGrant(grant('room-2', 'key-a', T0 + 50));
+      trust.putGrant(grant('room-3', 'key-b', T0 + 100));
+      trust.putGrant({ ...grant('room-1', 'key-a', T0 + 200), issuedAtMs: T0 + 1 });
+      expect(trust.grant('room-1')).toMatchObject({ writesUntilMs: T0 + 200, issuedAtMs: T0 + 1 });
+      expect(trust.grant('room-9')).toBeUndefined();
+      expect(trust.openGrants('key-a', T0 + 60).map((g) => g.room)).toEqual(['room-1']);
+      expect(trust.openGrants('key-a', T0).map((g) => g.room).sort()).toEqual(['room-1', 'room-2']);
+      trust.close();
+    });
+  });
+}
+
+runTrustStoreContract('memory', () => new MemoryTrustStore());
+runTrustStoreContract('SQLite', () => new SqliteTrustStore(join(tempDir('rollcall-trust-'), TRUST_DB_FILE)));
+
+describe('SqliteTrustStore', () => {
+  it('keeps validators and grants across reopening, and sees another connection’s revocation', () => {
+    const path = join(tempDir('rollcall-trust-'), TRUST_DB_FILE);
+    const relay = new SqliteTrustStore(path);
+    relay.enrolDirect('key-a', 'prof-a', T0);
+    relay.putGrant(grant('room-1', 'key-a', T0 + 100));
+    const before = relay.externalVersion();
+    const operator = new SqliteTrustStore(path); // `rollcall relay revoke` in another process
+    expect(operator.grant('room-1')).toMatchObject({ validator: 'key-a' });
+    operator.revoke('prof-a', T0 + 1);
+    operator.close();
+    expect(relay.externalVersion()).not.toBe(before);
+    expect(relay.validator('key-a')?.revokedAtMs).toBe(T0 + 1);
+    relay.close();
+  });
+});
