@@ -339,7 +339,9 @@ export interface HttpFigures {
 /** Baseline (b): the same students through the seed's `POST /submit_attendance`. */
 export async function httpPhase(options: BenchOptions): Promise<HttpFigures> {
   const port = await freePort();
-  const validator = await startServer('cli/bin/rollcall.js', ['validator', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-http-')], port);
+  // Every simulated phone shares this process's address: the per-address rate limit would turn
+  // the baseline into a measure of 429s, so it is off here (--direct-rate 0).
+  const validator = await startServer('cli/bin/rollcall.js', ['validator', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir('bench-http-'), '--direct-rate', '0'], port);
   try {
     const session = await createBenchSession(validator.url, 'Bench HTTP');
     const cpuBefore = cpuSeconds(validator.pid);

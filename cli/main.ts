@@ -11,7 +11,7 @@ import { DEFAULT_PORT } from '../protocol/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
-import { createSession, endSession, listSessions, showAttendance } from './commands/session.ts';
+import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
 function integer(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -55,6 +55,12 @@ const listenOptions = (command: Command, what: string) =>
     .option('--host <address>', 'interface to listen on (0.0.0.0: every interface, so phones on the LAN can reach it; 127.0.0.1: this computer only)', '0.0.0.0')
     .option('--data <dir>', 'data folder (SQLite databases, admin token)', './data');
 
+/** The direct path's rate limit per client address (docs/http-api.md). */
+const directPathOptions = (command: Command) =>
+  command
+    .option('--direct-rate <per_second>', 'direct path (POST /submit_attendance): submissions per second per client address, 0 = no limit (default 5)', integer('--direct-rate', 0, 100_000))
+    .option('--direct-burst <count>', 'direct path: submissions one client address may make at once (default 20)', integer('--direct-burst', 1, 100_000));
+
 export function buildProgram(): Command {
   const program = new Command('rollcall')
     .description('Local-first QR attendance: rotating signed QR codes, offline-first student submissions, one validator on the professor’s laptop.')
@@ -63,23 +69,25 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  listenOptions(
-    program
-      .command('start')
-      .description('run all of Rollcall in one process on one port: validator (API, dashboard at /professor/), relay (/sync/<id>, /time) and the student app at /'),
-    'Rollcall',
-  )
-    .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
-    .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
-    .addOption(maxConnectionsOption())
-    .action((options: ServeOptions) => runStart(options));
+  directPathOptions(
+    listenOptions(
+      program
+        .command('start')
+        .description('run all of Rollcall in one process on one port: validator (API, dashboard at /professor/), relay (/sync/<id>, /time) and the student app at /'),
+      'Rollcall',
+    )
+      .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
+      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
+      .addOption(maxConnectionsOption()),
+  ).action((options: ServeOptions) => runStart(options));
 
-  listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
-    .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
-    .option('--require-token', 'require the admin token on professor routes even from this computer')
-    .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
-    .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
-    .action((options: ServeOptions) => runValidatorServer(options));
+  directPathOptions(
+    listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
+      .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
+      .option('--require-token', 'require the admin token on professor routes even from this computer')
+      .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
+      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)'),
+  ).action((options: ServeOptions) => runValidatorServer(options));
 
   const print = (line: string) => void process.stdout.write(`${line}\n`);
   const relay = listenOptions(
@@ -122,9 +130,18 @@ export function buildProgram(): Command {
       .option('--rotate <seconds>', 'QR rotation period in seconds, 0 for a static QR (default 10)', integer('--rotate', 0, 3600))
       .option('--skew <seconds>', 'clock skew tolerated around a rotating QR (default 120)', integer('--skew', 0, 3600))
       .option('--late-sync <minutes>', 'how long after the end offline submissions are still accepted (default 1440)', integer('--late-sync', 0, 43200))
+      .option('--no-direct-path', 'close the direct path (POST /submit_attendance, no device checks) for this session: students submit through the app only')
       .option('--json', 'print the whole answer as JSON only'),
   ).action((options) => createSession(options));
   serverOptions(session.command('list').description('list sessions with their counts').option('--json', 'print JSON')).action((options) => listSessions(options));
+  serverOptions(
+    session
+      .command('options')
+      .description('change a running session’s options')
+      .argument('<session_id>', 'the session to change')
+      .option('--direct-path', 'open the direct path (POST /submit_attendance) for this session')
+      .option('--no-direct-path', 'close the direct path: submissions through it are answered 403 direct_path_disabled'),
+  ).action((sessionId: string, options) => setSessionOptions({ ...options, sessionId }));
   serverOptions(session.command('end').description('end a session now').argument('<session_id>', 'the session to end')).action((sessionId: string, options) =>
     endSession({ ...options, sessionId }),
   );

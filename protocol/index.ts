@@ -7,4 +7,5 @@ export * from './qr.ts';
 export * from './sessionDoc.ts';
 export * from './scan.ts';
 export * from './logText.ts';
+export * from './TokenBucket.ts';
 export * from './trust.ts';

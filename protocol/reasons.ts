@@ -15,18 +15,26 @@ export const REJECTION_REASONS = [
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
+/**
+ * Refusals of the direct HTTP path (`POST /submit_attendance`) that are not decisions: the
+ * request was turned away before any rule of the table above ran. Never stored, never in a
+ * receipt (docs/http-api.md).
+ */
+export const DIRECT_PATH_REFUSALS = ['direct_path_disabled', 'rate_limited'] as const;
+export type DirectPathRefusal = (typeof DIRECT_PATH_REFUSALS)[number];
+
 /** `reason` of an accepted decision. */
 export const ACCEPTED_REASON = 'ok';
 export type DecisionReason = RejectionReason | typeof ACCEPTED_REASON;
 
 /** Flags on accepted entries for the professor to review; never silent rejections. */
-export const REVIEW_FLAGS = ['new_device', 'not_on_roster', 'delayed_sync'] as const;
+export const REVIEW_FLAGS = ['new_device', 'not_on_roster', 'delayed_sync', 'shared_address'] as const;
 export type ReviewFlag = (typeof REVIEW_FLAGS)[number];
 
 export type DecisionStatus = 'accepted' | 'rejected';
 
 /** What a student sees for each code: plain words, and what to do next. */
-export const REASON_TEXT: Record<DecisionReason, string> = {
+export const REASON_TEXT: Record<DecisionReason | DirectPathRefusal, string> = {
   ok: 'Accepted: you are marked present.',
   malformed: 'The submission was damaged or not in a known format. Scan the QR code again.',
   undecryptable: 'The submission could not be opened by this session. Scan the QR code shown in the room again.',
@@ -37,6 +45,8 @@ export const REASON_TEXT: Record<DecisionReason, string> = {
   sync_too_late: 'The submission reached the professor too long after the session ended. Talk to your professor.',
   device_reused: 'This phone was already used to sign in another student in this session.',
   duplicate: 'You are already marked present in this session.',
+  direct_path_disabled: 'This session takes attendance only through the Rollcall app: open the QR link with your phone’s camera, or scan it in the app.',
+  rate_limited: 'Too many submissions from your network at once. Wait a few seconds and try again.',
 };
 
 export function isRejectionReason(value: unknown): value is RejectionReason {

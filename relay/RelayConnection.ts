@@ -4,13 +4,12 @@
  * (R10), buffers messages until the room is loaded (R5), routes sync and awareness, and on a
  * refusal tells the peer why and closes (R6). Nothing here throws into the socket's callbacks.
  */
-import { CloseCode, type RelayRuleId, type ValidatorMessage } from '../protocol/index.ts';
+import { CloseCode, TokenBucket, type RelayRuleId, type ValidatorMessage } from '../protocol/index.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Refusal } from './inspectUpdate.ts';
 import { refuse } from './inspectUpdate.ts';
 import type { RelayRoom } from './RelayRoom.ts';
 import { EMPTY_AWARENESS, decodeMessage, encodeAwareness, encodePermissionDenied } from './syncMessages.ts';
-import { TokenBucket } from './TokenBucket.ts';
 
 /** The little of a WebSocket the relay uses (so rooms and tests do not depend on `ws`). */
 export interface RelaySocket {

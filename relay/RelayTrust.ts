@@ -13,7 +13,7 @@ import type { RelayLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import type { RelayConnection } from './RelayConnection.ts';
 import type { RoomGuard } from './RelayRoom.ts';
-import { TokenBucket } from './TokenBucket.ts';
+import { TokenBucket } from '../protocol/index.ts';
 import { checkChallengeAnswer, checkGrant, isTrusted, roomWritability, type TrustFacts } from './trust.ts';
 import type { EnrolledValidator, StoredGrant, TrustStore } from './TrustStore.ts';
 

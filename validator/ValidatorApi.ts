@@ -9,18 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import {
-  QR_RENDER_OPTIONS,
-  QrJsonSchema,
-  REASON_TEXT,
-  courseName,
-  decodeQrPayload,
-  isSessionId,
-  parseWith,
-  sessionId as sessionIdSchema,
-  studentId as studentIdSchema,
-  type RejectionReason,
-} from '../protocol/index.ts';
+import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as sessionIdSchema, studentId as studentIdSchema } from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
 import {
   DEFAULT_BODY_LIMIT_BYTES,
@@ -36,34 +25,15 @@ import {
   tokensEqual,
   wantsJson,
 } from './httpIo.ts';
-import { storeKnownFacts } from './knownFacts.ts';
+import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from './logger.ts';
-import { decide } from './rules.ts';
-import { CreateSessionSchema, issueQr, newSessionRecord, publicSession } from './sessions.ts';
+import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
 
-/** HTTP status of each rejection on the direct path (docs/http-api.md). */
-export const REJECTION_STATUS: Record<RejectionReason, number> = {
-  malformed: 400,
-  undecryptable: 400,
-  wrong_session: 404,
-  bad_signature: 403,
-  outside_window: 422,
-  stale_qr: 422,
-  sync_too_late: 422,
-  device_reused: 409,
-  duplicate: 409,
-};
-
-/**
- * Rejections that anyone can produce for free (no genuine QR needed) are answered but not
- * stored, so a flood of forgeries cannot fill the professor's disk ("changes nothing").
- */
-const UNSTORED_DIRECT_REASONS: ReadonlySet<string> = new Set(['malformed', 'undecryptable', 'wrong_session', 'bad_signature']);
-
-const SubmitSchema = z.strictObject({ student_id: z.unknown(), payload_b64: z.unknown(), signature: z.unknown() });
 const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
+/** Options a professor may change on an existing session (today only the direct path switch). */
+const SessionOptionsSchema = z.strictObject({ session_id: sessionIdSchema, direct_path: z.boolean() });
 const OverrideSchema = z.strictObject({
   session_id: sessionIdSchema,
   student_id: studentIdSchema,
@@ -72,16 +42,6 @@ const OverrideSchema = z.strictObject({
 });
 const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
 const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
-
-/** How long a student is asked to wait before re-submitting while the disk is full. */
-const DISK_FULL_RETRY_AFTER_S = 30;
-
-const STUDENT_CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type',
-  'access-control-max-age': '600',
-};
 
 export interface ValidatorApiOptions {
   store: ValidatorStore;
@@ -94,6 +54,8 @@ export interface ValidatorApiOptions {
   requireToken: boolean;
   /** Host names (besides localhost ones) a loopback peer may use for professor routes. */
   trustedHostNames: () => readonly string[];
+  /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
+  directPathLimits?: Partial<DirectPathLimits>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
@@ -107,14 +69,17 @@ interface Route {
 export class ValidatorApi {
   readonly #options: ValidatorApiOptions;
   readonly #routes: Route[];
+  readonly #direct: DirectSubmissions;
 
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
+    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true, service: 'rollcall-validator' }) } },
-      { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
+      { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
+      { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
       { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
       { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
@@ -208,7 +173,7 @@ export class ValidatorApi {
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
     this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
     const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
-    sendJson(res, 201, { ...qr, session_id: session.id });
+    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session) });
   }
 
   async #endSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -224,6 +189,22 @@ export class ValidatorApi {
     const ended = this.#options.store.endSession(session.id, endAtMs)!;
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'end_session', sessionId: session.id, detail: { planned_end: session.endsAtS, ends_at: ended.endsAtS } });
     sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false });
+  }
+
+  async #sessionOptions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.#professorBody(req, res);
+    if (body === undefined) return;
+    const request = parseWith(SessionOptionsSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const session = this.#options.store.getSession(request.value.session_id);
+    if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    const nowMs = this.#options.clock();
+    const wasOpen = isDirectPathOpen(session);
+    const changed = this.#options.store.setSessionOptions(session.id, { ...session.options, direct_path: request.value.direct_path })!;
+    if (wasOpen !== request.value.direct_path) {
+      this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail: { direct_path: request.value.direct_path } });
+    }
+    sendJson(res, 200, publicSession(changed, nowMs));
   }
 
   #listSessions(res: ServerResponse): void {
@@ -265,7 +246,8 @@ export class ValidatorApi {
   #attendance(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): void {
     const session = this.#sessionFromPath(res, match[1]);
     if (!session) return;
-    const attendance = buildAttendance(session, this.#options.store.decisionsForSession(session.id), this.#options.clock());
+    const { store } = this.#options;
+    const attendance = buildAttendance(session, store.decisionsForSession(session.id), this.#options.clock(), store.unstoredRejections(session.id));
     if (match[2] === '.csv') {
       const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
       return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });
@@ -314,66 +296,6 @@ export class ValidatorApi {
     this.#options.store.setRoster(request.value.course, request.value.student_ids);
     this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
     sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size });
-  }
-
-  /** The seed's direct path: same rules as the sync path, server receive time for scanned_at, no device checks. */
-  async #submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const receivedMs = this.#options.clock();
-    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-      sendJson(res, status, { ...body, latency_ms: Math.round((performance.now() - started) * 100) / 100 }, { ...STUDENT_CORS, ...headers });
-    const rejectEarly = (reason: RejectionReason, error: string, status = REJECTION_STATUS[reason]) =>
-      answer(status, { status: 'rejected', reason, error, message: REASON_TEXT[reason] });
-
-    const body = await readJsonBody(req);
-    if (!body.ok) {
-      if (body.shouldClose) res.setHeader('connection', 'close');
-      return rejectEarly('malformed', body.error, body.status);
-    }
-    const fields = parseWith(SubmitSchema, body.value);
-    if (!fields.ok) return rejectEarly('malformed', fields.error);
-    const { student_id: rawStudentId, payload_b64: rawPayload, signature: rawSignature } = fields.value;
-    for (const [name, value] of [['student_id', rawStudentId], ['payload_b64', rawPayload], ['signature', rawSignature]] as const) {
-      if (value === undefined) return rejectEarly('malformed', `${name} is missing`);
-    }
-    const student = parseWith(studentIdSchema, rawStudentId);
-    if (!student.ok) return rejectEarly('malformed', `student_id: ${student.error}`);
-    const qr = parseWith(QrJsonSchema, { payload_b64: rawPayload, signature: rawSignature });
-    if (!qr.ok) return rejectEarly('malformed', qr.error);
-    const payload = decodeQrPayload(qr.value.payload_b64);
-    // No validator signs a payload that does not decode: whatever it is, it is not a genuine QR.
-    if (!payload.ok) return rejectEarly('bad_signature', 'the QR payload is not one this validator signed');
-    const session = this.#options.store.getSession(payload.value.s);
-    if (!session) return rejectEarly('wrong_session', 'unknown session: this QR is not from a session of this validator');
-
-    const nonce = `http:${randomBytes(16).toString('base64url')}`;
-    const input = { kind: 'direct' as const, nonce, student_id: student.value, payload_b64: qr.value.payload_b64, signature: qr.value.signature, receivedMs };
-    let decision: Decision = decide(input, session, storeKnownFacts(this.#options.store, session), this.#options.clock());
-    if (!UNSTORED_DIRECT_REASONS.has(decision.reason)) {
-      try {
-        decision = this.#options.store.recordDecision(decision);
-      } catch (error) {
-        if (!isDiskFull(error)) throw error;
-        // Nothing was stored, so nothing was decided: the student must hear "try again", not
-        // "internal error" (500), and not an answer the validator could forget.
-        this.#options.logger.error('could not store a decision: the disk is full', { via: 'direct', session: session.id });
-        return answer(
-          503,
-          {
-            code: 'unavailable',
-            error: `the validator cannot store attendance right now (its disk is full); nothing was recorded: try again in ${DISK_FULL_RETRY_AFTER_S} s`,
-            message: 'The professor’s computer cannot save attendance right now. Nothing was recorded: try again in a minute.',
-            retry_after_s: DISK_FULL_RETRY_AFTER_S,
-          },
-          { 'retry-after': String(DISK_FULL_RETRY_AFTER_S), 'access-control-expose-headers': 'retry-after' },
-        );
-      }
-    }
-    this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason });
-    const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
-    if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });
-    const reason = decision.reason as RejectionReason;
-    answer(REJECTION_STATUS[reason] ?? 400, { ...common, message: REASON_TEXT[reason], ...(decision.note ? { error: decision.note } : {}) });
   }
 }
 

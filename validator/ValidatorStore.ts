@@ -43,6 +43,7 @@ interface DecisionRow {
   decided_at_ms: number;
   note: string | null;
   revoked_at_ms: number | null;
+  client_address: string | null;
 }
 
 /** Counts of a session's decisions, as the attendance page shows them. */
@@ -50,6 +51,13 @@ export interface DecisionCounts {
   decisions: number;
   accepted: number;
   rejected: number;
+}
+
+/** Rejections of one client address in one session that were answered but not stored (over the cap). */
+export interface UnstoredRejections {
+  clientAddress: string;
+  count: number;
+  lastAtMs: number;
 }
 
 /** What `recordManualDecision` did. */
@@ -64,12 +72,13 @@ const SQL = {
   listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
   openForEntries: `SELECT id FROM sessions WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
+  setSessionOptions: `UPDATE sessions SET options = @options WHERE id = @id`,
   // ON CONFLICT(session_id, nonce) only: a second standing acceptance of a student still raises, so the
   // caller learns of it instead of losing the row.
   insertDecision: `INSERT INTO decisions (nonce, session_id, via, student_id, device_key, status, reason, flags,
-      slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms)
+      slot_s, scanned_at_ms, first_seen_ms, decided_at_ms, note, revoked_at_ms, client_address)
     VALUES (@nonce, @session_id, @via, @student_id, @device_key, @status, @reason, @flags,
-      @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms)
+      @slot_s, @scanned_at_ms, @first_seen_ms, @decided_at_ms, @note, @revoked_at_ms, @client_address)
     ON CONFLICT (session_id, nonce) DO NOTHING`,
   getDecision: `SELECT * FROM decisions WHERE session_id = ? AND nonce = ?`,
   decisionsForSession: `SELECT * FROM decisions WHERE session_id = ? ORDER BY decided_at_ms, nonce`,
@@ -81,6 +90,16 @@ const SQL = {
       AND revoked_at_ms IS NULL LIMIT 1`,
   revokeAcceptance: `UPDATE decisions SET revoked_at_ms = @at_ms WHERE session_id = @session_id AND student_id = @student_id
       AND status = 'accepted' AND revoked_at_ms IS NULL`,
+  addressUsedByAnotherStudent: `SELECT 1 FROM decisions WHERE session_id = ? AND client_address = ?
+      AND student_id IS NOT NULL AND student_id <> ? LIMIT 1`,
+  // LIMIT inside: the count only needs to reach the cap, however many rows an address has.
+  storedDirectRejections: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM decisions WHERE session_id = @session_id
+      AND client_address = @client_address AND status = 'rejected' LIMIT @cap)`,
+  countUnstoredRejection: `INSERT INTO unstored_direct_rejections (session_id, client_address, count, last_at_ms)
+    VALUES (@session_id, @client_address, 1, @at_ms)
+    ON CONFLICT (session_id, client_address) DO UPDATE SET count = count + 1, last_at_ms = @at_ms`,
+  unstoredRejections: `SELECT client_address, count, last_at_ms FROM unstored_direct_rejections WHERE session_id = ?
+    ORDER BY count DESC, client_address`,
   bindDevice: `INSERT OR IGNORE INTO device_bindings (session_id, device_key, student_id, bound_at_ms)
     VALUES (?, ?, ?, ?)`,
   deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
@@ -230,6 +249,12 @@ export class ValidatorStore {
     return this.getSession(id);
   }
 
+  /** Replaces a session's options (JSON object). Returns the updated session. */
+  setSessionOptions(id: string, options: Record<string, unknown>): SessionRecord | undefined {
+    this.#sql.setSessionOptions.run({ id, options: JSON.stringify(options) });
+    return this.getSession(id);
+  }
+
   // ---- decisions
 
   /**
@@ -317,6 +342,37 @@ export class ValidatorStore {
       this.#insertAudit(audit);
       return 'inserted';
     })();
+  }
+
+  /**
+   * Stores a direct decision, except a rejection from a client address that already has
+   * `maxStoredRejections` stored rejections in the session: that one is only counted (per session
+   * and address), so one address cannot fill the disk with duplicates. Acceptances are always
+   * stored. Returns the decision that stands and whether it was stored.
+   */
+  recordDirectDecision(decision: Decision, maxStoredRejections: number): { decision: Decision; isStored: boolean } {
+    return this.#db.transaction(() => {
+      const address = decision.clientAddress;
+      if (decision.status === 'rejected' && address !== undefined) {
+        const stored = this.#sql.storedDirectRejections.get({ session_id: decision.sessionId, client_address: address, cap: maxStoredRejections }) as { n: number };
+        if (stored.n >= maxStoredRejections) {
+          this.#sql.countUnstoredRejection.run({ session_id: decision.sessionId, client_address: address, at_ms: decision.decidedAtMs });
+          return { decision, isStored: false };
+        }
+      }
+      return { decision: this.#recordOne(decision), isStored: true };
+    })();
+  }
+
+  /** Per client address, the session's direct rejections that were counted but not stored; most first. */
+  unstoredRejections(sessionId: string): UnstoredRejections[] {
+    const rows = this.#sql.unstoredRejections.all(sessionId) as { client_address: string; count: number; last_at_ms: number }[];
+    return rows.map((row) => ({ clientAddress: row.client_address, count: row.count, lastAtMs: row.last_at_ms }));
+  }
+
+  /** A decision of this session from `clientAddress` names a student other than `studentId` (direct path). */
+  wasAddressUsedByAnotherStudent(sessionId: string, clientAddress: string, studentId: string): boolean {
+    return this.#sql.addressUsedByAnotherStudent.get(sessionId, clientAddress, studentId) !== undefined;
   }
 
   // ---- device bindings
@@ -456,6 +512,7 @@ function decisionToRow(decision: Decision): DecisionRow {
     decided_at_ms: decision.decidedAtMs,
     note: decision.note ?? null,
     revoked_at_ms: decision.revokedAtMs ?? null,
+    client_address: decision.clientAddress ?? null,
   };
 }
 
@@ -475,5 +532,6 @@ function rowToDecision(row: DecisionRow): Decision {
     decidedAtMs: row.decided_at_ms,
     ...(row.note !== null ? { note: row.note } : {}),
     ...(row.revoked_at_ms !== null ? { revokedAtMs: row.revoked_at_ms } : {}),
+    ...(row.client_address !== null ? { clientAddress: row.client_address } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { publicSession, type PublicSession } from './sessions.ts';
 import type { Decision, SessionRecord } from './types.ts';
+import type { UnstoredRejections } from './ValidatorStore.ts';
 
 export interface AttendanceRow {
   student_id: string | null;
@@ -14,6 +15,8 @@ export interface AttendanceRow {
   device: string | null;
   reason: string;
   note?: string;
+  /** The client address of a direct submission (the socket's); null on the other paths. */
+  address: string | null;
 }
 
 export interface Attendance {
@@ -21,9 +24,11 @@ export interface Attendance {
   accepted: AttendanceRow[];
   rejected: AttendanceRow[];
   counts: { accepted: number; rejected: number; flagged: number };
+  /** Direct-path rejections answered but not stored, per client address (past the per-address cap). */
+  unstored_rejections: { address: string; count: number; last_at: number }[];
 }
 
-export function buildAttendance(session: SessionRecord, decisions: readonly Decision[], nowMs: number): Attendance {
+export function buildAttendance(session: SessionRecord, decisions: readonly Decision[], nowMs: number, unstored: readonly UnstoredRejections[] = []): Attendance {
   const row = (decision: Decision): AttendanceRow => ({
     student_id: decision.studentId ?? null,
     decided_at: decision.decidedAtMs,
@@ -32,6 +37,7 @@ export function buildAttendance(session: SessionRecord, decisions: readonly Deci
     device: decision.deviceKey ?? null,
     reason: decision.reason,
     ...(decision.note !== undefined && decision.via === 'manual' ? { note: decision.note } : {}),
+    address: decision.clientAddress ?? null,
   });
   // A revoked acceptance is represented by the professor's manual rejection row.
   const accepted = decisions.filter((decision) => decision.status === 'accepted' && decision.revokedAtMs === undefined).map(row);
@@ -41,6 +47,7 @@ export function buildAttendance(session: SessionRecord, decisions: readonly Deci
     accepted,
     rejected,
     counts: { accepted: accepted.length, rejected: rejected.length, flagged: accepted.filter((entry) => entry.flags.length > 0).length },
+    unstored_rejections: unstored.map((entry) => ({ address: entry.clientAddress, count: entry.count, last_at: entry.lastAtMs })),
   };
 }
 
@@ -61,8 +68,10 @@ export function attendanceCsv(attendance: Attendance): string {
       new Date(entry.decided_at).toISOString(),
       entry.device ?? '',
       csvSafe(entry.note ?? ''),
+      entry.address ?? '',
     ]),
-    { header: true, columns: ['student_id', 'status', 'reason', 'flags', 'via', 'decided_at', 'device', 'note'] },
+    // `address` was added last, so readers of the older columns by position keep working.
+    { header: true, columns: ['student_id', 'status', 'reason', 'flags', 'via', 'decided_at', 'device', 'note', 'address'] },
   );
 }
 
@@ -81,7 +90,7 @@ export function attendanceHtml(attendance: Attendance): string {
       .map(
         (entry) =>
           `<tr><td>${escapeHtml(entry.student_id ?? '(unreadable)')}</td><td>${escapeHtml(time(entry.decided_at))}</td>` +
-          `<td>${escapeHtml(entry.via)}</td>${withReason ? `<td>${escapeHtml(entry.reason)}</td>` : ''}` +
+          `<td>${escapeHtml(entry.via)}${entry.address ? ` from ${escapeHtml(entry.address)}` : ''}</td>${withReason ? `<td>${escapeHtml(entry.reason)}</td>` : ''}` +
           `<td>${escapeHtml(entry.flags.join(', '))}</td><td>${escapeHtml(entry.note ?? '')}</td></tr>`,
       )
       .join('\n');
@@ -97,6 +106,9 @@ td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}.flag{col
 <p>Session <code>${id}</code>, ${escapeHtml(time(session.starts_at * 1000))} to ${escapeHtml(time(session.ends_at * 1000))}${session.is_live ? ' (live)' : ''}.</p>
 <p><strong>${counts.accepted}</strong> present, <strong class="flag">${counts.flagged}</strong> flagged for review, ${counts.rejected} rejected.
 <a href="/attendance/${id}.csv">Download CSV</a> · <a href="/qr/${id}.svg">QR code</a></p>
+${attendance.unstored_rejections
+  .map((entry) => `<p class="flag">${entry.count} more direct submissions from ${escapeHtml(entry.address)} were refused and counted, not stored (over the cap per address).</p>`)
+  .join('\n')}
 <h2>Present</h2>
 <table><thead><tr><th>Student</th><th>Decided</th><th>Via</th><th>Flags</th><th>Note</th></tr></thead><tbody>
 ${rows(attendance.accepted, false)}

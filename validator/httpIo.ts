@@ -92,6 +92,17 @@ export function sendError(res: ServerResponse, status: number, code: string, err
   sendJson(res, status, { error, code, ...extra });
 }
 
+/**
+ * The client address the direct path keys its flag and limits on: the socket's remote address,
+ * never a header a client could write (`X-Forwarded-For`): behind a reverse proxy every request
+ * has the proxy's address. IPv4-mapped IPv6 (`::ffff:10.0.0.5`, when listening on `::`) is written
+ * as IPv4 so one client has one spelling.
+ */
+export function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;
+}
+
 /** 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;

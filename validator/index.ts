@@ -13,16 +13,17 @@ import { stderrLogger, type Logger } from './logger.ts';
 import { ValidatorApi } from './ValidatorApi.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
 
-export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome } from './ValidatorStore.ts';
+export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome, type UnstoredRejections } from './ValidatorStore.ts';
 export { decide, nodeRuleCrypto, type SubmissionInput, type EntryInput, type DirectInput, type KnownFacts, type RuleCrypto, type RuleDecision, type SessionRules } from './rules.ts';
 export { decideAndRecord, type BatchResult } from './decideBatch.ts';
 export { storeKnownFacts, BatchKnownFacts } from './knownFacts.ts';
 export { nativeSharedKey } from './nativeSharedKey.ts';
 export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
-export { issueQr, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
+export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
-export { REJECTION_STATUS } from './ValidatorApi.ts';
+export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
+import type { DirectPathLimits } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
 export { MANUAL_REASON } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface ValidatorOptions {
   appBaseUrl?: string;
   /** Require the admin token on professor routes even from loopback (behind a reverse proxy). */
   requireToken?: boolean;
+  /** Per-address limits of the direct path (`submissionsPerSecond: 0` turns the rate limit off). */
+  directPathLimits?: Partial<DirectPathLimits>;
 }
 
 /** The validator: its store and its HTTP routes, ready to be mounted in a server. */
@@ -72,6 +75,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     appBaseUrl: () => appBaseUrl,
     requireToken: options.requireToken ?? false,
     trustedHostNames: () => trustedHostNames,
+    ...(options.directPathLimits ? { directPathLimits: options.directPathLimits } : {}),
   });
   return {
     store,

@@ -14,6 +14,7 @@ export function storeKnownFacts(store: ValidatorStore, session: Pick<SessionReco
     studentDevices: (studentId) => store.studentDevices(studentId),
     isOnRoster: (studentId) => store.isOnRoster(session.course, studentId),
     wasConnectedThroughout: (fromMs, toMs) => store.wasConnectedThroughout(session.id, fromMs, toMs),
+    wasAddressUsedByAnotherStudent: (clientAddress, studentId) => store.wasAddressUsedByAnotherStudent(session.id, clientAddress, studentId),
   };
 }
 
@@ -27,12 +28,19 @@ export class BatchKnownFacts implements KnownFacts {
   readonly #acceptedStudents = new Set<string>();
   readonly #deviceStudents = new Map<string, string>();
   readonly #studentDevices = new Map<string, string[]>();
+  readonly #addressStudents = new Map<string, Set<string>>();
 
   constructor(known: KnownFacts) {
     this.#known = known;
   }
 
   add(decision: Decision): void {
+    if (decision.clientAddress !== undefined && decision.studentId !== undefined) {
+      // Every decision the batch will store counts here, rejections too (as in the store's lookup).
+      const students = this.#addressStudents.get(decision.clientAddress) ?? new Set<string>();
+      students.add(decision.studentId);
+      this.#addressStudents.set(decision.clientAddress, students);
+    }
     if (decision.status !== 'accepted' || decision.studentId === undefined) return;
     this.#acceptedStudents.add(decision.studentId);
     if (decision.deviceKey !== undefined) {
@@ -61,5 +69,10 @@ export class BatchKnownFacts implements KnownFacts {
 
   wasConnectedThroughout(fromMs: number, toMs: number): boolean {
     return this.#known.wasConnectedThroughout(fromMs, toMs);
+  }
+
+  wasAddressUsedByAnotherStudent(clientAddress: string, studentId: string): boolean {
+    const students = this.#addressStudents.get(clientAddress);
+    return (students !== undefined && [...students].some((other) => other !== studentId)) || this.#known.wasAddressUsedByAnotherStudent(clientAddress, studentId);
   }
 }

@@ -1,4 +1,21 @@
 /**
+ * 2 (branch direct-path; renumber at merge if another migration landed first): the socket address
+ * of each direct submission, for the `shared_address` flag and the cap on stored rejections per
+ * address, and the count of rejections past that cap, answered but not stored (docs/http-api.md).
+ * Sync and manual decisions keep `client_address` NULL.
+ */
+const DIRECT_PATH_CLIENT_ADDRESSES = `ALTER TABLE decisions ADD COLUMN client_address TEXT;
+   CREATE INDEX decisions_by_client_address ON decisions (session_id, client_address, status)
+     WHERE client_address IS NOT NULL;
+   CREATE TABLE unstored_direct_rejections (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     client_address TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     last_at_ms INTEGER NOT NULL,
+     PRIMARY KEY (session_id, client_address)
+   );`;
+
+/**
  * The validator's SQLite schema as an ordered list of migrations. `PRAGMA user_version` holds
  * how many have run; each runs once, in its own transaction, so a data folder made by an older
  * version upgrades in place and a newer one is refused instead of being misread.
@@ -102,4 +119,7 @@ export const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX decisions_one_accept ON decisions (session_id, student_id)
      WHERE status = 'accepted' AND revoked_at_ms IS NULL;
    CREATE INDEX decisions_by_session ON decisions (session_id, decided_at_ms);`,
+  // 3: the client address of direct-path submissions (shared_address flag) and the per-address
+  // count of rejections answered but not stored.
+  DIRECT_PATH_CLIENT_ADDRESSES,
 ];

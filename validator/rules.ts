@@ -7,7 +7,8 @@
  *
  * Checks run in the table's order and the first failure decides:
  * malformed, undecryptable, wrong_session, bad_signature, outside_window, stale_qr,
- * sync_too_late, device_reused, duplicate. Accepted decisions may carry review flags.
+ * sync_too_late, device_reused, duplicate. Accepted decisions may carry review flags
+ * (`new_device`, `not_on_roster`, `delayed_sync`, and on the direct path `shared_address`).
  */
 import { entrySharedKey, openEntry, type SharedKeyFn } from '../crypto/index.ts';
 import {
@@ -55,6 +56,8 @@ export interface DirectInput {
   signature: unknown;
   /** Server receive time (Unix ms): stands in for both `scanned_at` and first-seen. */
   receivedMs: number;
+  /** The socket's remote address (never a forwarded header): `shared_address` keys on it. */
+  clientAddress?: string;
 }
 
 export type SubmissionInput = EntryInput | DirectInput;
@@ -75,6 +78,8 @@ export interface KnownFacts {
   isOnRoster(studentId: string): boolean | undefined;
   /** The validator was connected to the relay for this session during all of [fromMs, toMs]. */
   wasConnectedThroughout(fromMs: number, toMs: number): boolean;
+  /** A submission for a student other than `studentId` came from this client address in this session (direct path). */
+  wasAddressUsedByAnotherStudent(clientAddress: string, studentId: string): boolean;
 }
 
 /** The crypto the rules need, injected. */
@@ -115,6 +120,8 @@ interface OpenedSubmission {
   /** The direct path has one clock (receive time) and no device. */
   isDirect: boolean;
   deviceKey?: string;
+  /** Direct path only: where the request came from. */
+  clientAddress?: string;
 }
 
 function decideEntry(input: EntryInput, session: SessionRules, known: KnownFacts, nowMs: number, crypto: RuleCrypto): RuleDecision {
@@ -156,13 +163,28 @@ function decideEntry(input: EntryInput, session: SessionRules, known: KnownFacts
 }
 
 function decideDirect(input: DirectInput, session: SessionRules, known: KnownFacts, nowMs: number, crypto: RuleCrypto): RuleDecision {
-  const base = { nonce: input.nonce, sessionId: session.id, via: 'direct' as const, firstSeenMs: input.receivedMs, decidedAtMs: nowMs };
+  const base = {
+    nonce: input.nonce,
+    sessionId: session.id,
+    via: 'direct' as const,
+    firstSeenMs: input.receivedMs,
+    decidedAtMs: nowMs,
+    ...(input.clientAddress !== undefined ? { clientAddress: input.clientAddress } : {}),
+  };
   const student = parseWith(studentIdSchema, input.student_id);
   if (!student.ok) return reject(base, 'malformed', `student_id: ${student.error}`);
   const qr = parseWith(QrJsonSchema, { payload_b64: input.payload_b64, signature: input.signature });
   if (!qr.ok) return reject({ ...base, studentId: student.value }, 'malformed', qr.error);
   return decideOpened(
-    { studentId: student.value, payloadB64: qr.value.payload_b64, signature: qr.value.signature, scanMs: input.receivedMs, firstSeenMs: input.receivedMs, isDirect: true },
+    {
+      studentId: student.value,
+      payloadB64: qr.value.payload_b64,
+      signature: qr.value.signature,
+      scanMs: input.receivedMs,
+      firstSeenMs: input.receivedMs,
+      isDirect: true,
+      ...(input.clientAddress !== undefined ? { clientAddress: input.clientAddress } : {}),
+    },
     { ...base, studentId: student.value, scannedAtMs: input.receivedMs },
     session,
     known,
@@ -252,6 +274,11 @@ function reviewFlags(payload: QrPayload, submission: OpenedSubmission, known: Kn
     if (submission.firstSeenMs - slotMs > DELAYED_SYNC_FLAG_SECONDS * 1000 && known.wasConnectedThroughout(slotMs, submission.firstSeenMs)) {
       flags.push('delayed_sync');
     }
+  }
+  // One person holding the live QR can sign in many ids through the direct path: a flag, never a
+  // rejection, since a campus NAT (or a reverse proxy) puts many honest students behind one address.
+  if (submission.clientAddress !== undefined && known.wasAddressUsedByAnotherStudent(submission.clientAddress, submission.studentId)) {
+    flags.push('shared_address');
   }
   return flags;
 }

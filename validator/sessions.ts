@@ -30,6 +30,8 @@ export const CreateSessionSchema = z.strictObject({
   rotate_seconds: z.number().int().min(0).max(3600).optional(),
   skew_seconds: z.number().int().min(0).max(3600).optional(),
   late_sync_minutes: z.number().int().min(0).max(60 * 24 * 30).optional(),
+  /** Whether `POST /submit_attendance` may be used for this session (default true, as the seed). */
+  direct_path: z.boolean().optional(),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionSchema>;
 
@@ -47,9 +49,18 @@ export function newSessionRecord(request: CreateSessionRequest, nowMs: number): 
     rotateSeconds: request.rotate_seconds ?? DEFAULT_ROTATE_SECONDS,
     skewSeconds: request.skew_seconds ?? DEFAULT_SKEW_SECONDS,
     lateSyncMinutes: request.late_sync_minutes ?? DEFAULT_LATE_SYNC_MINUTES,
-    options: { duration_minutes: request.duration_minutes },
+    options: { duration_minutes: request.duration_minutes, direct_path: request.direct_path ?? true },
     createdAtMs: nowMs,
   };
+}
+
+/**
+ * Whether the seed's direct path (`POST /submit_attendance`) is open for this session. It has
+ * no device checks, so a professor may close it and leave only the app's sealed path. Sessions
+ * made before the option existed have no `direct_path` and stay open, as they were.
+ */
+export function isDirectPathOpen(session: Pick<SessionRecord, 'options'>): boolean {
+  return session.options.direct_path !== false;
 }
 
 /** The QR valid at one moment, as `GET /qr/<id>` and `POST /create_session` answer it. */
@@ -120,6 +131,7 @@ export function publicSession(session: SessionRecord, nowMs: number) {
     validator_key: toBase64Url(session.boxPublicKey),
     created_at: session.createdAtMs,
     ended_early: session.endedEarlyAtMs !== undefined,
+    direct_path: isDirectPathOpen(session),
     is_live: nowMs >= session.startsAtS * 1000 && nowMs <= session.endsAtS * 1000 + 999,
   };
 }

@@ -54,6 +54,8 @@ export interface Decision {
   note?: string;
   /** Set when a professor revoked an acceptance by a manual override. */
   revokedAtMs?: number;
+  /** The socket's remote address of a direct submission (never a forwarded header); absent on other paths. */
+  clientAddress?: string;
 }
 
 /** A row of the audit log. */

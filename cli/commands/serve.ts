@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startValidatorServer, stderrLogger } from '../../validator/index.ts';
+import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
 import { toBase64Url } from '../../crypto/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
@@ -17,10 +17,24 @@ export interface ServeOptions {
   requireToken?: boolean;
   /** `rollcall validator --relay URL`: follow the sessions' rooms on that relay. */
   relay?: string;
+  /** Direct path: submissions per second per client address (0: no limit), and the burst. */
+  directRate?: number;
+  directBurst?: number;
   /** `rollcall validator --enroll CODE`: redeem the relay operator's one-time code first. */
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+}
+
+/** The direct path's limits the flags set (the validator's defaults for the rest). */
+function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<DirectPathLimits> } {
+  if (options.directRate === undefined && options.directBurst === undefined) return {};
+  return {
+    directPathLimits: {
+      ...(options.directRate !== undefined ? { submissionsPerSecond: options.directRate } : {}),
+      ...(options.directBurst !== undefined ? { burst: options.directBurst } : {}),
+    },
+  };
 }
 
 function relayLimitOptions(options: ServeOptions) {
@@ -73,6 +87,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...directPathLimits(options),
     });
     if (!options.relay) {
       if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
@@ -152,6 +167,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       },
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...directPathLimits(options),
     });
   } catch (error) {
     await relay.close();

@@ -9,6 +9,8 @@ export interface CreateOptions extends ServerOptions {
   rotate?: number;
   skew?: number;
   lateSync?: number;
+  /** false with --no-direct-path; only then is the field sent, so older servers keep working. */
+  directPath: boolean;
   json?: boolean;
 }
 
@@ -20,6 +22,7 @@ export async function createSession(options: CreateOptions): Promise<void> {
     ...(options.rotate !== undefined ? { rotate_seconds: options.rotate } : {}),
     ...(options.skew !== undefined ? { skew_seconds: options.skew } : {}),
     ...(options.lateSync !== undefined ? { late_sync_minutes: options.lateSync } : {}),
+    ...(options.directPath === false ? { direct_path: false } : {}),
   });
   expectOk(answer, 'creating the session');
   const session = answer.json as { session_id: string; payload_b64: string; signature: string; qr_text: string; starts_at: number; ends_at: number; rotate_seconds: number };
@@ -29,6 +32,7 @@ export async function createSession(options: CreateOptions): Promise<void> {
   }
   console.log(`Session ${session.session_id} created for ${options.course}.`);
   console.log(`Open from ${new Date(session.starts_at * 1000).toLocaleString()} to ${new Date(session.ends_at * 1000).toLocaleString()}.`);
+  if (options.directPath === false) console.log('Direct path (POST /submit_attendance) closed: students submit through the Rollcall app only.');
   console.log('QR JSON:');
   console.log(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature }));
   console.log(`QR text: ${session.qr_text}`);
@@ -44,6 +48,8 @@ interface ListedSession {
   starts_at: number;
   ends_at: number;
   is_live: boolean;
+  /** Absent on servers older than the option: the direct path was always open there. */
+  direct_path?: boolean;
   counts: { accepted: number; rejected: number };
 }
 
@@ -55,8 +61,16 @@ export async function listSessions(options: ServerOptions & { json?: boolean }):
   if (sessions.length === 0) return void console.log('No sessions yet. Create one with: rollcall session create --course <name> --duration <minutes>');
   for (const session of sessions) {
     const state = session.is_live ? 'live' : Date.now() < session.starts_at * 1000 ? 'not started' : 'ended';
-    console.log(`${session.session_id}  ${session.course.padEnd(20)}  ${new Date(session.starts_at * 1000).toISOString()}  ${state.padEnd(11)}  ${session.counts.accepted} present, ${session.counts.rejected} rejected`);
+    const directPath = session.direct_path === false ? '  direct path closed' : '';
+    console.log(`${session.session_id}  ${session.course.padEnd(20)}  ${new Date(session.starts_at * 1000).toISOString()}  ${state.padEnd(11)}  ${session.counts.accepted} present, ${session.counts.rejected} rejected${directPath}`);
   }
+}
+
+export async function setSessionOptions(options: ServerOptions & { sessionId: string; directPath?: boolean }): Promise<void> {
+  if (options.directPath === undefined) throw new CliError('say what to change: --direct-path (open it) or --no-direct-path (close it)');
+  const answer = await apiRequest(options, 'POST', 'session_options', { session_id: options.sessionId, direct_path: options.directPath });
+  expectOk(answer, 'changing the session');
+  console.log(`Session ${options.sessionId}: the direct path (POST /submit_attendance) is now ${options.directPath ? 'open' : 'closed: students submit through the Rollcall app only'}.`);
 }
 
 export async function endSession(options: ServerOptions & { sessionId: string }): Promise<void> {
@@ -68,9 +82,10 @@ export async function endSession(options: ServerOptions & { sessionId: string })
 
 interface AttendanceJson {
   session: { course: string; session_id: string };
-  accepted: { student_id: string; decided_at: number; flags: string[]; via: string }[];
+  accepted: { student_id: string; decided_at: number; flags: string[]; via: string; address?: string | null }[];
   rejected: { student_id: string | null; reason: string; via: string }[];
   counts: { accepted: number; rejected: number; flagged: number };
+  unstored_rejections?: { address: string; count: number }[];
 }
 
 export async function showAttendance(options: ServerOptions & { sessionId: string; csv?: boolean; json?: boolean }): Promise<void> {
@@ -86,7 +101,11 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   const attendance = answer.json as AttendanceJson;
   console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} present, ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
   for (const entry of attendance.accepted) {
-    console.log(`  present   ${entry.student_id.padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${entry.via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
+    const via = entry.address ? `${entry.via} from ${entry.address}` : entry.via;
+    console.log(`  present   ${entry.student_id.padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
   }
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
+  for (const entry of attendance.unstored_rejections ?? []) {
+    console.log(`  + ${entry.count} more direct rejections from ${entry.address}, counted but not stored (over the cap per address)`);
+  }
 }

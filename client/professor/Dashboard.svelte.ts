@@ -79,6 +79,13 @@ export class Dashboard {
     if (this.#check(await api.endSession(sessionId))) await this.refresh();
   }
 
+  /** Opens or closes the session's direct path (POST /submit_attendance); true once the validator has it. */
+  async setDirectPath(sessionId: string, isOpen: boolean): Promise<boolean> {
+    if (!this.#check(await api.setSessionOptions(sessionId, { direct_path: isOpen }))) return false;
+    await this.refresh();
+    return true;
+  }
+
   async override(studentId: string, status: 'accepted' | 'rejected', note: string): Promise<void> {
     if (this.route.name !== 'session') return;
     if (this.#check(await api.override(this.route.sessionId, studentId, status, note))) await this.refresh();

@@ -17,6 +17,8 @@ export interface SessionInfo {
   ended_at?: number | null;
   accepted_count?: number;
   status?: string;
+  /** Whether POST /submit_attendance is open for the session (absent on older validators: open). */
+  direct_path?: boolean;
 }
 
 /** GET /qr/<id>. */
@@ -43,6 +45,8 @@ export interface AttendanceRow {
   device?: string;
   reason?: string;
   note?: string;
+  /** The client address of a direct submission; null on the other paths. */
+  address?: string | null;
 }
 
 /** GET /attendance/<id> with Accept: application/json. */
@@ -51,6 +55,8 @@ export interface Attendance {
   accepted: AttendanceRow[];
   rejected: AttendanceRow[];
   counts: { accepted: number; rejected: number; flagged: number };
+  /** Direct-path rejections past the per-address cap: answered and counted, not stored. */
+  unstored_rejections?: { address: string; count: number; last_at: number }[];
 }
 
 export interface CreateSessionRequest {
@@ -58,6 +64,7 @@ export interface CreateSessionRequest {
   duration_minutes: number;
   rotate_seconds?: number;
   starts_at?: number;
+  direct_path?: boolean;
 }
 
 export function savedToken(): string | undefined {
@@ -104,6 +111,7 @@ export const api = {
   sessions: () => call<SessionInfo[] | { sessions: SessionInfo[] }>('/sessions'),
   createSession: (request: CreateSessionRequest) => post<SessionInfo>('/create_session', request),
   endSession: (sessionId: string) => post<unknown>('/end_session', { session_id: sessionId }),
+  setSessionOptions: (sessionId: string, options: { direct_path: boolean }) => post<SessionInfo>('/session_options', { session_id: sessionId, ...options }),
   qr: (sessionId: string) => call<QrInfo>(`/qr/${encodeURIComponent(sessionId)}`),
   attendance: (sessionId: string) => call<Attendance>(`/attendance/${encodeURIComponent(sessionId)}`),
   override: (sessionId: string, studentId: string, status: 'accepted' | 'rejected', note: string) =>

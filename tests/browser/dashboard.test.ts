@@ -8,6 +8,12 @@ import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers
 import { waitFor } from '../helpers/processes.ts';
 import { systemRequirement, useBrowserRun } from './system.ts';
 
+/** The QR pair inside a QR link (`…/#/s/<payload_b64>.<signature>`). */
+function qrPair(link: string): { payload_b64: string; signature: string } {
+  const [payload_b64 = '', signature = ''] = (/#\/s\/(.+)$/.exec(link)?.[1] ?? '').split('.');
+  return { payload_b64, signature };
+}
+
 describeInChromium(
   'professor dashboard in Chromium',
   () => {
@@ -63,6 +69,56 @@ describeInChromium(
       await dashboard.goto(`${run.system.baseUrl}/professor/#/`);
       await dashboard.getByRole('link', { name: 'CS101 Live' }).waitFor();
       await keepScreenshot(dashboard, 'dashboard-4-sessions');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    });
+
+    it('creates a session with the direct path closed from the keyboard, reopens it with the session view switch (which keeps the focus), and lists a shared_address flag for review', async () => {
+      await run.closeContext();
+      const context = await run.open({ viewport: { width: 1920, height: 1080 } });
+      const dashboard = await context.newPage();
+      const errors = recordPageErrors(dashboard);
+      const submit = async (studentId: string, pair: { payload_b64: string; signature: string }) =>
+        (await (await fetch(`${run.system.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: studentId, ...pair }) })).json()) as { reason: string; flags?: string[] };
+      const directPath = async (sessionId: string) =>
+        ((await (await fetch(`${run.system.baseUrl}/sessions`)).json()) as { sessions: { session_id: string; direct_path: boolean }[] }).sessions.find((s) => s.session_id === sessionId)?.direct_path;
+
+      await dashboard.goto(`${run.system.baseUrl}/professor/`);
+      await dashboard.getByLabel('Course').fill('CS102 App only');
+      const createSwitch = dashboard.getByLabel('Accept direct submissions (without the app)');
+      expect(await createSwitch.isChecked()).toBe(true);
+      await createSwitch.focus();
+      await dashboard.keyboard.press('Space');
+      expect(await createSwitch.isChecked()).toBe(false);
+      await dashboard.getByRole('button', { name: 'Create session' }).click();
+
+      const qr = dashboard.getByTestId('qr');
+      await qr.locator('svg').waitFor();
+      const sessionId = /#\/session\/([0-9a-f-]{36})$/.exec(dashboard.url())?.[1] ?? '';
+      const pair = qrPair((await qr.getAttribute('data-qr-text')) ?? '');
+      expect(await directPath(sessionId)).toBe(false);
+      expect((await submit('2022IMT-200', pair)).reason).toBe('direct_path_disabled');
+
+      const viewSwitch = dashboard.getByLabel('Accept direct submissions (without the app)');
+      await viewSwitch.waitFor();
+      expect(await viewSwitch.isChecked()).toBe(false);
+      expect(await dashboard.getByTestId('direct-path-state').textContent()).toMatch(/Closed/);
+      await viewSwitch.focus();
+      await dashboard.keyboard.press('Space');
+      await waitFor(async () => (await directPath(sessionId)) === true, { message: 'the validator to open the direct path' });
+      // Polls of the attendance keep running; the switch stays on and keeps the keyboard focus.
+      await waitFor(async () => /Open/.test((await dashboard.getByTestId('direct-path-state').textContent()) ?? ''), { message: 'the state text to say open' });
+      expect(await viewSwitch.isChecked()).toBe(true);
+      expect(await viewSwitch.evaluate((element) => element === document.activeElement)).toBe(true);
+      await keepScreenshot(dashboard, 'dashboard-5-direct-path');
+      expect((await submit('2022IMT-200', pair)).reason).toBe('ok');
+
+      // A second student id from the same address: accepted, and listed under "To review".
+      expect(await submit('2022IMT-201', pair)).toMatchObject({ reason: 'ok', flags: ['shared_address'] });
+      const flagged = dashboard.getByTestId('flagged');
+      await waitFor(async () => /2022IMT-201/.test((await flagged.textContent().catch(() => '')) ?? ''), { message: 'the shared_address row to be listed for review' });
+      expect(await flagged.textContent()).toMatch(/2022IMT-201\s*shared address\s*direct from 127\.0\.0\.1/);
+      expect(await flagged.textContent()).not.toContain('2022IMT-200');
+      await keepScreenshot(dashboard, 'dashboard-6-shared-address');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
   },

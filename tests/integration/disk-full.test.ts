@@ -110,11 +110,11 @@ describe('a full disk delays a submission but never loses it', () => {
     const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
     activeValidator.store.insertSession(session);
     const qr = issueQr(session, Date.now(), baseUrl);
-    const realRecord = activeValidator.store.recordDecision.bind(activeValidator.store);
+    const realRecord = activeValidator.store.recordDirectDecision.bind(activeValidator.store);
     let isFull = true;
-    activeValidator.store.recordDecision = (decision) => {
+    activeValidator.store.recordDirectDecision = (decision, cap) => {
       if (isFull) throw diskFullError();
-      return realRecord(decision);
+      return realRecord(decision, cap);
     };
     const submit = () =>
       fetch(`${baseUrl}/submit_attendance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ student_id: '2022IMT-048', payload_b64: qr.payload_b64, signature: qr.signature }) });

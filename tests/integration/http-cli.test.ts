@@ -49,6 +49,29 @@ describe('rollcall CLI', () => {
     expect(session).toMatchObject({ starts_at: startsAt, ends_at: startsAt + 1800, rotate_seconds: 5, skew_seconds: 30, late_sync_minutes: 60 });
   });
 
+  it('session create --no-direct-path closes the direct path; session options opens and closes it on a live session', async () => {
+    const created = await runCli(['session', 'create', '--course', 'Networks', '--duration', '20', '--rotate', '0', '--no-direct-path', '--json', '--server', server.baseUrl]);
+    expect(created.code).toBe(0);
+    const session = JSON.parse(created.stdout) as { session_id: string; payload_b64: string; signature: string; direct_path: boolean };
+    expect(session.direct_path).toBe(false);
+    const submit = async (studentId: string) =>
+      (await (await fetch(`${server.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: studentId, payload_b64: session.payload_b64, signature: session.signature }) })).json()) as { reason: string };
+    expect((await submit('2022IMT-060')).reason).toBe('direct_path_disabled');
+    expect((await runCli(['session', 'list', '--server', server.baseUrl])).stdout).toMatch(new RegExp(`${session.session_id}.*direct path closed`));
+
+    const opened = await runCli(['session', 'options', session.session_id, '--direct-path', '--server', server.baseUrl]);
+    expect(opened).toMatchObject({ code: 0 });
+    expect(opened.stdout).toMatch(/direct path .* is now open/);
+    expect((await submit('2022IMT-060')).reason).toBe('ok');
+    expect((await runCli(['session', 'list', '--server', server.baseUrl])).stdout).not.toMatch(new RegExp(`${session.session_id}.*direct path closed`));
+
+    expect((await runCli(['session', 'options', session.session_id, '--no-direct-path', '--server', server.baseUrl])).code).toBe(0);
+    expect((await submit('2022IMT-061')).reason).toBe('direct_path_disabled');
+    const nothing = await runCli(['session', 'options', session.session_id, '--server', server.baseUrl]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/--direct-path .* or --no-direct-path/);
+  });
+
   it('uses the token from --data when the server requires one, and explains a refusal', async () => {
     const dir = tempDir();
     const guarded = await startRollcall(['start', '--data', dir, '--require-token']);
@@ -80,6 +103,6 @@ describe('rollcall CLI', () => {
     const start = await runCli(['start', '--help']);
     for (const option of ['--port', '--host', '--data', '--public-url', '--require-token']) expect(start.stdout).toContain(option);
     const create = await runCli(['session', 'create', '--help']);
-    for (const option of ['--course', '--duration', '--starts-at', '--rotate', '--skew', '--late-sync', '--server', '--token', '--data']) expect(create.stdout).toContain(option);
+    for (const option of ['--course', '--duration', '--starts-at', '--rotate', '--skew', '--late-sync', '--no-direct-path', '--server', '--token', '--data']) expect(create.stdout).toContain(option);
   });
 });

@@ -131,7 +131,9 @@ describe('QR, attendance and overrides', () => {
     expect(json.accepted.map((row: { student_id: string }) => row.student_id).sort()).toEqual(['2022IMT-077', '=HYPERLINK("x")']);
     expect(json.accepted.find((row: { via: string }) => row.via === 'manual')).toMatchObject({ student_id: '2022IMT-077', note: 'phone broken' });
     expect(json.rejected).toEqual([expect.objectContaining({ student_id: '2022IMT-048', reason: 'manual', via: 'manual' })]);
-    expect(json.counts).toEqual({ accepted: 2, rejected: 1, flagged: 0 });
+    // Both direct submissions came from this test's one address: the second is flagged shared_address.
+    expect(json.accepted.find((row: { student_id: string }) => row.student_id === '=HYPERLINK("x")')).toMatchObject({ flags: ['shared_address'], address: '127.0.0.1' });
+    expect(json.counts).toEqual({ accepted: 2, rejected: 1, flagged: 1 });
     expect(JSON.stringify(json)).not.toMatch(/secret/i);
     const html = await fetch(`${server.baseUrl}/attendance/${session.session_id}`);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
@@ -139,7 +141,7 @@ describe('QR, attendance and overrides', () => {
     expect(page).toContain('Networks');
     expect(page).toContain('=HYPERLINK(&#34;x&#34;)');
     const csv = await (await fetch(`${server.baseUrl}/attendance/${session.session_id}.csv`)).text();
-    expect(csv.split('\n')[0]).toBe('student_id,status,reason,flags,via,decided_at,device,note');
+    expect(csv.split('\n')[0]).toBe('student_id,status,reason,flags,via,decided_at,device,note,address');
     expect(csv).toContain('2022IMT-077,accepted,ok');
     expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
   });
@@ -213,7 +215,8 @@ describe('restart', () => {
     await second.kill();
     const third = await startRollcall(['start', '--data', dir]);
     const after = (await (await fetch(`${third.baseUrl}/attendance/${session.session_id}`, { headers: { accept: 'application/json' } })).json()) as Record<string, any>;
-    expect(after.counts).toEqual({ accepted: 2, rejected: 2, flagged: 0 });
+    // A-2 came from the address A-1 used: flagged shared_address, which the restarts kept.
+    expect(after.counts).toEqual({ accepted: 2, rejected: 2, flagged: 1 });
     expect(/Admin token[^:]*: (\S+)/.exec(third.stdout())?.[1]).toBe(/Admin token[^:]*: (\S+)/.exec(first.stdout())?.[1]);
     await third.stop();
     first = second = third;

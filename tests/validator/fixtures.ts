@@ -70,6 +70,8 @@ export interface MemoryFacts {
   devices?: Record<string, string[]>;
   roster?: string[];
   connected?: [number, number][];
+  /** Client address → student ids submitted from it (direct path). */
+  addresses?: Record<string, string[]>;
 }
 
 export function memoryKnown(facts: MemoryFacts = {}): KnownFacts {
@@ -79,5 +81,6 @@ export function memoryKnown(facts: MemoryFacts = {}): KnownFacts {
     studentDevices: (studentId) => facts.devices?.[studentId] ?? [],
     isOnRoster: (studentId) => (facts.roster ? facts.roster.includes(studentId) : undefined),
     wasConnectedThroughout: (fromMs, toMs) => (facts.connected ?? []).some(([from, to]) => from <= fromMs && to >= toMs),
+    wasAddressUsedByAnotherStudent: (clientAddress, studentId) => (facts.addresses?.[clientAddress] ?? []).some((other) => other !== studentId),
   };
 }

@@ -266,3 +266,24 @@ describe('review flags on accepted entries', () => {
     expect(decide(entryInput(entry, seenMs), session, gap, seenMs).flags).toEqual([]);
   });
 });
+
+describe('shared_address (direct path): one client address, several student ids', () => {
+  const fromAddress = (studentId: string) => direct({ student_id: studentId, clientAddress: '10.0.0.5' });
+  it('flags an accepted direct submission whose address already submitted for another student id', () => {
+    const known = memoryKnown({ addresses: { '10.0.0.5': ['2022IMT-001'] } });
+    expect(decide(fromAddress('2022IMT-048'), session, known, NOW_MS)).toMatchObject({ reason: 'ok', flags: ['shared_address'], clientAddress: '10.0.0.5' });
+  });
+  it('does not flag the same student again from that address, nor another address', () => {
+    const known = memoryKnown({ addresses: { '10.0.0.5': ['2022IMT-048'], '10.0.0.6': ['2022IMT-001'] } });
+    expect(decide(fromAddress('2022IMT-048'), session, known, NOW_MS).flags).toEqual([]);
+    expect(decide(direct({ clientAddress: '10.0.0.7' }), session, known, NOW_MS).flags).toEqual([]);
+  });
+  it('is a flag, never a rejection, and sits beside the other flags', () => {
+    const known = memoryKnown({ addresses: { '10.0.0.5': ['2022IMT-001'] }, roster: ['someone'] });
+    expect(decide(fromAddress('2022IMT-048'), session, known, NOW_MS)).toMatchObject({ status: 'accepted', flags: ['not_on_roster', 'shared_address'] });
+  });
+  it('keeps the address on a rejected direct decision (so it counts for the next one) and never on the sync path', () => {
+    expect(decide(fromAddress('2022IMT-048'), session, memoryKnown({ accepted: ['2022IMT-048'] }), NOW_MS)).toMatchObject({ reason: 'duplicate', clientAddress: '10.0.0.5' });
+    expect(decide(entryInput(freshEntry(), NOW_MS), session, memoryKnown({ addresses: { '10.0.0.5': ['x'] } }), NOW_MS).clientAddress).toBeUndefined();
+  });
+});

@@ -136,6 +136,41 @@ describe('ValidatorStore', () => {
     store.close();
   });
 
+  it('upgrades a version-1 database in place: its decisions stay, with no client address', () => {
+    const dir = tempDir();
+    const raw = new Database(join(dir, 'validator.db'));
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO sessions (id, course, secret, box_public_key, box_secret_key, starts_at_s, ends_at_s, rotate_seconds, skew_seconds, late_sync_minutes, created_at_ms)
+      VALUES ('s', 'Networks', x'00', x'00', x'00', 0, 1, 10, 120, 1440, 0)`).run();
+    raw.prepare(`INSERT INTO decisions (nonce, session_id, via, student_id, status, reason, first_seen_ms, decided_at_ms) VALUES ('http:old', 's', 'direct', 'A', 'accepted', 'ok', 1, 2)`).run();
+    raw.close();
+    const store = ValidatorStore.open(dir);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    expect(store.getDecision('s', 'http:old')).toEqual({ nonce: 'http:old', sessionId: 's', via: 'direct', status: 'accepted', reason: 'ok', flags: [], studentId: 'A', firstSeenMs: 1, decidedAtMs: 2 });
+    expect(store.getSession('s')?.options).toEqual({});
+    store.recordDecision(decision({ sessionId: 's', nonce: 'http:new', via: 'direct', studentId: 'B', deviceKey: undefined, status: 'rejected', reason: 'duplicate', clientAddress: '10.0.0.5' }));
+    expect(store.getDecision('s', 'http:new')).toMatchObject({ clientAddress: '10.0.0.5' });
+    expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.5', 'C')).toBe(true);
+    expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.5', 'B')).toBe(false);
+    expect(store.wasAddressUsedByAnotherStudent('s', '10.0.0.6', 'C')).toBe(false);
+    expect(store.wasAddressUsedByAnotherStudent('other-session', '10.0.0.5', 'C')).toBe(false);
+    store.close();
+  });
+
+  it('decideAndRecord flags shared_address within one batch of direct submissions from one address', () => {
+    const store = ValidatorStore.open(tempDir());
+    const session = makeSession();
+    store.insertSession(session);
+    const nowMs = (T0_S + 60) * 1000;
+    const qr = qrAt(session, nowMs);
+    const direct = (nonce: string, studentId: string, clientAddress: string) =>
+      ({ kind: 'direct' as const, nonce, student_id: studentId, payload_b64: qr.payload_b64, signature: qr.signature, receivedMs: nowMs, clientAddress });
+    const results = decideAndRecord(store, session, [direct('http:1', 'A', '10.0.0.5'), direct('http:2', 'B', '10.0.0.5'), direct('http:3', 'C', '10.0.0.6')], nowMs);
+    expect(results.map((result) => result.decision.flags)).toEqual([[], ['shared_address'], []]);
+    store.close();
+  });
+
   it('records connection intervals and answers whether one covered a span; a crash closes dangling ones', () => {
     const dir = tempDir();
     let store = ValidatorStore.open(dir);
