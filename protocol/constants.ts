@@ -36,6 +36,12 @@ export const DEFAULT_ROTATE_SECONDS = 10;
 export const DEFAULT_SKEW_SECONDS = 120;
 /** Default grace after a session's end for entries that were scanned in time but synced late. */
 export const DEFAULT_LATE_SYNC_MINUTES = 1440;
+/**
+ * How long after `late_sync_minutes` a room still takes entries (SPEC.md R9): a scan that
+ * arrives then is answered `sync_too_late` instead of being refused by the relay unanswered.
+ * A room grant's `writes_until_ms` is the session's end + `late_sync_minutes` + this.
+ */
+export const LATE_ANSWER_GRACE_MS = 60 * 60_000;
 /** An entry first seen this long after its slot (while the validator was connected) is flagged `delayed_sync`. */
 export const DELAYED_SYNC_FLAG_SECONDS = 5 * 60;
 

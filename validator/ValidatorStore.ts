@@ -117,7 +117,7 @@ const SQL = {
   onRoster: `SELECT 1 FROM roster WHERE course = ? AND student_id = ?`,
   getIdentity: `SELECT sign_public_key, sign_secret_key FROM identity WHERE id = 1`,
   insertIdentity: `INSERT OR IGNORE INTO identity (id, sign_public_key, sign_secret_key, created_at_ms) VALUES (1, ?, ?, ?)`,
-  openForEntriesUntil: `SELECT id, ends_at_s * 1000 + late_sync_minutes * 60000 AS writes_until_ms FROM sessions
+  openForEntriesUntil: `SELECT id, ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms AS writes_until_ms FROM sessions
     WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
 } as const;
 
@@ -218,7 +218,7 @@ export class ValidatorStore {
 
   /**
    * Like {@link sessionIdsOpenForEntries}, with the instant until which phones may write to each
-   * room (end + `late_sync_minutes`): what the follower's room grant says.
+   * room (end + `late_sync_minutes` + `graceMs`): what the follower's room grant says.
    */
   sessionsOpenForEntries(nowMs: number, graceMs: number): { id: string; writesUntilMs: number }[] {
     return (this.#sql.openForEntriesUntil.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string; writes_until_ms: number }[]).map((row) => ({

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PORT, removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { createSession } from '../helpers/api.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
+import { enrolValidatorInRelay } from '../helpers/validatorProcess.ts';
 
 const BURST = 200;
 const running: StartedProcess[] = [];
@@ -46,6 +47,8 @@ function decisions(validatorDir: string, sessionId: string): { nonce: string; st
 async function setUp() {
   const relayDir = tempDir('rollcall-relay-');
   const validatorDir = tempDir('rollcall-validator-');
+  // The relay trusts this validator (what `rollcall relay enroll` + `--enroll` do; SPEC.md R10).
+  enrolValidatorInRelay(validatorDir, relayDir);
   const relay = await startRelay(relayDir);
   const validator = await startValidator(validatorDir, relay.baseUrl);
   const session = await createSession(validator.baseUrl, { course: 'Networks', duration_minutes: 30, rotate_seconds: 0 });

@@ -7,7 +7,7 @@
  * The store alone says what is decided; a receipt the room already holds is checked, not trusted.
  */
 import { signDetached, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
-import { ACCEPTED_REASON, grantSigningBytes, isRejectionReason, parseReceipt, type Receipt, type ReceiptPlaintext, type RoomGrant } from '../../protocol/index.ts';
+import { ACCEPTED_REASON, LATE_ANSWER_GRACE_MS, grantSigningBytes, isRejectionReason, parseReceipt, type Receipt, type ReceiptPlaintext, type RoomGrant } from '../../protocol/index.ts';
 import { sealReceipt } from '../../crypto/index.ts';
 import { decideAndRecord, type BatchResult } from '../decideBatch.ts';
 import { nativeSharedKey } from '../nativeSharedKey.ts';
@@ -145,9 +145,13 @@ export class StoreJudge implements EntryJudge {
   }
 }
 
-/** Until when phones may write to the session's room: its end plus `late_sync_minutes`. */
+/**
+ * Until when phones may write to the session's room: its end plus `late_sync_minutes`, plus an
+ * hour in which a late scan is still taken, so that it is answered `sync_too_late` instead of
+ * being refused by the relay with no answer (SPEC.md R9, `LATE_ANSWER_GRACE_MS`).
+ */
 export function writesUntilMs(session: Pick<SessionRecord, 'endsAtS' | 'lateSyncMinutes'>): number {
-  return session.endsAtS * 1000 + session.lateSyncMinutes * 60_000;
+  return session.endsAtS * 1000 + session.lateSyncMinutes * 60_000 + LATE_ANSWER_GRACE_MS;
 }
 
 /** The session's room grant, signed now (SPEC.md "Room grants"). */

@@ -4,6 +4,7 @@
  * validator's signing identity and judging entries through the store.
  */
 import { newSigningKeyPair, signingKeyPairFromSecretKey, type SigningKeyPair } from '../../crypto/index.ts';
+import { LATE_ANSWER_GRACE_MS } from '../../protocol/index.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
 import { FollowerManager } from './FollowerManager.ts';
 import { StoreJudge } from './StoreJudge.ts';
@@ -21,10 +22,10 @@ export interface FollowingOptions {
 }
 
 /**
- * How long past `late_sync_minutes` a session is still followed: entries that arrived in time
- * but were not answered yet (the validator was away) are answered then.
+ * How long past `late_sync_minutes` a session is still followed (and its room takes entries):
+ * late entries are answered `sync_too_late` rather than never.
  */
-export const ANSWER_LATE_ENTRIES_MS = 60 * 60_000;
+export const ANSWER_LATE_ENTRIES_MS = LATE_ANSWER_GRACE_MS;
 
 /** The validator's Ed25519 identity, made on first use and kept in validator.db. */
 export function validatorIdentity(store: ValidatorStore): SigningKeyPair {
