@@ -247,7 +247,7 @@ export class ValidatorApi {
     const session = this.#sessionFromPath(res, match[1]);
     if (!session) return;
     const { store } = this.#options;
-    const attendance = buildAttendance(session, store.decisionsForSession(session.id), this.#options.clock(), store.unstoredRejections(session.id));
+    const attendance = buildAttendance(session, store.decisionsForSession(session.id), this.#options.clock(), store.unstoredRejections(session.id), store.unstoredSyncRejections(session.id));
     if (match[2] === '.csv') {
       const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
       return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });

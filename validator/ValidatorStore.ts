@@ -12,6 +12,9 @@ import type { AuditEvent, Decision, SessionRecord } from './types.ts';
 
 export const DB_FILE_NAME = 'validator.db';
 
+/** See {@link ValidatorStore.maxStoredRejectionsPerDevice}: an honest phone is rejected a handful of times. */
+export const DEFAULT_STORED_REJECTIONS_PER_DEVICE = 20;
+
 interface SessionRow {
   id: string;
   course: string;
@@ -100,6 +103,13 @@ const SQL = {
     ON CONFLICT (session_id, client_address) DO UPDATE SET count = count + 1, last_at_ms = @at_ms`,
   unstoredRejections: `SELECT client_address, count, last_at_ms FROM unstored_direct_rejections WHERE session_id = ?
     ORDER BY count DESC, client_address`,
+  storedSyncRejections: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM decisions WHERE session_id = @session_id
+      AND device_key = @device_key AND status = 'rejected' AND via = 'sync' LIMIT @cap)`,
+  countUnstoredSyncRejection: `INSERT INTO unstored_sync_rejections (session_id, device_key, count, last_at_ms)
+    VALUES (@session_id, @device_key, 1, @at_ms)
+    ON CONFLICT (session_id, device_key) DO UPDATE SET count = count + 1, last_at_ms = @at_ms`,
+  unstoredSyncRejections: `SELECT device_key, count, last_at_ms FROM unstored_sync_rejections WHERE session_id = ?
+    ORDER BY count DESC, device_key`,
   bindDevice: `INSERT OR IGNORE INTO device_bindings (session_id, device_key, student_id, bound_at_ms)
     VALUES (?, ?, ?, ?)`,
   deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
@@ -270,6 +280,13 @@ export class ValidatorStore {
     return this.#recordMany(decisions);
   }
 
+  /**
+   * Stored rejections per device and session on the sync path (SPEC.md "Quotas"): past this, a
+   * rejection of that device's entries is still answered (its receipt sealed) but only counted,
+   * so one hostile phone cannot fill the professor's disk with rejected junk.
+   */
+  maxStoredRejectionsPerDevice = DEFAULT_STORED_REJECTIONS_PER_DEVICE;
+
   /** One decision; see {@link recordDecisions}. */
   recordDecision(decision: Decision): Decision {
     return this.#recordMany([decision])[0]!;
@@ -279,6 +296,10 @@ export class ValidatorStore {
     this.#db.transaction((batch: readonly Decision[]) => batch.map((decision) => this.#recordOne(decision)))(decisions);
 
   #recordOne(decision: Decision): Decision {
+    if (decision.via === 'sync' && decision.status === 'rejected' && decision.deviceKey !== undefined && this.#isOverDeviceCap(decision)) {
+      this.#sql.countUnstoredSyncRejection.run({ session_id: decision.sessionId, device_key: decision.deviceKey, at_ms: decision.decidedAtMs });
+      return decision;
+    }
     let stored = decision;
     let inserted: boolean;
     try {
@@ -293,6 +314,21 @@ export class ValidatorStore {
       this.#sql.bindDevice.run(stored.sessionId, stored.deviceKey, stored.studentId, stored.decidedAtMs);
     }
     return stored;
+  }
+
+  /** Whether `decision` (a sync rejection not stored before) would pass its device's cap. */
+  #isOverDeviceCap(decision: Decision): boolean {
+    const cap = this.maxStoredRejectionsPerDevice;
+    const stored = this.#sql.storedSyncRejections.get({ session_id: decision.sessionId, device_key: decision.deviceKey, cap }) as { n: number };
+    if (stored.n < cap) return false;
+    // A replay of a rejection that was stored keeps its stored answer.
+    return this.#sql.getDecision.get(decision.sessionId, decision.nonce) === undefined;
+  }
+
+  /** Per device, the session's sync rejections that were answered and counted but not stored; most first. */
+  unstoredSyncRejections(sessionId: string): { deviceKey: string; count: number; lastAtMs: number }[] {
+    const rows = this.#sql.unstoredSyncRejections.all(sessionId) as { device_key: string; count: number; last_at_ms: number }[];
+    return rows.map((row) => ({ deviceKey: row.device_key, count: row.count, lastAtMs: row.last_at_ms }));
   }
 
   /** The decision of entry `nonce` in this session (decisions are per session: SPEC.md). */

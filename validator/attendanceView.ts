@@ -26,9 +26,17 @@ export interface Attendance {
   counts: { accepted: number; rejected: number; flagged: number };
   /** Direct-path rejections answered but not stored, per client address (past the per-address cap). */
   unstored_rejections: { address: string; count: number; last_at: number }[];
+  /** Sync-path rejections answered but not stored, per device key (past the per-device cap). */
+  unstored_device_rejections: { device: string; count: number; last_at: number }[];
 }
 
-export function buildAttendance(session: SessionRecord, decisions: readonly Decision[], nowMs: number, unstored: readonly UnstoredRejections[] = []): Attendance {
+export function buildAttendance(
+  session: SessionRecord,
+  decisions: readonly Decision[],
+  nowMs: number,
+  unstored: readonly UnstoredRejections[] = [],
+  unstoredDevices: readonly { deviceKey: string; count: number; lastAtMs: number }[] = [],
+): Attendance {
   const row = (decision: Decision): AttendanceRow => ({
     student_id: decision.studentId ?? null,
     decided_at: decision.decidedAtMs,
@@ -48,6 +56,7 @@ export function buildAttendance(session: SessionRecord, decisions: readonly Deci
     rejected,
     counts: { accepted: accepted.length, rejected: rejected.length, flagged: accepted.filter((entry) => entry.flags.length > 0).length },
     unstored_rejections: unstored.map((entry) => ({ address: entry.clientAddress, count: entry.count, last_at: entry.lastAtMs })),
+    unstored_device_rejections: unstoredDevices.map((entry) => ({ device: entry.deviceKey, count: entry.count, last_at: entry.lastAtMs })),
   };
 }
 
@@ -108,6 +117,9 @@ td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}.flag{col
 <a href="/attendance/${id}.csv">Download CSV</a> · <a href="/qr/${id}.svg">QR code</a></p>
 ${attendance.unstored_rejections
   .map((entry) => `<p class="flag">${entry.count} more direct submissions from ${escapeHtml(entry.address)} were refused and counted, not stored (over the cap per address).</p>`)
+  .join('\n')}
+${attendance.unstored_device_rejections
+  .map((entry) => `<p class="flag">${entry.count} more scans from device ${escapeHtml(entry.device.slice(0, 8))}… were refused and counted, not stored (over the cap per device).</p>`)
   .join('\n')}
 <h2>Present</h2>
 <table><thead><tr><th>Student</th><th>Decided</th><th>Via</th><th>Flags</th><th>Note</th></tr></thead><tbody>

@@ -122,4 +122,14 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the client address of direct-path submissions (shared_address flag) and the per-address
   // count of rejections answered but not stored.
   DIRECT_PATH_CLIENT_ADDRESSES,
+  // 4: the sync path's cap on stored rejections per device and session (SPEC.md "Quotas"):
+  // past it a rejection is answered (its receipt is sealed) but only counted here.
+  `CREATE INDEX decisions_by_device ON decisions (session_id, device_key, status) WHERE device_key IS NOT NULL;
+   CREATE TABLE unstored_sync_rejections (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     device_key TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     last_at_ms INTEGER NOT NULL,
+     PRIMARY KEY (session_id, device_key)
+   );`,
 ];

@@ -86,6 +86,7 @@ interface AttendanceJson {
   rejected: { student_id: string | null; reason: string; via: string }[];
   counts: { accepted: number; rejected: number; flagged: number };
   unstored_rejections?: { address: string; count: number }[];
+  unstored_device_rejections?: { device: string; count: number }[];
 }
 
 export async function showAttendance(options: ServerOptions & { sessionId: string; csv?: boolean; json?: boolean }): Promise<void> {
@@ -107,5 +108,8 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
   for (const entry of attendance.unstored_rejections ?? []) {
     console.log(`  + ${entry.count} more direct rejections from ${entry.address}, counted but not stored (over the cap per address)`);
+  }
+  for (const entry of attendance.unstored_device_rejections ?? []) {
+    console.log(`  + ${entry.count} more rejected scans from device ${entry.device.slice(0, 8)}…, counted but not stored (over the cap per device)`);
   }
 }

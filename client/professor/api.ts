@@ -57,6 +57,7 @@ export interface Attendance {
   counts: { accepted: number; rejected: number; flagged: number };
   /** Direct-path rejections past the per-address cap: answered and counted, not stored. */
   unstored_rejections?: { address: string; count: number; last_at: number }[];
+  unstored_device_rejections?: { device: string; count: number; last_at: number }[];
 }
 
 export interface CreateSessionRequest {

@@ -225,4 +225,27 @@ describe('ValidatorStore', () => {
     expect(store.sessionsOpenForEntries(justAfterEnd, 0)).toEqual([{ id: live.id, writesUntilMs: endsAtS * 1000 + 10 * 60_000 }]);
     store.close();
   });
+
+  it('[quota] past the cap per device and session, a sync rejection is answered but only counted; replays and other devices are unaffected', () => {
+    const store = ValidatorStore.open(tempDir());
+    const session = makeSession();
+    store.insertSession(session);
+    store.maxStoredRejectionsPerDevice = 3;
+    const junk = (i: number, deviceKey = 'junk-device') =>
+      decision({ sessionId: session.id, nonce: `n${deviceKey}${i}`, status: 'rejected', reason: 'undecryptable', studentId: undefined, deviceKey });
+    const results = store.recordDecisions([0, 1, 2, 3, 4].map((i) => junk(i)));
+    // Every one is answered with its own decision (the receipt is still sealed)…
+    expect(results.map((d) => d.reason)).toEqual(Array(5).fill('undecryptable'));
+    // …but only three are stored, and two are counted.
+    expect(store.decisionsForSession(session.id)).toHaveLength(3);
+    expect(store.unstoredSyncRejections(session.id)).toEqual([{ deviceKey: 'junk-device', count: 2, lastAtMs: 2 }]);
+    // A replay of a stored rejection keeps its stored answer; another device has its own cap;
+    // acceptances are never capped.
+    expect(store.recordDecision(junk(0))).toMatchObject({ nonce: 'njunk-device0' });
+    expect(store.unstoredSyncRejections(session.id)[0]!.count).toBe(2);
+    store.recordDecision(junk(0, 'honest-device'));
+    store.recordDecision(decision({ sessionId: session.id, nonce: 'accepted-1', deviceKey: 'junk-device', studentId: 'Z' }));
+    expect(store.decisionsForSession(session.id)).toHaveLength(5);
+    store.close();
+  });
 });
