@@ -1,0 +1,76 @@
+/**
+ * The follower cannot be wedged (SPEC.md "What the validator trusts"): its view of a room is
+ * what it learnt on the current connection, never a local copy applied before the relay
+ * admitted it. Here the relay refuses the validator's first receipt batch (R10, as a relay
+ * does when it disagrees with the validator about the room); the follower reconnects, learns the
+ * room again, and every entry of the room gets its receipt. Real relay, real sockets, real
+ * SQLite; the refusal is injected once into the relay's trust check.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toBase64Url } from '../../crypto/index.ts';
+import { MemoryTrustStore, Relay, SqliteUpdateStore } from '../../relay/index.ts';
+import { refuse } from '../../relay/inspectUpdate.ts';
+import type { RelayConnection } from '../../relay/RelayConnection.ts';
+import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
+import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
+import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
+import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  removeTempDirs();
+});
+
+describe('a follower whose receipt batch is refused', () => {
+  it('reconnects, learns the room again, and every entry of the room gets its receipt', async () => {
+    const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
+    const relay = new Relay({ store: relayStore, trust: new MemoryTrustStore() });
+    const server: Server = createServer((req, res) => void (relay.handleHttp(req, res) || res.writeHead(404).end()));
+    server.on('upgrade', (req, socket, head) => void (relay.handleUpgrade(req, socket, head) || socket.destroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      await relay.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      relayStore.close();
+    });
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
+    cleanups.push(() => store.close());
+    relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');
+
+    // The relay refuses the validator's first write, whole (R6): nothing of it is stored.
+    const mayWrite = relay.trust.mayWrite.bind(relay.trust);
+    let refusedBatches = 0;
+    relay.trust.mayWrite = (room: string, from: RelayConnection) => {
+      if (from.device === undefined && refusedBatches === 0) {
+        refusedBatches++;
+        return refuse('R10', 'injected: the relay disagrees with this receipt batch');
+      }
+      return mayWrite(room, from);
+    };
+
+    const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
+    store.insertSession(session);
+    const logs: string[] = [];
+    const following: FollowerManager = startFollowing({ store, relayUrl: baseUrl, refreshMs: 100, log: (line) => logs.push(line) });
+    cleanups.push(() => following.close());
+    await waitFor(() => relay.trust.isOpened(session.id), { message: 'the validator to open the room' });
+    const qr = issueQr(session, Date.now(), baseUrl);
+    const phones: SimulatedStudent[] = Array.from({ length: 40 }, (_, i) => connectStudent(baseUrl, session.id, `REFUSED-${i}`));
+    cleanups.push(() => phones.forEach((phone) => phone.close()));
+    await waitFor(() => phones.every((phone) => phone.provider.synced), { message: 'every phone synced' });
+    const nonces = phones.map((phone) => phone.submit(qr).n);
+
+    const receipts = await Promise.all(phones.map((phone, i) => phone.receipt(nonces[i]!, 45_000)));
+    expect(refusedBatches).toBe(1);
+    expect(logs.some((line) => /closed the room with 4403: R10: injected/.test(line))).toBe(true);
+    expect(receipts.every((receipt) => receipt.status === 'accepted')).toBe(true);
+    // Each entry decided once, though some were heard on two connections.
+    expect(store.decisionsForSession(session.id)).toHaveLength(40);
+  });
+});
