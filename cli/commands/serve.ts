@@ -1,5 +1,6 @@
 /** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
 import { mkdirSync } from 'node:fs';
+import { createServer as createProbe } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
@@ -60,6 +61,34 @@ function listenError(error: unknown, options: Pick<ServeOptions, 'port' | 'host'
   return error;
 }
 
+/**
+ * Fails fast, before anything is created, when the port is taken: a start that fails must not
+ * leave a fresh data folder and admin token behind.
+ */
+async function assertPortFree(options: Pick<ServeOptions, 'port' | 'host'>): Promise<void> {
+  if (options.port === 0) return;
+  await new Promise<void>((resolvePort, reject) => {
+    const probe = createProbe();
+    probe.once('error', (error) => reject(listenError(error, options)));
+    probe.listen(options.port, options.host, () => probe.close(() => resolvePort()));
+  });
+}
+
+/** Whether phones get a secure context at `url` (HTTPS, or this computer's own name). */
+function isSecureOrigin(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** One line, when students would open the app over plain HTTP on a LAN name. */
+function warnIfInsecure(studentUrl: string): void {
+  if (isSecureOrigin(studentUrl)) return;
+  process.stderr.write(
+    `warning: students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
+      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md.\n',
+  );
+}
+
 /** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
 function closeOnSignal(close: () => Promise<void>): void {
   let isClosing = false;
@@ -77,8 +106,15 @@ function closeOnSignal(close: () => Promise<void>): void {
 }
 
 export async function runValidatorServer(options: ServeOptions): Promise<void> {
+  if (options.relay && !options.publicUrl) {
+    // Phones load the app from the relay, never from the laptop: the QR must name the relay's
+    // stable URL, or each lecture's QR would point at whatever address the laptop has today.
+    throw new CliError('with --relay, pass --public-url: the URL phones open (the relay’s, e.g. https://relay.example.edu)');
+  }
+  await assertPortFree(options);
   const dataDir = resolve(options.data);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  if (publicUrl) warnIfInsecure(publicUrl);
   try {
     const running = await startValidatorServer({
       port: options.port,
@@ -122,6 +158,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
 
 /** `rollcall relay`: the relay alone, serving the student app too (phones load it from here). */
 export async function runRelayServer(options: ServeOptions): Promise<void> {
+  await assertPortFree(options);
   await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
@@ -147,6 +184,7 @@ function selfUrl(host: string, port: number): string {
  */
 export async function runStart(options: ServeOptions): Promise<void> {
   const print = (line: string) => void process.stdout.write(`${line}\n`);
+  await assertPortFree(options);
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -168,6 +206,8 @@ export async function runStart(options: ServeOptions): Promise<void> {
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
       ...directPathLimits(options),
+      // This command prints its own banner: it runs more than the validator.
+      print: () => {},
     });
   } catch (error) {
     await relay.close();
@@ -179,7 +219,14 @@ export async function runStart(options: ServeOptions): Promise<void> {
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
   const log = stderrLogger('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
-  print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
+  const studentUrl = `${running.validator.appBaseUrl()}/`;
+  print(`Rollcall is running: validator, relay and both apps in one process, listening on ${options.host}:${running.port}`);
+  print(`  Student app (phones):        ${studentUrl}`);
+  print(`  Dashboard (this computer):   ${running.url}/professor/`);
+  print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
+  print(`  Data folder:                 ${dataDir}`);
+  print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
+  warnIfInsecure(studentUrl);
   const server = running;
   closeOnSignal(async () => {
     await following.close();

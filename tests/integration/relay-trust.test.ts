@@ -91,7 +91,7 @@ describe('a hosted relay with the professor’s validator connecting out', () =>
   let code: string;
 
   async function startValidator(extra: string[] = []): Promise<StartedProcess> {
-    validator = await startRollcall(['validator', '--data', validatorDir, '--relay', relay.baseUrl, ...extra], validator ? { port: validator.port } : {});
+    validator = await startRollcall(['validator', '--data', validatorDir, '--relay', relay.baseUrl, '--public-url', relay.baseUrl, ...extra], validator ? { port: validator.port } : {});
     return validator;
   }
 
