@@ -146,6 +146,8 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     }
     const log = stderrLogger('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
+    const relayUrl = options.relay;
+    running.validator.setRelayStatus(() => ({ url: relayUrl, ...following.status() }));
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
     closeOnSignal(async () => {
       await following.close();
@@ -219,6 +221,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
   const log = stderrLogger('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
+  running.validator.setRelayStatus(() => ({ url: 'this process', ...following.status() }));
   const studentUrl = `${running.validator.appBaseUrl()}/`;
   print(`Rollcall is running: validator, relay and both apps in one process, listening on ${options.host}:${running.port}`);
   print(`  Student app (phones):        ${studentUrl}`);
