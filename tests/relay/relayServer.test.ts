@@ -140,7 +140,7 @@ describe('[R5] room loading, compaction and unloading', () => {
 
 describe('keep-alive and HTTP', () => {
   it('a quiet peer hears an (empty) awareness message, so a y-websocket client never times out', async () => {
-    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 100 } });
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 300 } });
     const room = randomUUID();
     (await openRoom(baseUrl, room, validator)).end();
     const quiet = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
