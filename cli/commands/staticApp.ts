@@ -35,7 +35,8 @@ export function dashboardHandler(dir = APP_DIST_DIR): (req: IncomingMessage, res
       return true;
     }
     if (!path.startsWith('/professor/') && !path.startsWith('/assets/')) return false;
-    if (path === '/professor/') req.url = '/professor/index.html';
+    // /professor/login is the dashboard too: it reads the login link's secret from the fragment.
+    if (path === '/professor/' || path === '/professor/login') req.url = '/professor/index.html';
     serve(req, res, () => {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isAppBuilt(dir) ? 'Not found.\n' : 'The dashboard is not built: run `npm run build`.\n');
     });
