@@ -10,15 +10,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { parseWith } from '../protocol/index.ts';
+import { LOGIN_PAGE_PATH, parseWith } from '../protocol/index.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 import { bearerToken, hostHeaderName, isLocalHostName, isLoopbackAddress, readJsonRequest, sendError, sendJson, tokensEqual } from './httpIo.ts';
 import type { Logger } from './logger.ts';
 import { crossSiteRefusal, hasProxyHeaders, isHttpsRequest, loginCookie, loginCookieHeader, originOf, requestOrigin } from './professorAccess.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 
-/** The dashboard page that reads a login link's secret from its fragment (never sent to us). */
-export const LOGIN_PAGE_PATH = '/professor/login';
 /** How long a login link works (a new one: `rollcall login-link`). */
 export const DEFAULT_LOGIN_LINK_MINUTES = 15;
 const MAX_LOGIN_LINK_MINUTES = 24 * 60;

@@ -23,7 +23,7 @@ export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
-export { DEFAULT_LOGIN_LINK_MINUTES, LOGIN_PAGE_PATH, LOGIN_SECONDS, type LoginLink } from './ProfessorAuth.ts';
+export { DEFAULT_LOGIN_LINK_MINUTES, LOGIN_SECONDS, type LoginLink } from './ProfessorAuth.ts';
 export { LOGIN_COOKIE_NAME } from './professorAccess.ts';
 export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { DirectPathLimits } from './DirectSubmissions.ts';

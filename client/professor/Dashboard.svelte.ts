@@ -2,13 +2,12 @@
  * The dashboard's reactive state. Live data comes from polling the validator about once a
  * second (simple and robust: a laptop on the same machine, no socket to babysit).
  */
+import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo, type SessionInfo } from './api.ts';
 
 export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
 
 const POLL_MS = 1000;
-/** The page a login link opens: `/professor/login#<secret>` (the fragment never reaches the server). */
-const LOGIN_PATH = '/professor/login';
 
 function routeOf(hash: string): Route {
   const match = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
@@ -62,7 +61,7 @@ export class Dashboard {
    * (a reload, a shared screen or a synced history must not show it), then it is POSTed once.
    */
   async #logInFromLink(): Promise<void> {
-    if (location.pathname !== LOGIN_PATH) return;
+    if (location.pathname !== LOGIN_PAGE_PATH) return;
     const secret = location.hash.slice(1);
     history.replaceState(null, '', '/professor/#/');
     this.route = { name: 'list' };
