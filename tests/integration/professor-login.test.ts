@@ -120,6 +120,20 @@ describe('one-time login link', () => {
     expect(await ask(server, 'GET', '/sessions', fromDashboard)).toMatchObject({ status: 403, body: { code: 'login_expired' } });
   });
 
+  it('with --require-token a login link still lets a browser in; two racing uses of one link open one login', async () => {
+    const guarded = await startRollcall(['start', '--data', tempDir(), '--require-token']);
+    try {
+      expect(await ask(guarded, 'GET', '/sessions')).toMatchObject({ status: 403, body: { code: 'token_required' } });
+      const secret = printedSecret(guarded);
+      const race = await Promise.all([1, 2, 3].map(() => ask(guarded, 'POST', '/login', { origin: guarded.baseUrl }, { secret })));
+      expect(race.map((answer) => answer.status).sort()).toEqual([200, 403, 403]);
+      const winner = race.find((answer) => answer.status === 200)!;
+      expect((await ask(guarded, 'GET', '/sessions', { cookie: cookieOf(winner) })).status).toBe(200);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('expires: a link used after its minutes is refused and opens nothing', async () => {
     const link = await newLink(server, dataDir, 0.02);
     expect(link.expiresAt - Date.now()).toBeLessThanOrEqual(1200);
