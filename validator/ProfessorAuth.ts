@@ -81,8 +81,7 @@ export class ProfessorAuth {
     const cookie = loginCookie(req.headers);
     const hasLogin = cookie !== undefined && this.#options.store.professorLoginExpiry(hashOf(cookie), this.#options.clock()) !== undefined;
     if (hasLogin || this.#isTrustedLoopback(req)) {
-      // A loopback peer may be a script (no Origin): only a browser's cross-site mark refuses it.
-      const refusal = hasLogin || isStateChanging(req) ? crossSiteRefusal(req.headers, hasLogin && isStateChanging(req), this.#ownOrigins(req)) : undefined;
+      const refusal = this.#crossSiteRefusal(req, hasLogin);
       if (refusal === undefined) return true;
       sendError(res, 403, 'cross_site', `refused as a cross-site request (${refusal}): use the dashboard’s own page, or send Authorization: Bearer <admin token>`);
       return false;
@@ -151,6 +150,17 @@ export class ProfessorAuth {
     const wasLoggedIn = cookie !== undefined && this.#options.store.deleteProfessorLogin(hashOf(cookie));
     if (wasLoggedIn) this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'logout' });
     sendJson(res, 200, { logged_out: wasLoggedIn }, { 'set-cookie': loginCookieHeader('', 0, isHttpsRequest(req.headers, this.#isEncrypted(req))) });
+  }
+
+  /**
+   * CSRF. The login cookie is attached by the browser itself, so every request it authenticates
+   * must show it came from one of our origins (a POST must carry the proof). A trusted loopback
+   * peer may be a script with no Origin: only a state-changing request that a browser marked as
+   * cross-origin is refused.
+   */
+  #crossSiteRefusal(req: IncomingMessage, isByCookie: boolean): string | undefined {
+    if (isByCookie) return crossSiteRefusal(req.headers, isStateChanging(req), this.#ownOrigins(req));
+    return isStateChanging(req) ? crossSiteRefusal(req.headers, false, this.#ownOrigins(req)) : undefined;
   }
 
   /**

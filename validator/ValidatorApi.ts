@@ -101,10 +101,7 @@ export class ValidatorApi {
         sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${route.pattern.source.replace(/[\\^$]/g, '')}; use ${Object.keys(route.methods).join(' or ')}`, {}, );
         return true;
       }
-      if (route.isProfessor && !this.auth.admit(req, res)) {
-        req.resume();
-        return true;
-      }
+      if (route.isProfessor && !this.auth.admit(req, res)) return true;
       this.#run(req, res, () => handler(req, res, match));
       return true;
     }

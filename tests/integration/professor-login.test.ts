@@ -58,6 +58,13 @@ describe('loopback is the professor only when no proxy stands in between', () =>
     expect((await ask(server, 'POST', '/create_session', { ...PROXIED, authorization: `Bearer ${tokenOf(server)}` }, NEW_SESSION)).status).toBe(201);
   });
 
+  it('from loopback, a POST a browser marks as cross-origin is refused; a script’s (no Origin) and our own page’s are not', async () => {
+    expect(await ask(server, 'POST', '/create_session', { origin: 'https://evil.example' }, NEW_SESSION)).toMatchObject({ status: 403, body: { code: 'cross_site' } });
+    expect(await ask(server, 'POST', '/create_session', { 'sec-fetch-site': 'cross-site' }, NEW_SESSION)).toMatchObject({ status: 403, body: { code: 'cross_site' } });
+    expect((await ask(server, 'POST', '/create_session', {}, NEW_SESSION)).status).toBe(201);
+    expect((await ask(server, 'POST', '/create_session', { origin: server.baseUrl, 'sec-fetch-site': 'same-origin' }, NEW_SESSION)).status).toBe(201);
+  });
+
   it('with --trust-proxy a plain loopback request is refused; the token and a login link still work', async () => {
     const dir = tempDir();
     const proxied = await startRollcall(['start', '--data', dir, '--trust-proxy']);
