@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
@@ -77,14 +78,16 @@ export function buildProgram(): Command {
       'Rollcall',
     )
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
-      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
+      .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
+      .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .addOption(maxConnectionsOption()),
   ).action((options: ServeOptions) => runStart(options));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
       .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
-      .option('--require-token', 'require the admin token on professor routes even from this computer')
+      .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
+      .option('--trust-proxy', 'every request comes through a reverse proxy on this computer: loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)'),
   ).action((options: ServeOptions) => runValidatorServer(options));
@@ -154,6 +157,14 @@ export function buildProgram(): Command {
       .option('--csv', 'print CSV (for a spreadsheet)')
       .option('--json', 'print JSON'),
   ).action((sessionId: string, options) => showAttendance({ ...options, sessionId }));
+
+  serverOptions(
+    program
+      .command('login-link')
+      .description('print a new one-time login link for the professor dashboard (for a browser on another computer or behind a reverse proxy)')
+      .option('--expires <minutes>', 'minutes the link works (default 15)', positiveNumber('--expires', 24 * 60))
+      .option('--json', 'print JSON: {"login_url", "expires_at"}'),
+  ).action((options) => loginLinkCommand(options));
 
   registerStudent(program);
   return program;

@@ -114,7 +114,7 @@ export class Relay {
     try {
       return this.#trust.handleEnrolHttp(req, res) || this.#http.handle(req, res);
     } catch (error) {
-      this.#logger.error('http handler failed', { path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error) });
+      this.#logger.error('http handler failed', { path: req.url?.split(/[?#]/)[0], error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('Internal error.\n');
       return true;

@@ -11,6 +11,7 @@ import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
+import { DEFAULT_LOGIN_LINK_MINUTES, type LoginLink } from './ProfessorAuth.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
 
 export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome, type UnstoredRejections } from './ValidatorStore.ts';
@@ -22,6 +23,8 @@ export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
 export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { DEFAULT_LOGIN_LINK_MINUTES, LOGIN_SECONDS, type LoginLink } from './ProfessorAuth.ts';
+export { LOGIN_COOKIE_NAME } from './professorAccess.ts';
 export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { DirectPathLimits } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
@@ -39,8 +42,13 @@ export interface ValidatorOptions {
   clock?: () => number;
   /** Base URL of the student app put in each QR's `qr_text` (default: this server's own URL). */
   appBaseUrl?: string;
-  /** Require the admin token on professor routes even from loopback (behind a reverse proxy). */
+  /** Require the admin token (or a dashboard login) on professor routes even from loopback. */
   requireToken?: boolean;
+  /**
+   * Every request comes through a reverse proxy, even one that adds no X-Forwarded-* header:
+   * loopback peers get no trust, and X-Forwarded-Proto/Host name the browser's origin.
+   */
+  trustProxy?: boolean;
   /** Per-address limits of the direct path (`submissionsPerSecond: 0` turns the rate limit off). */
   directPathLimits?: Partial<DirectPathLimits>;
 }
@@ -60,6 +68,8 @@ export interface Validator {
   addTrustedHostName(name: string): void;
   /** Where /healthz (and the dashboard) read the follower's view of the relay. */
   setRelayStatus(status: () => RelayStatus | undefined): void;
+  /** A one-time dashboard login link on the public URL (docs/http-api.md "Dashboard login"). Never log it. */
+  newLoginLink(minutes?: number): LoginLink;
   close(): void;
 }
 
@@ -77,6 +87,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     clock: options.clock ?? Date.now,
     appBaseUrl: () => appBaseUrl,
     requireToken: options.requireToken ?? false,
+    trustProxy: options.trustProxy ?? false,
     trustedHostNames: () => trustedHostNames,
     relayStatus: () => relayStatus?.(),
     ...(options.directPathLimits ? { directPathLimits: options.directPathLimits } : {}),
@@ -91,11 +102,15 @@ export function createValidator(options: ValidatorOptions): Validator {
       appBaseUrl = url.replace(/\/+$/, '');
     },
     addTrustedHostName: (name) => {
+      // 0.0.0.0 and :: are where we listen, not names of this computer: a browser sends
+      // Host: 0.0.0.0 for a page's request to http://0.0.0.0:<port>, which reaches us from any site.
+      if (name === '0.0.0.0' || name === '::') return;
       trustedHostNames.push(name.toLowerCase());
     },
     setRelayStatus: (status) => {
       relayStatus = status;
     },
+    newLoginLink: (minutes) => api.auth.newLoginLink(minutes),
     close: () => store.close(),
   };
 }
@@ -171,6 +186,7 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
   print(`Rollcall validator listening on ${url}`);
   print(`Data folder: ${options.dataDir}`);
   print(`Admin token (for professor routes from other computers): ${validator.adminToken}`);
+  print(`Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${validator.newLoginLink().url}`);
   return {
     validator,
     server,

@@ -16,6 +16,8 @@ export interface ServeOptions {
   data: string;
   publicUrl?: string;
   requireToken?: boolean;
+  /** Every request comes through a reverse proxy (loopback is not the professor). */
+  trustProxy?: boolean;
   /** `rollcall validator --relay URL`: follow the sessions' rooms on that relay. */
   relay?: string;
   /** Direct path: submissions per second per client address (0: no limit), and the burst. */
@@ -123,6 +125,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
     });
     if (!options.relay) {
@@ -207,6 +210,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       },
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
       // This command prints its own banner: it runs more than the validator.
       print: () => {},
