@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
+import { LOG_FORMATS } from '../log/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
@@ -42,6 +43,12 @@ const serverOptions = (command: Command) =>
     .option('--server <url>', 'URL of the running Rollcall', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
     .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
     .option('--data <dir>', 'data folder whose admin-token file to read', './data');
+
+/** On every server command: `auto` writes human lines on a terminal and JSON lines otherwise. */
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'log lines on stderr: json (one JSON object a line), pretty (for a person), auto (pretty on a terminal, else json)')
+    .choices(LOG_FORMATS)
+    .default('auto');
 
 /** R11, on the commands that run a relay (`start`, `relay`). */
 const maxConnectionsOption = () =>
@@ -78,7 +85,8 @@ export function buildProgram(): Command {
     )
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
       .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
-      .addOption(maxConnectionsOption()),
+      .addOption(maxConnectionsOption())
+      .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runStart(options));
 
   directPathOptions(
@@ -86,7 +94,8 @@ export function buildProgram(): Command {
       .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
       .option('--require-token', 'require the admin token on professor routes even from this computer')
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
-      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)'),
+      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
+      .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runValidatorServer(options));
 
   const print = (line: string) => void process.stdout.write(`${line}\n`);
@@ -98,6 +107,7 @@ export function buildProgram(): Command {
   )
     .enablePositionalOptions()
     .addOption(maxConnectionsOption())
+    .addOption(logFormatOption())
     .action((options: ServeOptions) => runRelayServer(options));
   relay
     .command('enroll')

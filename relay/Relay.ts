@@ -23,7 +23,7 @@ import {
 import { HttpRoutes } from './httpRoutes.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
 import { RelayConnection } from './RelayConnection.ts';
 import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
 import { RelayRoom, type RelayCounters } from './RelayRoom.ts';

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import type { RelayLimits } from './limits.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { refuse, type AdmissionLimits, type Refusal } from './inspectUpdate.ts';
 import { EMPTY_UPDATE, mergeItemUpdates } from './itemUpdate.ts';
 import type { RelayConnection } from './RelayConnection.ts';

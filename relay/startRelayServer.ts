@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
-import { stderrLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/index.ts';
 import { Relay } from './Relay.ts';
 import { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
@@ -40,7 +40,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   const relay = new Relay({
     store,
     trust,
-    logger: options.logger ?? stderrLogger(),
+    logger: options.logger ?? createLogger({ component: 'relay' }),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
   });

@@ -26,7 +26,7 @@ import {
   wantsJson,
 } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';

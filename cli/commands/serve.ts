@@ -2,8 +2,9 @@
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
+import { startValidatorServer, type DirectPathLimits } from '../../validator/index.ts';
 import { toBase64Url } from '../../crypto/index.ts';
+import { createLogger, resolveLogFormat, type LogFormatChoice, type Logger } from '../../log/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
@@ -24,6 +25,14 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `--log-format`: JSON lines, human lines, or `auto` (human on a terminal). */
+  logFormat?: LogFormatChoice;
+}
+
+/** The process's loggers, one per component, all in the format the flags chose. */
+function loggers(options: ServeOptions): (component: string) => Logger {
+  const format = resolveLogFormat(options.logFormat);
+  return (component) => createLogger({ component, format });
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
@@ -61,15 +70,21 @@ function listenError(error: unknown, options: Pick<ServeOptions, 'port' | 'host'
 }
 
 /** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
-function closeOnSignal(close: () => Promise<void>): void {
+function closeOnSignal(log: Logger, close: () => Promise<void>): void {
   let isClosing = false;
   const stop = (signal: string) => {
     if (isClosing) return;
     isClosing = true;
-    process.stderr.write(`${new Date().toISOString()} info cli stopping on ${signal}\n`);
+    log.info('stopping', { signal });
     close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('could not stop cleanly', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
@@ -79,11 +94,13 @@ function closeOnSignal(close: () => Promise<void>): void {
 export async function runValidatorServer(options: ServeOptions): Promise<void> {
   const dataDir = resolve(options.data);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  const logFor = loggers(options);
   try {
     const running = await startValidatorServer({
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
@@ -91,7 +108,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     });
     if (!options.relay) {
       if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
-      closeOnSignal(() => running.close());
+      closeOnSignal(logFor('cli'), () => running.close());
       return;
     }
     const identity = validatorIdentity(running.validator.store);
@@ -108,10 +125,10 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     } else {
       process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
     }
-    const log = stderrLogger('follower');
+    const log = logFor('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
-    closeOnSignal(async () => {
+    closeOnSignal(logFor('cli'), async () => {
       await following.close();
       await running.close();
     });
@@ -125,9 +142,17 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR, ...relayLimitOptions(options) });
+    const logFor = loggers(options);
+    const running = await startRelayServer({
+      port: options.port,
+      host: options.host,
+      dataDir: resolve(options.data),
+      staticDir: APP_DIST_DIR,
+      logger: logFor('relay'),
+      ...relayLimitOptions(options),
+    });
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
-    closeOnSignal(() => running.close());
+    closeOnSignal(logFor('cli'), () => running.close());
   } catch (error) {
     throw listenError(error, options);
   }
@@ -150,10 +175,11 @@ export async function runStart(options: ServeOptions): Promise<void> {
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logFor = loggers(options);
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   let running;
   try {
@@ -161,6 +187,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler(), (req, res) => relay.handleHttp(req, res)],
       onUpgrade: (req, socket, head) => {
         if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -177,11 +204,11 @@ export async function runStart(options: ServeOptions): Promise<void> {
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
-  const log = stderrLogger('follower');
+  const log = logFor('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
   print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
   const server = running;
-  closeOnSignal(async () => {
+  closeOnSignal(logFor('cli'), async () => {
     await following.close();
     await relay.close();
     await server.close();
