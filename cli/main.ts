@@ -50,6 +50,12 @@ const logFormatOption = () =>
     .choices(LOG_FORMATS)
     .default('auto');
 
+/** On the commands that run a relay: a load balancer's time to notice a stopping relay. */
+const drainOption = () =>
+  new Option('--drain-seconds <seconds>', 'on SIGTERM, answer /readyz 503 this long before telling connected phones to reconnect (behind a load balancer)')
+    .default(0)
+    .argParser(integer('--drain-seconds', 0, 600));
+
 /** R11, on the commands that run a relay (`start`, `relay`). */
 const maxConnectionsOption = () =>
   new Option('--max-connections-per-address <n>', 'WebSocket connections allowed from one address (a lecture hall behind one NAT is one address: raise it there)')
@@ -86,6 +92,7 @@ export function buildProgram(): Command {
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
       .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
       .addOption(maxConnectionsOption())
+      .addOption(drainOption())
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runStart(options));
 
@@ -107,6 +114,7 @@ export function buildProgram(): Command {
   )
     .enablePositionalOptions()
     .addOption(maxConnectionsOption())
+    .addOption(drainOption())
     .addOption(logFormatOption())
     .action((options: ServeOptions) => runRelayServer(options));
   relay

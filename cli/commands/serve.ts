@@ -27,6 +27,8 @@ export interface ServeOptions {
   maxConnectionsPerAddress?: number;
   /** `--log-format`: JSON lines, human lines, or `auto` (human on a terminal). */
   logFormat?: LogFormatChoice;
+  /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
+  drainSeconds?: number;
 }
 
 /** The process's loggers, one per component, all in the format the flags chose. */
@@ -69,7 +71,10 @@ function listenError(error: unknown, options: Pick<ServeOptions, 'port' | 'host'
   return error;
 }
 
-/** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
+/**
+ * Stops cleanly on Ctrl-C / SIGTERM: peers are told to reconnect, SQLite closes its WAL
+ * properly, and the exit code is 0, so a supervisor's rolling restart sees a clean stop.
+ */
 function closeOnSignal(log: Logger, close: () => Promise<void>): void {
   let isClosing = false;
   const stop = (signal: string) => {
@@ -152,7 +157,7 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
       ...relayLimitOptions(options),
     });
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
-    closeOnSignal(logFor('cli'), () => running.close());
+    closeOnSignal(logFor('cli'), () => running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 }));
   } catch (error) {
     throw listenError(error, options);
   }
@@ -209,6 +214,10 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
   const server = running;
   closeOnSignal(logFor('cli'), async () => {
+    // As `rollcall relay` does (startRelayServer's close): /readyz 503 first, then phones are
+    // told to reconnect (1012); the follower stops before its relay so it does not retry it.
+    relay.beginDraining();
+    if (options.drainSeconds) await new Promise((done) => setTimeout(done, options.drainSeconds! * 1000));
     await following.close();
     await relay.close();
     await server.close();
