@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { LOG_FORMATS } from '../log/index.ts';
 import { CliError } from './apiClient.ts';
-import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
@@ -94,7 +94,7 @@ export function buildProgram(): Command {
       .addOption(maxConnectionsOption())
       .addOption(drainOption())
       .addOption(logFormatOption()),
-  ).action((options: ServeOptions) => runStart(options));
+  ).action((options: ServeOptions) => runServer(options, runStart));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
@@ -103,7 +103,7 @@ export function buildProgram(): Command {
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
       .addOption(logFormatOption()),
-  ).action((options: ServeOptions) => runValidatorServer(options));
+  ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 
   const print = (line: string) => void process.stdout.write(`${line}\n`);
   const relay = listenOptions(
@@ -116,7 +116,7 @@ export function buildProgram(): Command {
     .addOption(maxConnectionsOption())
     .addOption(drainOption())
     .addOption(logFormatOption())
-    .action((options: ServeOptions) => runRelayServer(options));
+    .action((options: ServeOptions) => runServer(options, runRelayServer));
   relay
     .command('enroll')
     .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')

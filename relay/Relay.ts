@@ -390,7 +390,8 @@ export class Relay {
   beginDraining(): void {
     if (this.#isDraining) return;
     this.#isDraining = true;
-    this.#logger.info('draining: refusing new connections, /readyz answers 503', { connections: this.#sockets.size, rooms: this.#rooms.size });
+    // Lines about peers only when there are some (a relay that failed to listen has none).
+    if (this.#sockets.size > 0) this.#logger.info('draining: refusing new connections, /readyz answers 503', { connections: this.#sockets.size, rooms: this.#rooms.size });
   }
 
   /**
@@ -422,6 +423,6 @@ export class Relay {
     for (const room of this.#rooms.values()) room.stop();
     this.#rooms.clear();
     await new Promise<void>((done) => this.#wss.close(() => done()));
-    this.#logger.info('relay closed: peers told to reconnect (1012)', { peers, dropped_after_grace: dropped });
+    if (peers > 0) this.#logger.info('relay closed: peers told to reconnect (1012)', { peers, dropped_after_grace: dropped });
   }
 }

@@ -52,6 +52,22 @@ function relayLimitOptions(options: ServeOptions) {
   return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
 }
 
+/**
+ * Runs a server command. Its fatal error (port in use, a bad flag combination) is the usual one
+ * `rollcall: …` line, but a JSON record when the logs are JSON, so a supervisor's log pipeline
+ * can parse every line of stderr.
+ */
+export async function runServer(options: ServeOptions, run: (options: ServeOptions) => Promise<void>): Promise<void> {
+  try {
+    await run(options);
+  } catch (error) {
+    if (resolveLogFormat(options.logFormat) !== 'json') throw error;
+    const message = error instanceof CliError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    createLogger({ component: 'cli', format: 'json' }).error(message);
+    process.exitCode = 1;
+  }
+}
+
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
 function defaultPublicUrl(host: string, port: number): string | undefined {
   if (host !== '0.0.0.0' && host !== '::') return undefined;

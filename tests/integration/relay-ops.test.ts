@@ -157,6 +157,9 @@ describe('a relay an operator can run', () => {
     });
     expect(redeemed.status).toBe(200);
     await waitFor(() => /validator enrolled/.test(server.stderr()), { message: 'the enrolment log line' });
+    // The embedded relay answers the operator's routes on the one port too.
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+    expect((await metrics(server.baseUrl)).get('rollcall_relay_connections{kind="validator"}')).toBeGreaterThanOrEqual(1);
     expect(await server.stop()).toBe(0);
 
     const records = logRecords(server.stderr());
@@ -166,5 +169,12 @@ describe('a relay an operator can run', () => {
     expect([...new Set(records.map((record) => record.component))]).toEqual(expect.arrayContaining(['validator', 'relay', 'cli']));
     expect(server.stderr()).not.toContain(token);
     expect(server.stderr()).not.toContain(code!);
+  });
+
+  it('a server that cannot start says why in one JSON record when the logs are JSON', async () => {
+    const first = await start(['relay', '--data', tempDir('rollcall-ops-relay-')]);
+    const second = await runCli(['relay', '--data', tempDir('rollcall-ops-relay-'), '--port', String(first.port), '--host', '127.0.0.1', '--log-format', 'json']);
+    expect(second.code).toBe(1);
+    expect(logRecords(second.stderr)).toEqual([expect.objectContaining({ level: 'error', component: 'cli', msg: expect.stringMatching(/already in use/) })]);
   });
 });
