@@ -21,7 +21,7 @@ export { nativeSharedKey } from './nativeSharedKey.ts';
 export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
-export { createLogger, silentLogger, resolveLogFormat, LOG_FORMATS, type Logger, type LogFormat, type LogFormatChoice } from '../log/index.ts';
+export { createLogger, silentLogger, type Logger } from '../log/index.ts';
 export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { DirectPathLimits } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
