@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
+import { LOG_FORMATS } from '../log/index.ts';
 import { CliError } from './apiClient.ts';
-import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
@@ -43,6 +44,18 @@ const serverOptions = (command: Command) =>
     .option('--server <url>', 'URL of the running Rollcall', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
     .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
     .option('--data <dir>', 'data folder whose admin-token file to read', './data');
+
+/** On every server command: `auto` writes human lines on a terminal and JSON lines otherwise. */
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'log lines on stderr: json (one JSON object a line), pretty (for a person), auto (pretty on a terminal, else json)')
+    .choices(LOG_FORMATS)
+    .default('auto');
+
+/** On the commands that run a relay: a load balancer's time to notice a stopping relay. */
+const drainOption = () =>
+  new Option('--drain-seconds <seconds>', 'on SIGTERM, answer /readyz 503 this long before telling connected phones to reconnect (behind a load balancer)')
+    .default(0)
+    .argParser(integer('--drain-seconds', 0, 600));
 
 /** R11, on the commands that run a relay (`start`, `relay`). */
 const maxConnectionsOption = () =>
@@ -80,8 +93,10 @@ export function buildProgram(): Command {
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
       .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
-      .addOption(maxConnectionsOption()),
-  ).action((options: ServeOptions) => runStart(options));
+      .addOption(maxConnectionsOption())
+      .addOption(drainOption())
+      .addOption(logFormatOption()),
+  ).action((options: ServeOptions) => runServer(options, runStart));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
@@ -89,8 +104,9 @@ export function buildProgram(): Command {
       .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer: loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
-      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)'),
-  ).action((options: ServeOptions) => runValidatorServer(options));
+      .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
+      .addOption(logFormatOption()),
+  ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 
   const print = (line: string) => void process.stdout.write(`${line}\n`);
   const relay = listenOptions(
@@ -101,7 +117,9 @@ export function buildProgram(): Command {
   )
     .enablePositionalOptions()
     .addOption(maxConnectionsOption())
-    .action((options: ServeOptions) => runRelayServer(options));
+    .addOption(drainOption())
+    .addOption(logFormatOption())
+    .action((options: ServeOptions) => runServer(options, runRelayServer));
   relay
     .command('enroll')
     .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')

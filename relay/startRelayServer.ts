@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
-import { stderrLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/index.ts';
 import { Relay } from './Relay.ts';
 import { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
@@ -28,7 +28,12 @@ export interface RunningRelayServer {
   /** http://<host>:<port> */
   url: string;
   relay: Relay;
-  close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): /readyz answers 503 and upgrades are refused for `drainMs` (a load
+   * balancer's time to notice; default 0), then the port stops listening, every peer is closed
+   * with 1012 so it reconnects (`Relay.close`), and the stores are closed.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export const RELAY_DB_FILE = 'relay.db';
@@ -40,7 +45,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   const relay = new Relay({
     store,
     trust,
-    logger: options.logger ?? stderrLogger(),
+    logger: options.logger ?? createLogger({ component: 'relay' }),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
@@ -75,11 +80,14 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     port,
     url: `http://${urlHost}:${port}`,
     relay,
-    close: () =>
+    close: ({ drainMs = 0 } = {}) =>
       (closing ??= (async () => {
+        relay.beginDraining();
+        if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
+        const isServerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await relay.close();
         server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await isServerClosed;
         store.close();
         trust.close();
       })()),

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { LOGIN_PAGE_PATH, parseWith } from '../protocol/index.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 import { bearerToken, hostHeaderName, isLocalHostName, isLoopbackAddress, readJsonRequest, sendError, sendJson, tokensEqual } from './httpIo.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { crossSiteRefusal, hasProxyHeaders, isHttpsRequest, loginCookie, loginCookieHeader, originOf, requestOrigin } from './professorAccess.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 

@@ -13,7 +13,7 @@ import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as ses
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';

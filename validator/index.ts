@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
-import { stderrLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/index.ts';
 import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
 import { DEFAULT_LOGIN_LINK_MINUTES, type LoginLink } from './ProfessorAuth.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
@@ -22,7 +22,7 @@ export { nativeSharedKey } from './nativeSharedKey.ts';
 export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
-export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { createLogger, silentLogger, type Logger } from '../log/index.ts';
 export { DEFAULT_LOGIN_LINK_MINUTES, LOGIN_SECONDS, type LoginLink } from './ProfessorAuth.ts';
 export { LOGIN_COOKIE_NAME } from './professorAccess.ts';
 export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
@@ -76,7 +76,7 @@ export interface Validator {
 export function createValidator(options: ValidatorOptions): Validator {
   const store = ValidatorStore.open(options.dataDir);
   const adminToken = loadOrCreateAdminToken(options.dataDir);
-  const logger = options.logger ?? stderrLogger('validator');
+  const logger = options.logger ?? createLogger({ component: 'validator' });
   let appBaseUrl = options.appBaseUrl ?? `http://localhost:${DEFAULT_PORT}`;
   const trustedHostNames: string[] = [];
   let relayStatus: (() => RelayStatus | undefined) | undefined;
@@ -141,7 +141,7 @@ export interface RunningValidatorServer {
 /** Starts a node:http server with the validator's routes (and any extra handlers). */
 export async function startValidatorServer(options: ValidatorServerOptions): Promise<RunningValidatorServer> {
   const host = options.host ?? '127.0.0.1';
-  const logger = options.logger ?? stderrLogger('validator');
+  const logger = options.logger ?? createLogger({ component: 'validator' });
   const validator = createValidator({ ...options, logger, ...(options.publicUrl ? { appBaseUrl: options.publicUrl } : {}) });
   const handlers: HttpHandler[] = [validator.handleHttp, ...(options.extraHandlers ?? [])];
   const server = createServer((req, res) => {

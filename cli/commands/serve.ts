@@ -3,8 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { createServer as createProbe } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
+import { DEFAULT_LOGIN_LINK_MINUTES, startValidatorServer, type DirectPathLimits } from '../../validator/index.ts';
 import { toBase64Url } from '../../crypto/index.ts';
+import { createLogger, resolveLogFormat, type LogFormatChoice, type Logger } from '../../log/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
@@ -27,6 +28,16 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `--log-format`: JSON lines, human lines, or `auto` (human on a terminal). */
+  logFormat?: LogFormatChoice;
+  /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
+  drainSeconds?: number;
+}
+
+/** The process's loggers, one per component, all in the format the flags chose. */
+function loggers(options: ServeOptions): (component: string) => Logger {
+  const format = resolveLogFormat(options.logFormat);
+  return (component) => createLogger({ component, format });
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
@@ -42,6 +53,22 @@ function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<D
 
 function relayLimitOptions(options: ServeOptions) {
   return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
+}
+
+/**
+ * Runs a server command. Its fatal error (port in use, a bad flag combination) is the usual one
+ * `rollcall: …` line, but a JSON record when the logs are JSON, so a supervisor's log pipeline
+ * can parse every line of stderr.
+ */
+export async function runServer(options: ServeOptions, run: (options: ServeOptions) => Promise<void>): Promise<void> {
+  try {
+    await run(options);
+  } catch (error) {
+    if (resolveLogFormat(options.logFormat) !== 'json') throw error;
+    const message = error instanceof CliError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    createLogger({ component: 'cli', format: 'json' }).error(message);
+    process.exitCode = 1;
+  }
 }
 
 /** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
@@ -91,16 +118,25 @@ function warnIfInsecure(studentUrl: string): void {
   );
 }
 
-/** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
-function closeOnSignal(close: () => Promise<void>): void {
+/**
+ * Stops cleanly on Ctrl-C / SIGTERM: peers are told to reconnect, SQLite closes its WAL
+ * properly, and the exit code is 0, so a supervisor's rolling restart sees a clean stop.
+ */
+function closeOnSignal(log: Logger, close: () => Promise<void>): void {
   let isClosing = false;
   const stop = (signal: string) => {
     if (isClosing) return;
     isClosing = true;
-    process.stderr.write(`${new Date().toISOString()} info cli stopping on ${signal}\n`);
+    log.info('stopping', { signal });
     close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('could not stop cleanly', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
@@ -117,11 +153,13 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   const dataDir = resolve(options.data);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   if (publicUrl) warnIfInsecure(publicUrl);
+  const logFor = loggers(options);
   try {
     const running = await startValidatorServer({
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
@@ -130,7 +168,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     });
     if (!options.relay) {
       if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
-      closeOnSignal(() => running.close());
+      closeOnSignal(logFor('cli'), () => running.close());
       return;
     }
     const identity = validatorIdentity(running.validator.store);
@@ -147,12 +185,12 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     } else {
       process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
     }
-    const log = stderrLogger('follower');
+    const log = logFor('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
     const relayUrl = options.relay;
     running.validator.setRelayStatus(() => ({ url: relayUrl, ...following.status() }));
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
-    closeOnSignal(async () => {
+    closeOnSignal(logFor('cli'), async () => {
       await following.close();
       await running.close();
     });
@@ -167,9 +205,17 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR, ...relayLimitOptions(options) });
+    const logFor = loggers(options);
+    const running = await startRelayServer({
+      port: options.port,
+      host: options.host,
+      dataDir: resolve(options.data),
+      staticDir: APP_DIST_DIR,
+      logger: logFor('relay'),
+      ...relayLimitOptions(options),
+    });
     process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
-    closeOnSignal(() => running.close());
+    closeOnSignal(logFor('cli'), () => running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 }));
   } catch (error) {
     throw listenError(error, options);
   }
@@ -193,10 +239,11 @@ export async function runStart(options: ServeOptions): Promise<void> {
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logFor = loggers(options);
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   let running;
   try {
@@ -204,6 +251,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler(), (req, res) => relay.handleHttp(req, res)],
       onUpgrade: (req, socket, head) => {
         if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -223,7 +271,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
-  const log = stderrLogger('follower');
+  const log = logFor('follower');
   const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
   running.validator.setRelayStatus(() => ({ url: 'this process', ...following.status() }));
   const studentUrl = `${running.validator.appBaseUrl()}/`;
@@ -233,9 +281,14 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
   print(`  Data folder:                 ${dataDir}`);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
+  print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
   warnIfInsecure(studentUrl);
   const server = running;
-  closeOnSignal(async () => {
+  closeOnSignal(logFor('cli'), async () => {
+    // As `rollcall relay` does (startRelayServer's close): /readyz 503 first, then phones are
+    // told to reconnect (1012); the follower stops before its relay so it does not retry it.
+    relay.beginDraining();
+    if (options.drainSeconds) await new Promise((done) => setTimeout(done, options.drainSeconds! * 1000));
     await following.close();
     await relay.close();
     await server.close();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { randomBytes, toBase64Url } from '../../crypto/index.ts';
-import { Relay, SqliteTrustStore, SqliteUpdateStore, TRUST_DB_FILE, stderrLogger } from '../../relay/index.ts';
+import { Relay, SqliteTrustStore, SqliteUpdateStore, TRUST_DB_FILE, createLogger } from '../../relay/index.ts';
 import { ValidatorStore, issueQr, newSessionRecord, type SessionRecord } from '../../validator/index.ts';
 import { itemsOf, startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { freePort, removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
@@ -54,7 +54,7 @@ class RestartableRelay {
   async start(): Promise<Relay> {
     this.#updates = new SqliteUpdateStore(join(this.dataDir, 'relay.db'));
     this.#trust = new SqliteTrustStore(join(this.dataDir, TRUST_DB_FILE));
-    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 10_000 }, ...(process.env.FUZZ_LOG ? { logger: stderrLogger() } : {}) }));
+    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 10_000 }, ...(process.env.FUZZ_LOG ? { logger: createLogger({ component: 'relay' }) } : {}) }));
     const server = (this.#server = createServer((req, res) => {
       if (!relay.handleHttp(req, res)) res.writeHead(404).end();
     }));
