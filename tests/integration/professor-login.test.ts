@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFrom, type JsonAnswer } from '../helpers/api.ts';
+import { logRecords } from '../helpers/logs.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 
 /** What nginx/Caddy add in front of every phone's request (the peer stays 127.0.0.1). */
@@ -201,7 +202,7 @@ describe('one-time login link', () => {
     expect(login.status).toBe(200);
     const cookieValue = cookieOf(login).split('=')[1]!;
     // The request log has the /login line (so this checks the lines that were written).
-    await waitFor(() => server.stderr().includes('path=/login status=200'), { message: 'the login request to be logged' });
+    await waitFor(() => logRecords(server.stderr()).some((record) => record.path === '/login' && record.status === 200), { message: 'the login request to be logged' });
     const logs = server.stderr();
     for (const secret of [printedSecret(server), link.secret, stray.secret, cookieValue, tokenOf(server)]) {
       expect(secret.length).toBeGreaterThan(40);
