@@ -109,12 +109,12 @@ function isSecureOrigin(url: string): boolean {
   return protocol === 'https:' || hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
-/** One line, when students would open the app over plain HTTP on a LAN name. */
-function warnIfInsecure(studentUrl: string): void {
+/** One log line, when students would open the app over plain HTTP on a LAN name. */
+function warnIfInsecure(log: Logger, studentUrl: string): void {
   if (isSecureOrigin(studentUrl)) return;
-  process.stderr.write(
-    `warning: students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
-      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md.\n',
+  log.warn(
+    `students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
+      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md',
   );
 }
 
@@ -152,8 +152,8 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   await assertPortFree(options);
   const dataDir = resolve(options.data);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
-  if (publicUrl) warnIfInsecure(publicUrl);
   const logFor = loggers(options);
+  if (publicUrl) warnIfInsecure(logFor('cli'), publicUrl);
   try {
     const running = await startValidatorServer({
       port: options.port,
@@ -282,7 +282,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Data folder:                 ${dataDir}`);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
   print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
-  warnIfInsecure(studentUrl);
+  warnIfInsecure(logFor('cli'), studentUrl);
   const server = running;
   closeOnSignal(logFor('cli'), async () => {
     // As `rollcall relay` does (startRelayServer's close): /readyz 503 first, then phones are
