@@ -168,7 +168,19 @@ async function runSeed(seed: number): Promise<void> {
     }
   }
   // Every honest phone gets its one genuine receipt: it opens with its device key.
-  const receipts = await Promise.all(honest.map(({ phone, nonce }) => phone.receipt(nonce, 60_000)));
+  let receipts;
+  try {
+    receipts = await Promise.all(honest.map(({ phone, nonce }) => phone.receipt(nonce, 60_000)));
+  } catch (error) {
+    // Say where each unanswered scan stands, so a failing seed explains itself.
+    const stored = (await storedRooms(relay.dataDir)).get(session.id);
+    const stuck = honest
+      .filter(({ phone, nonce }) => !phone.doc.getMap('receipts').has(nonce))
+      .map(({ phone, nonce }) =>
+        `${nonce.slice(0, 8)}: in room ${stored?.entries.includes(nonce)}, receipt in room ${stored?.receipts.includes(nonce)}, decided ${store.getDecision(session.id, nonce)?.status ?? 'no'}, phone synced ${phone.provider.synced}`,
+      );
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; unanswered: ${stuck.join('; ')}`);
+  }
   expect(receipts.every((receipt) => receipt.status === 'accepted')).toBe(true);
   const decisions = store.decisionsForSession(session.id);
   for (const { nonce } of honest) expect(decisions.filter((d) => d.nonce === nonce)).toHaveLength(1);
