@@ -124,7 +124,7 @@ async function burst(
   task: { syncUrl: string; sessionId: string; qr: { payload_b64: string; signature: string }; validatorKey: string; isFiltered: boolean; isEcho: boolean; isRaw?: boolean; roomView?: ValidatorProof },
   measured: ServerProcess[],
   label: string,
-): Promise<{ figures: BurstFigures; cpu: number[]; cpuTimes: CpuTimes[]; wallMs: number }> {
+): Promise<{ figures: BurstFigures; results: StudentResult[]; cpu: number[]; cpuTimes: CpuTimes[]; wallMs: number }> {
   const connectStart = performance.now();
   const pool = await startWorkers({ ...task, spreadMs: options.spreadMs }, options.students, options.workers);
   options.log(`  ${label}: ${options.students} students connected and synced in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
@@ -141,7 +141,7 @@ async function burst(
     const after = cpuTimes(p.pid);
     return { user_s: after.user_s - timesBefore[i]!.user_s, system_s: after.system_s - timesBefore[i]!.system_s };
   });
-  return { figures: summarise(results), cpu: times.map((t) => t.user_s + t.system_s), cpuTimes: times, wallMs };
+  return { figures: summarise(results), results, cpu: times.map((t) => t.user_s + t.system_s), cpuTimes: times, wallMs };
 }
 
 export interface RollcallFigures extends BurstFigures {
@@ -155,6 +155,8 @@ export interface RollcallFigures extends BurstFigures {
   validator_cpu_ms_per_entry: number;
   validator_user_ms_per_entry: number;
   validator_system_ms_per_entry: number;
+  /** Where scan→receipt went (raw phones only). */
+  legs_ms?: LatencyLegs;
   doc_bytes: number;
   relay_db_bytes: number;
 }
@@ -189,6 +191,42 @@ async function fillRoom(relayUrl: string, room: string, updates: Uint8Array[]): 
     } finally {
       phone.end();
     }
+  }
+}
+
+/** p50 and p99 of each leg of scan→receipt, in ms. */
+export interface LatencyLegs {
+  /** Phone sends → the validator first hears the entry (relay admission, storage, forwarding). */
+  to_validator: { p50: number; p99: number };
+  /** First heard → decided (the follower's queue and the group commit's wait). */
+  queued: { p50: number; p99: number };
+  /** Decided → the phone has its receipt (commit, sealing, the relay admitting and forwarding it). */
+  answered: { p50: number; p99: number };
+}
+
+/** Lines the phones' clocks up with the validator's decisions (one machine, one clock). */
+function latencyLegs(validatorDir: string, sessionId: string, results: StudentResult[]): LatencyLegs | undefined {
+  const timed = results.filter((r) => r.nonce && r.submittedAtUnixMs !== undefined && r.receiptAtUnixMs !== undefined);
+  if (timed.length === 0) return undefined;
+  const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT nonce, first_seen_ms, decided_at_ms FROM decisions WHERE session_id = ?').all(sessionId) as { nonce: string; first_seen_ms: number; decided_at_ms: number }[];
+    const byNonce = new Map(rows.map((row) => [row.nonce, row]));
+    const legs = { to_validator: [] as number[], queued: [] as number[], answered: [] as number[] };
+    for (const r of timed) {
+      const row = byNonce.get(r.nonce!);
+      if (!row) continue;
+      legs.to_validator.push(row.first_seen_ms - r.submittedAtUnixMs!);
+      legs.queued.push(row.decided_at_ms - row.first_seen_ms);
+      legs.answered.push(r.receiptAtUnixMs! - row.decided_at_ms);
+    }
+    const summary = (values: number[]) => {
+      const sorted = values.sort((a, b) => a - b);
+      return { p50: round1(percentile(sorted, 50)), p99: round1(percentile(sorted, 99)) };
+    };
+    return { to_validator: summary(legs.to_validator), queued: summary(legs.queued), answered: summary(legs.answered) };
+  } finally {
+    db.close();
   }
 }
 
@@ -229,17 +267,22 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
     const session = await createBenchSession(validator.url, 'Bench');
     await roomOpened(relay.url, session.session_id); // the follower picks up new sessions within 250 ms
     const phones = options.phones ?? 'raw';
-    const { figures, cpu, cpuTimes: times } = await burst(
+    const { figures, results, cpu, cpuTimes: times } = await burst(
       options,
       { syncUrl: `ws://127.0.0.1:${relayPort}/sync`, sessionId: session.session_id, qr: session, validatorKey: validatorKeyOf(session), isFiltered: true, isEcho: false, isRaw: phones === 'raw' },
       [relay, validator],
       `rollcall (${options.students} students, ${options.spreadMs / 1000} s)`,
     );
+    if (figures.receipts < figures.students) {
+      // A lost receipt is a bug to chase, not a figure: show what the servers said.
+      options.log(`  rollcall: ${figures.students - figures.receipts} receipts missing; relay log tail:\n${relay.output().slice(-3000)}\n  validator log tail:\n${validator.output().slice(-3000)}`);
+    }
     const room = await roomBytes(relay.url, session.session_id, identity);
     const rate = decisionRate(validatorDir, session.session_id);
     const { statSync } = await import('node:fs');
     const dbBytes = ['relay.db', 'relay.db-wal'].reduce((a, f) => a + (statSync(join(relayDir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
     const perEntryMs = (seconds: number) => round3((seconds * 1000) / Math.max(1, rate.decisions));
+    const legs = latencyLegs(validatorDir, session.session_id, results);
     return {
       ...figures,
       spread_s: options.spreadMs / 1000,
@@ -251,6 +294,7 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
       validator_cpu_ms_per_entry: perEntryMs(cpu[1]!),
       validator_user_ms_per_entry: perEntryMs(times[1]!.user_s),
       validator_system_ms_per_entry: perEntryMs(times[1]!.system_s),
+      ...(legs ? { legs_ms: legs } : {}),
       doc_bytes: room.bytes,
       relay_db_bytes: dbBytes,
     };
@@ -421,6 +465,7 @@ export type ScaleRow = Pick<
   | 'validator_user_ms_per_entry'
   | 'validator_system_ms_per_entry'
   | 'relay_cpu_ms_per_update'
+  | 'legs_ms'
 >;
 
 /**
@@ -447,6 +492,7 @@ export async function scalePhase(options: BenchOptions, students: number[], seco
         validator_user_ms_per_entry: r.validator_user_ms_per_entry,
         validator_system_ms_per_entry: r.validator_system_ms_per_entry,
         relay_cpu_ms_per_update: r.relay_cpu_ms_per_update,
+        ...(r.legs_ms ? { legs_ms: r.legs_ms } : {}),
       });
       options.log(`  scale: ${count} students over ${spreadS} s: ${r.receipts} receipts, p99 ${r.p99_ms} ms, validator ${r.validator_cpu_ms_per_entry} ms CPU per entry`);
     }

@@ -4,14 +4,23 @@ import { readFileSync } from 'node:fs';
 /** Kernel clock ticks per second for /proc/<pid>/stat times; 100 on every Linux we run on. */
 const CLOCK_TICKS_PER_S = 100;
 
-/** User + system CPU seconds the process has used so far. */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds the process (all its threads) has used so far. */
+export interface CpuTimes {
+  user_s: number;
+  system_s: number;
+}
+
+export function cpuTimes(pid: number): CpuTimes {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / CLOCK_TICKS_PER_S;
+  return { user_s: Number(fields[11]) / CLOCK_TICKS_PER_S, system_s: Number(fields[12]) / CLOCK_TICKS_PER_S };
+}
+
+/** User + system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const times = cpuTimes(pid);
+  return times.user_s + times.system_s;
 }
 
 /** Peak resident set size (VmHWM) in MiB. */

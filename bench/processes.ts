@@ -82,7 +82,8 @@ export async function startWorkers(task: Omit<WorkerTask, 'firstIndex' | 'count'
           if (m.type === 'progress') progress[i] = { submitted: m.submitted, receipts: m.receipts };
           if (m.type === 'done') resolveDone(m.results);
         });
-        child.once('exit', (code) => reject(new Error(`student worker ${i} exited with ${code} before reporting`)));
+        // 'close', not 'exit': it comes after the IPC channel delivered everything the worker sent.
+        child.once('close', (code) => reject(new Error(`student worker ${i} exited with ${code} before reporting`)));
       }),
     );
     child.send({ ...task, firstIndex, count } satisfies WorkerTask);

@@ -1,9 +1,11 @@
 /**
- * A minimal y-websocket peer for the baselines: it speaks the wire protocol (sync step 1, then
- * one update with its entry) but never decodes what it receives; it only counts bytes and looks
- * for its receipt (an update that names the `receipts` root and its entry's nonce). The server
- * does exactly the work it would do for a full client, while the client costs almost nothing,
- * so a 1,000-phone hall on an unfiltered stock server fits on this machine.
+ * A minimal y-websocket peer: it speaks the wire protocol (sync step 1, then one update with its
+ * entry, encoded before the clock starts) but never decodes what it receives while the clock
+ * runs; it only counts bytes and looks for its receipt (an update that names the `receipts` root
+ * and its entry's nonce), handing the message over so the caller can open it afterwards. The
+ * server does exactly the work it would do for a full client, while the client costs almost
+ * nothing, so a 5,000-phone hall (or 1,000 on an unfiltered stock server) fits on this machine
+ * and the 2 cores measure the servers, not the phones.
  *
  * On the relay only a room's validator hears the whole room (SPEC.md R10), and it writes no
  * entries: a student that must hear everything (`roomView`) writes its entry on its `?device=`
@@ -34,7 +36,8 @@ export interface ValidatorProof {
 export interface RawStudentOptions {
   /** Where the student writes its entry (and hears its receipt). */
   url: string;
-  onReceipt: () => void;
+  /** The message that carried this student's receipt (a y-websocket sync message, undecoded). */
+  onReceipt: (message: Buffer) => void;
   /** Also hear the whole room, as its validator, on a second socket at this URL. */
   roomView?: { url: string; proof: ValidatorProof };
 }
@@ -45,6 +48,8 @@ export class RawStudent {
   readonly #socket: WebSocket;
   readonly #roomSocket: WebSocket | undefined;
   #nonce: Buffer | undefined;
+  /** The entry's y-websocket update message, encoded by `prepare`. */
+  #entryMessage: Uint8Array | undefined;
   #isAnswered = false;
   readonly #opened: Promise<void>;
   /** Resolves once the relay welcomed the room socket (immediately without one). */
@@ -79,13 +84,13 @@ export class RawStudent {
     this.#welcomed.catch(() => undefined);
   }
 
-  #listen(socket: WebSocket, onReceipt: () => void): WebSocket {
+  #listen(socket: WebSocket, onReceipt: (message: Buffer) => void): WebSocket {
     socket.on('message', (data: Buffer) => {
       this.bytesReceived += data.length;
-      if (this.#isAnswered || !this.#nonce) return;
-      if (data.includes(this.#nonce) && data.includes(RECEIPTS)) {
+      if (this.#isAnswered || !this.#entryMessage) return;
+      if (data.includes(this.#nonce!) && data.includes(RECEIPTS)) {
         this.#isAnswered = true;
-        onReceipt();
+        onReceipt(data);
       }
     });
     socket.on('error', () => undefined);
@@ -102,13 +107,18 @@ export class RawStudent {
     }
   }
 
-  /** Sends the entry's update (a y-websocket "update" message). */
-  submit(nonce: string, update: Uint8Array): void {
+  /** Encodes the entry's update (a y-websocket "update" message) ahead of `submit`. */
+  prepare(nonce: string, update: Uint8Array): void {
     this.#nonce = Buffer.from(nonce);
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, MESSAGE_SYNC);
     syncProtocol.writeUpdate(encoder, update);
-    this.#send(encoding.toUint8Array(encoder));
+    this.#entryMessage = encoding.toUint8Array(encoder);
+  }
+
+  /** Sends the prepared entry. */
+  submit(): void {
+    this.#send(this.#entryMessage!);
   }
 
   close(): void {

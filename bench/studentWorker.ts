@@ -1,16 +1,21 @@
 /**
  * A benchmark worker process: simulates a share of the lecture hall. Each student has its own
- * device key, Y.Doc and y-websocket connection (filtered with `?device=` unless told otherwise),
- * submits one sealed entry at its scheduled time and waits for its receipt.
+ * device key and connection (filtered with `?device=` unless told otherwise), submits one sealed
+ * entry at its scheduled time and waits for its receipt. Students are wire-level peers
+ * (`runRaw`, the default) or, with `--phones yjs`, the real client stack: a Y.Doc and a
+ * y-websocket provider each (`run`), which costs the 2-core machine more than the servers do.
  *
  * Talks to the orchestrator over the IPC channel (`process.send`): `ready` once every
  * connection has synced, `progress` every second, `done` with per-student figures.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import * as decoding from 'lib0/decoding';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { newBoxKeyPair, sealEntry, toBase64Url } from '../crypto/index.ts';
-import { appendEntry, entriesMap, openReceiptFor, receiptsMap } from '../protocol/index.ts';
+import { fromBase64Url, newBoxKeyPair, openReceipt, sealEntry, toBase64Url, type BoxKeyPair } from '../crypto/index.ts';
+import { ROOT_RECEIPTS, ReceiptPlaintextSchema, appendEntry, entriesMap, openReceiptFor, parseWith, receiptsMap } from '../protocol/index.ts';
+import { nativeSharedKey } from '../validator/index.ts';
 import { RawStudent, type ValidatorProof } from './rawStudent.ts';
 
 export interface WorkerTask {
@@ -31,7 +36,7 @@ export interface WorkerTask {
   roomView?: ValidatorProof;
   /** true: the receipt is a stand-in that does not open (stock baseline): its arrival counts. */
   isEcho: boolean;
-  /** true: lightweight wire-level peers (rawStudent.ts) instead of Y.Doc + WebsocketProvider. */
+  /** true: wire-level peers with pre-sealed entries (rawStudent.ts) instead of Y.Doc + WebsocketProvider. */
   isRaw?: boolean;
 }
 
@@ -43,6 +48,11 @@ export interface StudentResult {
   bytesSent: number;
   /** ms since the burst started when the receipt arrived. */
   receiptAtMs?: number;
+  /** The entry's nonce and when it was sent and its receipt arrived (Unix ms, this machine's clock): the orchestrator
+   * lines them up with the validator's first_seen_ms and decided_at_ms to say where the time went. */
+  nonce?: string;
+  submittedAtUnixMs?: number;
+  receiptAtUnixMs?: number;
 }
 
 export type WorkerMessage =
@@ -81,6 +91,11 @@ interface Student {
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+/** Reports the results and exits once the IPC channel has taken them (a large hall's results are big). */
+function finish(results: StudentResult[]): void {
+  process.send?.({ type: 'done', results } satisfies WorkerMessage, undefined, {}, () => process.exit(0));
 }
 
 async function run(task: WorkerTask): Promise<void> {
@@ -147,34 +162,66 @@ async function run(task: WorkerTask): Promise<void> {
     student.provider.destroy();
     student.doc.destroy();
   }
-  send({ type: 'done', results: students.map((s) => s.result) });
-  setTimeout(() => process.exit(0), 100);
+  finish(students.map((s) => s.result));
 }
 
-/** The baselines' students: wire-level peers whose receipt is recognised, not opened. */
+/** A device key pair made with Node's X25519 (tweetnacl's takes about 1 ms): same key format as `nacl.box.keyPair`. */
+function deviceKeyPair(): BoxKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync('x25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { publicKey: fromBase64Url(publicKey.export({ format: 'jwk' }).x!), secretKey: fromBase64Url(jwk.d!) };
+}
+
+/** The receipt in a message the relay sent a raw student, opened as the phone would (`openReceiptFor`). */
+function openedStatus(message: Buffer, nonce: string, task: WorkerTask, device: BoxKeyPair, studentId: string): string {
+  const decoder = decoding.createDecoder(new Uint8Array(message));
+  decoding.readVarUint(decoder); // y-websocket message type: sync
+  decoding.readVarUint(decoder); // sync step 2 or update
+  // Y.decodeUpdate leaves a first write's parent as the root's name (FIELD-NOTES).
+  const { structs } = Y.decodeUpdate(decoding.readVarUint8Array(decoder));
+  for (const struct of structs) {
+    if (!(struct instanceof Y.Item) || (struct.parent as unknown) !== ROOT_RECEIPTS || struct.parentSub !== nonce || !(struct.content instanceof Y.ContentAny)) continue;
+    const receipt = struct.content.arr[0] as { rn: string; c: string };
+    const opened = parseWith(ReceiptPlaintextSchema, openReceipt(receipt, task.validatorKey, device, nativeSharedKey));
+    if (!opened.ok || opened.value.student_id !== studentId) return 'unopenable';
+    return opened.value.status;
+  }
+  return 'unopenable';
+}
+
+/**
+ * Wire-level students (rawStudent.ts): each entry is sealed and encoded before the clock starts,
+ * and sent at its moment with one `send`; the message that carries the receipt is kept as it
+ * arrived and opened with the device's key only after the clock stops (the echo baselines'
+ * stand-in receipts are only recognised). So the measured seconds go to the servers.
+ */
 async function runRaw(task: WorkerTask): Promise<void> {
   const results: StudentResult[] = [];
   const students: RawStudent[] = [];
-  /** Each student's scheduled submission, started by "go". */
-  const schedules: (() => void)[] = [];
+  /** Opens each student's receipt once the clock stopped. */
+  const openers: (() => void)[] = [];
   let receipts = 0;
   let submitted = 0;
   let burstStart = 0;
   let resolveAll: () => void = () => undefined;
   const allDone = new Promise<void>((resolve) => (resolveAll = resolve));
+  const submitAt: { atMs: number; submit: () => void }[] = [];
   for (let i = 0; i < task.count; i++) {
-    const device = newBoxKeyPair();
+    const device = deviceKeyPair();
+    const studentId = `R${task.firstIndex + i}`;
     const result: StudentResult = { bytesReceived: 0, bytesSent: 0 };
     const query = task.isFiltered || task.roomView ? `?device=${toBase64Url(device.publicKey)}` : '';
     let submittedAt = 0;
+    let receiptMessage: Buffer | undefined;
     const student = new RawStudent({
       url: `${task.syncUrl}/${task.sessionId}${query}`,
       ...(task.roomView ? { roomView: { url: `${task.syncUrl}/${task.sessionId}`, proof: task.roomView } } : {}),
-      onReceipt: () => {
+      onReceipt: (message) => {
         const now = performance.now();
         result.latencyMs = now - submittedAt;
         result.receiptAtMs = now - burstStart;
-        result.status = 'echo';
+        result.receiptAtUnixMs = performance.timeOrigin + now;
+        receiptMessage = message;
         if (++receipts === task.count) resolveAll();
       },
     });
@@ -183,36 +230,47 @@ async function runRaw(task: WorkerTask): Promise<void> {
     results.push(result);
     const scratch = new Y.Doc();
     const entry = sealEntry(
-      { v: 1, student_id: `R${task.firstIndex + i}`, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
+      { v: 1, student_id: studentId, payload_b64: task.qr.payload_b64, signature: task.qr.signature, scanned_at: Date.now() },
       task.validatorKey,
       device,
+      nativeSharedKey,
     );
     entriesMap(scratch).set(entry.n, entry);
-    const update = Y.encodeStateAsUpdate(scratch);
-    schedules.push(() =>
-      setTimeout(() => {
+    student.prepare(entry.n, Y.encodeStateAsUpdate(scratch));
+    result.nonce = entry.n;
+    openers.push(() => {
+      if (receiptMessage) result.status = task.isEcho ? 'echo' : openedStatus(receiptMessage, entry.n, task, device, studentId);
+    });
+    submitAt.push({
+      atMs: Math.random() * task.spreadMs,
+      submit: () => {
         submittedAt = performance.now();
-        student.submit(entry.n, update);
+        result.submittedAtUnixMs = performance.timeOrigin + submittedAt;
+        student.submit();
         submitted++;
-      }, Math.random() * task.spreadMs),
-    );
+      },
+    });
   }
   send({ type: 'ready' });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   burstStart = performance.now();
   const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 1000);
-  for (const schedule of schedules) schedule();
+  if (task.spreadMs === 0) {
+    for (const { submit } of submitAt) submit(); // the whole share at one instant
+  } else {
+    for (const { atMs, submit } of submitAt) setTimeout(submit, atMs);
+  }
   setTimeout(resolveAll, task.spreadMs + 60_000).unref();
   await allDone;
   clearInterval(progress);
   send({ type: 'progress', submitted, receipts });
+  for (const open of openers) open();
   students.forEach((student, i) => {
     results[i]!.bytesReceived = student.bytesReceived;
     results[i]!.bytesSent = student.bytesSent;
     student.close();
   });
-  send({ type: 'done', results });
-  setTimeout(() => process.exit(0), 100);
+  finish(results);
 }
 
 process.once('message', (task: WorkerTask) => {
