@@ -145,6 +145,9 @@ export class RoomFollower {
       });
     }
     if (isSync && items.length === 0) return;
+    // Before the room's sync the link cannot send receipts: what is heard live until then waits
+    // in the queue (the sync brings it again anyway) and is judged with the sync.
+    if (!isSync && !this.#link.isUp) return;
     if (!this.#isDraining && this.#queue.size > 0) {
       this.#isDraining = true;
       this.#idle = this.#drain();
@@ -178,9 +181,10 @@ export class RoomFollower {
           }
           continue;
         }
-        // The decisions are stored either way. If the connection they were heard on is gone, the
-        // next connection's sync hears these entries again and answers them from the store.
-        if (connection !== this.#connection) continue;
+        // The decisions are stored either way. If the connection they were heard on is gone, or
+        // is not synced yet (its receipts could not be sent), that connection's sync hears these
+        // entries again and answers them from the store.
+        if (connection !== this.#connection || !this.#link.isUp) continue;
         for (const seen of batch) this.#judgedHere.add(seen.nonce);
         if (!this.#isClosed) this.#appendReceipts(receipts);
       }
