@@ -36,8 +36,24 @@ export function randomBytes(length: number): Uint8Array {
   return nacl.randomBytes(length);
 }
 
+/**
+ * Nonces are cut from a pool of random bytes refilled 4 KiB at a time: one call to the platform's
+ * random source (getRandomValues, about 3 µs each in Node 20) per 170 nonces instead of one per
+ * nonce; the validator draws one for every receipt it seals. Each byte is handed out once.
+ */
+const NONCE_POOL_BYTES = 4096;
+let noncePool: Uint8Array = new Uint8Array(0);
+let noncePoolOffset = 0;
+
 export function newNonce(): Uint8Array {
-  return nacl.randomBytes(nacl.box.nonceLength);
+  const length = nacl.box.nonceLength;
+  if (noncePoolOffset + length > noncePool.length) {
+    noncePool = nacl.randomBytes(NONCE_POOL_BYTES);
+    noncePoolOffset = 0;
+  }
+  const nonce = noncePool.slice(noncePoolOffset, noncePoolOffset + length);
+  noncePoolOffset += length;
+  return nonce;
 }
 
 /** Seals JSON-serialisable `message` under a precomputed shared key; returns base64url ciphertext. */
