@@ -1,7 +1,8 @@
 /**
- * The follower's judge over the validator's store and rules. Entries from every room arriving
- * within `groupCommitMs` are decided in one SQLite transaction (one disk flush for all of them:
- * with synchronous=FULL a flush per entry was the largest cost when entries trickle in), then
+ * The follower's judge over the validator's store and rules. Batches from every room arriving
+ * in the same turn of the event loop (or within `groupCommitMs`) are decided in one SQLite
+ * transaction (one disk flush for all of them: with synchronous=FULL a flush per entry was the
+ * largest cost when entries trickle in; the followers batch what trickles in), then
  * one receipt is sealed per entry the room has not answered. Receipts are sealed only after the
  * decisions are committed, so a receipt never announces a decision the validator could forget.
  * The store alone says what is decided; a receipt the room already holds is checked, not trusted.
@@ -19,7 +20,7 @@ import type { EntryJudge, SeenEntry } from './RoomFollower.ts';
 
 export interface StoreJudgeOptions {
   now?: () => number;
-  /** How long the first entry waits for others to share its transaction (default 4 ms). */
+  /** How long the first call waits for others to share its transaction (default 0: the same event-loop turn). */
   groupCommitMs?: number;
   log?: (line: string) => void;
 }
@@ -34,6 +35,19 @@ interface PendingCall {
 /** A group is flushed at once when it holds this many entries. */
 const MAX_GROUP_ENTRIES = 2000;
 
+/**
+ * How long the first call of a group waits for others (ms). 0: the group is what arrives in the
+ * same turn of the event loop. The followers already batch what trickles in (`lingerMs`), so a
+ * fixed wait here would only add latency to every batch of a burst.
+ */
+export const DEFAULT_GROUP_COMMIT_MS = 0;
+
+/** What a call's transaction decided: its session as read in that transaction, and the results. */
+interface Decided {
+  session: SessionRecord;
+  results: BatchResult[];
+}
+
 export class StoreJudge implements EntryJudge {
   readonly #store: ValidatorStore;
   readonly #identity: SigningKeyPair;
@@ -44,7 +58,8 @@ export class StoreJudge implements EntryJudge {
   readonly #openIntervals = new Map<string, number>();
   #pending: PendingCall[] = [];
   #pendingEntries = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the scheduled flush of the pending group, if one is scheduled. */
+  #cancelFlush: (() => void) | undefined;
   /** Receipts found in rooms that this validator did not make (R10 should make this 0). */
   foreignReceipts = 0;
 
@@ -52,7 +67,7 @@ export class StoreJudge implements EntryJudge {
     this.#store = store;
     this.#identity = identity;
     this.#now = options.now ?? Date.now;
-    this.#groupCommitMs = options.groupCommitMs ?? 4;
+    this.#groupCommitMs = options.groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS;
     this.#log = options.log ?? (() => {});
   }
 
@@ -61,35 +76,44 @@ export class StoreJudge implements EntryJudge {
       this.#pending.push({ sessionId, entries, resolve, reject });
       this.#pendingEntries += entries.length;
       if (this.#pendingEntries >= MAX_GROUP_ENTRIES) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#groupCommitMs);
+      else this.#cancelFlush ??= this.#scheduleFlush();
     });
   }
 
+  #scheduleFlush(): () => void {
+    if (this.#groupCommitMs > 0) {
+      const timer = setTimeout(() => this.#flush(), this.#groupCommitMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => this.#flush());
+    return () => clearImmediate(immediate);
+  }
+
   #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
     const calls = this.#pending;
     this.#pending = [];
     this.#pendingEntries = 0;
     if (calls.length === 0) return;
-    let results: (BatchResult[] | undefined)[];
+    let results: (Decided | undefined)[];
     try {
       results = this.#store.inTransaction(() => calls.map((call) => this.#decide(call)));
     } catch {
       // One call's entries made the group fail (a full disk, or a bug meeting hostile input):
       // each call alone, so the others are not held hostage by it.
-      results = calls.map((call) => {
+      results = [];
+      calls.forEach((call, index) => {
         try {
-          return this.#store.inTransaction(() => this.#decide(call));
+          results[index] = this.#store.inTransaction(() => this.#decide(call));
         } catch (error) {
           call.reject(error);
-          return undefined;
         }
       });
     }
     calls.forEach((call, index) => {
+      if (!(index in results)) return; // rejected above
       const decided = results[index];
-      if (!decided) return;
       try {
         call.resolve(this.#receipts(call, decided));
       } catch (error) {
@@ -98,17 +122,17 @@ export class StoreJudge implements EntryJudge {
     });
   }
 
-  #decide(call: PendingCall): BatchResult[] | undefined {
+  #decide(call: PendingCall): Decided | undefined {
     const session = this.#store.getSession(call.sessionId);
-    if (!session) return []; // a room whose session this validator does not own: nothing to say
+    if (!session) return undefined; // a room whose session this validator does not own: nothing to say
     const inputs: EntryInput[] = call.entries.map((seen) => ({ kind: 'entry', key: seen.nonce, entry: seen.raw, firstSeenMs: seen.firstSeenMs }));
-    return decideAndRecord(this.#store, session, inputs, this.#now());
+    return { session, results: decideAndRecord(this.#store, session, inputs, this.#now()) };
   }
 
   /** One receipt per decided entry the room has not answered; room receipts of new decisions checked. */
-  #receipts(call: PendingCall, results: BatchResult[]): Receipt[] {
-    if (results.length === 0) return [];
-    const session = this.#store.getSession(call.sessionId)!;
+  #receipts(call: PendingCall, decided: Decided | undefined): Receipt[] {
+    if (!decided) return [];
+    const { session, results } = decided;
     const receipts: Receipt[] = [];
     results.forEach((result, index) => {
       const seen = call.entries[index]!;
