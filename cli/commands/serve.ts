@@ -1,12 +1,18 @@
 /** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
 import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
 import { toBase64Url } from '../../crypto/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
+import { CertificateFiles, describeCertificate } from './CertificateFiles.ts';
+import { readRelayCa, relayRequest } from './relayHttps.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
+import type { Relay } from '../../relay/index.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
@@ -24,6 +30,45 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `rollcall validator --relay-ca <file>`: a CA (PEM) to trust for a wss:// relay besides Node's. */
+  relayCa?: string;
+}
+
+/** `--tls-cert` and `--tls-key`, loaded and checked (a CliError says what is wrong), or none. */
+function loadCertificate(options: ServeOptions): CertificateFiles | undefined {
+  if (!options.tlsCert && !options.tlsKey) return undefined;
+  if (!options.tlsCert || !options.tlsKey) throw new CliError('--tls-cert and --tls-key go together: give the certificate and its private key');
+  return new CertificateFiles(options.tlsCert, options.tlsKey);
+}
+
+/**
+ * Prints what certificate the server uses, warns when the public URL's name is not in it, and
+ * reloads it into `server` when its files change or on SIGHUP (new connections get the new
+ * one; open connections are not dropped).
+ */
+function serveCertificate(
+  certificate: CertificateFiles,
+  server: Server | HttpsServer,
+  { publicUrl, localUrl }: { publicUrl: string | undefined; localUrl: string },
+  print: (line: string) => void,
+): void {
+  print(`TLS: ${describeCertificate(certificate.summary)}; reloaded when ${certificate.certFile} or its key change, or on SIGHUP`);
+  const localHost = new URL(localUrl).hostname;
+  if (!certificate.summary.covers(localHost)) {
+    print(`Note: the certificate does not name ${localHost}: a browser on this computer warns at ${localUrl}; use a name the certificate holds, or a certificate that also names localhost`);
+  }
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'https:') print(`Warning: --public-url ${publicUrl} is not https://: phones will open the QR's link without TLS`);
+    else if (!certificate.summary.covers(url.hostname)) print(`Warning: the certificate is not valid for ${url.hostname} (the --public-url's name): phones will refuse the page`);
+  }
+  const log = stderrLogger('tls');
+  if (!('setSecureContext' in server)) throw new Error('serveCertificate needs an HTTPS server');
+  certificate.watch((pair) => server.setSecureContext(pair), (line) => log.info(line));
+  process.on('SIGHUP', () => certificate.reload());
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
@@ -41,12 +86,20 @@ function relayLimitOptions(options: ServeOptions) {
   return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
 }
 
-/** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
-function defaultPublicUrl(host: string, port: number): string | undefined {
+/**
+ * The URL put in QR codes when --public-url is not given: with a certificate, its first DNS
+ * name (the name phones must use for the certificate to be valid); otherwise a LAN address
+ * phones can reach when listening on all interfaces; otherwise the server's own URL.
+ */
+function defaultPublicUrl(host: string, port: number, certificate?: CertificateFiles): string | undefined {
+  if (port === 0) return undefined; // any free port: known only once listening, so the server's own URL
+  const scheme = certificate ? 'https' : 'http';
+  const certificateName = certificate?.summary.names.find((name) => /[a-z]/i.test(name) && !name.startsWith('*.'));
+  if (certificateName) return `${scheme}://${certificateName}:${port}`;
   if (host !== '0.0.0.0' && host !== '::') return undefined;
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) {
-      if (address.family === 'IPv4' && !address.internal) return `http://${address.address}:${port}`;
+      if (address.family === 'IPv4' && !address.internal) return `${scheme}://${address.address}:${port}`;
     }
   }
   return undefined;
@@ -77,8 +130,13 @@ function closeOnSignal(close: () => Promise<void>): void {
 }
 
 export async function runValidatorServer(options: ServeOptions): Promise<void> {
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
   const dataDir = resolve(options.data);
-  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  if (options.enroll && !options.relay) throw new CliError('--enroll needs --relay: the relay to enrol with');
+  if (options.relayCa && !options.relay) throw new CliError('--relay-ca needs --relay: the relay whose certificate it signed');
+  const certificate = loadCertificate(options);
+  const relayCa = options.relayCa ? readRelayCa(options.relayCa) : undefined;
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   try {
     const running = await startValidatorServer({
       port: options.port,
@@ -87,11 +145,15 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(certificate ? { tls: certificate.pair } : {}),
       ...directPathLimits(options),
     });
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print);
     if (!options.relay) {
-      if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
-      closeOnSignal(() => running.close());
+      closeOnSignal(async () => {
+        certificate?.close();
+        await running.close();
+      });
       return;
     }
     const identity = validatorIdentity(running.validator.store);
@@ -99,7 +161,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     if (options.enroll) {
       let name: string;
       try {
-        name = await redeemEnrolmentCode(options.relay, options.enroll, identity);
+        name = await redeemEnrolmentCode(options.relay, options.enroll, identity, relayCa);
       } catch (error) {
         await running.close();
         throw error;
@@ -107,11 +169,13 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       process.stdout.write(`Enrolled with the relay at ${options.relay} as "${name}" (key ${keyFingerprint(key)}…)\n`);
     } else {
       process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
+      await checkRelay(options.relay, relayCa, print);
     }
     const log = stderrLogger('follower');
-    const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
+    const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, ...(relayCa ? { relayCa } : {}), log: (line) => log.info(line) });
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
     closeOnSignal(async () => {
+      certificate?.close();
       await following.close();
       await running.close();
     });
@@ -120,17 +184,66 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   }
 }
 
+/**
+ * A relay that cannot be reached is not fatal (the followers retry, phones keep their scans), but
+ * a certificate the validator will never trust is a person's to fix: say so at start, once,
+ * rather than leave the followers retrying in silence.
+ */
+async function checkRelay(relayUrl: string, relayCa: string[] | undefined, print: (line: string) => void): Promise<void> {
+  try {
+    const answer = await relayRequest(relayUrl, '/healthz', { ...(relayCa ? { ca: relayCa } : {}), timeoutMs: 5_000 });
+    if (answer.status !== 200) print(`Warning: the relay at ${relayUrl} answered /healthz with HTTP ${answer.status}: is --relay a Rollcall relay?`);
+  } catch (error) {
+    print(`Warning: ${error instanceof Error ? error.message : String(error)} (still trying in the background)`);
+  }
+}
+
 /** `rollcall relay`: the relay alone, serving the student app too (phones load it from here). */
 export async function runRelayServer(options: ServeOptions): Promise<void> {
-  await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
+  const certificate = loadCertificate(options);
+  await ensureAppBuilt(print);
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
-    const running = await startRelayServer({ port: options.port, host: options.host, dataDir: resolve(options.data), staticDir: APP_DIST_DIR, ...relayLimitOptions(options) });
-    process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
-    closeOnSignal(() => running.close());
+    const running = await startRelayServer({
+      port: options.port,
+      host: options.host,
+      dataDir: resolve(options.data),
+      staticDir: APP_DIST_DIR,
+      ...relayLimitOptions(options),
+      ...(certificate ? { tls: certificate.pair } : {}),
+    });
+    print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print);
+    closeOnSignal(async () => {
+      certificate?.close();
+      await running.close();
+    });
   } catch (error) {
     throw listenError(error, options);
   }
+}
+
+/** The relay's rooms on a plain WebSocket port on 127.0.0.1 only, for the in-process follower. */
+async function listenForFollower(relay: Pick<Relay, 'handleUpgrade'>): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createHttpServer((_req, res) => void res.writeHead(404).end());
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => done());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** The loopback (or given) address the in-process follower uses to reach this server's relay. */
@@ -147,6 +260,7 @@ function selfUrl(host: string, port: number): string {
  */
 export async function runStart(options: ServeOptions): Promise<void> {
   const print = (line: string) => void process.stdout.write(`${line}\n`);
+  const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -154,7 +268,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
   const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
-  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   let running;
   try {
     running = await startValidatorServer({
@@ -167,6 +281,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       },
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(certificate ? { tls: certificate.pair } : {}),
       ...directPathLimits(options),
     });
   } catch (error) {
@@ -177,12 +292,20 @@ export async function runStart(options: ServeOptions): Promise<void> {
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
+  // With TLS the port speaks only TLS, for a name the certificate holds and a CA this process
+  // need not trust; the in-process follower reaches the relay on a loopback-only plain port
+  // instead (still a WebSocket peer that proves itself like any other: R10).
+  const followerPort = certificate ? await listenForFollower(relay) : undefined;
   const log = stderrLogger('follower');
-  const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
+  const relayUrl = followerPort ? selfUrl('127.0.0.1', followerPort.port) : selfUrl(options.host, running.port);
+  const following = startFollowing({ store: running.validator.store, relayUrl, log: (line) => log.info(line) });
   print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
+  if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print);
   const server = running;
   closeOnSignal(async () => {
+    certificate?.close();
     await following.close();
+    await followerPort?.close();
     await relay.close();
     await server.close();
     relayStore.close();
