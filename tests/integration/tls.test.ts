@@ -81,7 +81,7 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
     socket.end();
   });
 
-  it('a missing file, a key of another certificate, or half a pair is refused at start with what to do', async () => {
+  it('a missing file, a file that is not PEM, a key of another certificate, or half a pair is refused at start with what to do', async () => {
     const dir = tempDir('rollcall-tls-bad-');
     const other = pki.issue('other');
     const missingFile = await runCli(['relay', '--data', dir, '--port', '0', '--tls-cert', `${dir}/nope.pem`, '--tls-key', pki.key]);
@@ -97,7 +97,7 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
     expect(missingFile.stderr + mismatch.stderr + notPem.stderr + half.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('rollcall start with TLS: the QR carries the https public URL and the in-process follower answers the room', async () => {
+  it('rollcall start with TLS: the QR carries the https public URL, and the in-process follower opens the room over its loopback port', async () => {
     const system = await startTls(['start', '--data', tempDir('rollcall-tls-start-'), '--public-url', `https://${TEST_HOST}:${PORT}`]);
     expect(system.stdout()).toContain(`Student app: https://${TEST_HOST}:${system.port}/`);
     const created = await httpsRequest(pki, system.port, '/create_session', { method: 'POST', body: { course: 'TLS', duration_minutes: 10 }, headers: { host: `127.0.0.1:${system.port}` } });
@@ -121,6 +121,12 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
       const untrusting = await runCli(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--port', '0', '--host', '127.0.0.1', '--relay', relayUrl, '--enroll', code], { env: nodeResolvingTestHost() });
       expect(untrusting.code).toBe(1);
       expect(untrusting.stderr).toMatch(/certificate of the relay .* is signed by a certificate authority this computer does not trust: pass its CA with --relay-ca/);
+      // Already enrolled (no --enroll): it still starts, and says at once why it will not connect.
+      const warned = await startRollcall(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--relay', relayUrl], { env: nodeResolvingTestHost() });
+      started.push(warned);
+      await waitFor(() => /Following session rooms/.test(warned.stdout()), { message: 'the validator to start following' });
+      expect(warned.stdout()).toMatch(/Warning: the certificate of the relay .* does not trust: pass its CA with --relay-ca <ca\.pem>, or start with NODE_EXTRA_CA_CERTS/);
+      await warned.stop();
 
       const trustArgs = trust === '--relay-ca' ? ['--relay-ca', pki.caCert] : [];
       const env = { ...nodeResolvingTestHost(), ...(trust === 'NODE_EXTRA_CA_CERTS' ? { NODE_EXTRA_CA_CERTS: pki.caCert } : {}) };
