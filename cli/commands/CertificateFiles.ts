@@ -58,9 +58,10 @@ export function loadKeyPair(certFile: string, keyFile: string): { pair: TlsKeyPa
   let privateKey: ReturnType<typeof createPrivateKey>;
   try {
     privateKey = createPrivateKey(key);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (/passphrase/i.test(message)) throw new CliError(`--tls-key ${keyFile}: the key is encrypted with a passphrase; give an unencrypted copy (openssl pkey -in <key> -out <new key>, readable by this user only)`);
+  } catch {
+    // OpenSSL reports a missing passphrase as "interrupted or cancelled": the PEM header is clearer.
+    const text = key.toString('latin1');
+    if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || text.includes('Proc-Type: 4,ENCRYPTED')) throw new CliError(`--tls-key ${keyFile}: the key is encrypted with a passphrase; give an unencrypted copy (openssl pkey -in <key> -out <new key>, readable by this user only)`);
     throw new CliError(`--tls-key ${keyFile}: not a PEM private key (it should start with -----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----)`);
   }
   if (!certificate.checkPrivateKey(privateKey)) {
