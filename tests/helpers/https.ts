@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
@@ -116,7 +117,7 @@ export function httpsRequest(
         headers: { host: `${TEST_HOST}:${port}`, ...(text ? { 'content-type': 'application/json' } : {}), ...headers },
       },
       (res) => {
-        const certificateSerial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+        const certificateSerial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
         let answer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (answer += chunk));
