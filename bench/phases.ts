@@ -18,7 +18,7 @@ import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { sendAndSettle } from '../tests/helpers/roomWriters.ts';
 import { TestValidator } from '../tests/helpers/testValidator.ts';
 import { validatorOfDataDir } from '../tests/helpers/validatorProcess.ts';
-import { cpuSeconds, peakRssMiB } from './procStats.ts';
+import { cpuSeconds, cpuTimes, peakRssMiB, type CpuTimes } from './procStats.ts';
 import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
 import type { ValidatorProof } from './rawStudent.ts';
 import type { StudentResult } from './studentWorker.ts';
@@ -27,6 +27,8 @@ export interface BenchOptions {
   students: number;
   spreadMs: number;
   workers: number;
+  /** How the rollcall phase simulates phones: wire-level with pre-sealed entries (default), or Y.Doc + provider each. */
+  phones?: 'raw' | 'yjs';
   profileDir?: string;
   log: (line: string) => void;
 }
@@ -113,17 +115,20 @@ async function roomOpened(relayUrl: string, room: string): Promise<void> {
   }
 }
 
-/** Runs a burst against `syncUrl` with progress lines; CPU of `measured` processes over the burst. */
+/**
+ * Runs a burst against `syncUrl` with progress lines; CPU of `measured` processes from "go" until
+ * the last receipt (total, and split into user and system time).
+ */
 async function burst(
   options: BenchOptions,
   task: { syncUrl: string; sessionId: string; qr: { payload_b64: string; signature: string }; validatorKey: string; isFiltered: boolean; isEcho: boolean; isRaw?: boolean; roomView?: ValidatorProof },
   measured: ServerProcess[],
   label: string,
-): Promise<{ figures: BurstFigures; cpu: number[]; wallMs: number }> {
+): Promise<{ figures: BurstFigures; cpu: number[]; cpuTimes: CpuTimes[]; wallMs: number }> {
   const connectStart = performance.now();
   const pool = await startWorkers({ ...task, spreadMs: options.spreadMs }, options.students, options.workers);
   options.log(`  ${label}: ${options.students} students connected and synced in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
-  const cpuBefore = measured.map((p) => cpuSeconds(p.pid));
+  const timesBefore = measured.map((p) => cpuTimes(p.pid));
   const started = performance.now();
   pool.go();
   const ticker = setInterval(() => {
@@ -132,15 +137,24 @@ async function burst(
   }, 1000);
   const results = await pool.done.finally(() => clearInterval(ticker));
   const wallMs = performance.now() - started;
-  const cpu = measured.map((p, i) => cpuSeconds(p.pid) - cpuBefore[i]!);
-  return { figures: summarise(results), cpu, wallMs };
+  const times = measured.map((p, i) => {
+    const after = cpuTimes(p.pid);
+    return { user_s: after.user_s - timesBefore[i]!.user_s, system_s: after.system_s - timesBefore[i]!.system_s };
+  });
+  return { figures: summarise(results), cpu: times.map((t) => t.user_s + t.system_s), cpuTimes: times, wallMs };
 }
 
 export interface RollcallFigures extends BurstFigures {
+  spread_s: number;
+  phones: 'raw' | 'yjs';
   validator_decisions_per_s: number;
   relay: ProcessFigures;
   validator: ProcessFigures;
   relay_cpu_ms_per_update: number;
+  /** Validator CPU (user + system, all threads) from "go" to the last receipt, per entry decided. */
+  validator_cpu_ms_per_entry: number;
+  validator_user_ms_per_entry: number;
+  validator_system_ms_per_entry: number;
   doc_bytes: number;
   relay_db_bytes: number;
 }
@@ -207,29 +221,36 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort, profileArgs(options, 'relay'));
   const validator = await startServer(
     'cli/bin/rollcall.js',
-    ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`],
+    ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`, '--public-url', `http://127.0.0.1:${relayPort}`],
     validatorPort,
     profileArgs(options, 'validator'),
   );
   try {
     const session = await createBenchSession(validator.url, 'Bench');
     await roomOpened(relay.url, session.session_id); // the follower picks up new sessions within 250 ms
-    const { figures, cpu } = await burst(
+    const phones = options.phones ?? 'raw';
+    const { figures, cpu, cpuTimes: times } = await burst(
       options,
-      { syncUrl: `ws://127.0.0.1:${relayPort}/sync`, sessionId: session.session_id, qr: session, validatorKey: validatorKeyOf(session), isFiltered: true, isEcho: false },
+      { syncUrl: `ws://127.0.0.1:${relayPort}/sync`, sessionId: session.session_id, qr: session, validatorKey: validatorKeyOf(session), isFiltered: true, isEcho: false, isRaw: phones === 'raw' },
       [relay, validator],
-      'rollcall',
+      `rollcall (${options.students} students, ${options.spreadMs / 1000} s)`,
     );
     const room = await roomBytes(relay.url, session.session_id, identity);
     const rate = decisionRate(validatorDir, session.session_id);
     const { statSync } = await import('node:fs');
     const dbBytes = ['relay.db', 'relay.db-wal'].reduce((a, f) => a + (statSync(join(relayDir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
+    const perEntryMs = (seconds: number) => round3((seconds * 1000) / Math.max(1, rate.decisions));
     return {
       ...figures,
+      spread_s: options.spreadMs / 1000,
+      phones,
       validator_decisions_per_s: rate.perSecond,
       relay: { cpu_s: round3(cpu[0]!), peak_rss_mib: round1(peakRssMiB(relay.pid)) },
       validator: { cpu_s: round3(cpu[1]!), peak_rss_mib: round1(peakRssMiB(validator.pid)) },
       relay_cpu_ms_per_update: round3((cpu[0]! * 1000) / Math.max(1, figures.receipts)),
+      validator_cpu_ms_per_entry: perEntryMs(cpu[1]!),
+      validator_user_ms_per_entry: perEntryMs(times[1]!.user_s),
+      validator_system_ms_per_entry: perEntryMs(times[1]!.system_s),
       doc_bytes: room.bytes,
       relay_db_bytes: dbBytes,
     };
@@ -334,6 +355,8 @@ export interface HttpFigures {
   max_ms: number;
   last_answer_ms: number;
   validator: ProcessFigures;
+  /** Validator CPU per request: the same rules with no sync, no sealing and no receipt. */
+  validator_cpu_ms_per_request: number;
 }
 
 /** Baseline (b): the same students through the seed's `POST /submit_attendance`. */
@@ -366,6 +389,7 @@ export async function httpPhase(options: BenchOptions): Promise<HttpFigures> {
       }),
     );
     latencies.sort((a, b) => a - b);
+    const cpuS = cpuSeconds(validator.pid) - cpuBefore;
     return {
       students: options.students,
       accepted,
@@ -374,11 +398,60 @@ export async function httpPhase(options: BenchOptions): Promise<HttpFigures> {
       p99_ms: round1(percentile(latencies, 99)),
       max_ms: round1(latencies.at(-1)!),
       last_answer_ms: round1(lastAt),
-      validator: { cpu_s: round3(cpuSeconds(validator.pid) - cpuBefore), peak_rss_mib: round1(peakRssMiB(validator.pid)) },
+      validator: { cpu_s: round3(cpuS), peak_rss_mib: round1(peakRssMiB(validator.pid)) },
+      validator_cpu_ms_per_request: round3((cpuS * 1000) / options.students),
     };
   } finally {
     await validator.stop();
   }
+}
+
+/** One run of the scale phase: the rollcall path at one hall size and one spread. */
+export type ScaleRow = Pick<
+  RollcallFigures,
+  | 'students'
+  | 'spread_s'
+  | 'receipts'
+  | 'accepted'
+  | 'p50_ms'
+  | 'p99_ms'
+  | 'max_ms'
+  | 'last_receipt_ms'
+  | 'validator_cpu_ms_per_entry'
+  | 'validator_user_ms_per_entry'
+  | 'validator_system_ms_per_entry'
+  | 'relay_cpu_ms_per_update'
+>;
+
+/**
+ * The follower at lecture-hall scale: the rollcall phase (fresh relay and validator each time)
+ * for every hall size in `students` and every spread in `seconds`, one run after the other, so
+ * the validator's CPU per entry can be compared across arrival patterns (all at once, a burst,
+ * a trickle) and room sizes in one run.
+ */
+export async function scalePhase(options: BenchOptions, students: number[], seconds: number[]): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  for (const count of students) {
+    for (const spreadS of seconds) {
+      const r = await rollcallPhase({ ...options, students: count, spreadMs: spreadS * 1000 });
+      rows.push({
+        students: r.students,
+        spread_s: r.spread_s,
+        receipts: r.receipts,
+        accepted: r.accepted,
+        p50_ms: r.p50_ms,
+        p99_ms: r.p99_ms,
+        max_ms: r.max_ms,
+        last_receipt_ms: r.last_receipt_ms,
+        validator_cpu_ms_per_entry: r.validator_cpu_ms_per_entry,
+        validator_user_ms_per_entry: r.validator_user_ms_per_entry,
+        validator_system_ms_per_entry: r.validator_system_ms_per_entry,
+        relay_cpu_ms_per_update: r.relay_cpu_ms_per_update,
+      });
+      options.log(`  scale: ${count} students over ${spreadS} s: ${r.receipts} receipts, p99 ${r.p99_ms} ms, validator ${r.validator_cpu_ms_per_entry} ms CPU per entry`);
+    }
+  }
+  return rows;
 }
 
 export interface ValidatorAloneFigures {
@@ -399,7 +472,7 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
   const identity = validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort);
   const validatorPort = await freePort();
-  const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`];
+  const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`, '--public-url', `http://127.0.0.1:${relayPort}`];
   try {
     // Make the session, then stop the validator so the room fills with no one deciding.
     const first = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort);

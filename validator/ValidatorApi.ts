@@ -56,6 +56,20 @@ export interface ValidatorApiOptions {
   trustedHostNames: () => readonly string[];
   /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
   directPathLimits?: Partial<DirectPathLimits>;
+  /** The sync follower's view of the relay, for /healthz and the dashboard (none without a follower). */
+  relayStatus?: () => RelayStatus | undefined;
+}
+
+/** How the validator's follower stands with the relay (GET /healthz `relay`). */
+export interface RelayStatus {
+  /** The relay the follower connects to. */
+  url: string;
+  /** Rooms followed (sessions still open for entries). */
+  rooms: number;
+  /** Of those, rooms whose connection is proven and synced. */
+  connected: number;
+  /** Entries heard and not yet decided (the judge is behind, or the disk is full). */
+  waiting: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
@@ -71,11 +85,17 @@ export class ValidatorApi {
   readonly #routes: Route[];
   readonly #direct: DirectSubmissions;
 
+  /** Liveness, and the follower's connection to the relay when there is one (no secrets). */
+  #health(): Record<string, unknown> {
+    const relay = this.#options.relayStatus?.();
+    return { ok: true, service: 'rollcall-validator', ...(relay ? { relay } : {}) };
+  }
+
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
-      { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true, service: 'rollcall-validator' }) } },
+      { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
       { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },

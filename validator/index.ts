@@ -11,7 +11,7 @@ import { DEFAULT_PORT } from '../protocol/index.ts';
 import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
 import { stderrLogger, type Logger } from './logger.ts';
-import { ValidatorApi } from './ValidatorApi.ts';
+import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
 
 export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome, type UnstoredRejections } from './ValidatorStore.ts';
@@ -59,6 +59,8 @@ export interface Validator {
   setAppBaseUrl(url: string): void;
   /** Host names besides localhost that loopback professors may use (the server's --host). */
   addTrustedHostName(name: string): void;
+  /** Where /healthz (and the dashboard) read the follower's view of the relay. */
+  setRelayStatus(status: () => RelayStatus | undefined): void;
   close(): void;
 }
 
@@ -68,6 +70,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   const logger = options.logger ?? stderrLogger('validator');
   let appBaseUrl = options.appBaseUrl ?? `http://localhost:${DEFAULT_PORT}`;
   const trustedHostNames: string[] = [];
+  let relayStatus: (() => RelayStatus | undefined) | undefined;
   const api = new ValidatorApi({
     store,
     adminToken,
@@ -76,6 +79,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     appBaseUrl: () => appBaseUrl,
     requireToken: options.requireToken ?? false,
     trustedHostNames: () => trustedHostNames,
+    relayStatus: () => relayStatus?.(),
     ...(options.directPathLimits ? { directPathLimits: options.directPathLimits } : {}),
   });
   return {
@@ -89,6 +93,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     },
     addTrustedHostName: (name) => {
       trustedHostNames.push(name.toLowerCase());
+    },
+    setRelayStatus: (status) => {
+      relayStatus = status;
     },
     close: () => store.close(),
   };

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer as createProbe } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
@@ -113,6 +114,34 @@ function listenError(error: unknown, options: Pick<ServeOptions, 'port' | 'host'
   return error;
 }
 
+/**
+ * Fails fast, before anything is created, when the port is taken: a start that fails must not
+ * leave a fresh data folder and admin token behind.
+ */
+async function assertPortFree(options: Pick<ServeOptions, 'port' | 'host'>): Promise<void> {
+  if (options.port === 0) return;
+  await new Promise<void>((resolvePort, reject) => {
+    const probe = createProbe();
+    probe.once('error', (error) => reject(listenError(error, options)));
+    probe.listen(options.port, options.host, () => probe.close(() => resolvePort()));
+  });
+}
+
+/** Whether phones get a secure context at `url` (HTTPS, or this computer's own name). */
+function isSecureOrigin(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** One line, when students would open the app over plain HTTP on a LAN name. */
+function warnIfInsecure(studentUrl: string): void {
+  if (isSecureOrigin(studentUrl)) return;
+  process.stderr.write(
+    `warning: students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
+      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md.\n',
+  );
+}
+
 /** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
 function closeOnSignal(close: () => Promise<void>): void {
   let isClosing = false;
@@ -130,13 +159,20 @@ function closeOnSignal(close: () => Promise<void>): void {
 }
 
 export async function runValidatorServer(options: ServeOptions): Promise<void> {
+  if (options.relay && !options.publicUrl) {
+    // Phones load the app from the relay, never from the laptop: the QR must name the relay's
+    // stable URL, or each lecture's QR would point at whatever address the laptop has today.
+    throw new CliError('with --relay, pass --public-url: the URL phones open (the relay’s, e.g. https://relay.example.edu)');
+  }
   const print = (line: string) => void process.stdout.write(`${line}\n`);
-  const dataDir = resolve(options.data);
   if (options.enroll && !options.relay) throw new CliError('--enroll needs --relay: the relay to enrol with');
   if (options.relayCa && !options.relay) throw new CliError('--relay-ca needs --relay: the relay whose certificate it signed');
+  await assertPortFree(options);
+  const dataDir = resolve(options.data);
   const certificate = loadCertificate(options);
   const relayCa = options.relayCa ? readRelayCa(options.relayCa) : undefined;
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
+  if (publicUrl) warnIfInsecure(publicUrl);
   try {
     const running = await startValidatorServer({
       port: options.port,
@@ -173,6 +209,8 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     }
     const log = stderrLogger('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, ...(relayCa ? { relayCa } : {}), log: (line) => log.info(line) });
+    const relayUrl = options.relay;
+    running.validator.setRelayStatus(() => ({ url: relayUrl, ...following.status() }));
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
     closeOnSignal(async () => {
       certificate?.close();
@@ -201,6 +239,7 @@ async function checkRelay(relayUrl: string, relayCa: string[] | undefined, print
 /** `rollcall relay`: the relay alone, serving the student app too (phones load it from here). */
 export async function runRelayServer(options: ServeOptions): Promise<void> {
   const print = (line: string) => void process.stdout.write(`${line}\n`);
+  await assertPortFree(options);
   const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
   const { startRelayServer } = await import('../../relay/index.ts');
@@ -260,6 +299,7 @@ function selfUrl(host: string, port: number): string {
  */
 export async function runStart(options: ServeOptions): Promise<void> {
   const print = (line: string) => void process.stdout.write(`${line}\n`);
+  await assertPortFree(options);
   const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
@@ -283,6 +323,8 @@ export async function runStart(options: ServeOptions): Promise<void> {
       ...(options.requireToken ? { requireToken: true } : {}),
       ...(certificate ? { tls: certificate.pair } : {}),
       ...directPathLimits(options),
+      // This command prints its own banner: it runs more than the validator.
+      print: () => {},
     });
   } catch (error) {
     await relay.close();
@@ -299,8 +341,16 @@ export async function runStart(options: ServeOptions): Promise<void> {
   const log = stderrLogger('follower');
   const relayUrl = followerPort ? selfUrl('127.0.0.1', followerPort.port) : selfUrl(options.host, running.port);
   const following = startFollowing({ store: running.validator.store, relayUrl, log: (line) => log.info(line) });
-  print(`Student app: ${running.validator.appBaseUrl()}/   Dashboard: ${running.url}/professor/`);
+  running.validator.setRelayStatus(() => ({ url: 'this process', ...following.status() }));
+  const studentUrl = `${running.validator.appBaseUrl()}/`;
+  print(`Rollcall is running: validator, relay and both apps in one process, listening on ${options.host}:${running.port}`);
+  print(`  Student app (phones):        ${studentUrl}`);
+  print(`  Dashboard (this computer):   ${running.url}/professor/`);
+  print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
+  print(`  Data folder:                 ${dataDir}`);
+  print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
   if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print);
+  warnIfInsecure(studentUrl);
   const server = running;
   closeOnSignal(async () => {
     certificate?.close();

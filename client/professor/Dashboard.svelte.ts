@@ -2,11 +2,13 @@
  * The dashboard's reactive state. Live data comes from polling the validator about once a
  * second (simple and robust: a laptop on the same machine, no socket to babysit).
  */
-import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo, type SessionInfo } from './api.ts';
+import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type Health, type QrInfo, type SessionInfo } from './api.ts';
 
 export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
 
 const POLL_MS = 1000;
+/** The relay connection changes rarely; its state is read less often than attendance. */
+const HEALTH_EVERY_POLLS = 5;
 
 function routeOf(hash: string): Route {
   const match = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
@@ -24,8 +26,11 @@ export class Dashboard {
   isTokenNeeded = $state(false);
   problem = $state<string | undefined>();
   isProjecting = $state(false);
+  /** The validator's connection to the relay (undefined: not known yet, or the validator is down). */
+  relay = $state.raw<Health['relay'] | undefined>();
 
   #timer: ReturnType<typeof setInterval> | undefined;
+  #polls = 0;
 
   start(): () => void {
     const onHash = () => {
@@ -37,9 +42,11 @@ export class Dashboard {
     };
     window.addEventListener('hashchange', onHash);
     void this.refresh();
+    void this.refreshHealth();
     this.#timer = setInterval(() => {
       this.nowMs = Date.now();
       void this.refresh();
+      if (++this.#polls % HEALTH_EVERY_POLLS === 0) void this.refreshHealth();
     }, POLL_MS);
     return () => {
       window.removeEventListener('hashchange', onHash);
@@ -66,6 +73,11 @@ export class Dashboard {
       this.serverOffsetMs = qr.value.server_time_ms - Date.now();
     }
     if (this.#check(attendance)) this.attendance = attendance.value;
+  }
+
+  async refreshHealth(): Promise<void> {
+    const result = await api.health();
+    this.relay = result.ok ? result.value.relay : undefined;
   }
 
   async createSession(request: CreateSessionRequest): Promise<boolean> {

@@ -108,7 +108,14 @@ function post<T>(path: string, body: unknown): Promise<ApiResult<T>> {
   return call<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 }
 
+/** GET /healthz: the validator's own view of its connection to the relay. */
+export interface Health {
+  ok: boolean;
+  relay?: { url: string; rooms: number; connected: number; waiting: number };
+}
+
 export const api = {
+  health: () => call<Health>('/healthz'),
   sessions: () => call<SessionInfo[] | { sessions: SessionInfo[] }>('/sessions'),
   createSession: (request: CreateSessionRequest) => post<SessionInfo>('/create_session', request),
   endSession: (sessionId: string) => post<unknown>('/end_session', { session_id: sessionId }),

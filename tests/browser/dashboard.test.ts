@@ -35,6 +35,8 @@ describeInChromium(
       const firstQrText = (await qr.getAttribute('data-qr-text')) ?? '';
       expect(firstQrText).toMatch(/#\/s\/[\w-]+\.[\w-]+$/);
       expect(await dashboard.getByTestId('accepted-count').textContent()).toBe('0');
+      // The header says the session's room is followed on the relay (read from /healthz).
+      await dashboard.getByTestId('relay-status').filter({ hasText: /Relay: 1 of 1 session room connected$/ }).waitFor({ timeout: 15_000 });
       // Redrawn at rotation, with no reload.
       await waitFor(async () => (await qr.getAttribute('data-qr-text')) !== firstQrText, { timeoutMs: 20_000, message: 'the QR to rotate' });
 

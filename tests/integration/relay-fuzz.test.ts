@@ -54,7 +54,7 @@ class RestartableRelay {
   async start(): Promise<Relay> {
     this.#updates = new SqliteUpdateStore(join(this.dataDir, 'relay.db'));
     this.#trust = new SqliteTrustStore(join(this.dataDir, TRUST_DB_FILE));
-    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 2000 }, ...(process.env.FUZZ_LOG ? { logger: stderrLogger() } : {}) }));
+    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 10_000 }, ...(process.env.FUZZ_LOG ? { logger: stderrLogger() } : {}) }));
     const server = (this.#server = createServer((req, res) => {
       if (!relay.handleHttp(req, res)) res.writeHead(404).end();
     }));

@@ -30,7 +30,7 @@ async function startRelay(dataDir: string, port?: number): Promise<StartedProces
 }
 
 async function startValidator(dataDir: string, relayUrl: string, port?: number): Promise<StartedProcess> {
-  const validator = await startRollcall(['validator', '--data', dataDir, '--relay', relayUrl, '--port', PORT], port === undefined ? {} : { port });
+  const validator = await startRollcall(['validator', '--data', dataDir, '--relay', relayUrl, '--public-url', relayUrl, '--port', PORT], port === undefined ? {} : { port });
   running.push(validator);
   return validator;
 }

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { CloseCode, entriesMap, receiptsMap } from '../../protocol/index.ts';
 import { Relay, type RelayOptions } from '../../relay/Relay.ts';
@@ -140,7 +141,7 @@ describe('[R5] room loading, compaction and unloading', () => {
 
 describe('keep-alive and HTTP', () => {
   it('a quiet peer hears an (empty) awareness message, so a y-websocket client never times out', async () => {
-    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 100 } });
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 300 } });
     const room = randomUUID();
     (await openRoom(baseUrl, room, validator)).end();
     const quiet = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
@@ -200,7 +201,9 @@ describe('who may connect (R9, R10)', () => {
   });
 
   it('[R10] a peer without ?device= that never answers the challenge hears nothing of the room and is closed with 4401', async () => {
-    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { validatorProofTimeoutMs: 100 } });
+    // Long enough that the opener's own proof is never late on a busy machine (a 100 ms limit
+    // closed the opener itself once in CI), short enough to keep the test quick.
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { validatorProofTimeoutMs: 1500 } });
     const room = randomUUID();
     const opener = await openRoom(baseUrl, room, validator);
     await sendAndSettle(opener, [receiptUpdate(fakeReceipt(fakeEntry().n))]);
@@ -214,3 +217,43 @@ describe('who may connect (R9, R10)', () => {
     opener.end();
   });
 });
+
+describe('[R3] state vectors', () => {
+  /** A sync step 1 whose state vector names `clients` clients (what a hostile peer sends to make diffs slow). */
+  function hugeStepOne(clients: number): Uint8Array {
+    const clocks = new Map<number, number>();
+    for (let client = 1; client <= clients; client++) clocks.set(client * 7919, 1);
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, 0);
+    encoding.writeVarUint(encoder, 0);
+    encoding.writeVarUint8Array(encoder, Y.encodeStateVector(clocks));
+    return encoding.toUint8Array(encoder);
+  }
+
+  it('[R3] a phone’s sync step 1 over 4 KiB is refused with 4413 before any diff is computed; a normal one is answered', async () => {
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore() });
+    const room = randomUUID();
+    (await openRoom(baseUrl, room, validator)).end();
+    const honest = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
+    await honest.syncRoom();
+    expect(honest.close).toBeUndefined();
+    honest.end();
+    const hostile = await RawRelayClient.connect(baseUrl, room, { device: fakeDevice() });
+    hostile.send(hugeStepOne(2000));
+    expect((await hostile.closed()).code).toBe(CloseCode.TooLarge);
+    expect(hostile.deniedReason).toMatch(/^R3: a state vector of \d+ bytes is over the 4096-byte limit/);
+    expect(hostile.step2Count).toBe(0);
+  });
+
+  it('[R3] the validator’s limit is larger (a full room’s vector) but bounded too', async () => {
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { fullStateVectorBytes: 64 * 1024 } });
+    const room = randomUUID();
+    const opener = await openRoom(baseUrl, room, validator);
+    opener.send(hugeStepOne(2000)); // ~14 KB: a room of a few thousand items
+    await opener.syncRoom();
+    expect(opener.close).toBeUndefined();
+    opener.send(hugeStepOne(20_000)); // ~140 KB
+    expect((await opener.closed()).code).toBe(CloseCode.TooLarge);
+  });
+});
+

@@ -76,6 +76,17 @@ export class FollowerManager {
     return this.#followers.get(sessionId)?.follower;
   }
 
+  /** Rooms followed, rooms connected, entries waiting for the judge (GET /healthz `relay`). */
+  status(): { rooms: number; connected: number; waiting: number } {
+    let connected = 0;
+    let waiting = 0;
+    for (const { follower } of this.#followers.values()) {
+      if (follower.isConnected) connected++;
+      waiting += follower.waitingEntries;
+    }
+    return { rooms: this.#followers.size, connected, waiting };
+  }
+
   get followedSessionIds(): string[] {
     return [...this.#followers.keys()];
   }

@@ -93,6 +93,11 @@ export class RoomFollower {
     return this.#link.isUp;
   }
 
+  /** Entries heard and not judged yet. */
+  get waitingEntries(): number {
+    return this.#queue.size;
+  }
+
   /** Receipts this follower sent (all connections). */
   get receiptsSent(): number {
     return this.#receiptsSent;
