@@ -99,7 +99,7 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
 
   it('rollcall start with TLS: the QR carries the https public URL, and the in-process follower opens the room over its loopback port', async () => {
     const system = await startTls(['start', '--data', tempDir('rollcall-tls-start-'), '--public-url', `https://${TEST_HOST}:${PORT}`]);
-    expect(system.stdout()).toContain(`Student app: https://${TEST_HOST}:${system.port}/`);
+    expect(system.stdout()).toContain(`Student app (phones):        https://${TEST_HOST}:${system.port}/`);
     const created = await httpsRequest(pki, system.port, '/create_session', { method: 'POST', body: { course: 'TLS', duration_minutes: 10 }, headers: { host: `127.0.0.1:${system.port}` } });
     expect(created.status).toBe(201);
     const session = JSON.parse(created.text) as { session_id: string; qr_text: string };
@@ -118,11 +118,11 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
       const relay = await startTls(['relay', '--data', relayDir]);
       const relayUrl = `wss://${TEST_HOST}:${relay.port}`;
       const code = await enrolmentCodeFromCli(relayDir, `prof-${trust === '--relay-ca' ? 'a' : 'b'}`);
-      const untrusting = await runCli(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--port', '0', '--host', '127.0.0.1', '--relay', relayUrl, '--enroll', code], { env: nodeResolvingTestHost() });
+      const untrusting = await runCli(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--port', '0', '--host', '127.0.0.1', '--relay', relayUrl, '--public-url', relayUrl, '--enroll', code], { env: nodeResolvingTestHost() });
       expect(untrusting.code).toBe(1);
       expect(untrusting.stderr).toMatch(/certificate of the relay .* is signed by a certificate authority this computer does not trust: pass its CA with --relay-ca/);
       // Already enrolled (no --enroll): it still starts, and says at once why it will not connect.
-      const warned = await startRollcall(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--relay', relayUrl], { env: nodeResolvingTestHost() });
+      const warned = await startRollcall(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--relay', relayUrl, '--public-url', relayUrl], { env: nodeResolvingTestHost() });
       started.push(warned);
       await waitFor(() => /Following session rooms/.test(warned.stdout()), { message: 'the validator to start following' });
       expect(warned.stdout()).toMatch(/Warning: the certificate of the relay .* does not trust: pass its CA with --relay-ca <ca\.pem>, or start with NODE_EXTRA_CA_CERTS/);
@@ -130,7 +130,7 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
 
       const trustArgs = trust === '--relay-ca' ? ['--relay-ca', pki.caCert] : [];
       const env = { ...nodeResolvingTestHost(), ...(trust === 'NODE_EXTRA_CA_CERTS' ? { NODE_EXTRA_CA_CERTS: pki.caCert } : {}) };
-      const validator = await startRollcall(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--relay', relayUrl, '--enroll', code, ...trustArgs], { env });
+      const validator = await startRollcall(['validator', '--data', tempDir('rollcall-tls-laptop-'), '--relay', relayUrl, '--public-url', relayUrl, '--enroll', code, ...trustArgs], { env });
       started.push(validator);
       await waitFor(() => /Enrolled with the relay/.test(validator.stdout()), { message: `the validator to enrol (${validator.stderr()})` });
       const session = await createSession(validator.baseUrl, { course: 'Hosted TLS', duration_minutes: 10 });
