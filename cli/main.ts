@@ -8,8 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
+import { LOG_FORMATS } from '../log/index.ts';
 import { CliError } from './apiClient.ts';
-import { runRelayServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
+import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
@@ -42,6 +44,18 @@ const serverOptions = (command: Command) =>
     .option('--server <url>', 'URL of the running Rollcall', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
     .option('--token <token>', 'admin token (default: $ROLLCALL_ADMIN_TOKEN, else the token file in --data; not needed on the same computer)')
     .option('--data <dir>', 'data folder whose admin-token file to read', './data');
+
+/** On every server command: `auto` writes human lines on a terminal and JSON lines otherwise. */
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'log lines on stderr: json (one JSON object a line), pretty (for a person), auto (pretty on a terminal, else json)')
+    .choices(LOG_FORMATS)
+    .default('auto');
+
+/** On the commands that run a relay: a load balancer's time to notice a stopping relay. */
+const drainOption = () =>
+  new Option('--drain-seconds <seconds>', 'on SIGTERM, answer /readyz 503 this long before telling connected phones to reconnect (behind a load balancer)')
+    .default(0)
+    .argParser(integer('--drain-seconds', 0, 600));
 
 /** R11, on the commands that run a relay (`start`, `relay`). */
 const maxConnectionsOption = () =>
@@ -79,18 +93,23 @@ export function buildProgram(): Command {
       'Rollcall',
     )
       .option('--public-url <url>', 'URL phones use to reach this server, put in each QR (default: http://<LAN address>:<port>)')
-      .option('--require-token', 'require the admin token on professor routes even from this computer (use behind a reverse proxy)')
-      .addOption(maxConnectionsOption()),
-  ).action((options: ServeOptions) => runStart(options));
+      .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
+      .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
+      .addOption(maxConnectionsOption())
+      .addOption(drainOption())
+      .addOption(logFormatOption()),
+  ).action((options: ServeOptions) => runServer(options, runStart));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
       .option('--public-url <url>', 'URL phones use to reach the student app, put in each QR')
-      .option('--require-token', 'require the admin token on professor routes even from this computer')
+      .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
+      .option('--trust-proxy', 'every request comes through a reverse proxy on this computer: loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
-      .option('--relay-ca <file>', 'also trust this CA certificate (PEM) for a wss:// relay whose certificate a private CA signed (or set NODE_EXTRA_CA_CERTS)'),
-  ).action((options: ServeOptions) => runValidatorServer(options));
+      .option('--relay-ca <file>', 'also trust this CA certificate (PEM) for a wss:// relay whose certificate a private CA signed (or set NODE_EXTRA_CA_CERTS)')
+      .addOption(logFormatOption()),
+  ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 
   const print = (line: string) => void process.stdout.write(`${line}\n`);
   const relay = listenOptions(
@@ -101,7 +120,9 @@ export function buildProgram(): Command {
   )
     .enablePositionalOptions()
     .addOption(maxConnectionsOption())
-    .action((options: ServeOptions) => runRelayServer(options));
+    .addOption(drainOption())
+    .addOption(logFormatOption())
+    .action((options: ServeOptions) => runServer(options, runRelayServer));
   relay
     .command('enroll')
     .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')
@@ -157,6 +178,14 @@ export function buildProgram(): Command {
       .option('--csv', 'print CSV (for a spreadsheet)')
       .option('--json', 'print JSON'),
   ).action((sessionId: string, options) => showAttendance({ ...options, sessionId }));
+
+  serverOptions(
+    program
+      .command('login-link')
+      .description('print a new one-time login link for the professor dashboard (for a browser on another computer or behind a reverse proxy)')
+      .option('--expires <minutes>', 'minutes the link works (default 15)', positiveNumber('--expires', 24 * 60))
+      .option('--json', 'print JSON: {"login_url", "expires_at"}'),
+  ).action((options) => loginLinkCommand(options));
 
   registerStudent(program);
   return program;

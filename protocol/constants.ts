@@ -52,3 +52,10 @@ export const DEVICE_QUERY_PARAM = 'device';
 
 /** Default HTTP port of the validator and of `rollcall start` (the seed's port). */
 export const DEFAULT_PORT = 5000;
+
+/**
+ * The dashboard page a one-time login link opens, `<public URL>/professor/login#<secret>`: the
+ * validator makes the links, the static handler serves the dashboard there, and the dashboard
+ * reads the secret from the fragment (docs/http-api.md "Dashboard login").
+ */
+export const LOGIN_PAGE_PATH = '/professor/login';

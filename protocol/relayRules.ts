@@ -28,5 +28,10 @@ export const CloseCode = {
   TooLarge: 4413,
   /** The connection sent faster than its rate limit (R3), or a quota was reached (R11). */
   RateLimited: 4429,
+  /**
+   * The relay is stopping to restart (SIGTERM): 1012 "service restart". Outside 4400–4499, so
+   * y-websocket and the validator's follower reconnect (with backoff) instead of giving up.
+   */
+  Restarting: 1012,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,9 +1,10 @@
 /**
  * The relay: y-websocket rooms at /sync/<session_id> guarded by admission (SPEC.md R1–R11),
  * persisted through an UpdateStore, opened and answered only by validators its TrustStore
- * trusts, plus /healthz, /time, /validators/enroll and the app's static files. It owns no
- * server: `handleHttp` and `handleUpgrade` mount it on any Node HTTP server (its own in
- * startRelayServer, the validator's in `rollcall start`).
+ * trusts, plus /healthz, /readyz, /metrics, /time, /validators/enroll and the app's static
+ * files. It owns no server: `handleHttp` and `handleUpgrade` mount it on any Node HTTP server
+ * (its own in startRelayServer, the validator's in `rollcall start`). `close()` is graceful: a
+ * restart loses nothing admitted and every peer reconnects (`beginDraining`, `close`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,11 +21,12 @@ import {
   isSessionId,
   type ValidatorMessage,
 } from '../protocol/index.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
 import { HttpRoutes } from './httpRoutes.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
-import { silentLogger, type Logger } from './logger.ts';
 import { RelayConnection } from './RelayConnection.ts';
+import { RelayMetrics } from './RelayMetrics.ts';
 import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
 import { RelayRoom, type RelayCounters } from './RelayRoom.ts';
 import { RelayTrust } from './RelayTrust.ts';
@@ -43,10 +45,12 @@ export interface RelayOptions {
   clock?: () => number;
 }
 
-/** What a relay is doing, for /healthz, tests and benchmarks. */
+/** What a relay is doing, for /healthz, /metrics, tests and benchmarks. */
 export interface RelayStats {
   rooms: number;
   connections: number;
+  /** Phones (`?device=`) and unfiltered peers (validators, proven or still proving). */
+  connectionsByKind: { phone: number; validator: number };
   /** Updates admitted that brought something new. */
   admitted: number;
   /** Updates admitted that brought nothing new (re-syncs). */
@@ -55,6 +59,9 @@ export interface RelayStats {
   /** Refusals per rule id (R1…R11). */
   refusedByRule: Record<string, number>;
   compactions: number;
+  /** Bytes of WebSocket messages received from and sent to peers. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 const deviceKey = base64UrlOf(PUBLIC_KEY_BYTES);
@@ -81,7 +88,14 @@ export class Relay {
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
   readonly #trustRefresh: ReturnType<typeof setInterval>;
+  readonly #metrics: RelayMetrics;
+  /** Called once the last socket has closed (while closing). */
+  #onAllClosed: (() => void) | undefined;
+  #bytesReceived = 0;
+  #bytesSent = 0;
   #nextConnectionId = 1;
+  /** Stopping: /readyz answers 503 and upgrades are refused with 503 (peers retry). */
+  #isDraining = false;
   #isClosed = false;
 
   constructor(options: RelayOptions) {
@@ -90,10 +104,18 @@ export class Relay {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
     this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now });
+    this.#metrics = new RelayMetrics(() => this.stats());
+    const trustStore = options.trust;
     this.#http = new HttpRoutes({
       ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
       now: this.#now,
       health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
+      readiness: () => {
+        if (this.#isDraining) return { isReady: false, reason: 'draining: the relay is stopping' };
+        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed' };
+        return { isReady: true };
+      },
+      metrics: this.#metrics,
     });
     // ws enforces a hard ceiling (close 1009); the per-connection limits below it answer 4413 (R3).
     const ceiling = 2 * Math.max(this.limits.fullMessageBytes, this.limits.deviceMessageBytes);
@@ -109,12 +131,12 @@ export class Relay {
     return this.#trust;
   }
 
-  /** Answers /healthz, /time and the static app; false when the request is not the relay's. Never throws. */
+  /** Answers /healthz, /readyz, /metrics, /time, enrolment and the static app; false when the request is not the relay's. Never throws. */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
     try {
       return this.#trust.handleEnrolHttp(req, res) || this.#http.handle(req, res);
     } catch (error) {
-      this.#logger.error('http handler failed', { path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error) });
+      this.#logger.error('http handler failed', { path: req.url?.split(/[?#]/)[0], error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('Internal error.\n');
       return true;
@@ -135,7 +157,8 @@ export class Relay {
     } catch {
       room = '';
     }
-    if (this.#isClosed) return this.#refuseUpgrade(socket, 503, 'the relay is stopping');
+    // Not a rule's refusal: y-websocket retries an HTTP refusal, and finds the relay back after its restart.
+    if (this.#isDraining) return this.#refuseUpgrade(socket, 503, 'the relay is restarting; try again shortly');
     if (!isSessionId(room)) {
       this.#countRefusal('R4');
       this.#logger.warn('refused R4: room name is not a session id', { room: String(room).slice(0, 60) });
@@ -168,10 +191,21 @@ export class Relay {
   }
 
   #accept(ws: WebSocket, roomName: string, device: string | undefined, address: string): void {
+    if (this.#isClosed) {
+      // An upgrade that was under way when close() went round the peers: it reconnects too.
+      ws.close(CloseCode.Restarting, 'the relay is restarting; reconnect shortly');
+      return;
+    }
     const challenge = device === undefined ? new Uint8Array(randomBytes(CHALLENGE_BYTES)) : undefined;
     const connection = new RelayConnection({
       id: this.#nextConnectionId++,
-      socket: { send: (message) => ws.send(message), close: (code, reason) => ws.close(code, reason) },
+      socket: {
+        send: (message) => {
+          this.#bytesSent += message.length;
+          ws.send(message);
+        },
+        close: (code, reason) => ws.close(code, reason),
+      },
       device,
       ...(challenge ? { challenge } : {}),
       address,
@@ -185,7 +219,11 @@ export class Relay {
     this.#connectionsByAddress.set(address, (this.#connectionsByAddress.get(address) ?? 0) + 1);
     this.#sockets.set(ws, { connection, isAlive: true });
     ws.binaryType = 'nodebuffer';
-    ws.on('message', (data) => connection.receive(socketData(data)));
+    ws.on('message', (data) => {
+      const message = socketData(data);
+      this.#bytesReceived += message.length;
+      connection.receive(message);
+    });
     ws.on('pong', () => {
       const entry = this.#sockets.get(ws);
       if (entry) entry.isAlive = true;
@@ -197,6 +235,7 @@ export class Relay {
       if (count > 0) this.#connectionsByAddress.set(address, count);
       else this.#connectionsByAddress.delete(address);
       connection.closed();
+      if (this.#sockets.size === 0) this.#onAllClosed?.();
     });
     if (challenge) {
       // R10: an unfiltered peer hears nothing of the room until it proves it is its validator.
@@ -280,6 +319,7 @@ export class Relay {
         limits: this.limits,
         logger: this.#logger,
         counters: this.#counters,
+        observeAppendSeconds: (seconds) => this.#metrics.observeAppend(seconds),
         onIdle: (idle) => {
           if (this.#rooms.get(idle.name) === idle) this.#rooms.delete(idle.name);
         },
@@ -324,11 +364,16 @@ export class Relay {
   }
 
   stats(): RelayStats {
+    let phone = 0;
+    for (const { connection } of this.#sockets.values()) if (connection.device !== undefined) phone++;
     return {
       rooms: this.#rooms.size,
       connections: this.#sockets.size,
+      connectionsByKind: { phone, validator: this.#sockets.size - phone },
       ...this.#counters,
       refusedByRule: { ...this.#refusedByRule },
+      bytesReceived: this.#bytesReceived,
+      bytesSent: this.#bytesSent,
     };
   }
 
@@ -337,15 +382,47 @@ export class Relay {
     return this.#rooms.has(name);
   }
 
-  /** Closes every connection (1001, going away) and stops timers. Does not close the store. */
+  /**
+   * The first step of stopping: /readyz answers 503 and new WebSocket upgrades are refused with
+   * 503 (peers retry), while connected peers go on syncing. `close()` follows, at once or after
+   * a load balancer has had time to notice.
+   */
+  beginDraining(): void {
+    if (this.#isDraining) return;
+    this.#isDraining = true;
+    // Lines about peers only when there are some (a relay that failed to listen has none).
+    if (this.#sockets.size > 0) this.#logger.info('draining: refusing new connections, /readyz answers 503', { connections: this.#sockets.size, rooms: this.#rooms.size });
+  }
+
+  /**
+   * Graceful stop (SIGTERM): drains, lets rooms that are loading finish and handle what their
+   * peers sent meanwhile (admission itself is synchronous: nothing else is ever half-done),
+   * then closes every peer with 1012 (service restart), which y-websocket and the follower
+   * answer by reconnecting; waits up to `limits.shutdownGraceMs` for the close handshakes,
+   * drops what is left and stops the timers. Everything admitted is already in the store (R5);
+   * closing the stores is the caller's.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.beginDraining();
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.ready));
+    const peers = this.#sockets.size;
+    const allClosed = new Promise<void>((done) => {
+      this.#onAllClosed = done;
+      if (this.#sockets.size === 0) done();
+    });
+    for (const { connection } of this.#sockets.values()) connection.close(CloseCode.Restarting, 'the relay is restarting; reconnect shortly');
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([allClosed, new Promise<void>((done) => (graceTimer = setTimeout(done, this.limits.shutdownGraceMs)))]);
+    clearTimeout(graceTimer);
+    const dropped = this.#sockets.size;
+    for (const ws of this.#sockets.keys()) ws.terminate();
     clearInterval(this.#keepAlive);
     clearInterval(this.#trustRefresh);
-    for (const room of this.#rooms.values()) room.closeAll(1001, 'the relay is stopping');
-    for (const ws of this.#sockets.keys()) ws.terminate();
+    for (const room of this.#rooms.values()) room.stop();
     this.#rooms.clear();
     await new Promise<void>((done) => this.#wss.close(() => done()));
+    if (peers > 0) this.#logger.info('relay closed: peers told to reconnect (1012)', { peers, dropped_after_grace: dropped });
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import type { RelayLimits } from './limits.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { refuse, type AdmissionLimits, type Refusal } from './inspectUpdate.ts';
 import { EMPTY_UPDATE, mergeItemUpdates } from './itemUpdate.ts';
 import type { RelayConnection } from './RelayConnection.ts';
@@ -28,6 +28,8 @@ export interface RoomOptions {
   limits: RelayLimits;
   logger: Logger;
   counters: RelayCounters;
+  /** One `store.append` took this long (the /metrics histogram). */
+  observeAppendSeconds(seconds: number): void;
   /** Called when the room has had no peer for `limits.idleUnloadMs`. */
   onIdle(room: RelayRoom): void;
   /** Who may write (R9, R10) and the room's caps under its grant (R3). */
@@ -147,7 +149,9 @@ export class RelayRoom {
     const access = guard.mayWrite(this.name, from);
     if (!access.ok) return access;
     try {
+      const startedAt = performance.now();
       this.#lastRowId = store.append(this.name, prepared.toStore);
+      this.#options.observeAppendSeconds((performance.now() - startedAt) / 1000);
     } catch (error) {
       // Not persisted, so not admitted (R5): the peer keeps it and re-sends on reconnect.
       this.#options.logger.error('could not store an update; refusing it', { room: this.name, error: error instanceof Error ? error.message : String(error) });
@@ -206,9 +210,9 @@ export class RelayRoom {
     }
   }
 
-  /** Closes every peer (the relay is stopping). */
-  closeAll(code: number, reason: string): void {
+  /** The relay stopped: no idle timer may fire after it. */
+  stop(): void {
     clearTimeout(this.#idleTimer);
-    for (const peer of [...this.#connections]) peer.close(code, reason);
+    this.#idleTimer = undefined;
   }
 }

@@ -10,7 +10,7 @@ import { CloseCode, EnrolRequestSchema, enrolmentSigningBytes, parseWith, type V
 import { hashEnrolmentCode } from './enrolment.ts';
 import { refuse, type AdmissionLimits, type Refusal } from './inspectUpdate.ts';
 import type { RelayLimits } from './limits.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import type { RelayConnection } from './RelayConnection.ts';
 import type { RoomGuard } from './RelayRoom.ts';
 import { TokenBucket } from '../protocol/index.ts';

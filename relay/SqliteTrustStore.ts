@@ -177,6 +177,10 @@ export class SqliteTrustStore implements TrustStore {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
+  get isOpen(): boolean {
+    return this.#db.open;
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

@@ -69,6 +69,10 @@ export class SqliteUpdateStore implements UpdateStore {
     return (this.#db.prepare(SELECT_ROOMS).all() as { room: string }[]).map((row) => row.room);
   }
 
+  get isOpen(): boolean {
+    return this.#db.open;
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

@@ -58,6 +58,8 @@ export interface TrustStore {
    * `rollcall relay revoke` while the relay runs); the relay re-reads validators then.
    */
   externalVersion(): number;
+  /** False once closed: the relay is not ready without its trust (/readyz). */
+  readonly isOpen: boolean;
   close(): void;
 }
 
@@ -134,5 +136,9 @@ export class MemoryTrustStore implements TrustStore {
     return 0;
   }
 
-  close(): void {}
+  isOpen = true;
+
+  close(): void {
+    this.isOpen = false;
+  }
 }

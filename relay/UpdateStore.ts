@@ -26,6 +26,8 @@ export interface UpdateStore {
   replace(room: string, merged: Uint8Array, upToId: number): void;
   /** Names of the rooms that have rows. */
   rooms(): string[];
+  /** False once closed (or its database was): the relay is not ready without its store (/readyz). */
+  readonly isOpen: boolean;
   /** Releases the store (closes the database). */
   close(): void;
 }
@@ -56,5 +58,9 @@ export class MemoryUpdateStore implements UpdateStore {
     return [...this.#rows.keys()];
   }
 
-  close(): void {}
+  isOpen = true;
+
+  close(): void {
+    this.isOpen = false;
+  }
 }

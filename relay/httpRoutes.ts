@@ -1,6 +1,7 @@
 /**
- * The relay's plain HTTP: /healthz, GET /time (phones measure their clock offset against it;
- * DESIGN.md "Entry"), and the built app's static files with an SPA fallback.
+ * The relay's plain HTTP: /healthz (alive), /readyz (ready to take peers), /metrics
+ * (Prometheus), GET /time (phones measure their clock offset against it; DESIGN.md "Entry"),
+ * and the built app's static files.
  */
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,10 +19,15 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 /** /time answers any origin: the app may be served from elsewhere than the relay. */
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
 
+/** Whether the relay should be sent peers: its stores are open and it is not stopping. */
+export type Readiness = { isReady: true } | { isReady: false; reason: string };
+
 export interface HttpRoutesOptions {
   staticDir?: string;
   now: () => number;
   health: () => Record<string, unknown>;
+  readiness: () => Readiness;
+  metrics: { contentType: string; text(): Promise<string> };
 }
 
 export class HttpRoutes {
@@ -37,6 +43,20 @@ export class HttpRoutes {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') {
       send(res, 200, 'application/json', JSON.stringify({ ok: true, ...this.#options.health() }));
+      return true;
+    }
+    if (path === '/readyz') {
+      const readiness = this.#options.readiness();
+      if (readiness.isReady) send(res, 200, 'application/json', JSON.stringify({ ok: true }));
+      else send(res, 503, 'application/json', JSON.stringify({ ok: false, reason: readiness.reason }));
+      return true;
+    }
+    if (path === '/metrics') {
+      const { metrics } = this.#options;
+      metrics.text().then(
+        (text) => send(res, 200, metrics.contentType, text),
+        () => send(res, 500, 'text/plain; charset=utf-8', 'could not collect the metrics\n'),
+      );
       return true;
     }
     if (path === '/time') {

@@ -6,7 +6,7 @@ export { MemoryUpdateStore, type StoredUpdate, type UpdateStore } from './Update
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
-export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { createLogger, silentLogger, type Logger } from '../log/index.ts';
 export { MemoryTrustStore, type TrustStore, type EnrolledValidator, type StoredGrant, type Redemption } from './TrustStore.ts';
 export { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 export { RelayTrust, ENROL_PATH } from './RelayTrust.ts';

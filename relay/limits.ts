@@ -45,6 +45,8 @@ export interface RelayLimits {
   enrolmentsPerMinute: number;
   /** How often the relay looks for trust changes made by another process (`rollcall relay revoke`). */
   trustRefreshMs: number;
+  /** On close (SIGTERM): how long peers have to answer the 1012 close before they are dropped. */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -68,6 +70,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   validatorProofTimeoutMs: 10_000,
   enrolmentsPerMinute: 10,
   trustRefreshMs: 1_000,
+  shutdownGraceMs: 5_000,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

@@ -3,6 +3,7 @@
  * [--host 127.0.0.1] [--static dist/client]`. Prints `relay listening on http://HOST:PORT`.
  * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
  */
+import { createLogger } from '../log/index.ts';
 import { startRelayServer } from './startRelayServer.ts';
 
 function option(name: string): string | undefined {
@@ -17,8 +18,9 @@ if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const staticDir = option('static');
+const logger = createLogger({ component: 'relay' });
 try {
-  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, ...(staticDir ? { staticDir } : {}) });
+  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}) });
   process.stdout.write(`relay listening on ${running.url}\n`);
   let isStopping = false;
   const stop = () => {
@@ -32,6 +34,6 @@ try {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (error) {
-  process.stderr.write(`relay could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  logger.error('relay could not start', { error: error instanceof Error ? error.message : String(error) });
   process.exit(1);
 }

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
-import { stderrLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/index.ts';
 import { Relay } from './Relay.ts';
 import { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
@@ -36,7 +36,12 @@ export interface RunningRelayServer {
   relay: Relay;
   /** The listening server (a node:https one with `tls`: `setSecureContext` reloads the certificate). */
   server: Server | HttpsServer;
-  close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): /readyz answers 503 and upgrades are refused for `drainMs` (a load
+   * balancer's time to notice; default 0), then the port stops listening, every peer is closed
+   * with 1012 so it reconnects (`Relay.close`), and the stores are closed.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export const RELAY_DB_FILE = 'relay.db';
@@ -48,7 +53,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   const relay = new Relay({
     store,
     trust,
-    logger: options.logger ?? stderrLogger(),
+    logger: options.logger ?? createLogger({ component: 'relay' }),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
@@ -85,11 +90,14 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     relay,
     server,
-    close: () =>
+    close: ({ drainMs = 0 } = {}) =>
       (closing ??= (async () => {
+        relay.beginDraining();
+        if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
+        const isServerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await relay.close();
         server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await isServerClosed;
         store.close();
         trust.close();
       })()),

@@ -12,7 +12,7 @@ import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as stu
 import { AddressRateLimiter } from './AddressRateLimiter.ts';
 import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
 import { storeKnownFacts } from './knownFacts.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
 import { decide } from './rules.ts';
 import { isDirectPathOpen } from './sessions.ts';
 import type { Decision } from './types.ts';

@@ -11,22 +11,10 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as sessionIdSchema, studentId as studentIdSchema } from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
-import {
-  DEFAULT_BODY_LIMIT_BYTES,
-  bearerToken,
-  hostHeaderName,
-  isJsonContentType,
-  isLocalHostName,
-  isLoopbackAddress,
-  readJsonBody,
-  send,
-  sendError,
-  sendJson,
-  tokensEqual,
-  wantsJson,
-} from './httpIo.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/index.ts';
+import { ProfessorAuth } from './ProfessorAuth.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
@@ -50,8 +38,10 @@ export interface ValidatorApiOptions {
   clock: () => number;
   /** Base of the student app URL put in `qr_text`; may be set later (after listen). */
   appBaseUrl: () => string;
-  /** Refuse professor routes without the token even from loopback (behind a reverse proxy). */
+  /** Refuse professor routes without the token or a login even from loopback (behind a reverse proxy). */
   requireToken: boolean;
+  /** Every request came through a reverse proxy: loopback proves nothing, X-Forwarded-Proto/Host are believed. */
+  trustProxy?: boolean;
   /** Host names (besides localhost ones) a loopback peer may use for professor routes. */
   trustedHostNames: () => readonly string[];
   /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
@@ -84,6 +74,8 @@ export class ValidatorApi {
   readonly #options: ValidatorApiOptions;
   readonly #routes: Route[];
   readonly #direct: DirectSubmissions;
+  /** Who may use professor routes, and the dashboard login. */
+  readonly auth: ProfessorAuth;
 
   /** Liveness, and the follower's connection to the relay when there is one (no secrets). */
   #health(): Record<string, unknown> {
@@ -93,10 +85,14 @@ export class ValidatorApi {
 
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
+    this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
       { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },
+      { pattern: /^\/login$/, isProfessor: false, methods: { POST: (req, res) => this.auth.loginRoute(req, res) } },
+      { pattern: /^\/logout$/, isProfessor: false, methods: { POST: (req, res) => this.auth.logoutRoute(req, res) } },
+      { pattern: /^\/login_link$/, isProfessor: true, methods: { POST: (req, res) => this.auth.loginLinkRoute(req, res) } },
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
       { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
@@ -125,7 +121,7 @@ export class ValidatorApi {
         sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${route.pattern.source.replace(/[\\^$]/g, '')}; use ${Object.keys(route.methods).join(' or ')}`, {}, );
         return true;
       }
-      if (route.isProfessor && !this.#mayActAsProfessor(req, res)) return true;
+      if (route.isProfessor && !this.auth.admit(req, res)) return true;
       this.#run(req, res, () => handler(req, res, match));
       return true;
     }
@@ -145,41 +141,9 @@ export class ValidatorApi {
       });
   }
 
-  /** Loopback peers addressing this computer by a local name, or anyone with the admin token. */
-  #mayActAsProfessor(req: IncomingMessage, res: ServerResponse): boolean {
-    const token = bearerToken(req);
-    if (token !== undefined) {
-      if (tokensEqual(token, this.#options.adminToken)) return true;
-      sendError(res, 403, 'bad_token', 'the admin token is wrong: use the token printed when Rollcall started (also in the data folder, file admin-token)');
-      return false;
-    }
-    if (this.#options.requireToken) {
-      sendError(res, 403, 'token_required', 'this is a professor route: send Authorization: Bearer <admin token>');
-      return false;
-    }
-    const host = hostHeaderName(req.headers.host);
-    // The Host check stops DNS rebinding: a web page whose name resolves to 127.0.0.1 is a
-    // loopback peer too, but it cannot make the browser send Host: localhost.
-    const isLocalName = isLocalHostName(host) || (host !== undefined && this.#options.trustedHostNames().includes(host));
-    if (isLoopbackAddress(req.socket.remoteAddress) && isLocalName) return true;
-    sendError(res, 403, 'professor_only', 'this is a professor route: use it on the professor’s computer (localhost) or send Authorization: Bearer <admin token>');
-    return false;
-  }
-
-  /** Professor POSTs must be JSON: a cross-site form cannot send that without a CORS preflight, which we never grant. */
-  async #professorBody(req: IncomingMessage, res: ServerResponse, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<unknown> {
-    if (!isJsonContentType(req)) {
-      req.resume();
-      sendError(res, 415, 'not_json', 'send the body as JSON with Content-Type: application/json');
-      return undefined;
-    }
-    const body = await readJsonBody(req, limitBytes);
-    if (!body.ok) {
-      if (body.shouldClose) res.setHeader('connection', 'close');
-      sendError(res, body.status, body.code, body.error);
-      return undefined;
-    }
-    return body.value;
+  /** Professor POSTs must be JSON (see readJsonRequest: CSRF by form is impossible). */
+  #professorBody(req: IncomingMessage, res: ServerResponse, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<unknown> {
+    return readJsonRequest(req, res, limitBytes);
   }
 
   async #createSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -319,7 +283,7 @@ export class ValidatorApi {
   }
 }
 
-/** The path without its query string (which could carry anything). */
+/** The path without its query string or a fragment (either could carry a secret pasted by mistake). */
 function safePath(url: string | undefined): string {
-  return (url ?? '/').split('?')[0]!.slice(0, 200);
+  return (url ?? '/').split(/[?#]/)[0]!.slice(0, 200);
 }

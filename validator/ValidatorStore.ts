@@ -63,6 +63,9 @@ export interface UnstoredRejections {
   lastAtMs: number;
 }
 
+/** What redeeming a login link did (`ValidatorStore.redeemLoginLink`). */
+export type LoginLinkOutcome = 'ok' | 'used' | 'expired' | 'unknown';
+
 /** What `recordManualDecision` did. */
 export type RecordOutcome = 'inserted' | 'exists';
 
@@ -129,6 +132,16 @@ const SQL = {
   insertIdentity: `INSERT OR IGNORE INTO identity (id, sign_public_key, sign_secret_key, created_at_ms) VALUES (1, ?, ?, ?)`,
   openForEntriesUntil: `SELECT id, ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms AS writes_until_ms FROM sessions
     WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
+  // Dashboard login (migration 5): hashes only; expired rows are swept when new ones are made.
+  insertLoginLink: `INSERT INTO login_links (secret_hash, created_at_ms, expires_at_ms) VALUES (?, ?, ?)`,
+  sweepLoginLinks: `DELETE FROM login_links WHERE expires_at_ms < ?`,
+  getLoginLink: `SELECT expires_at_ms, used_at_ms FROM login_links WHERE secret_hash = ?`,
+  // The WHERE makes spending a link atomic: of two concurrent redemptions only one changes the row.
+  spendLoginLink: `UPDATE login_links SET used_at_ms = @now_ms WHERE secret_hash = @secret_hash AND used_at_ms IS NULL AND expires_at_ms > @now_ms`,
+  insertProfessorLogin: `INSERT INTO professor_logins (id_hash, created_at_ms, expires_at_ms) VALUES (?, ?, ?)`,
+  sweepProfessorLogins: `DELETE FROM professor_logins WHERE expires_at_ms < ?`,
+  professorLoginExpiry: `SELECT expires_at_ms FROM professor_logins WHERE id_hash = ? AND expires_at_ms > ?`,
+  deleteProfessorLogin: `DELETE FROM professor_logins WHERE id_hash = ?`,
 } as const;
 
 type Statements = { [K in keyof typeof SQL]: Database.Statement };
@@ -422,6 +435,43 @@ export class ValidatorStore {
   /** Every device a student was accepted with, across all sessions. */
   studentDevices(studentId: string): string[] {
     return (this.#sql.studentDevices.all(studentId) as { device_key: string }[]).map((row) => row.device_key);
+  }
+
+  // ---- dashboard login (callers pass hashes, never the secrets themselves)
+
+  /** Stores a one-time login link's secret hash, valid until `expiresAtMs`. */
+  insertLoginLink(secretHash: string, nowMs: number, expiresAtMs: number): void {
+    this.#db.transaction(() => {
+      this.#sql.sweepLoginLinks.run(nowMs);
+      this.#sql.insertLoginLink.run(secretHash, nowMs, expiresAtMs);
+    })();
+  }
+
+  /**
+   * Spends a login link and opens a login with it, in one transaction: `ok`, or why not. A link
+   * works once and only before it expires; a refused one opens nothing.
+   */
+  redeemLoginLink(secretHash: string, login: { idHash: string; expiresAtMs: number }, nowMs: number): LoginLinkOutcome {
+    return this.#db.transaction((): LoginLinkOutcome => {
+      if (this.#sql.spendLoginLink.run({ secret_hash: secretHash, now_ms: nowMs }).changes === 1) {
+        this.#sql.sweepProfessorLogins.run(nowMs);
+        this.#sql.insertProfessorLogin.run(login.idHash, nowMs, login.expiresAtMs);
+        return 'ok';
+      }
+      const link = this.#sql.getLoginLink.get(secretHash) as { expires_at_ms: number; used_at_ms: number | null } | undefined;
+      if (!link) return 'unknown';
+      return link.used_at_ms !== null ? 'used' : 'expired';
+    })();
+  }
+
+  /** When the login with this id hash ends, or undefined if there is none (logged out, expired). */
+  professorLoginExpiry(idHash: string, nowMs: number): number | undefined {
+    return (this.#sql.professorLoginExpiry.get(idHash, nowMs) as { expires_at_ms: number } | undefined)?.expires_at_ms;
+  }
+
+  /** Ends a login (logout). True if there was one. */
+  deleteProfessorLogin(idHash: string): boolean {
+    return this.#sql.deleteProfessorLogin.run(idHash).changes > 0;
   }
 
   // ---- audit log

@@ -71,6 +71,26 @@ export function readJsonBody(req: IncomingMessage, limitBytes = DEFAULT_BODY_LIM
   });
 }
 
+/**
+ * A professor-style JSON body: refused `415` unless `Content-Type: application/json` (an HTML
+ * form on another site cannot send that without a CORS preflight, which we never grant), then
+ * read as {@link readJsonBody}. Answers the refusal itself and returns undefined.
+ */
+export async function readJsonRequest(req: IncomingMessage, res: ServerResponse, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<unknown> {
+  if (!isJsonContentType(req)) {
+    req.resume();
+    sendError(res, 415, 'not_json', 'send the body as JSON with Content-Type: application/json');
+    return undefined;
+  }
+  const body = await readJsonBody(req, limitBytes);
+  if (!body.ok) {
+    if (body.shouldClose) res.setHeader('connection', 'close');
+    sendError(res, body.status, body.code, body.error);
+    return undefined;
+  }
+  return body.value;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   send(res, status, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', ...headers });
 }

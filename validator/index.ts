@@ -10,8 +10,9 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
-import { stderrLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/index.ts';
 import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
+import { DEFAULT_LOGIN_LINK_MINUTES, type LoginLink } from './ProfessorAuth.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
 
 export { ValidatorStore, DB_FILE_NAME, type DecisionCounts, type RecordOutcome, type UnstoredRejections } from './ValidatorStore.ts';
@@ -22,7 +23,9 @@ export { nativeSharedKey } from './nativeSharedKey.ts';
 export { signPayloadSync, verifySignatureSync } from './qrSigning.ts';
 export { issueQr, isDirectPathOpen, newSessionRecord, publicSession, CreateSessionSchema, type IssuedQr, type PublicSession } from './sessions.ts';
 export { loadOrCreateAdminToken, readAdminToken, adminTokenPath, ADMIN_TOKEN_FILE } from './adminToken.ts';
-export { stderrLogger, silentLogger, type Logger } from './logger.ts';
+export { createLogger, silentLogger, type Logger } from '../log/index.ts';
+export { DEFAULT_LOGIN_LINK_MINUTES, LOGIN_SECONDS, type LoginLink } from './ProfessorAuth.ts';
+export { LOGIN_COOKIE_NAME } from './professorAccess.ts';
 export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { DirectPathLimits } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
@@ -40,8 +43,13 @@ export interface ValidatorOptions {
   clock?: () => number;
   /** Base URL of the student app put in each QR's `qr_text` (default: this server's own URL). */
   appBaseUrl?: string;
-  /** Require the admin token on professor routes even from loopback (behind a reverse proxy). */
+  /** Require the admin token (or a dashboard login) on professor routes even from loopback. */
   requireToken?: boolean;
+  /**
+   * Every request comes through a reverse proxy, even one that adds no X-Forwarded-* header:
+   * loopback peers get no trust, and X-Forwarded-Proto/Host name the browser's origin.
+   */
+  trustProxy?: boolean;
   /** Per-address limits of the direct path (`submissionsPerSecond: 0` turns the rate limit off). */
   directPathLimits?: Partial<DirectPathLimits>;
 }
@@ -61,13 +69,15 @@ export interface Validator {
   addTrustedHostName(name: string): void;
   /** Where /healthz (and the dashboard) read the follower's view of the relay. */
   setRelayStatus(status: () => RelayStatus | undefined): void;
+  /** A one-time dashboard login link on the public URL (docs/http-api.md "Dashboard login"). Never log it. */
+  newLoginLink(minutes?: number): LoginLink;
   close(): void;
 }
 
 export function createValidator(options: ValidatorOptions): Validator {
   const store = ValidatorStore.open(options.dataDir);
   const adminToken = loadOrCreateAdminToken(options.dataDir);
-  const logger = options.logger ?? stderrLogger('validator');
+  const logger = options.logger ?? createLogger({ component: 'validator' });
   let appBaseUrl = options.appBaseUrl ?? `http://localhost:${DEFAULT_PORT}`;
   const trustedHostNames: string[] = [];
   let relayStatus: (() => RelayStatus | undefined) | undefined;
@@ -78,6 +88,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     clock: options.clock ?? Date.now,
     appBaseUrl: () => appBaseUrl,
     requireToken: options.requireToken ?? false,
+    trustProxy: options.trustProxy ?? false,
     trustedHostNames: () => trustedHostNames,
     relayStatus: () => relayStatus?.(),
     ...(options.directPathLimits ? { directPathLimits: options.directPathLimits } : {}),
@@ -92,11 +103,15 @@ export function createValidator(options: ValidatorOptions): Validator {
       appBaseUrl = url.replace(/\/+$/, '');
     },
     addTrustedHostName: (name) => {
+      // 0.0.0.0 and :: are where we listen, not names of this computer: a browser sends
+      // Host: 0.0.0.0 for a page's request to http://0.0.0.0:<port>, which reaches us from any site.
+      if (name === '0.0.0.0' || name === '::') return;
       trustedHostNames.push(name.toLowerCase());
     },
     setRelayStatus: (status) => {
       relayStatus = status;
     },
+    newLoginLink: (minutes) => api.auth.newLoginLink(minutes),
     close: () => store.close(),
   };
 }
@@ -134,7 +149,7 @@ export interface RunningValidatorServer {
 /** Starts a node:http server with the validator's routes (and any extra handlers). */
 export async function startValidatorServer(options: ValidatorServerOptions): Promise<RunningValidatorServer> {
   const host = options.host ?? '127.0.0.1';
-  const logger = options.logger ?? stderrLogger('validator');
+  const logger = options.logger ?? createLogger({ component: 'validator' });
   const validator = createValidator({ ...options, logger, ...(options.publicUrl ? { appBaseUrl: options.publicUrl } : {}) });
   const handlers: HttpHandler[] = [validator.handleHttp, ...(options.extraHandlers ?? [])];
   const answer = (req: IncomingMessage, res: ServerResponse) => {
@@ -180,6 +195,7 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
   print(`Rollcall validator listening on ${url}`);
   print(`Data folder: ${options.dataDir}`);
   print(`Admin token (for professor routes from other computers): ${validator.adminToken}`);
+  print(`Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${validator.newLoginLink().url}`);
   return {
     validator,
     server,

@@ -132,4 +132,19 @@ export const MIGRATIONS: readonly string[] = [
      last_at_ms INTEGER NOT NULL,
      PRIMARY KEY (session_id, device_key)
    );`,
+  // 5 (branch professor-login; renumber at merge if another migration landed first): one-time
+  // dashboard login links and the dashboard logins they open (docs/http-api.md "Dashboard
+  // login"). Only SHA-256 hashes of the secrets are stored: a copy of this file (a backup) opens
+  // no dashboard. A link is spent by setting used_at_ms, in the same transaction as the login.
+  `CREATE TABLE login_links (
+     secret_hash TEXT PRIMARY KEY,
+     created_at_ms INTEGER NOT NULL,
+     expires_at_ms INTEGER NOT NULL,
+     used_at_ms INTEGER
+   );
+   CREATE TABLE professor_logins (
+     id_hash TEXT PRIMARY KEY,
+     created_at_ms INTEGER NOT NULL,
+     expires_at_ms INTEGER NOT NULL
+   );`,
 ];

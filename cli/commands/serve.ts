@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createProbe } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startValidatorServer, stderrLogger, type DirectPathLimits } from '../../validator/index.ts';
+import { DEFAULT_LOGIN_LINK_MINUTES, startValidatorServer, type DirectPathLimits } from '../../validator/index.ts';
 import { toBase64Url } from '../../crypto/index.ts';
+import { createLogger, resolveLogFormat, type LogFormatChoice, type Logger } from '../../log/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
 import { CertificateFiles, describeCertificate } from './CertificateFiles.ts';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   data: string;
   publicUrl?: string;
   requireToken?: boolean;
+  /** Every request comes through a reverse proxy (loopback is not the professor). */
+  trustProxy?: boolean;
   /** `rollcall validator --relay URL`: follow the sessions' rooms on that relay. */
   relay?: string;
   /** Direct path: submissions per second per client address (0: no limit), and the burst. */
@@ -36,7 +39,18 @@ export interface ServeOptions {
   tlsKey?: string;
   /** `rollcall validator --relay-ca <file>`: a CA (PEM) to trust for a wss:// relay besides Node's. */
   relayCa?: string;
+  /** `--log-format`: JSON lines, human lines, or `auto` (human on a terminal). */
+  logFormat?: LogFormatChoice;
+  /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
+  drainSeconds?: number;
 }
+
+/** The process's loggers, one per component, all in the format the flags chose. */
+function loggers(options: ServeOptions): (component: string) => Logger {
+  const format = resolveLogFormat(options.logFormat);
+  return (component) => createLogger({ component, format });
+}
+
 
 /** `--tls-cert` and `--tls-key`, loaded and checked (a CliError says what is wrong), or none. */
 function loadCertificate(options: ServeOptions): CertificateFiles | undefined {
@@ -55,6 +69,7 @@ function serveCertificate(
   server: Server | HttpsServer,
   { publicUrl, localUrl }: { publicUrl: string | undefined; localUrl: string },
   print: (line: string) => void,
+  log: Logger,
 ): void {
   print(`TLS: ${describeCertificate(certificate.summary)}; reloaded when ${certificate.certFile} or its key change, or on SIGHUP`);
   const localHost = new URL(localUrl).hostname;
@@ -66,7 +81,6 @@ function serveCertificate(
     if (url.protocol !== 'https:') print(`Warning: --public-url ${publicUrl} is not https://: phones will open the QR's link without TLS`);
     else if (!certificate.summary.covers(url.hostname)) print(`Warning: the certificate is not valid for ${url.hostname} (the --public-url's name): phones will refuse the page`);
   }
-  const log = stderrLogger('tls');
   if (!('setSecureContext' in server)) throw new Error('serveCertificate needs an HTTPS server');
   certificate.watch((pair) => server.setSecureContext(pair), (line) => log.info(line));
   process.on('SIGHUP', () => certificate.reload());
@@ -85,6 +99,22 @@ function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<D
 
 function relayLimitOptions(options: ServeOptions) {
   return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
+}
+
+/**
+ * Runs a server command. Its fatal error (port in use, a bad flag combination) is the usual one
+ * `rollcall: …` line, but a JSON record when the logs are JSON, so a supervisor's log pipeline
+ * can parse every line of stderr.
+ */
+export async function runServer(options: ServeOptions, run: (options: ServeOptions) => Promise<void>): Promise<void> {
+  try {
+    await run(options);
+  } catch (error) {
+    if (resolveLogFormat(options.logFormat) !== 'json') throw error;
+    const message = error instanceof CliError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    createLogger({ component: 'cli', format: 'json' }).error(message);
+    process.exitCode = 1;
+  }
 }
 
 /**
@@ -133,25 +163,34 @@ function isSecureOrigin(url: string): boolean {
   return protocol === 'https:' || hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
-/** One line, when students would open the app over plain HTTP on a LAN name. */
-function warnIfInsecure(studentUrl: string): void {
+/** One log line, when students would open the app over plain HTTP on a LAN name. */
+function warnIfInsecure(log: Logger, studentUrl: string): void {
   if (isSecureOrigin(studentUrl)) return;
-  process.stderr.write(
-    `warning: students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
-      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md.\n',
+  log.warn(
+    `students open ${studentUrl}, which is not HTTPS: their phones get no offline app and no in-app camera (the phone camera's QR link and paste still work). ` +
+      'Serve HTTPS (--tls-cert/--tls-key) or use a hosted relay with a certificate: see docs/deploy.md',
   );
 }
 
-/** Stops cleanly on Ctrl-C / SIGTERM so SQLite closes its WAL properly. */
-function closeOnSignal(close: () => Promise<void>): void {
+/**
+ * Stops cleanly on Ctrl-C / SIGTERM: peers are told to reconnect, SQLite closes its WAL
+ * properly, and the exit code is 0, so a supervisor's rolling restart sees a clean stop.
+ */
+function closeOnSignal(log: Logger, close: () => Promise<void>): void {
   let isClosing = false;
   const stop = (signal: string) => {
     if (isClosing) return;
     isClosing = true;
-    process.stderr.write(`${new Date().toISOString()} info cli stopping on ${signal}\n`);
+    log.info('stopping', { signal });
     close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('could not stop cleanly', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
@@ -172,21 +211,25 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   const certificate = loadCertificate(options);
   const relayCa = options.relayCa ? readRelayCa(options.relayCa) : undefined;
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
-  if (publicUrl) warnIfInsecure(publicUrl);
+  const logFor = loggers(options);
+  if (publicUrl) warnIfInsecure(logFor('cli'), publicUrl);
   try {
     const running = await startValidatorServer({
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
       ...(certificate ? { tls: certificate.pair } : {}),
+      ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
     });
-    if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print);
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));
     if (!options.relay) {
-      closeOnSignal(async () => {
+      if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
+      closeOnSignal(logFor('cli'), async () => {
         certificate?.close();
         await running.close();
       });
@@ -207,12 +250,12 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
       await checkRelay(options.relay, relayCa, print);
     }
-    const log = stderrLogger('follower');
+    const log = logFor('follower');
     const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, ...(relayCa ? { relayCa } : {}), log: (line) => log.info(line) });
     const relayUrl = options.relay;
     running.validator.setRelayStatus(() => ({ url: relayUrl, ...following.status() }));
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
-    closeOnSignal(async () => {
+    closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
       await following.close();
       await running.close();
@@ -244,19 +287,21 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await ensureAppBuilt(print);
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
+    const logFor = loggers(options);
     const running = await startRelayServer({
       port: options.port,
       host: options.host,
       dataDir: resolve(options.data),
       staticDir: APP_DIST_DIR,
+      logger: logFor('relay'),
       ...relayLimitOptions(options),
       ...(certificate ? { tls: certificate.pair } : {}),
     });
     print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
-    if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print);
-    closeOnSignal(async () => {
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
+    closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
-      await running.close();
+      await running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 });
     });
   } catch (error) {
     throw listenError(error, options);
@@ -304,10 +349,11 @@ export async function runStart(options: ServeOptions): Promise<void> {
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logFor = loggers(options);
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: relayModule.stderrLogger(), ...relayLimitOptions(options) });
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   let running;
   try {
@@ -315,6 +361,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       port: options.port,
       host: options.host,
       dataDir,
+      logger: logFor('validator'),
       extraHandlers: [dashboardHandler(), (req, res) => relay.handleHttp(req, res)],
       onUpgrade: (req, socket, head) => {
         if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -322,6 +369,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
       ...(certificate ? { tls: certificate.pair } : {}),
+      ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
       // This command prints its own banner: it runs more than the validator.
       print: () => {},
@@ -338,7 +386,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   // need not trust; the in-process follower reaches the relay on a loopback-only plain port
   // instead (still a WebSocket peer that proves itself like any other: R10).
   const followerPort = certificate ? await listenForFollower(relay) : undefined;
-  const log = stderrLogger('follower');
+  const log = logFor('follower');
   const relayUrl = followerPort ? selfUrl('127.0.0.1', followerPort.port) : selfUrl(options.host, running.port);
   const following = startFollowing({ store: running.validator.store, relayUrl, log: (line) => log.info(line) });
   running.validator.setRelayStatus(() => ({ url: 'this process', ...following.status() }));
@@ -349,11 +397,16 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
   print(`  Data folder:                 ${dataDir}`);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
-  if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print);
-  warnIfInsecure(studentUrl);
+  print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
+  if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));
+  warnIfInsecure(logFor('cli'), studentUrl);
   const server = running;
-  closeOnSignal(async () => {
+  closeOnSignal(logFor('cli'), async () => {
     certificate?.close();
+    // As `rollcall relay` does (startRelayServer's close): /readyz 503 first, then phones are
+    // told to reconnect (1012); the follower stops before its relay so it does not retry it.
+    relay.beginDraining();
+    if (options.drainSeconds) await new Promise((done) => setTimeout(done, options.drainSeconds! * 1000));
     await following.close();
     await followerPort?.close();
     await relay.close();

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
+import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 
 /** dist/client in the repository (built by `npm run build`). */
 export const APP_DIST_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'client');
@@ -35,7 +36,8 @@ export function dashboardHandler(dir = APP_DIST_DIR): (req: IncomingMessage, res
       return true;
     }
     if (!path.startsWith('/professor/') && !path.startsWith('/assets/')) return false;
-    if (path === '/professor/') req.url = '/professor/index.html';
+    // The login link's page is the dashboard too: it reads the secret from the fragment.
+    if (path === '/professor/' || path === LOGIN_PAGE_PATH) req.url = '/professor/index.html';
     serve(req, res, () => {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isAppBuilt(dir) ? 'Not found.\n' : 'The dashboard is not built: run `npm run build`.\n');
     });

@@ -2,6 +2,7 @@
  * The dashboard's reactive state. Live data comes from polling the validator about once a
  * second (simple and robust: a laptop on the same machine, no socket to babysit).
  */
+import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type Health, type QrInfo, type SessionInfo } from './api.ts';
 
 export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
@@ -24,6 +25,10 @@ export class Dashboard {
   serverOffsetMs = $state(0);
   nowMs = $state(Date.now());
   isTokenNeeded = $state(false);
+  /** Why the typed admin token was not taken (shown in the prompt). */
+  tokenProblem = $state<string | undefined>();
+  /** A login link is being exchanged: show nothing else yet. */
+  isLoggingIn = $state(false);
   problem = $state<string | undefined>();
   isProjecting = $state(false);
   /** The validator's connection to the relay (undefined: not known yet, or the validator is down). */
@@ -41,7 +46,7 @@ export class Dashboard {
       void this.refresh();
     };
     window.addEventListener('hashchange', onHash);
-    void this.refresh();
+    void this.#logInFromLink().then(() => this.refresh());
     void this.refreshHealth();
     this.#timer = setInterval(() => {
       this.nowMs = Date.now();
@@ -58,8 +63,27 @@ export class Dashboard {
     return this.nowMs + this.serverOffsetMs;
   }
 
+  /**
+   * On `/professor/login#<secret>`: the secret leaves the address bar and the history first
+   * (a reload, a shared screen or a synced history must not show it), then it is POSTed once.
+   */
+  async #logInFromLink(): Promise<void> {
+    if (location.pathname !== LOGIN_PAGE_PATH) return;
+    const secret = location.hash.slice(1);
+    history.replaceState(null, '', '/professor/#/');
+    this.route = { name: 'list' };
+    if (!secret) return;
+    this.isLoggingIn = true;
+    const result = await api.login(secret);
+    this.isLoggingIn = false;
+    if (!result.ok) {
+      this.isTokenNeeded = true;
+      this.problem = `This login link did not work: ${result.error}`;
+    }
+  }
+
   async refresh(): Promise<void> {
-    if (this.isTokenNeeded) return;
+    if (this.isTokenNeeded || this.isLoggingIn) return;
     const route = this.route;
     if (route.name === 'list') {
       const result = await api.sessions();
@@ -113,11 +137,36 @@ export class Dashboard {
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   }
 
-  useToken(token: string): void {
-    saveToken(token.trim());
+  /** Takes a pasted admin token only once the validator has accepted it; says so when it did not. */
+  async useToken(token: string): Promise<void> {
+    const candidate = token.trim();
+    const check = await api.checkToken(candidate);
+    if (!check.ok && check.code === 'bad_token') {
+      this.tokenProblem = 'That is not the admin token of this Rollcall. Copy the whole line `rollcall start` printed after “Admin token”, or the file admin-token in its data folder.';
+      return;
+    }
+    if (!check.ok && check.status !== 0 && needsToken(check)) {
+      this.tokenProblem = check.error;
+      return;
+    }
+    saveToken(candidate);
+    this.tokenProblem = undefined;
     this.isTokenNeeded = false;
     this.problem = undefined;
     void this.refresh();
+  }
+
+  /** Ends the login-link login (and forgets a pasted token); on the laptop itself the dashboard still answers. */
+  async logOut(): Promise<void> {
+    saveToken('');
+    const result = await api.logout();
+    if (!result.ok) {
+      this.problem = result.error;
+      return;
+    }
+    this.sessions = [];
+    await this.refresh();
+    if (!this.isTokenNeeded) this.problem = 'Logged out. This browser still reaches the dashboard because it runs on the professor’s laptop itself.';
   }
 
   #check<T>(result: ApiResult<T>): result is { ok: true; value: T } {
@@ -127,7 +176,9 @@ export class Dashboard {
     }
     if (needsToken(result)) {
       this.isTokenNeeded = true;
-      this.problem = 'This dashboard answers only on the laptop itself, or with the admin token that `rollcall start` printed.';
+      this.problem = result.code === 'login_expired'
+        ? 'Your login has ended (logged out, or 12 hours passed). Open a new login link: run `rollcall login-link` on the laptop.'
+        : 'This dashboard answers only on the laptop itself, after a login link, or with the admin token that `rollcall start` printed.';
     } else {
       this.problem = result.error;
     }

@@ -1,11 +1,14 @@
 /**
  * The dashboard's client of the validator's HTTP API (same origin). Professor routes answer
- * loopback peers, or anyone with the admin token: the token is kept in sessionStorage (gone
- * when the tab closes) and sent only as an Authorization header, never in a URL.
+ * loopback peers, a browser logged in with a one-time login link (an HttpOnly cookie the
+ * browser sends by itself), or anyone with the admin token: the token is kept in
+ * sessionStorage (gone when the tab closes) and sent only as an Authorization header, never
+ * in a URL.
  */
 const TOKEN_KEY = 'rollcall:admin-token';
 
-export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
+/** A refusal carries the validator's `code` (e.g. `bad_token`, `login_link_used`) when it sent one. */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string; code?: string };
 
 /** One session as GET /sessions and POST /create_session describe it (fields we use). */
 export interface SessionInfo {
@@ -77,35 +80,34 @@ export function saveToken(token: string): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  const token = savedToken();
+function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
   return { Accept: 'application/json', ...extra, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
 }
 
-async function errorOf(response: Response): Promise<string> {
+async function failureOf(response: Response): Promise<{ ok: false; status: number; error: string; code?: string }> {
   try {
-    const body = (await response.json()) as { error?: unknown; reason?: unknown; message?: unknown };
+    const body = (await response.json()) as { error?: unknown; reason?: unknown; message?: unknown; code?: unknown };
     const text = body.error ?? body.message ?? body.reason;
-    if (typeof text === 'string') return text;
+    if (typeof text === 'string') return { ok: false, status: response.status, error: text, ...(typeof body.code === 'string' ? { code: body.code } : {}) };
   } catch {
     // not JSON: fall through to the status line
   }
-  return `${response.status} ${response.statusText}`.trim();
+  return { ok: false, status: response.status, error: `${response.status} ${response.statusText}`.trim() };
 }
 
-async function call<T>(path: string, init: RequestInit = {}): Promise<ApiResult<T>> {
+async function call<T>(path: string, init: RequestInit = {}, token = savedToken()): Promise<ApiResult<T>> {
   let response: Response;
   try {
-    response = await fetch(path, { ...init, cache: 'no-store', headers: headers(init.headers as Record<string, string>) });
+    response = await fetch(path, { ...init, cache: 'no-store', credentials: 'same-origin', headers: headers(init.headers as Record<string, string>, token) });
   } catch {
     return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running on this laptop.' };
   }
-  if (!response.ok) return { ok: false, status: response.status, error: await errorOf(response) };
+  if (!response.ok) return failureOf(response);
   return { ok: true, value: (await response.json()) as T };
 }
 
-function post<T>(path: string, body: unknown): Promise<ApiResult<T>> {
-  return call<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+function post<T>(path: string, body: unknown, token = savedToken()): Promise<ApiResult<T>> {
+  return call<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }, token);
 }
 
 /** GET /healthz: the validator's own view of its connection to the relay. */
@@ -117,6 +119,11 @@ export interface Health {
 export const api = {
   health: () => call<Health>('/healthz'),
   sessions: () => call<SessionInfo[] | { sessions: SessionInfo[] }>('/sessions'),
+  /** GET /sessions with a token the professor typed, before it is saved: is it the admin token? */
+  checkToken: (token: string) => call<unknown>('/sessions', {}, token),
+  /** Spends a login link's secret (from the page's fragment, never a URL): the answer sets the login cookie. */
+  login: (secret: string) => post<{ ok: true; expires_at: number }>('/login', { secret }, ''),
+  logout: () => post<{ logged_out: boolean }>('/logout', {}, ''),
   createSession: (request: CreateSessionRequest) => post<SessionInfo>('/create_session', request),
   endSession: (sessionId: string) => post<unknown>('/end_session', { session_id: sessionId }),
   setSessionOptions: (sessionId: string, options: { direct_path: boolean }) => post<SessionInfo>('/session_options', { session_id: sessionId, ...options }),
@@ -128,7 +135,7 @@ export const api = {
   async attendanceCsv(sessionId: string): Promise<ApiResult<Blob>> {
     try {
       const response = await fetch(`/attendance/${encodeURIComponent(sessionId)}.csv`, { headers: headers({ Accept: 'text/csv' }) });
-      if (!response.ok) return { ok: false, status: response.status, error: await errorOf(response) };
+      if (!response.ok) return failureOf(response);
       return { ok: true, value: await response.blob() };
     } catch {
       return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running.' };
@@ -136,7 +143,10 @@ export const api = {
   },
 };
 
-/** True when the answer means "loopback or admin token only". */
+/** Refusals that mean "log in (login link) or give the admin token"; other 403s (cross_site) are shown as they are. */
+const LOGIN_NEEDED = new Set(['professor_only', 'token_required', 'bad_token', 'login_expired']);
+
+/** True when the answer means "loopback, a login or the admin token only". */
 export function needsToken(result: ApiResult<unknown>): boolean {
-  return !result.ok && (result.status === 401 || result.status === 403);
+  return !result.ok && (result.status === 401 || (result.status === 403 && (result.code === undefined || LOGIN_NEEDED.has(result.code))));
 }

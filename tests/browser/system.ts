@@ -21,11 +21,14 @@ export function systemRequirement(): string | undefined {
   return undefined;
 }
 
-/** Starts the system; ROLLCALL_BROWSER_SERVER=<file.ts> swaps in another server taking its port as argv[2]. */
-export function startSystem(): Promise<StartedProcess> {
+/**
+ * Starts the system, with `extraArgs` for `rollcall start` (e.g. `--trust-proxy`);
+ * ROLLCALL_BROWSER_SERVER=<file.ts> swaps in another server taking its port as argv[2].
+ */
+export function startSystem(extraArgs: readonly string[] = []): Promise<StartedProcess> {
   const alternative = process.env.ROLLCALL_BROWSER_SERVER;
   if (alternative) return startTsEntry(alternative, [PORT], { readyPath: '/time' });
-  return startRollcall(['start', '--data', tempDir('rollcall-browser-data-'), '--public-url', `http://127.0.0.1:${PORT}`]);
+  return startRollcall(['start', '--data', tempDir('rollcall-browser-data-'), '--public-url', `http://127.0.0.1:${PORT}`, ...extraArgs]);
 }
 
 export { createSession, type CreatedSession } from '../helpers/api.ts';
@@ -48,11 +51,11 @@ export interface BrowserRun {
   closeContext(): Promise<void>;
 }
 
-export function useBrowserRun(): BrowserRun {
+export function useBrowserRun({ startArgs = [] }: { startArgs?: readonly string[] } = {}): BrowserRun {
   let system: StartedProcess | undefined;
   let context: BrowserContext | undefined;
   beforeAll(async () => {
-    system = await startSystem();
+    system = await startSystem(startArgs);
   });
   afterAll(async () => {
     await context?.close();

@@ -43,6 +43,9 @@ class FillableStore implements UpdateStore {
   rooms() {
     return this.inner.rooms();
   }
+  get isOpen() {
+    return this.inner.isOpen;
+  }
   close() {
     this.inner.close();
   }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { randomBytes, toBase64Url } from '../../crypto/index.ts';
-import { Relay, SqliteTrustStore, SqliteUpdateStore, TRUST_DB_FILE, stderrLogger } from '../../relay/index.ts';
+import { Relay, SqliteTrustStore, SqliteUpdateStore, TRUST_DB_FILE, createLogger } from '../../relay/index.ts';
 import { ValidatorStore, issueQr, newSessionRecord, type SessionRecord } from '../../validator/index.ts';
 import { itemsOf, startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { freePort, removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
@@ -54,7 +54,7 @@ class RestartableRelay {
   async start(): Promise<Relay> {
     this.#updates = new SqliteUpdateStore(join(this.dataDir, 'relay.db'));
     this.#trust = new SqliteTrustStore(join(this.dataDir, TRUST_DB_FILE));
-    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 10_000 }, ...(process.env.FUZZ_LOG ? { logger: stderrLogger() } : {}) }));
+    const relay = (this.relay = new Relay({ store: this.#updates, trust: this.#trust, limits: { validatorProofTimeoutMs: 10_000 }, ...(process.env.FUZZ_LOG ? { logger: createLogger({ component: 'relay' }) } : {}) }));
     const server = (this.#server = createServer((req, res) => {
       if (!relay.handleHttp(req, res)) res.writeHead(404).end();
     }));
@@ -168,7 +168,19 @@ async function runSeed(seed: number): Promise<void> {
     }
   }
   // Every honest phone gets its one genuine receipt: it opens with its device key.
-  const receipts = await Promise.all(honest.map(({ phone, nonce }) => phone.receipt(nonce, 60_000)));
+  let receipts;
+  try {
+    receipts = await Promise.all(honest.map(({ phone, nonce }) => phone.receipt(nonce, 60_000)));
+  } catch (error) {
+    // Say where each unanswered scan stands, so a failing seed explains itself.
+    const stored = (await storedRooms(relay.dataDir)).get(session.id);
+    const stuck = honest
+      .filter(({ phone, nonce }) => !phone.doc.getMap('receipts').has(nonce))
+      .map(({ phone, nonce }) =>
+        `${nonce.slice(0, 8)}: in room ${stored?.entries.includes(nonce)}, receipt in room ${stored?.receipts.includes(nonce)}, decided ${store.getDecision(session.id, nonce)?.status ?? 'no'}, phone synced ${phone.provider.synced}`,
+      );
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; unanswered: ${stuck.join('; ')}`);
+  }
   expect(receipts.every((receipt) => receipt.status === 'accepted')).toBe(true);
   const decisions = store.decisionsForSession(session.id);
   for (const { nonce } of honest) expect(decisions.filter((d) => d.nonce === nonce)).toHaveLength(1);

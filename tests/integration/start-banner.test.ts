@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { logRecords } from '../helpers/logs.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir } from '../helpers/processes.ts';
 
 afterAll(removeTempDirs);
@@ -21,15 +22,15 @@ describe('rollcall start and validator at start', () => {
       expect(out).toContain('Student app (phones):        http://rollcall-lan.test:5000/');
       expect(out).toMatch(/Dashboard \(this computer\):\s+http:\/\/127\.0\.0\.1:\d+\/professor\//);
       expect(out).not.toMatch(/validator listening/);
-      const warnings = server.stderr().split('\n').filter((line) => line.startsWith('warning: students open'));
+      const warnings = logRecords(server.stderr()).filter((record) => record.level === 'warn' && record.msg.startsWith('students open http://rollcall-lan.test:5000/'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/no offline app and no in-app camera.*docs\/deploy\.md/);
+      expect(warnings[0]!.msg).toMatch(/no offline app and no in-app camera.*docs\/deploy\.md/);
     } finally {
       await server.stop();
     }
     const secure = await startRollcall(['start', '--data', tempDir(), '--public-url', 'https://rollcall.example.edu']);
     try {
-      expect(secure.stderr()).not.toMatch(/warning: students open/);
+      expect(logRecords(secure.stderr()).some((record) => record.msg.startsWith('students open'))).toBe(false);
     } finally {
       await secure.stop();
     }

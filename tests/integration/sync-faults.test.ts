@@ -1,8 +1,8 @@
 /**
  * Nothing a student submitted is ever lost, tested with faults (issue 3): relay and validator as
  * separate processes, a burst of 200 submissions from 200 phones, SIGKILL of one of them in the
- * middle, restart on the same data and port; every entry ends with exactly one decision and
- * its receipt reaches its phone.
+ * middle (or SIGTERM of the relay: a rolling restart, issue 9), restart on the same data and
+ * port; every entry ends with exactly one decision and its receipt reaches its phone.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ import { PORT, removeTempDirs, startRollcall, tempDir, waitFor, type StartedProc
 import { createSession } from '../helpers/api.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 import { enrolValidatorInRelay } from '../helpers/validatorProcess.ts';
+import { logRecords } from '../helpers/logs.ts';
+import { CloseCode } from '../../protocol/index.ts';
 
 const BURST = 200;
 const running: StartedProcess[] = [];
@@ -86,6 +88,21 @@ describe('faults in the middle of a 200-student burst', () => {
       setTimeout(() => void startRelay(relayDir, relay.port), 500);
     });
     await expectEveryoneAnswered(validatorDir, session.session_id, nonces);
+  });
+
+  it('SIGTERM of the relay (a rolling restart): it exits 0, every phone is told to reconnect (1012), reconnects and gets its receipt; nothing is lost', async () => {
+    const { relayDir, relay, validatorDir, session } = await setUp();
+    await waitFor(() => phones.every((p) => p.provider.synced), { timeoutMs: 60_000, message: 'all phones synced' });
+    const closeCodes = phones.map(() => [] as number[]);
+    phones.forEach((phone, i) => phone.provider.on('connection-close', (event) => closeCodes[i]!.push(event?.code ?? 0)));
+    const nonces = await burst(session, async () => {
+      expect(await relay.stop()).toBe(0);
+      expect(decisions(validatorDir, session.session_id).length).toBeLessThan(BURST);
+      setTimeout(() => void startRelay(relayDir, relay.port), 500);
+    });
+    await expectEveryoneAnswered(validatorDir, session.session_id, nonces);
+    expect(closeCodes.filter((codes) => codes[0] === CloseCode.Restarting)).toHaveLength(BURST);
+    expect(logRecords(relay.stderr()).find((record) => record.msg.startsWith('relay closed'))).toMatchObject({ peers: BURST + 1, dropped_after_grace: 0 });
   });
 
   it('SIGKILL of the validator, then a restart on the same data: every entry ends with exactly one decision', async () => {

@@ -92,6 +92,27 @@ describe('[R5] room loading, compaction and unloading', () => {
     opener.end();
   });
 
+  it('[R5] close() (SIGTERM) lets a room that is loading finish and admit what its peers sent meanwhile, then closes every peer with 1012', async () => {
+    const store = new SlowStore();
+    const room = randomUUID();
+    const device = fakeDevice();
+    const { relay, baseUrl, validator } = await serve({ store });
+    const opener = await openRoom(baseUrl, room, validator);
+    await waitFor(() => store.loads === 1, { message: 'the load to start' });
+    const phone = await RawRelayClient.connect(baseUrl, room, { device });
+    const update = entryUpdate(fakeEntry(device));
+    const receivedBefore = relay.stats().bytesReceived;
+    phone.sendUpdate(update);
+    await waitFor(() => relay.stats().bytesReceived >= receivedBefore + update.length, { message: 'the relay to hold the entry until the room loads' });
+    const closing = relay.close();
+    expect(relay.stats().connections).toBe(2);
+    store.release();
+    await closing;
+    expect((await store.load(room)).length).toBe(1);
+    expect(await phone.closed()).toMatchObject({ code: CloseCode.Restarting });
+    expect(await opener.closed()).toMatchObject({ code: CloseCode.Restarting });
+  });
+
   it('[R5] past the threshold the room’s rows are merged into one, and a new relay on the store serves everything', async () => {
     const store = new MemoryUpdateStore();
     const room = randomUUID();
@@ -150,6 +171,19 @@ describe('keep-alive and HTTP', () => {
     await waitFor(() => heard.includes(1), { message: 'a keep-alive awareness message' });
     expect(quiet.close).toBeUndefined();
     quiet.end();
+  });
+
+  it('GET /readyz answers 200 while the stores are open, 503 once one is closed or the relay is draining', async () => {
+    const store = new MemoryUpdateStore();
+    const { relay, baseUrl } = await serve({ store });
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ok: true }]);
+    store.close();
+    const closed = await fetch(`${baseUrl}/readyz`);
+    expect([closed.status, await closed.json()]).toEqual([503, { ok: false, reason: 'a store is closed' }]);
+    relay.beginDraining();
+    expect(await (await fetch(`${baseUrl}/readyz`)).json()).toMatchObject({ reason: expect.stringMatching(/^draining/) });
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
   });
 
   it('GET /time answers the relay clock as JSON with CORS *; /healthz answers 200', async () => {

@@ -18,6 +18,13 @@ function grant(room: string, validator: string, writesUntilMs: number, reservedB
 
 function runTrustStoreContract(name: string, open: () => TrustStore): void {
   describe(`TrustStore contract: ${name}`, () => {
+    it('is open until closed (the relay’s /readyz reads it)', () => {
+      const trust = open();
+      expect(trust.isOpen).toBe(true);
+      trust.close();
+      expect(trust.isOpen).toBe(false);
+    });
+
     it('[R9] a code redeems once, for its name; a used, unknown or expired code does not', () => {
       const trust = open();
       trust.addEnrolmentCode('hash-1', 'prof-a', T0, T0 + 1000);

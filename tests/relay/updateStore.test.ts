@@ -14,6 +14,14 @@ const bytes = (...values: number[]) => new Uint8Array(values);
 
 function runUpdateStoreContract(name: string, open: () => UpdateStore): void {
   describe(`[R5] UpdateStore contract: ${name}`, () => {
+    it('is open until closed (the relay’s /readyz reads it)', () => {
+      const store = open();
+      expect(store.isOpen).toBe(true);
+      store.close();
+      expect(store.isOpen).toBe(false);
+      store.close();
+    });
+
     it('an unknown room loads empty', async () => {
       const store = open();
       expect(await store.load('nobody')).toEqual([]);
