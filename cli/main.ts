@@ -67,7 +67,9 @@ const listenOptions = (command: Command, what: string) =>
   command
     .addOption(new Option('--port <port>', `port to serve ${what} on`).default(DEFAULT_PORT).argParser(integer('--port', 0, 65535)))
     .option('--host <address>', 'interface to listen on (0.0.0.0: every interface, so phones on the LAN can reach it; 127.0.0.1: this computer only)', '0.0.0.0')
-    .option('--data <dir>', 'data folder (SQLite databases, admin token)', './data');
+    .option('--data <dir>', 'data folder (SQLite databases, admin token)', './data')
+    .option('--tls-cert <file>', 'serve HTTPS and WSS on the port with this PEM certificate (its chain may follow it); reloaded when the file changes or on SIGHUP')
+    .option('--tls-key <file>', 'the private key (PEM, unencrypted) of --tls-cert');
 
 /** The direct path's rate limit per client address (docs/http-api.md). */
 const directPathOptions = (command: Command) =>
@@ -105,6 +107,7 @@ export function buildProgram(): Command {
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer: loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
+      .option('--relay-ca <file>', 'also trust this CA certificate (PEM) for a wss:// relay whose certificate a private CA signed (or set NODE_EXTRA_CA_CERTS)')
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 

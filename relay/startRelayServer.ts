@@ -3,7 +3,8 @@
  * validators and room grants in `<dataDir>/relay-trust.db`.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
@@ -21,13 +22,20 @@ export interface RelayServerOptions {
   staticDir?: string;
   limits?: Partial<RelayLimits>;
   logger?: Logger;
+  /**
+   * Serve HTTPS and WSS on the port with this PEM certificate chain and key. Swap them later
+   * with `server.setSecureContext` (open connections keep theirs).
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 export interface RunningRelayServer {
   port: number;
-  /** http://<host>:<port> */
+  /** http://<host>:<port>, or https:// with `tls` */
   url: string;
   relay: Relay;
+  /** The listening server (a node:https one with `tls`: `setSecureContext` reloads the certificate). */
+  server: Server | HttpsServer;
   /**
    * Graceful stop (SIGTERM): /readyz answers 503 and upgrades are refused for `drainMs` (a load
    * balancer's time to notice; default 0), then the port stops listening, every peer is closed
@@ -49,11 +57,12 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
-  const server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     if (relay.handleHttp(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Not found. This is a Rollcall relay: WebSocket rooms at /sync/<session_id>, GET /time, GET /healthz.\n');
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, answer) : createServer(answer);
   server.on('upgrade', (req, socket, head) => {
     if (relay.handleUpgrade(req, socket, head)) return;
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -78,8 +87,9 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   let closing: Promise<void> | undefined;
   return {
     port,
-    url: `http://${urlHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     relay,
+    server,
     close: ({ drainMs = 0 } = {}) =>
       (closing ??= (async () => {
         relay.beginDraining();

@@ -4,6 +4,7 @@
  * and `rollcall validator`). Other parts and the CLI import only this file.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_PORT } from '../protocol/index.ts';
@@ -127,13 +128,20 @@ export interface ValidatorServerOptions extends Omit<ValidatorOptions, 'appBaseU
   onUpgrade?: UpgradeHandler;
   /** Where the start banner (with the admin token) goes; default stdout. */
   print?: (line: string) => void;
+  /**
+   * Serve HTTPS (and WSS upgrades) on the port with this PEM certificate chain and key. Swap
+   * them later with `server.setSecureContext` (open connections keep theirs).
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 export interface RunningValidatorServer {
   validator: Validator;
-  server: Server;
+  /** A node:https server with `tls`. */
+  server: Server | HttpsServer;
   port: number;
   host: string;
+  /** http://<host>:<port>, or https:// with `tls`. */
   url: string;
   close(): Promise<void>;
 }
@@ -144,7 +152,7 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
   const logger = options.logger ?? createLogger({ component: 'validator' });
   const validator = createValidator({ ...options, logger, ...(options.publicUrl ? { appBaseUrl: options.publicUrl } : {}) });
   const handlers: HttpHandler[] = [validator.handleHttp, ...(options.extraHandlers ?? [])];
-  const server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     try {
       for (const handler of handlers) if (handler(req, res)) return;
       sendError(res, 404, 'not_found', `nothing at ${(req.url ?? '/').split('?')[0]!.slice(0, 100)}; see docs/http-api.md for the routes`);
@@ -152,7 +160,8 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
       logger.error('handler threw', { error: error instanceof Error ? error.message : String(error) });
       sendError(res, 500, 'internal_error', 'internal error');
     }
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, answer) : createServer(answer);
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_http"}');
     else socket.destroy();
@@ -179,7 +188,7 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  const url = `http://${urlHost}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`;
   if (!options.publicUrl) validator.setAppBaseUrl(url);
   validator.addTrustedHostName(host);
   const print = options.print ?? ((line: string) => void process.stdout.write(`${line}\n`));

@@ -2,7 +2,7 @@
  * The relay operator's side of trust (SPEC.md "Enrolment"): `rollcall relay enroll`, `revoke`
  * and `validators` work on the relay's data folder directly (the operator is on the relay's
  * machine; a running relay notices within a second), and the validator's side,
- * `rollcall validator --enroll <code>`, which redeems a code over HTTPS.
+ * `rollcall validator --enroll <code>`, which redeems a code over HTTPS (cli/commands/relayHttps.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { signDetached, toBase64Url, type SigningKeyPair } from '../../crypto/ind
 import { enrolmentSigningBytes } from '../../protocol/index.ts';
 import { ENROL_PATH, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode } from '../../relay/index.ts';
 import { CliError } from '../apiClient.ts';
+import { relayRequest } from './relayHttps.ts';
 
 export interface RelayDataOptions {
   data: string;
@@ -91,21 +92,23 @@ export function listValidatorsCommand(options: RelayDataOptions & { json?: boole
   }
 }
 
-/** Redeems an enrolment code at the relay for this validator's key. The code goes in the POST body only. */
-export async function redeemEnrolmentCode(relayUrl: string, code: string, identity: SigningKeyPair): Promise<string> {
-  const url = new URL(ENROL_PATH, relayUrl.replace(/^ws/, 'http'));
+/**
+ * Redeems an enrolment code at the relay for this validator's key. The code goes in the POST body
+ * only. `ca`: the certificates a wss:// relay may chain to (`--relay-ca`).
+ */
+export async function redeemEnrolmentCode(relayUrl: string, code: string, identity: SigningKeyPair, ca?: string[]): Promise<string> {
   const body = {
     code,
     public_key: toBase64Url(identity.publicKey),
     proof: toBase64Url(signDetached(enrolmentSigningBytes(code), identity.secretKey)),
   };
-  let response: Response;
+  const response = await relayRequest(relayUrl, ENROL_PATH, { method: 'POST', body, ...(ca ? { ca } : {}) });
+  let answer: { name?: string; error?: string } = {};
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+    answer = JSON.parse(response.text) as typeof answer;
   } catch {
-    throw new CliError(`cannot reach the relay at ${url.origin} to enrol: check --relay and the network`);
+    // Not JSON (a proxy's error page): the status says enough.
   }
-  const answer = (await response.json().catch(() => ({}))) as { name?: string; error?: string };
-  if (!response.ok) throw new CliError(`the relay refused the enrolment: ${answer.error ?? `HTTP ${response.status}`}`);
+  if (response.status !== 200) throw new CliError(`the relay refused the enrolment: ${answer.error ?? `HTTP ${response.status}`}`);
   return answer.name ?? '?';
 }

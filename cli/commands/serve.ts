@@ -1,5 +1,8 @@
 /** `rollcall start`, `rollcall validator`, `rollcall relay`: long-running servers. */
 import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createServer as createProbe } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +11,10 @@ import { toBase64Url } from '../../crypto/index.ts';
 import { createLogger, resolveLogFormat, type LogFormatChoice, type Logger } from '../../log/index.ts';
 import { startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
 import { CliError } from '../apiClient.ts';
+import { CertificateFiles, describeCertificate } from './CertificateFiles.ts';
+import { readRelayCa, relayRequest } from './relayHttps.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
+import type { Relay } from '../../relay/index.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
@@ -28,6 +34,11 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `rollcall validator --relay-ca <file>`: a CA (PEM) to trust for a wss:// relay besides Node's. */
+  relayCa?: string;
   /** `--log-format`: JSON lines, human lines, or `auto` (human on a terminal). */
   logFormat?: LogFormatChoice;
   /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
@@ -38,6 +49,41 @@ export interface ServeOptions {
 function loggers(options: ServeOptions): (component: string) => Logger {
   const format = resolveLogFormat(options.logFormat);
   return (component) => createLogger({ component, format });
+}
+
+
+/** `--tls-cert` and `--tls-key`, loaded and checked (a CliError says what is wrong), or none. */
+function loadCertificate(options: ServeOptions): CertificateFiles | undefined {
+  if (!options.tlsCert && !options.tlsKey) return undefined;
+  if (!options.tlsCert || !options.tlsKey) throw new CliError('--tls-cert and --tls-key go together: give the certificate and its private key');
+  return new CertificateFiles(options.tlsCert, options.tlsKey);
+}
+
+/**
+ * Prints what certificate the server uses, warns when the public URL's name is not in it, and
+ * reloads it into `server` when its files change or on SIGHUP (new connections get the new
+ * one; open connections are not dropped).
+ */
+function serveCertificate(
+  certificate: CertificateFiles,
+  server: Server | HttpsServer,
+  { publicUrl, localUrl }: { publicUrl: string | undefined; localUrl: string },
+  print: (line: string) => void,
+  log: Logger,
+): void {
+  print(`TLS: ${describeCertificate(certificate.summary)}; reloaded when ${certificate.certFile} or its key change, or on SIGHUP`);
+  const localHost = new URL(localUrl).hostname;
+  if (!certificate.summary.covers(localHost)) {
+    print(`Note: the certificate does not name ${localHost}: a browser on this computer warns at ${localUrl}; use a name the certificate holds, or a certificate that also names localhost`);
+  }
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'https:') print(`Warning: --public-url ${publicUrl} is not https://: phones will open the QR's link without TLS`);
+    else if (!certificate.summary.covers(url.hostname)) print(`Warning: the certificate is not valid for ${url.hostname} (the --public-url's name): phones will refuse the page`);
+  }
+  if (!('setSecureContext' in server)) throw new Error('serveCertificate needs an HTTPS server');
+  certificate.watch((pair) => server.setSecureContext(pair), (line) => log.info(line));
+  process.on('SIGHUP', () => certificate.reload());
 }
 
 /** The direct path's limits the flags set (the validator's defaults for the rest). */
@@ -71,12 +117,20 @@ export async function runServer(options: ServeOptions, run: (options: ServeOptio
   }
 }
 
-/** A LAN address phones can reach when listening on all interfaces; localhost otherwise. */
-function defaultPublicUrl(host: string, port: number): string | undefined {
+/**
+ * The URL put in QR codes when --public-url is not given: with a certificate, its first DNS
+ * name (the name phones must use for the certificate to be valid); otherwise a LAN address
+ * phones can reach when listening on all interfaces; otherwise the server's own URL.
+ */
+function defaultPublicUrl(host: string, port: number, certificate?: CertificateFiles): string | undefined {
+  if (port === 0) return undefined; // any free port: known only once listening, so the server's own URL
+  const scheme = certificate ? 'https' : 'http';
+  const certificateName = certificate?.summary.names.find((name) => /[a-z]/i.test(name) && !name.startsWith('*.'));
+  if (certificateName) return `${scheme}://${certificateName}:${port}`;
   if (host !== '0.0.0.0' && host !== '::') return undefined;
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) {
-      if (address.family === 'IPv4' && !address.internal) return `http://${address.address}:${port}`;
+      if (address.family === 'IPv4' && !address.internal) return `${scheme}://${address.address}:${port}`;
     }
   }
   return undefined;
@@ -149,9 +203,14 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     // stable URL, or each lecture's QR would point at whatever address the laptop has today.
     throw new CliError('with --relay, pass --public-url: the URL phones open (the relay’s, e.g. https://relay.example.edu)');
   }
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
+  if (options.enroll && !options.relay) throw new CliError('--enroll needs --relay: the relay to enrol with');
+  if (options.relayCa && !options.relay) throw new CliError('--relay-ca needs --relay: the relay whose certificate it signed');
   await assertPortFree(options);
   const dataDir = resolve(options.data);
-  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  const certificate = loadCertificate(options);
+  const relayCa = options.relayCa ? readRelayCa(options.relayCa) : undefined;
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   const logFor = loggers(options);
   if (publicUrl) warnIfInsecure(logFor('cli'), publicUrl);
   try {
@@ -163,12 +222,17 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       extraHandlers: [dashboardHandler()],
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(certificate ? { tls: certificate.pair } : {}),
       ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
     });
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));
     if (!options.relay) {
       if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
-      closeOnSignal(logFor('cli'), () => running.close());
+      closeOnSignal(logFor('cli'), async () => {
+        certificate?.close();
+        await running.close();
+      });
       return;
     }
     const identity = validatorIdentity(running.validator.store);
@@ -176,7 +240,7 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
     if (options.enroll) {
       let name: string;
       try {
-        name = await redeemEnrolmentCode(options.relay, options.enroll, identity);
+        name = await redeemEnrolmentCode(options.relay, options.enroll, identity, relayCa);
       } catch (error) {
         await running.close();
         throw error;
@@ -184,13 +248,15 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       process.stdout.write(`Enrolled with the relay at ${options.relay} as "${name}" (key ${keyFingerprint(key)}…)\n`);
     } else {
       process.stdout.write(`Validator key ${keyFingerprint(key)}… (the relay must have enrolled it: rollcall relay enroll, then --enroll <code> here once)\n`);
+      await checkRelay(options.relay, relayCa, print);
     }
     const log = logFor('follower');
-    const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, log: (line) => log.info(line) });
+    const following = startFollowing({ store: running.validator.store, relayUrl: options.relay, ...(relayCa ? { relayCa } : {}), log: (line) => log.info(line) });
     const relayUrl = options.relay;
     running.validator.setRelayStatus(() => ({ url: relayUrl, ...following.status() }));
     process.stdout.write(`Following session rooms on the relay at ${options.relay}\n`);
     closeOnSignal(logFor('cli'), async () => {
+      certificate?.close();
       await following.close();
       await running.close();
     });
@@ -199,10 +265,26 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
   }
 }
 
+/**
+ * A relay that cannot be reached is not fatal (the followers retry, phones keep their scans), but
+ * a certificate the validator will never trust is a person's to fix: say so at start, once,
+ * rather than leave the followers retrying in silence.
+ */
+async function checkRelay(relayUrl: string, relayCa: string[] | undefined, print: (line: string) => void): Promise<void> {
+  try {
+    const answer = await relayRequest(relayUrl, '/healthz', { ...(relayCa ? { ca: relayCa } : {}), timeoutMs: 5_000 });
+    if (answer.status !== 200) print(`Warning: the relay at ${relayUrl} answered /healthz with HTTP ${answer.status}: is --relay a Rollcall relay?`);
+  } catch (error) {
+    print(`Warning: ${error instanceof Error ? error.message : String(error)} (still trying in the background)`);
+  }
+}
+
 /** `rollcall relay`: the relay alone, serving the student app too (phones load it from here). */
 export async function runRelayServer(options: ServeOptions): Promise<void> {
+  const print = (line: string) => void process.stdout.write(`${line}\n`);
   await assertPortFree(options);
-  await ensureAppBuilt((line) => void process.stdout.write(`${line}\n`));
+  const certificate = loadCertificate(options);
+  await ensureAppBuilt(print);
   const { startRelayServer } = await import('../../relay/index.ts');
   try {
     const logFor = loggers(options);
@@ -213,12 +295,39 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
       staticDir: APP_DIST_DIR,
       logger: logFor('relay'),
       ...relayLimitOptions(options),
+      ...(certificate ? { tls: certificate.pair } : {}),
     });
-    process.stdout.write(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)\n`);
-    closeOnSignal(logFor('cli'), () => running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 }));
+    print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
+    if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
+    closeOnSignal(logFor('cli'), async () => {
+      certificate?.close();
+      await running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 });
+    });
   } catch (error) {
     throw listenError(error, options);
   }
+}
+
+/** The relay's rooms on a plain WebSocket port on 127.0.0.1 only, for the in-process follower. */
+async function listenForFollower(relay: Pick<Relay, 'handleUpgrade'>): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createHttpServer((_req, res) => void res.writeHead(404).end());
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (!relay.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => done());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** The loopback (or given) address the in-process follower uses to reach this server's relay. */
@@ -236,6 +345,7 @@ function selfUrl(host: string, port: number): string {
 export async function runStart(options: ServeOptions): Promise<void> {
   const print = (line: string) => void process.stdout.write(`${line}\n`);
   await assertPortFree(options);
+  const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
   const dataDir = resolve(options.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -244,7 +354,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
   const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options) });
-  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   let running;
   try {
     running = await startValidatorServer({
@@ -258,6 +368,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       },
       ...(publicUrl ? { publicUrl } : {}),
       ...(options.requireToken ? { requireToken: true } : {}),
+      ...(certificate ? { tls: certificate.pair } : {}),
       ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
       // This command prints its own banner: it runs more than the validator.
@@ -271,8 +382,13 @@ export async function runStart(options: ServeOptions): Promise<void> {
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
   relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
+  // With TLS the port speaks only TLS, for a name the certificate holds and a CA this process
+  // need not trust; the in-process follower reaches the relay on a loopback-only plain port
+  // instead (still a WebSocket peer that proves itself like any other: R10).
+  const followerPort = certificate ? await listenForFollower(relay) : undefined;
   const log = logFor('follower');
-  const following = startFollowing({ store: running.validator.store, relayUrl: selfUrl(options.host, running.port), log: (line) => log.info(line) });
+  const relayUrl = followerPort ? selfUrl('127.0.0.1', followerPort.port) : selfUrl(options.host, running.port);
+  const following = startFollowing({ store: running.validator.store, relayUrl, log: (line) => log.info(line) });
   running.validator.setRelayStatus(() => ({ url: 'this process', ...following.status() }));
   const studentUrl = `${running.validator.appBaseUrl()}/`;
   print(`Rollcall is running: validator, relay and both apps in one process, listening on ${options.host}:${running.port}`);
@@ -282,14 +398,17 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Data folder:                 ${dataDir}`);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
   print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
+  if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));
   warnIfInsecure(logFor('cli'), studentUrl);
   const server = running;
   closeOnSignal(logFor('cli'), async () => {
+    certificate?.close();
     // As `rollcall relay` does (startRelayServer's close): /readyz 503 first, then phones are
     // told to reconnect (1012); the follower stops before its relay so it does not retry it.
     relay.beginDraining();
     if (options.drainSeconds) await new Promise((done) => setTimeout(done, options.drainSeconds! * 1000));
     await following.close();
+    await followerPort?.close();
     await relay.close();
     await server.close();
     relayStore.close();

@@ -51,6 +51,8 @@ export interface LaunchOptions {
   viewport?: { width: number; height: number };
   /** Mobile emulation (touch, device scale) for the phone viewport. */
   isMobile?: boolean;
+  /** HOME for Chromium: its $HOME/.pki/nssdb says which CAs it trusts (tests/helpers/https.ts). */
+  home?: string;
 }
 
 /** A fresh persistent profile (service workers and IndexedDB behave as on a real device). */
@@ -60,6 +62,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     headless: true,
     args: [...BASE_ARGS, ...(options.args ?? [])],
     viewport: options.viewport ?? { width: 390, height: 844 },
+    ...(options.home ? { env: { ...process.env, HOME: options.home } } : {}),
     ...(options.isMobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
   });
   context.setDefaultTimeout(30_000);

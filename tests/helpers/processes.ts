@@ -84,16 +84,23 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Use this port instead of a free one (a restart on the same port). */
   port?: number;
+  /** Says whether the process is ready on `port` (default: GET http://127.0.0.1:<port><readyPath> answers 200). */
+  isReady?: (port: number) => Promise<boolean>;
 }
 
 /** Spawns `node <script> <args>` from the repo root, `{port}` in args replaced by a free port. */
-export async function startProcess(script: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
+export function startProcess(script: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
+  return startExecutable(process.execPath, [join(REPO_ROOT, script), ...args], options);
+}
+
+/** Spawns any program (e.g. caddy) from the repo root, `{port}` in args replaced by a free port. */
+export async function startExecutable(executable: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
   const attempts = options.port === undefined ? 3 : 1;
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? (await freePort());
     try {
-      return await startOnce(script, args, port, options);
+      return await startOnce(executable, args, port, options);
     } catch (error) {
       lastError = error;
       // Another process took the port between freePort() and listen(): try another.
@@ -103,8 +110,8 @@ export async function startProcess(script: string, args: string[], options: Star
   throw lastError;
 }
 
-async function startOnce(script: string, args: string[], port: number, options: StartOptions): Promise<StartedProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, script), ...args.map((arg) => arg.replaceAll(PORT, String(port)))], {
+async function startOnce(executable: string, args: string[], port: number, options: StartOptions): Promise<StartedProcess> {
+  const child = spawn(executable, args.map((arg) => arg.replaceAll(PORT, String(port))), {
     cwd: REPO_ROOT,
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -149,10 +156,11 @@ async function startOnce(script: string, args: string[], port: number, options: 
     await waitFor(
       async () => {
         if (exitValue !== undefined) throw new Error(`process exited (${exitValue}) before it was ready: ${stderr.slice(-2000)}`);
+        if (options.isReady) return options.isReady(port).catch(() => false);
         const response = await fetch(baseUrl + readyPath, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
         return response?.status === 200;
       },
-      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, message: `${script} to answer ${readyPath} on port ${port}` },
+      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, message: `${args[0] ?? executable} to answer ${readyPath} on port ${port}` },
     );
   } catch (error) {
     await stop(2000);

@@ -20,6 +20,8 @@ export interface RelayClientOptions {
   /** Connect as this validator (unfiltered), presenting `grant` (default: its one-hour grant for the room). */
   validator?: TestValidator;
   grant?: SignedGrant;
+  /** For wss:// with a test CA: the certificates to trust (tests/helpers/https.ts). */
+  ca?: Buffer;
 }
 
 export class RawRelayClient {
@@ -44,7 +46,7 @@ export class RawRelayClient {
     this.#options = options;
     this.#room = decodeURIComponent(target.pathname.split('/').pop() ?? '');
     if (options.device) target.searchParams.set('device', options.device);
-    this.socket = new WebSocket(target);
+    this.socket = new WebSocket(target, options.ca ? { ca: options.ca } : {});
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => {

@@ -14,6 +14,8 @@ export interface FollowedSession {
 
 export interface FollowerManagerOptions {
   relayUrl: string;
+  /** Certificates (PEM) a wss:// relay's certificate may chain to, in place of Node's list (`--relay-ca`). */
+  relayCa?: string[];
   judge: EntryJudge;
   /** The validator's Ed25519 secret key (proves the followers are this validator). */
   signingSecretKey: Uint8Array;
@@ -55,6 +57,7 @@ export class FollowerManager {
       const follower = new RoomFollower({
         sessionId,
         relayUrl: this.#options.relayUrl,
+        ...(this.#options.relayCa ? { relayCa: this.#options.relayCa } : {}),
         judge: this.#options.judge,
         signingSecretKey: this.#options.signingSecretKey,
         ...(this.#options.log ? { log: this.#options.log } : {}),

@@ -50,6 +50,8 @@ export interface RelayLinkOptions {
   /** The connection is proven and the room synced (true), or it went down (false). */
   onStatus(isUp: boolean): void;
   log(line: string): void;
+  /** Certificates (PEM) a wss:// relay's certificate may chain to, in place of Node's list (`--relay-ca`). */
+  relayCa?: string[];
   /** Backoff bounds (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -118,7 +120,7 @@ export class RelayLink {
   #connect(): void {
     if (this.#isClosed) return;
     this.#deniedReason = undefined;
-    const socket = new WebSocket(syncUrlOf(this.#options.relayUrl, this.#options.room), { perMessageDeflate: false });
+    const socket = new WebSocket(syncUrlOf(this.#options.relayUrl, this.#options.room), { perMessageDeflate: false, ...(this.#options.relayCa ? { ca: this.#options.relayCa } : {}) });
     socket.binaryType = 'nodebuffer';
     this.#socket = socket;
     socket.on('message', (data: Buffer) => {

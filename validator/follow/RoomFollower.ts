@@ -42,6 +42,8 @@ export interface RoomFollowerOptions {
   sessionId: string;
   /** The relay's base URL: http(s):// or ws(s)://, e.g. ws://127.0.0.1:5000. */
   relayUrl: string;
+  /** Certificates (PEM) a wss:// relay's certificate may chain to, in place of Node's list (`--relay-ca`). */
+  relayCa?: string[];
   judge: EntryJudge;
   /** The validator's Ed25519 secret key. */
   signingSecretKey: Uint8Array;
@@ -93,6 +95,7 @@ export class RoomFollower {
     this.#now = options.now ?? Date.now;
     this.#link = new RelayLink({
       relayUrl: options.relayUrl,
+      ...(options.relayCa ? { relayCa: options.relayCa } : {}),
       room: options.sessionId,
       signingSecretKey: options.signingSecretKey,
       grant: () => options.judge.grant(options.sessionId),

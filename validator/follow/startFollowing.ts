@@ -13,6 +13,8 @@ export interface FollowingOptions {
   store: ValidatorStore;
   /** The relay's base URL (http(s):// or ws(s)://). */
   relayUrl: string;
+  /** Certificates (PEM) a wss:// relay's certificate may chain to, in place of Node's list (`--relay-ca`). */
+  relayCa?: string[];
   log?: (line: string) => void;
   now?: () => number;
   /** How often the session list is re-read (new sessions are followed within this time; default 250 ms). */
@@ -38,6 +40,7 @@ export function startFollowing(options: FollowingOptions): FollowerManager {
   const identity = validatorIdentity(options.store);
   return new FollowerManager({
     relayUrl: options.relayUrl,
+    ...(options.relayCa ? { relayCa: options.relayCa } : {}),
     judge: new StoreJudge(options.store, identity, {
       now,
       ...(options.groupCommitMs !== undefined ? { groupCommitMs: options.groupCommitMs } : {}),
