@@ -55,7 +55,15 @@ export interface RelayLinkOptions {
   /** Backoff bounds (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A connection that hears nothing (no message, no pong) for this long is taken for dead and
+   * made again (default 30 s, as y-websocket): after a laptop sleeps or a network drops without a
+   * FIN, TCP alone can take many minutes to notice.
+   */
+  silenceTimeoutMs?: number;
 }
+
+export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
 
 const MESSAGE_SYNC = 0;
 const SYNC_STEP1 = 0;
@@ -123,7 +131,23 @@ export class RelayLink {
     const socket = new WebSocket(syncUrlOf(this.#options.relayUrl, this.#options.room), { perMessageDeflate: false, ...(this.#options.relayCa ? { ca: this.#options.relayCa } : {}) });
     socket.binaryType = 'nodebuffer';
     this.#socket = socket;
+    const silenceMs = this.#options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    let heardAtMs = Date.now();
+    const heard = () => (heardAtMs = Date.now());
+    // Ask for a pong a few times per silence period; the relay also sends a keep-alive to quiet peers.
+    const watchdog = setInterval(() => {
+      if (Date.now() - heardAtMs > silenceMs) {
+        this.#options.log(`heard nothing from the relay for ${Math.round((Date.now() - heardAtMs) / 1000)} s (asleep, or the network dropped); connecting again`);
+        socket.terminate();
+        return;
+      }
+      if (socket.readyState === WebSocket.OPEN) socket.ping();
+    }, Math.max(50, Math.floor(silenceMs / 3)));
+    watchdog.unref?.();
+    socket.on('open', heard);
+    socket.on('pong', heard);
     socket.on('message', (data: Buffer) => {
+      heard();
       try {
         this.#receive(socket, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       } catch (error) {
@@ -137,6 +161,7 @@ export class RelayLink {
       socket.terminate();
     });
     socket.on('close', (code: number, reason: Buffer) => {
+      clearInterval(watchdog);
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       this.#setUp(false);
