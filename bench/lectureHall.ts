@@ -31,7 +31,7 @@ const HELP = `npm run bench -- [options]
   --alone-entries N     entries in that pre-filled room (default: the larger of --students and 5000)
   --help                this text
 
-Targets (DESIGN/issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
+Targets (docs/SPEC.md, issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
 validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the stock server's;
 1,000-entry doc ≤ 600 KB; ≤ 4 KB received per phone.
 The follower at lecture-hall scale (SPEC "Who may write what"; --phases scale): validator CPU

@@ -1,5 +1,5 @@
 /**
- * nacl.box sealing of entries and receipts, exactly as DESIGN.md fixes them:
+ * nacl.box sealing of entries and receipts, exactly as docs/SPEC.md fixes them:
  *
  *   entry.c   = nacl.box(plaintext, n,  k, device secret key)
  *   receipt.c = nacl.box(plaintext, rn, d, validator secret key)

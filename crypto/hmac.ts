@@ -1,6 +1,6 @@
 /**
  * HMAC-SHA256 through WebCrypto (present in browsers and in Node 20 as globalThis.crypto), and
- * the QR signature of DESIGN.md: base64url(HMAC-SHA256(secret, ASCII bytes of payload_b64)).
+ * the QR signature of docs/SPEC.md: base64url(HMAC-SHA256(secret, ASCII bytes of payload_b64)).
  */
 import { toBase64Url, tryFromBase64Url } from './base64url.ts';
 import { constantTimeEqual, utf8Encode } from './bytes.ts';

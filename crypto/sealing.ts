@@ -1,5 +1,5 @@
 /**
- * Entries and receipts sealed as DESIGN.md fixes them. These functions only seal and open;
+ * Entries and receipts sealed as docs/SPEC.md fixes them. These functions only seal and open;
  * checking the shapes of what was opened is protocol/'s job (schemas), so callers pass the
  * result through `protocol` before trusting it.
  */

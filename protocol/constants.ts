@@ -1,6 +1,6 @@
 /**
- * Names and numbers that every part must agree on (DESIGN.md). Other programs speak these,
- * so change them only together with DESIGN.md and docs/contract-amendments.md.
+ * Names and numbers that every part must agree on (docs/SPEC.md). Other programs speak these,
+ * so change them only together with docs/SPEC.md and docs/contract-amendments.md.
  */
 
 /** Version of every wire format in this file (QR payload, entry, receipt and their plaintexts). */
@@ -14,7 +14,7 @@ export const ROOT_RECEIPTS = 'receipts';
 export const ROOT_NAMES = [ROOT_ENTRIES, ROOT_RECEIPTS] as const;
 export type RootName = (typeof ROOT_NAMES)[number];
 
-/** Largest accepted entry or receipt, as JSON text (DESIGN.md: "over 2 KiB" is `malformed`). */
+/** Largest accepted entry or receipt, as JSON text (docs/SPEC.md: "over 2 KiB" is `malformed`). */
 export const MAX_ITEM_BYTES = 2048;
 /** Longest course name carried in the QR. */
 export const MAX_COURSE_CHARS = 64;

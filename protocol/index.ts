@@ -1,4 +1,4 @@
-/** Rollcall's contract: shapes, names and codes every part shares (DESIGN.md). Isomorphic. */
+/** Rollcall's contract: shapes, names and codes every part shares (docs/SPEC.md). Isomorphic. */
 export * from './constants.ts';
 export * from './reasons.ts';
 export * from './relayRules.ts';

@@ -1,5 +1,5 @@
 /**
- * Reason codes (DESIGN.md "Validation"), in the order the validator checks them: the first
+ * Reason codes (docs/SPEC.md "Validation"), in the order the validator checks them: the first
  * failing rule decides. Tests name these codes; they are stable ids.
  */
 export const REJECTION_REASONS = [

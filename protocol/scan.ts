@@ -42,7 +42,7 @@ export function readScan(qrText: string, studentId: string): { ok: true; scan: R
   return { ok: true, scan: { qr: qr.value, payload: payload.value, studentId: checkedId.value } };
 }
 
-/** Seals the scan to the QR's validator key `k` with this device's key (DESIGN.md "Entry"). */
+/** Seals the scan to the QR's validator key `k` with this device's key (docs/SPEC.md "Entry"). */
 export function sealScan(scan: ReadScan, scannedAtMs: number, device: BoxKeyPair): { entry: Entry; plaintext: EntryPlaintext } {
   const plaintext: EntryPlaintext = {
     v: 1,
@@ -57,7 +57,7 @@ export function sealScan(scan: ReadScan, scannedAtMs: number, device: BoxKeyPair
 /**
  * Opens the receipt of one of this device's entries. `undefined` when it is not there, does not
  * open, is not a receipt, or names another student (a receipt that does not open is ignored,
- * DESIGN.md); an empty `student_id` is the validator saying it could not read ours (`malformed`).
+ * docs/SPEC.md); an empty `student_id` is the validator saying it could not read ours (`malformed`).
  */
 export function openReceiptFor(receipt: unknown, validatorKey: string, device: BoxKeyPair, studentId: string): ReceiptPlaintext | undefined {
   if (!receipt || typeof receipt !== 'object') return undefined;

@@ -1,5 +1,5 @@
 /**
- * The wire formats of DESIGN.md as zod schemas, and their TypeScript types. Everything read
+ * The wire formats of docs/SPEC.md as zod schemas, and their TypeScript types. Everything read
  * from a QR, a room or a request goes through one of these before it is trusted.
  * Objects are strict: an unknown field is `malformed`, so a v1 reader never half-understands.
  */

@@ -1,5 +1,5 @@
 /**
- * The session document's layout (DESIGN.md "The session document"): two root `Y.Map`s of plain
+ * The session document's layout (docs/SPEC.md "The session document"): two root `Y.Map`s of plain
  * JSON objects keyed by entry nonce, each key written once and never edited or deleted.
  *
  * Every write goes through these functions so that each entry and each receipt is a

@@ -1,6 +1,6 @@
 /**
  * The relay's plain HTTP: /healthz (alive), /readyz (ready to take peers), /metrics
- * (Prometheus), GET /time (phones measure their clock offset against it; DESIGN.md "Entry"),
+ * (Prometheus), GET /time (phones measure their clock offset against it; docs/SPEC.md "Entry"),
  * and the built app's static files.
  */
 import { existsSync } from 'node:fs';

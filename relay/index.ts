@@ -1,4 +1,4 @@
-/** The relay part (DESIGN.md "Relay admission"): what other parts and tests may import. */
+/** The relay part (docs/SPEC.md "Relay admission"): what other parts and tests may import. */
 export { Relay, type RelayOptions, type RelayStats } from './Relay.ts';
 export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';

@@ -1,5 +1,5 @@
 /**
- * Pure relay admission (DESIGN.md "Relay admission", R1, R2, R3, R7, R8): given a decoded Yjs
+ * Pure relay admission (docs/SPEC.md "Relay admission", R1, R2, R3, R7, R8): given a decoded Yjs
  * update and what the room already holds, decide whether the update is admitted, and which of
  * its items are new. No I/O, no clock: table-tested in tests/relay/.
  *

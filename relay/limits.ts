@@ -11,7 +11,7 @@ export interface RelayLimits {
   deviceMessageBytes: number;
   /** Largest incoming message from an unfiltered connection: a validator's batch of receipts, or a full re-sync after relay data loss. */
   fullMessageBytes: number;
-  /** Largest entry or receipt, as JSON text (DESIGN.md: 2 KiB). */
+  /** Largest entry or receipt, as JSON text (docs/SPEC.md: 2 KiB). */
   itemBytes: number;
   /** Most items (entries + receipts) one room may hold: 10× the 1,000-student hall. */
   roomItems: number;

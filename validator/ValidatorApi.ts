@@ -1,5 +1,5 @@
 /**
- * The validator's HTTP API (DESIGN.md "HTTP API", docs/http-api.md) as a route handler that a
+ * The validator's HTTP API (docs/SPEC.md "HTTP API", docs/http-api.md) as a route handler that a
  * node:http server calls: `handleHttp(req, res)` answers the routes it owns and returns true, or
  * returns false so the next handler (relay, static app) can try. Every request is answered,
  * bad input with a 4xx JSON body; a bug becomes a logged 500, never a crash.

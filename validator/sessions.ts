@@ -21,7 +21,7 @@ import {
 import { signPayloadSync } from './qrSigning.ts';
 import type { SessionRecord } from './types.ts';
 
-/** Body of `POST /create_session` (the seed's two fields plus DESIGN.md's options). Strict: an unknown field is an error. */
+/** Body of `POST /create_session` (the seed's two fields plus docs/SPEC.md's options). Strict: an unknown field is an error. */
 export const CreateSessionSchema = z.strictObject({
   course: courseName,
   /** Minutes; fractions allowed (a 30-second session is 0.5), at most a day. */

@@ -197,7 +197,7 @@ export class StudentClient {
     const receipts = receiptsMap(doc);
     for (const submission of this.pending()) {
       if (submission.sessionId !== sessionId) continue;
-      // A receipt that does not open, or names another student, is ignored (DESIGN.md).
+      // A receipt that does not open, or names another student, is ignored (docs/SPEC.md).
       const answer = openReceiptFor(receipts.get(submission.nonce), submission.validatorKey, this.#device, submission.studentId);
       if (!answer) continue;
       const receiptAtMs = Math.round(this.#now() + this.#options.store.clockOffsetMs());

@@ -79,7 +79,7 @@ export class StudentStore {
     }
   }
 
-  /** The device key pair, made once per data folder (DESIGN.md: once per installation). */
+  /** The device key pair, made once per data folder (docs/SPEC.md: once per installation). */
   deviceKeyPair(): BoxKeyPair {
     const stored = this.#meta('device_secret_key');
     if (stored) return boxKeyPairFromSecretKey(fromBase64Url(stored));

@@ -2,7 +2,7 @@
  * One session's Y.Doc on this phone: persisted in IndexedDB (y-indexeddb) and synced with the
  * relay (y-websocket, filtered to this device's items). This class only appends entries and
  * reads receipts: it never deletes or overwrites, because the relay refuses a deletion and a
- * client that once deleted re-sends that deletion on every sync (DESIGN.md, R1/R7).
+ * client that once deleted re-sends that deletion on every sync (docs/SPEC.md, R1/R7).
  */
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';

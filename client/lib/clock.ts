@@ -1,5 +1,5 @@
 /**
- * Clock correction against the relay (DESIGN.md: `scanned_at` is the device clock corrected by
+ * Clock correction against the relay (docs/SPEC.md: `scanned_at` is the device clock corrected by
  * the last offset measured with GET /time). Phone clocks can be minutes off; the validator's
  * `stale_qr` rule compares `scanned_at` with the QR slot.
  */

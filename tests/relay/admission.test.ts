@@ -1,7 +1,7 @@
 /**
  * Pure relay admission (relay/inspectUpdate.ts through RoomState): every hostile shape is
  * refused under the rule it breaks, the room is left as it was (R6), and re-syncs are no-ops.
- * Test names start with the DESIGN.md rule id they check.
+ * Test names start with the docs/SPEC.md rule id they check.
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Validation", rule by rule: each reason code has cases that fail if the rule is
+ * docs/SPEC.md "Validation", rule by rule: each reason code has cases that fail if the rule is
  * removed, next to a near-identical case that is accepted (so the test pins the rule, not noise).
  */
 import { describe, expect, it } from 'vitest';
