@@ -88,7 +88,42 @@ export interface RuleCrypto {
   verifySignature(secret: Uint8Array, payloadB64: string, signature: string): boolean;
 }
 
-export const nodeRuleCrypto: RuleCrypto = { sharedKey: nativeSharedKey, verifySignature: verifySignatureSync };
+/**
+ * QR signatures that verified, so a QR checked once is not checked again: the whole hall scans
+ * the same QR during its slot. Only successes are kept (a guess is never remembered), keyed by
+ * the exact secret, payload and signature, so the answer is the one `verifySignatureSync` gives.
+ */
+const verifiedQrs = new Set<string>();
+const VERIFIED_QR_CACHE_SIZE = 256;
+
+function verifySignatureRemembered(secret: Uint8Array, payloadB64: string, signature: string): boolean {
+  const key = `${Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString('latin1')}\n${payloadB64}\n${signature}`;
+  if (verifiedQrs.has(key)) return true;
+  if (!verifySignatureSync(secret, payloadB64, signature)) return false;
+  if (verifiedQrs.size >= VERIFIED_QR_CACHE_SIZE) verifiedQrs.delete(verifiedQrs.values().next().value!);
+  verifiedQrs.add(key);
+  return true;
+}
+
+export const nodeRuleCrypto: RuleCrypto = { sharedKey: nativeSharedKey, verifySignature: verifySignatureRemembered };
+
+/**
+ * `decodeQrPayload` remembered for the last few payloads: every entry of a slot carries the same
+ * one, and decoding it (base64url, JSON, schema) cost more than the rest of the QR checks. The
+ * function is pure and its answers are never modified, so sharing them changes nothing.
+ */
+const decodedQrPayloads = new Map<string, ReturnType<typeof decodeQrPayload>>();
+const DECODED_QR_CACHE_SIZE = 64;
+
+function decodeQrPayloadRemembered(payloadB64: string): ReturnType<typeof decodeQrPayload> {
+  let decoded = decodedQrPayloads.get(payloadB64);
+  if (!decoded) {
+    decoded = decodeQrPayload(payloadB64);
+    if (decodedQrPayloads.size >= DECODED_QR_CACHE_SIZE) decodedQrPayloads.delete(decodedQrPayloads.keys().next().value!);
+    decodedQrPayloads.set(payloadB64, decoded);
+  }
+  return decoded;
+}
 
 /**
  * A decision as `decide` returns it. `sharedKey` (entries that opened) is the box key of the
@@ -202,7 +237,7 @@ function decideOpened(
   known: KnownFacts,
   crypto: RuleCrypto,
 ): RuleDecision {
-  const decoded = decodeQrPayload(submission.payloadB64);
+  const decoded = decodeQrPayloadRemembered(submission.payloadB64);
   // Checked before the HMAC so a genuine QR of another session is named for what it is.
   if (decoded.ok && decoded.value.s !== session.id) return reject(base, 'wrong_session', 'the QR belongs to another session');
   // A payload that does not decode was never signed by a validator: the HMAC check names it.

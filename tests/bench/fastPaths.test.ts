@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { newNonce, randomBytes, toBase64Url } from '../../crypto/index.ts';
 import { ROOT_RECEIPTS, encodeReceiptUpdate, receiptsMap, type Receipt } from '../../protocol/index.ts';
 import { encodeReceiptBatch } from '../../validator/follow/RoomFollower.ts';
+import { nodeRuleCrypto, signPayloadSync } from '../../validator/index.ts';
 
 function receipt(): Receipt {
   return { v: 1, n: toBase64Url(randomBytes(24)), rn: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(100 + Math.floor(Math.random() * 60))) };
@@ -53,5 +54,21 @@ describe('newNonce (cut from a pool of random bytes)', () => {
       seen.add(toBase64Url(nonce));
     }
     expect(seen.size).toBe(1000);
+  });
+});
+
+describe('nodeRuleCrypto.verifySignature (verified QRs remembered)', () => {
+  it('answers as the HMAC does, before and after a QR is remembered, for any secret, and past the memo size', () => {
+    const secret = randomBytes(32);
+    const payloads = Array.from({ length: 300 }, () => toBase64Url(randomBytes(150)));
+    for (let round = 0; round < 2; round++) {
+      for (const payload of payloads) {
+        const signature = signPayloadSync(secret, payload);
+        expect(nodeRuleCrypto.verifySignature(secret, payload, signature)).toBe(true);
+        expect(nodeRuleCrypto.verifySignature(randomBytes(32), payload, signature)).toBe(false);
+        expect(nodeRuleCrypto.verifySignature(secret, payload, signPayloadSync(secret, `${payload}x`))).toBe(false);
+        expect(nodeRuleCrypto.verifySignature(secret, `${payload}A`, signature)).toBe(false);
+      }
+    }
   });
 });
