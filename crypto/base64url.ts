@@ -64,6 +64,26 @@ export function tryFromBase64Url(text: string): Uint8Array | undefined {
   }
 }
 
+/**
+ * The number of bytes `text` decodes to when it is canonical unpadded base64url (exactly what
+ * {@link fromBase64Url} accepts), or `undefined`; checks without decoding or allocating.
+ */
+export function base64UrlByteLength(text: string): number | undefined {
+  const length = text.length;
+  if (length % 4 === 1) return undefined;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || LOOKUP[code]! < 0) return undefined;
+  }
+  // The last character of a 2- or 3-character tail carries 4 or 2 bits past the last byte: zero.
+  const tail = length % 4;
+  if (tail !== 0) {
+    const last = LOOKUP[text.charCodeAt(length - 1)]!;
+    if ((last & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined;
+  }
+  return Math.floor((length * 3) / 4);
+}
+
 /** Length in characters of the unpadded base64url text of `byteLength` bytes. */
 export function base64UrlLength(byteLength: number): number {
   return Math.ceil((byteLength * 4) / 3);

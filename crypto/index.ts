@@ -1,5 +1,5 @@
 /** Rollcall's isomorphic crypto: runs unchanged in Node 20 and in browsers. */
-export { toBase64Url, fromBase64Url, tryFromBase64Url, base64UrlLength, Base64UrlError } from './base64url.ts';
+export { toBase64Url, fromBase64Url, tryFromBase64Url, base64UrlLength, base64UrlByteLength, Base64UrlError } from './base64url.ts';
 export { utf8Encode, utf8Decode, constantTimeEqual } from './bytes.ts';
 export { importHmacKey, hmacSha256, signQr, verifyQr, type HmacKey, type SignedQr } from './hmac.ts';
 export {

@@ -4,10 +4,11 @@
  */
 import * as Y from 'yjs';
 import { describe, expect, it } from 'vitest';
-import { newNonce, randomBytes, toBase64Url } from '../../crypto/index.ts';
-import { ROOT_RECEIPTS, encodeReceiptUpdate, receiptsMap, type Receipt } from '../../protocol/index.ts';
+import { base64UrlByteLength, newNonce, randomBytes, toBase64Url, tryFromBase64Url } from '../../crypto/index.ts';
+import { EntryPlaintextSchema, MAX_ITEM_BYTES, ROOT_RECEIPTS, encodeReceiptUpdate, jsonByteLength, parseEntry, parseWith, receiptsMap, type Receipt } from '../../protocol/index.ts';
 import { encodeReceiptBatch } from '../../validator/follow/RoomFollower.ts';
 import { nodeRuleCrypto, signPayloadSync } from '../../validator/index.ts';
+import { recognisedEntry, recognisedPlaintext } from '../../validator/rules.ts';
 
 function receipt(): Receipt {
   return { v: 1, n: toBase64Url(randomBytes(24)), rn: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(100 + Math.floor(Math.random() * 60))) };
@@ -68,6 +69,92 @@ describe('nodeRuleCrypto.verifySignature (verified QRs remembered)', () => {
         expect(nodeRuleCrypto.verifySignature(randomBytes(32), payload, signature)).toBe(false);
         expect(nodeRuleCrypto.verifySignature(secret, payload, signPayloadSync(secret, `${payload}x`))).toBe(false);
         expect(nodeRuleCrypto.verifySignature(secret, `${payload}A`, signature)).toBe(false);
+      }
+    }
+  });
+});
+
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Damaged copies of `value`: each field replaced, removed or doubled, extra keys, other types. */
+function damaged(value: Record<string, unknown>, random: () => number): unknown[] {
+  const strings = ['', 'A', 'AA', 'AAA', 'AAAA', 'AB', 'AQ', 'AB=', 'A+B/', 'é', ' x', 'x ', 'a\u0000b', 'a\u200bb', 'Jose\u0301', 'x'.repeat(64), 'x'.repeat(65), 'A'.repeat(2100)];
+  const numbers = [0, -0, 1, 2, -1, 1.5, 2 ** 50, 2 ** 50 + 1, Number.NaN, Number.POSITIVE_INFINITY];
+  const variants: unknown[] = [null, [], 'entry', 1, [value], { ...value, extra: 1 }, Object.assign(Object.create(null), value), JSON.parse(`{"__proto__":{},${JSON.stringify(value).slice(1)}`)];
+  for (const key of Object.keys(value)) {
+    const { [key]: removed, ...rest } = value;
+    variants.push(rest);
+    for (const replacement of [...strings, ...numbers, null, true, {}, [removed]]) variants.push({ ...value, [key]: replacement });
+    if (typeof removed === 'string' && removed.length > 0) {
+      const at = Math.floor(random() * removed.length);
+      for (const character of ['-', '_', '=', '.', 'A', 'B', 'z']) variants.push({ ...value, [key]: removed.slice(0, at) + character + removed.slice(at + 1) });
+      variants.push({ ...value, [key]: removed.slice(0, -1) }, { ...value, [key]: `${removed}A` }, { ...value, [key]: removed.slice(0, -1) + 'B' });
+    }
+  }
+  return variants;
+}
+
+describe('base64UrlByteLength (a canonical base64url check without decoding)', () => {
+  it('accepts exactly what tryFromBase64Url decodes, and says how many bytes', () => {
+    const random = seeded(3);
+    const characters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ .é';
+    for (let i = 0; i < 20_000; i++) {
+      let text = toBase64Url(randomBytes(Math.floor(random() * 40)));
+      if (i % 2 === 1) text = Array.from({ length: Math.floor(random() * 9) }, () => characters[Math.floor(random() * characters.length)]).join('');
+      else if (i % 4 === 2 && text.length > 0) {
+        const at = Math.floor(random() * text.length);
+        text = text.slice(0, at) + characters[Math.floor(random() * characters.length)] + text.slice(at + 1);
+      }
+      expect(base64UrlByteLength(text), text).toBe(tryFromBase64Url(text)?.length);
+    }
+  });
+});
+
+describe('recognisedEntry and recognisedPlaintext (the schemas skipped for well-formed values)', () => {
+  it('accept only entries parseEntry accepts, and return what it returns; every entry a phone writes is recognised', () => {
+    const random = seeded(1);
+    let recognised = 0;
+    for (let i = 0; i < 200; i++) {
+      const entry = { v: 1, d: toBase64Url(randomBytes(32)), n: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(16 + Math.floor(random() * 1500))) };
+      const expected = parseEntry(entry);
+      expect(recognisedEntry(entry)).toEqual(expected.ok ? expected.value : undefined);
+      if (jsonByteLength(entry) <= MAX_ITEM_BYTES) expect(recognisedEntry(entry)).toBeDefined();
+      for (const value of damaged(entry, random)) {
+        const fast = recognisedEntry(value);
+        if (fast === undefined) continue;
+        recognised++;
+        expect(parseEntry(value)).toEqual({ ok: true, value: fast });
+      }
+    }
+    expect(recognised).toBeGreaterThan(0);
+  });
+
+  it('accept only plaintexts the schema accepts, and return what it returns; ASCII student ids are recognised', () => {
+    const random = seeded(2);
+    for (let i = 0; i < 200; i++) {
+      const plaintext = {
+        v: 1,
+        student_id: ['2022IMT-048', 'a', 'x'.repeat(64), "O'Brien J.", 'B7'][i % 5]!,
+        payload_b64: toBase64Url(randomBytes(1 + Math.floor(random() * 760))),
+        signature: toBase64Url(randomBytes(32)),
+        scanned_at: Math.floor(random() * 2 ** 41),
+      };
+      expect(recognisedPlaintext(plaintext)).toEqual(parseWith(EntryPlaintextSchema, plaintext).ok ? plaintext : undefined);
+      expect(recognisedPlaintext(plaintext)).toBeDefined();
+      for (const value of damaged(plaintext, random)) {
+        const fast = recognisedPlaintext(value);
+        if (fast === undefined) continue;
+        const slow = parseWith(EntryPlaintextSchema, value);
+        expect(slow).toEqual({ ok: true, value: fast });
+        expect(Object.is(slow.ok && slow.value.scanned_at, fast.scanned_at)).toBe(true);
+        expect(jsonByteLength(value)).toBeLessThanOrEqual(MAX_ITEM_BYTES);
       }
     }
   });
