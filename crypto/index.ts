@@ -6,6 +6,7 @@ export {
   newBoxKeyPair,
   boxKeyPairFromSecretKey,
   randomBytes,
+  pooledRandomBytes,
   newNonce,
   naclSharedKey,
   sealJson,
