@@ -34,7 +34,7 @@ const HELP = `npm run bench -- [options]
 Targets (docs/SPEC.md, issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
 validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the stock server's;
 1,000-entry doc ≤ 600 KB; ≤ 4 KB received per phone.
-The follower at lecture-hall scale (SPEC "Who may write what"; --phases scale): validator CPU
+The follower at lecture-hall scale (issue "Who may write what"; --phases scale): validator CPU
 ≤ 0.5 ms per entry at every spread, for 1,000 and 5,000 students; 5,000 over 10 s: 100 %
 receipts, p99 < 1 s; 1,000 at one instant (--seconds 0): p99 < 250 ms.`;
 
