@@ -305,8 +305,12 @@ export class ValidatorStore {
     return this.#recordMany([decision])[0]!;
   }
 
+  // Inside the follower's group commit (`inTransaction`) no nested SAVEPOINT: it copies every
+  // page it touches into a sub-journal for nothing (the outer transaction is all or nothing).
   readonly #recordMany = (decisions: readonly Decision[]): Decision[] =>
-    this.#db.transaction((batch: readonly Decision[]) => batch.map((decision) => this.#recordOne(decision)))(decisions);
+    this.#db.inTransaction
+      ? decisions.map((decision) => this.#recordOne(decision))
+      : this.#db.transaction((batch: readonly Decision[]) => batch.map((decision) => this.#recordOne(decision)))(decisions);
 
   #recordOne(decision: Decision): Decision {
     if (decision.via === 'sync' && decision.status === 'rejected' && decision.deviceKey !== undefined && this.#isOverDeviceCap(decision)) {

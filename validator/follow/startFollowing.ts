@@ -19,7 +19,7 @@ export interface FollowingOptions {
   now?: () => number;
   /** How often the session list is re-read (new sessions are followed within this time; default 250 ms). */
   refreshMs?: number;
-  /** How long the first entry waits for others to share its transaction (default 4 ms). */
+  /** How long the first entry waits for others to share its transaction (default 0: the follower already lets a trickle gather for up to 50 ms). */
   groupCommitMs?: number;
 }
 
