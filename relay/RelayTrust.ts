@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
 import { CloseCode, EnrolRequestSchema, enrolmentSigningBytes, parseWith, type ValidatorMessage } from '../protocol/index.ts';
 import { hashEnrolmentCode } from './enrolment.ts';
+import { sendJson } from './httpRoutes.ts';
 import { refuse, type AdmissionLimits, type Refusal } from './inspectUpdate.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Logger } from '../log/index.ts';
@@ -250,9 +251,4 @@ function withCaps(stored: StoredGrant): CachedGrant {
   } catch {
     return { ...stored };
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
 }

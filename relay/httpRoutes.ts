@@ -16,6 +16,11 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
+/** A JSON answer, never cached (the relay's routes and the enrolment endpoint). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json', JSON.stringify(body), headers);
+}
+
 /** /time answers any origin: the app may be served from elsewhere than the relay. */
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
 

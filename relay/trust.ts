@@ -3,7 +3,7 @@
  * the relay's challenge, and the quotas a grant must fit. No I/O and no clock of their own:
  * the relay passes what its TrustStore knows and the time; table-tested in tests/relay/.
  */
-import { fromBase64Url, tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
+import { fromBase64Url, toBase64Url, tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
 import {
   MAX_GRANT_AHEAD_MS,
   RoomGrantSchema,
@@ -93,7 +93,7 @@ export function checkGrant(
     room,
     validator: grant.validator,
     grantJson,
-    signature: Buffer.from(signature).toString('base64url'),
+    signature: toBase64Url(signature),
     writesUntilMs: grant.writes_until_ms,
     issuedAtMs: grant.issued_at_ms,
     reservedBytes,

@@ -76,7 +76,6 @@ const SQL = {
       @rotate_seconds, @skew_seconds, @late_sync_minutes, @options, @created_at_ms, @ended_early_at_ms)`,
   getSession: `SELECT * FROM sessions WHERE id = ?`,
   listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
-  openForEntries: `SELECT id FROM sessions WHERE ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms >= @now_ms`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
   setSessionOptions: `UPDATE sessions SET options = @options WHERE id = @id`,
   // ON CONFLICT(session_id, nonce) only: a second standing acceptance of a student still raises, so the
@@ -232,16 +231,16 @@ export class ValidatorStore {
 
   /**
    * Ids of the sessions whose rooms may still receive entries at `nowMs`: not yet past their end
-   * plus `late_sync_minutes` plus `graceMs`. Read several times a second by the follower, so it
-   * reads ids only (no secrets decoded).
+   * plus `late_sync_minutes` plus `graceMs` (no secrets decoded).
    */
   sessionIdsOpenForEntries(nowMs: number, graceMs: number): string[] {
-    return (this.#sql.openForEntries.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string }[]).map((row) => row.id);
+    return this.sessionsOpenForEntries(nowMs, graceMs).map((session) => session.id);
   }
 
   /**
-   * Like {@link sessionIdsOpenForEntries}, with the instant until which phones may write to each
-   * room (end + `late_sync_minutes` + `graceMs`): what the follower's room grant says.
+   * The sessions whose rooms may still receive entries, with the instant until which phones may
+   * write to each room (end + `late_sync_minutes` + `graceMs`): what the follower's room grant
+   * says. Read several times a second by the follower, so it reads two columns only.
    */
   sessionsOpenForEntries(nowMs: number, graceMs: number): { id: string; writesUntilMs: number }[] {
     return (this.#sql.openForEntriesUntil.all({ now_ms: nowMs, grace_ms: graceMs }) as { id: string; writes_until_ms: number }[]).map((row) => ({

@@ -6,16 +6,15 @@
  * room again, and every entry of the room gets its receipt. Real relay, real sockets, real
  * SQLite; the refusal is injected once into the relay's trust check.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../../crypto/index.ts';
-import { MemoryTrustStore, Relay, SqliteUpdateStore } from '../../relay/index.ts';
+import { MemoryTrustStore, SqliteUpdateStore } from '../../relay/index.ts';
 import { refuse } from '../../relay/inspectUpdate.ts';
 import type { RelayConnection } from '../../relay/RelayConnection.ts';
 import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
 import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
+import { serveRelay } from '../helpers/inProcessRelay.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 
@@ -28,17 +27,11 @@ afterEach(async () => {
 describe('a follower whose receipt batch is refused', () => {
   it('reconnects, learns the room again, and every entry of the room gets its receipt', async () => {
     const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
-    const relay = new Relay({ store: relayStore, trust: new MemoryTrustStore() });
-    const server: Server = createServer((req, res) => void (relay.handleHttp(req, res) || res.writeHead(404).end()));
-    server.on('upgrade', (req, socket, head) => void (relay.handleUpgrade(req, socket, head) || socket.destroy()));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
     cleanups.push(async () => {
-      await relay.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
       relayStore.close();
     });
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
     cleanups.push(() => store.close());
     relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');

@@ -5,12 +5,12 @@
  * (both ways, sockets left open): the link notices the silence, connects again, and is back up.
  */
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryTrustStore, MemoryUpdateStore, Relay } from '../../relay/index.ts';
+import { MemoryTrustStore, MemoryUpdateStore } from '../../relay/index.ts';
 import { RelayLink } from '../../validator/follow/RelayLink.ts';
+import { serveRelay } from '../helpers/inProcessRelay.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { TestValidator } from '../helpers/testValidator.ts';
 
@@ -58,16 +58,9 @@ describe('the validator’s link to the relay', () => {
   it('takes a silent connection for dead, connects again and is back up', async () => {
     const trust = new MemoryTrustStore();
     const validator = new TestValidator('sleepy-laptop').enrolIn(trust);
-    const relay = new Relay({ store: new MemoryUpdateStore(), trust, limits: { keepAliveMs: 200 } });
-    const server: Server = createServer((req, res) => void (relay.handleHttp(req, res) || res.writeHead(404).end()));
-    server.on('upgrade', (req, socket, head) => void (relay.handleUpgrade(req, socket, head) || socket.destroy()));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      await relay.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    });
-    const proxy = await forwarder((server.address() as AddressInfo).port);
+    const relay = await serveRelay({ store: new MemoryUpdateStore(), trust, limits: { keepAliveMs: 200 } });
+    cleanups.push(() => relay.close());
+    const proxy = await forwarder(relay.port);
     const room = randomUUID();
     const statuses: boolean[] = [];
     const logs: string[] = [];

@@ -86,7 +86,6 @@ export class RoomFollower {
   /** Counts connections: a judgement that outlived its connection answers nothing (the next sync re-asks). */
   #connection = 0;
   #idle: Promise<void> = Promise.resolve();
-  #receiptsSent = 0;
   /** Ends the current linger early (enough entries are waiting, or the follower closes). */
   #endLinger: (() => void) | undefined;
 
@@ -115,15 +114,7 @@ export class RoomFollower {
     return this.#queue.size;
   }
 
-  /** Receipts this follower sent (all connections). */
-  get receiptsSent(): number {
-    return this.#receiptsSent;
-  }
 
-  /** Resolves when everything heard so far has been judged and answered. */
-  whenIdle(): Promise<void> {
-    return this.#idle;
-  }
 
   /** The session's end moved (ended early, extended): present a newer grant. */
   grantChanged(): void {
@@ -246,7 +237,6 @@ export class RoomFollower {
       const chunk = fresh.slice(i, i + max);
       if (!this.#link.sendUpdate(encodeReceiptBatch(chunk))) return;
       for (const receipt of chunk) this.#receiptsInRoom.set(receipt.n, receipt);
-      this.#receiptsSent += chunk.length;
     }
   }
 

@@ -3,7 +3,7 @@
  * ended less than `late_sync_minutes` ago), each proving itself to the relay with the
  * validator's signing identity and judging entries through the store.
  */
-import { newSigningKeyPair, signingKeyPairFromSecretKey, type SigningKeyPair } from '../../crypto/index.ts';
+import { newSigningKeyPair, type SigningKeyPair } from '../../crypto/index.ts';
 import { LATE_ANSWER_GRACE_MS } from '../../protocol/index.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
 import { FollowerManager } from './FollowerManager.ts';
@@ -23,15 +23,10 @@ export interface FollowingOptions {
   groupCommitMs?: number;
 }
 
-/**
- * How long past `late_sync_minutes` a session is still followed (and its room takes entries):
- * late entries are answered `sync_too_late` rather than never.
- */
-export const ANSWER_LATE_ENTRIES_MS = LATE_ANSWER_GRACE_MS;
 
 /** The validator's Ed25519 identity, made on first use and kept in validator.db. */
 export function validatorIdentity(store: ValidatorStore): SigningKeyPair {
-  return signingKeyPairFromSecretKey(store.signingIdentity(newSigningKeyPair).secretKey);
+  return store.signingIdentity(newSigningKeyPair);
 }
 
 
@@ -47,7 +42,7 @@ export function startFollowing(options: FollowingOptions): FollowerManager {
       ...(options.log ? { log: options.log } : {}),
     }),
     signingSecretKey: identity.secretKey,
-    followable: (nowMs) => options.store.sessionsOpenForEntries(nowMs, ANSWER_LATE_ENTRIES_MS),
+    followable: (nowMs) => options.store.sessionsOpenForEntries(nowMs, LATE_ANSWER_GRACE_MS),
     refreshMs: options.refreshMs ?? 250,
     now,
     ...(options.log ? { log: options.log } : {}),
