@@ -1,0 +1,31 @@
+/**
+ * How relays on several machines hear each other's admitted updates (issue 10). Narrow on purpose,
+ * like UpdateStore: a relay publishes every update it admitted (after it is durable in the shared
+ * store, R5) and subscribes only to rooms it has clients for. Delivery is best effort: a message
+ * lost while the bus was down is recovered from the store (`onReconnect` → catch up every
+ * subscribed room with `UpdateStore.loadSince`). One contract suite runs against every
+ * implementation (memory for in-process tests, Redis for a campus).
+ */
+export interface BusMessage {
+  room: string;
+  /** The store's row id of the update (ids increase per store; lets a relay skip what it has). */
+  rowId: number;
+  update: Uint8Array;
+  /** The publishing relay's `relayId`: a relay ignores its own messages. */
+  origin: string;
+}
+
+export interface RelayBus {
+  /** Unique per relay process. */
+  readonly relayId: string;
+  /** Sends an admitted update to the other relays subscribed to `room`. Never throws; never waits. */
+  publish(room: string, rowId: number, update: Uint8Array): void;
+  /** Starts delivering `room`'s messages from other relays to `onMessage` (one listener per room). */
+  subscribe(room: string, onMessage: (message: BusMessage) => void): void;
+  unsubscribe(room: string): void;
+  /** Called after the bus was disconnected and is back: messages may have been missed. */
+  onReconnect(listener: () => void): void;
+  /** False while the bus cannot deliver (the relay is then not ready, /readyz). */
+  readonly isConnected: boolean;
+  close(): Promise<void>;
+}
