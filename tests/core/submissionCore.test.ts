@@ -18,12 +18,11 @@ import {
   scanProblemText,
   submitProblemText,
   type QueueProblem,
-  type ReceiptPlaintext,
   type Submission,
   type SubmissionStore,
 } from '../../client/core/index.ts';
 import { entrySharedKey, newBoxKeyPair, sealReceipt, toBase64Url, type BoxKeyPair } from '../../crypto/index.ts';
-import { REASON_TEXT, REJECTION_REASONS, encodeQrPayload, encodeReceiptUpdate, entriesMap, type QrJson, type Receipt } from '../../protocol/index.ts';
+import { REASON_TEXT, REJECTION_REASONS, encodeQrPayload, encodeReceiptUpdate, entriesMap, type QrJson, type Receipt, type ReceiptPlaintext } from '../../protocol/index.ts';
 import { removeTempDirs, tempDir } from '../helpers/processes.ts';
 
 afterAll(() => removeTempDirs());
@@ -42,16 +41,16 @@ const saved: Submission = {
 const accepted: ReceiptPlaintext = { v: 1, status: 'accepted', reason: 'ok', flags: ['new_device'], student_id: '2022IMT-048', decided_at: 1_800 };
 
 describe('advance: the one rule that moves a submission', () => {
-  it('saved stays saved until the relay holds it', () => {
+  it('[C2] saved stays saved until the relay holds it', () => {
     expect(advance(saved, { answer: undefined, isHeldByRelay: false, nowMs: 1_200 })).toBe(saved);
   });
-  it('saved becomes sent when the synced doc holds the entry', () => {
+  it('[C2] saved becomes sent when the synced doc holds the entry', () => {
     expect(advance(saved, { answer: undefined, isHeldByRelay: true, nowMs: 1_200 })).toMatchObject({ state: 'sent', sentAtMs: 1_200 });
   });
-  it('a receipt answers it, with the validator’s decided_at for the latency', () => {
+  it('[C3] a receipt answers it, with the validator’s decided_at for the latency', () => {
     expect(advance(saved, { answer: accepted, isHeldByRelay: false, nowMs: 1_900 })).toMatchObject({ state: 'accepted', reason: 'ok', flags: ['new_device'], decidedAtMs: 1_800 });
   });
-  it('never goes back: an answered submission stays answered, whatever the facts', () => {
+  it('[C2] never goes back: an answered submission stays answered, whatever the facts', () => {
     const answered = advance(saved, { answer: accepted, isHeldByRelay: true, nowMs: 1_900 });
     expect(advance(answered, { answer: undefined, isHeldByRelay: false, nowMs: 2_000 })).toBe(answered);
   });
@@ -85,7 +84,7 @@ describe('ConnectionState: what is true about the way to the relay', () => {
 });
 
 describe('what the student reads', () => {
-  it('offsetFromRoundTrip: the server read its clock half-way through', () => {
+  it('[C4] offsetFromRoundTrip: the server read its clock half-way through', () => {
     expect(offsetFromRoundTrip(1_000, 1_200, 61_100)).toBe(60_000);
   });
   it('a bad paste is named once, with what to do', () => {
@@ -139,16 +138,16 @@ function deliverReceipt(dir: string, sessionId: string, receipt: Receipt): void 
   database.close();
 }
 
-function receiptFor(submission: Submission, validator: BoxKeyPair, status: 'accepted' | 'rejected', reason: ReceiptPlaintext['reason']): Receipt {
+function receiptFor(submission: Submission, validator: BoxKeyPair, status: 'accepted' | 'rejected', reason: ReceiptPlaintext['reason'], studentId = submission.studentId): Receipt {
   const key = entrySharedKey(submission.entry, validator.secretKey)!;
-  const plaintext: ReceiptPlaintext = { v: 1, status, reason, flags: [], student_id: submission.studentId, decided_at: submission.scannedAtMs + 700 };
+  const plaintext: ReceiptPlaintext = { v: 1, status, reason, flags: [], student_id: studentId, decided_at: submission.scannedAtMs + 700 };
   return sealReceipt(plaintext, submission.nonce, key) as Receipt;
 }
 
 describe('SubmissionQueue on SQLite, no relay', () => {
   const validator = newBoxKeyPair();
 
-  it('a scan is saved (record and doc), a repeat of the same QR is recognised and not sealed again', async () => {
+  it('[C1][C6] a scan is saved (record and doc), a repeat of the same QR is recognised and not sealed again', async () => {
     const dir = tempDir('rollcall-core-');
     const { queue, close } = openQueue(dir);
     await queue.start();
@@ -161,7 +160,7 @@ describe('SubmissionQueue on SQLite, no relay', () => {
     await close();
   });
 
-  it('an answer delivered while the client was closed is on the list at the next start, with the latency of decided_at', async () => {
+  it('[C3] an answer delivered while the client was closed is on the list at the next start, with the latency of decided_at', async () => {
     const dir = tempDir('rollcall-core-');
     const first = openQueue(dir);
     await first.queue.start();
@@ -179,7 +178,24 @@ describe('SubmissionQueue on SQLite, no relay', () => {
     await second.close();
   });
 
-  it('a record whose doc write was cut short is appended to the doc at the next start', async () => {
+  it.each([
+    ['names another student', (submission: Submission) => receiptFor(submission, validator, 'accepted', 'ok', '2022IMT-999')],
+    ['is sealed by another validator key', (submission: Submission) => receiptFor(submission, newBoxKeyPair(), 'accepted', 'ok')],
+  ])('[C5] a receipt that %s is ignored: the scan stays saved', async (_, receipt) => {
+    const dir = tempDir('rollcall-core-');
+    const first = openQueue(dir);
+    await first.queue.start();
+    const result = await first.queue.submit(JSON.stringify(qrFor(validator)), '2022IMT-048');
+    await first.close();
+    if (!result.ok) throw new Error('not saved');
+    deliverReceipt(dir, result.submission.sessionId, receipt(result.submission));
+    const second = openQueue(dir);
+    await second.queue.start();
+    expect(second.queue.list()[0]?.state).toBe('saved');
+    await second.close();
+  });
+
+  it('[C1] a record whose doc write was cut short is appended to the doc at the next start', async () => {
     const dir = tempDir('rollcall-core-');
     const first = openQueue(dir);
     await first.queue.start();

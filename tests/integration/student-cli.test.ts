@@ -70,7 +70,7 @@ describe('rollcall student', () => {
     expect(page.accepted.map((a) => a.student_id)).toEqual(['2022IMT-048']);
   });
 
-  it('[exit 2] a second device of the same student is answered duplicate and the run exits 2; the same QR twice on one device is sent once; a bad paste changes nothing', async () => {
+  it('[C7] a second device of the same student is answered duplicate and the run exits 2; the same QR twice on one device is sent once; a bad paste changes nothing', async () => {
     const session = await createSession('Algorithms');
     const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
     const online = (studentDir: string) => ['student', '--student-id', '2022IMT-049', '--server', server.baseUrl, '--data', studentDir, '--network', 'online'];
@@ -87,7 +87,7 @@ describe('rollcall student', () => {
     expect(otherDevice.code).toBe(2);
   });
 
-  it('[exit 3] with the relay unreachable the scan stays saved, the run says so and exits 3', async () => {
+  it('[C7] with the relay unreachable the scan stays saved, the run says so and exits 3', async () => {
     const session = await createSession('Unreachable');
     const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
     const run = await runCli(['student', '--student-id', '2022IMT-052', '--server', 'http://127.0.0.1:9', '--data', tempDir('rollcall-student-'), '--qr', qr, '--wait', '1']);
