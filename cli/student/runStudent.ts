@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import WebSocket from 'ws';
 import { REASON_TEXT, escapeControlCharacters } from '../../protocol/index.ts';
 import {
-  STATE_TEXT,
+  submissionTitle,
   SubmissionQueue,
   latencyMs,
   queueProblemText,
@@ -137,7 +137,7 @@ async function submitAndReport(queue: SubmissionQueue, text: string, studentId: 
   }
   const course = escapeControlCharacters(result.submission.course);
   if (result.isRepeat) {
-    console.log(`[=] Already submitted from this device: ${course} (${STATE_TEXT[result.submission.state].toLowerCase()}); not sent again.`);
+    console.log(`[=] Already submitted from this device: ${course} (${submissionTitle(result.submission).toLowerCase()}); not sent again.`);
     return true;
   }
   console.log(`[*] Saved on this device: ${course}${isOnline ? ', syncing…' : ' (offline: it syncs when you run online)'}`);

@@ -17,6 +17,8 @@ import { advance, isPending, newestFirst, type Submission } from './submission.t
 
 /** While the relay does not answer, GET /time is tried again this often (no event says it is back). */
 const UNREACHABLE_RETRY_MS = 5000;
+/** A closing socket asks GET /time at most this often: y-websocket retries every 100 ms–2.5 s. */
+const SOCKET_PROBE_MIN_INTERVAL_MS = 2000;
 
 export interface SubmissionQueueOptions {
   device: BoxKeyPair;
@@ -69,6 +71,7 @@ export class SubmissionQueue {
   readonly #devicePublicKeyB64: string;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #isProbing = false;
+  #lastProbeAtMs = Number.NEGATIVE_INFINITY;
   #isDestroyed = false;
 
   constructor(options: SubmissionQueueOptions) {
@@ -128,6 +131,7 @@ export class SubmissionQueue {
   async probe(): Promise<void> {
     if (this.#isProbing || !this.#options.relayOrigin || this.#isDestroyed) return;
     this.#isProbing = true;
+    this.#lastProbeAtMs = Date.now();
     try {
       const answered = await this.clock.measure();
       if (!this.#isDestroyed) this.#connection.relayAnswered(answered);
@@ -216,7 +220,7 @@ export class SubmissionQueue {
       onSocket: (isConnected) => {
         this.#connection.socket(sessionId, isConnected);
         // A socket that closed leaves only GET /time to say whether the relay still answers.
-        if (!isConnected && this.#connection.hasNoOpenSocket) void this.probe();
+        if (!isConnected && this.#connection.hasNoOpenSocket && Date.now() - this.#lastProbeAtMs >= SOCKET_PROBE_MIN_INTERVAL_MS) void this.probe();
       },
       onRefusal: (refusal: RelayRefusal) => this.#emit('problem', { kind: 'relay_refused', sessionId, ...refusal }),
     });

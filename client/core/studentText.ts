@@ -5,7 +5,7 @@
 import type { ScanProblem } from '../../protocol/index.ts';
 import type { Reachability } from './ConnectionState.ts';
 import type { QueueProblem, SubmitResult } from './SubmissionQueue.ts';
-import type { SubmissionState } from './submission.ts';
+import type { Submission, SubmissionState } from './submission.ts';
 
 export const STATE_TEXT: Record<SubmissionState, string> = {
   saved: 'Saved on this phone',
@@ -13,6 +13,18 @@ export const STATE_TEXT: Record<SubmissionState, string> = {
   accepted: 'Accepted',
   rejected: 'Rejected',
 };
+
+/**
+ * The title of a submission's card and line, in both clients: the one place a new receipt
+ * outcome gets its words. Hook for the term work's "Accepted — late" (ACCEPTED_LATE_TEXT): a
+ * receipt does not say "late" today (its plaintext is `{v, status, reason, flags, student_id,
+ * decided_at}`), so the phone cannot know; once a receipt carries it, `advance` copies it onto
+ * the Submission and this returns the late words. Note ReceiptPlaintextSchema is strict: a new
+ * field must come with a new `v` or a schema that tolerates it, or today's phones ignore the receipt.
+ */
+export function submissionTitle(submission: Pick<Submission, 'state' | 'reason'>): string {
+  return STATE_TEXT[submission.state];
+}
 
 /** The badge: what is true about the way to the relay. */
 export const CONNECTION_TEXT: Record<Reachability, string> = {

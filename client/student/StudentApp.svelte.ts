@@ -5,7 +5,7 @@
  */
 import { QR_URL_FRAGMENT_PREFIX, REASON_TEXT } from '../../protocol/index.ts';
 import {
-  STATE_TEXT,
+  submissionTitle,
   SubmissionQueue,
   isAnswered,
   isPending,
@@ -117,8 +117,8 @@ export class StudentApp {
     this.currentNonce = result.submission.nonce;
     this.show('home');
     this.announcement = result.isRepeat
-      ? `You already scanned this code: ${result.submission.course}, ${STATE_TEXT[result.submission.state].toLowerCase()}.`
-      : `${result.submission.course}: ${STATE_TEXT[result.submission.state]}.`;
+      ? `You already scanned this code: ${result.submission.course}, ${submissionTitle(result.submission).toLowerCase()}.`
+      : `${result.submission.course}: ${submissionTitle(result.submission)}.`;
     return true;
   }
 
@@ -129,7 +129,7 @@ export class StudentApp {
 
   #announce(submission: Submission): void {
     const reason = submission.state === 'rejected' && submission.reason ? ` ${REASON_TEXT[submission.reason]}` : '';
-    this.announcement = `${submission.course}: ${STATE_TEXT[submission.state]}.${reason}`;
+    this.announcement = `${submission.course}: ${submissionTitle(submission)}.${reason}`;
   }
 
   async #submitPending(): Promise<void> {
