@@ -42,7 +42,12 @@ export class IdbSubmissionStore implements SubmissionStore {
 
   /** Opens (and creates or upgrades) the database; `name` only for tests. */
   static async open(name: string = DB_NAME): Promise<IdbSubmissionStore> {
-    const open = indexedDB.open(name, DB_VERSION);
+    let open: IDBOpenDBRequest;
+    try {
+      open = indexedDB.open(name, DB_VERSION);
+    } catch (error) {
+      throw named(`open the ${name} database`, error);
+    }
     open.onupgradeneeded = () => {
       const db = open.result;
       if (!db.objectStoreNames.contains(SUBMISSIONS)) db.createObjectStore(SUBMISSIONS);

@@ -171,6 +171,23 @@ describeInChromium(
       await expectAccessible(page, 'could not start');
       await run.closeContext();
     });
+
+    it('storage that fails to open: the start-up screen names IndexedDB and the browser’s own error, not “private mode”', async () => {
+      const context = await run.open(PHONE);
+      const page = await context.newPage();
+      await page.addInitScript(() => {
+        IDBFactory.prototype.open = () => {
+          throw new DOMException('Internal error opening backing store for indexedDB.open.', 'UnknownError');
+        };
+      });
+      await page.goto(`${run.system.baseUrl}/`);
+      const problem = page.getByTestId('problem');
+      await problem.filter({ hasText: 'UnknownError' }).waitFor();
+      expect(await problem.textContent()).toBe(
+        'The app could not start: IndexedDB could not open rollcall-device (UnknownError: Internal error opening backing store for indexedDB.open.). Reload the page; if this happens again, free some storage space on this phone or open the app in a normal browser tab.',
+      );
+      await run.closeContext();
+    });
   },
   systemRequirement,
 );
