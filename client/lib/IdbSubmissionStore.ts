@@ -64,7 +64,13 @@ export class IdbSubmissionStore implements SubmissionStore {
   async save(submission: Submission): Promise<void> {
     const tx = this.#db.transaction(SUBMISSIONS, 'readwrite', { durability: 'strict' });
     const done = committed(tx, 'save the submission');
-    tx.objectStore(SUBMISSIONS).put(submission, submission.nonce);
+    try {
+      tx.objectStore(SUBMISSIONS).put(submission, submission.nonce);
+    } catch (error) {
+      done.catch(() => undefined); // the abort below rejects it too; this error is the one to report
+      tx.abort();
+      throw named('save the submission', error);
+    }
     await done;
   }
 

@@ -160,6 +160,47 @@ describeInChromium(
       await run.closeContext();
     });
 
+    it('IndexedDB refusing to write: a new scan is refused as not saved, a later write (the answer) is reported, never an unhandled rejection', async () => {
+      const context = await run.open(PHONE);
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      await page.goto(`${run.system.baseUrl}/`);
+      await enterStudentId(page, '2022IMT-062');
+      const session = await createSession(run.system.baseUrl, { course: 'CS303 Full disk', duration_minutes: 60 });
+      const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
+      // From now on IndexedDB refuses submission records in the given state, as a full disk would.
+      const refuseRecordsIn = (state: string) =>
+        page.evaluate((refused) => {
+          const put = IDBObjectStore.prototype.put;
+          IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+            if (this.name === 'submissions' && (value as { state?: string }).state === refused) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return put.call(this, value, key);
+          };
+        }, state);
+
+      await refuseRecordsIn('saved');
+      await page.getByRole('button', { name: 'Paste the QR text' }).click();
+      await page.getByLabel(/QR link or its JSON/).fill(qr);
+      await page.getByRole('button', { name: 'Submit' }).click();
+      const problem = page.getByTestId('problem');
+      await problem.filter({ hasText: 'QuotaExceededError' }).waitFor();
+      expect(await problem.textContent()).toBe(
+        'The scan could not be saved on this device (IndexedDB could not save the submission (QuotaExceededError: The quota has been exceeded.)). Nothing was sent. Free some storage space, then scan again.',
+      );
+      expect(await page.locator('[data-testid="submission"]').count()).toBe(0);
+
+      await page.reload(); // a fresh page: saved records go through again, answers do not
+      await refuseRecordsIn('accepted');
+      await page.getByRole('button', { name: 'Paste the QR text' }).click();
+      await page.getByLabel(/QR link or its JSON/).fill(qr);
+      await page.getByRole('button', { name: 'Submit' }).click();
+      await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
+      await page.getByTestId('problem').filter({ hasText: 'Could not write the submission history' }).waitFor();
+      expect(await page.getByTestId('problem').textContent()).toContain('(IndexedDB could not save the submission (QuotaExceededError: The quota has been exceeded.)). Your scans are kept');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+      await run.closeContext();
+    });
+
     it('a browser that gives the app no storage: the start-up screen names what failed and passes axe', async () => {
       const context = await run.open(PHONE);
       const page = await context.newPage();
