@@ -17,6 +17,7 @@ export function offsetFromRoundTrip(sentAtMs: number, receivedAtMs: number, serv
   return Math.round(serverMs - (sentAtMs + receivedAtMs) / 2);
 }
 
+/** Where the offset is kept and where the relay's clock is read. */
 export interface RelayClockOptions {
   /** Keeps the last offset across restarts. */
   store: SubmissionStore;

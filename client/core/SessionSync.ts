@@ -14,11 +14,13 @@ function isRefusal(code: number | undefined): code is number {
   return code !== undefined && code >= 4400 && code < 4500;
 }
 
+/** A close of the session socket with a refusal code (4400–4499) and the relay's reason. */
 export interface RelayRefusal {
   code: number;
   reason: string;
 }
 
+/** One session's storage and socket, and what to call when they change. */
 export interface SessionSyncOptions {
   sessionId: string;
   docs: SessionDocStore;

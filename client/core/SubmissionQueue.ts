@@ -20,6 +20,7 @@ const UNREACHABLE_RETRY_MS = 5000;
 /** A closing socket asks GET /time at most this often: y-websocket retries every 100 ms–2.5 s. */
 const SOCKET_PROBE_MIN_INTERVAL_MS = 2000;
 
+/** What the shell gives the core: the device, where things are kept, and the way to the relay. */
 export interface SubmissionQueueOptions {
   device: BoxKeyPair;
   submissions: SubmissionStore;
@@ -37,6 +38,7 @@ export type QueueProblem =
   | { kind: 'storage'; what: string; error: string }
   | { kind: 'relay_refused'; sessionId: string; code: number; reason: string };
 
+/** The answer to a scan: saved (new, or the earlier submission of the same QR), or why not. */
 export type SubmitResult =
   | { ok: true; submission: Submission; isRepeat: boolean }
   | { ok: false; problem: ScanProblem; error: string }
