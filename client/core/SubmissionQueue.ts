@@ -72,7 +72,7 @@ export class SubmissionQueue {
   readonly clock: RelayClock;
   readonly #devicePublicKeyB64: string;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #isProbing = false;
+  #probing: Promise<void> | undefined;
   #lastProbeAtMs = Number.NEGATIVE_INFINITY;
   #isDestroyed = false;
 
@@ -129,17 +129,19 @@ export class SubmissionQueue {
     if (hasNetwork) void this.probe();
   }
 
-  /** GET /time: measures the clock and tells whether the relay answers. */
-  async probe(): Promise<void> {
-    if (this.#isProbing || !this.#options.relayOrigin || this.#isDestroyed) return;
-    this.#isProbing = true;
-    this.#lastProbeAtMs = Date.now();
-    try {
-      const answered = await this.clock.measure();
-      if (!this.#isDestroyed) this.#connection.relayAnswered(answered);
-    } finally {
-      this.#isProbing = false;
-    }
+  /** GET /time: measures the clock and tells whether the relay answers. One at a time: a call while one is under way waits for it. */
+  probe(): Promise<void> {
+    if (!this.#options.relayOrigin || this.#isDestroyed) return Promise.resolve();
+    this.#probing ??= (async () => {
+      this.#lastProbeAtMs = Date.now();
+      try {
+        const answered = await this.clock.measure();
+        if (!this.#isDestroyed) this.#connection.relayAnswered(answered);
+      } finally {
+        this.#probing = undefined;
+      }
+    })();
+    return this.#probing;
   }
 
   /** Seals the QR for `typedStudentId` (sealed in NFC), saves it on this device, and lets sync carry it. */

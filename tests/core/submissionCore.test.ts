@@ -3,7 +3,10 @@
  * trip, what the student reads) and the queue itself on the terminal client's SQLite stores
  * with no relay: what is saved, what survives a restart, and what a failing store does.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteSessionDocStore } from '../../cli/student/SqliteSessionDocStore.ts';
@@ -258,3 +261,53 @@ function bind(store: SubmissionStore): SubmissionStore {
     saveClockOffsetMs: (ms) => store.saveClockOffsetMs(ms),
   };
 }
+
+describe('SubmissionQueue and the relay clock over real HTTP', () => {
+  const validator = newBoxKeyPair();
+
+  /** A server whose GET /time answers a clock one hour ahead of ours (a phone an hour behind). */
+  async function aheadByAnHour(): Promise<{ origin: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      if (req.url === '/time') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ now_ms: Date.now() + 3_600_000 }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  function onlineQueue(dir: string, relayOrigin: string) {
+    const database = new StudentDatabase(dir);
+    const queue = new SubmissionQueue({
+      device: database.deviceKeyPair(),
+      submissions: new SqliteSubmissionStore(database),
+      docs: new SqliteSessionDocStore(database),
+      relayOrigin,
+      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    return { queue, close: async () => (await queue.destroy(), database.close()) };
+  }
+
+  it('[C4] scanned_at is the device clock corrected by GET /time, kept for the next start; the relay answering is "connected"', async () => {
+    const relay = await aheadByAnHour();
+    const dir = tempDir('rollcall-core-');
+    const first = onlineQueue(dir, relay.origin);
+    await first.queue.start();
+    await first.queue.probe();
+    expect(first.queue.connection).toBe('connected');
+    const result = await first.queue.submit(JSON.stringify(qrFor(validator)), '2022IMT-048');
+    if (!result.ok) throw new Error('not saved');
+    expect(Math.abs(result.submission.scannedAtMs - (Date.now() + 3_600_000))).toBeLessThan(5_000);
+    await first.close();
+    await relay.close();
+
+    // The relay is gone now: the kept offset still dates the scan, and the relay is called unreachable.
+    const second = onlineQueue(dir, relay.origin);
+    await second.queue.start();
+    await second.queue.probe();
+    expect(second.queue.connection).toBe('unreachable');
+    const again = await second.queue.submit(JSON.stringify(qrFor(validator)), '2022IMT-048');
+    if (!again.ok) throw new Error('not saved');
+    expect(Math.abs(again.submission.scannedAtMs - (Date.now() + 3_600_000))).toBeLessThan(5_000);
+    await second.close();
+  });
+});
