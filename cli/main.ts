@@ -203,6 +203,11 @@ function registerStudent(program: Command): void {
     .option('--data <dir>', 'this device’s data folder (device key, queued submissions)', './student-data')
     .option('--qr <text>', 'QR text or JSON to submit (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--wait <seconds>', 'wait this long for receipts, then exit (no interactive menu)', integer('--wait', 0, 86400))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 every submission accepted (offline: saved); 2 one was rejected, or a --qr could not be submitted;\n' +
+        '3 --wait ran out with receipts still awaited (they stay saved and sync on the next run); 1 the command failed.',
+    )
     .action(async (options: { studentId: string; server: string; network: 'online' | 'offline'; data: string; qr: string[]; wait?: number }) => {
       if (!existsSync(entry)) throw new CliError('the student client is not available in this build');
       const { runStudent } = (await import(pathToFileURL(entry).href)) as typeof import('./student/runStudent.ts');

@@ -1,6 +1,6 @@
 /**
  * What every student client does with a scan, in one place: the phone app
- * (client/lib/SubmissionQueue.ts) and the terminal client (cli/student/) speak the same
+ * (through the submission core, client/core/) and the terminal client (cli/student/) speak the same
  * protocol, so they read a QR, seal an entry and accept a receipt by the same rules.
  * Isomorphic; each client phrases the errors for its own screen.
  */

@@ -1,11 +1,30 @@
 /**
- * `rollcall student`: the seed's terminal student client. Interactive menu on a terminal;
- * with `--qr` (repeatable) and `--wait` it runs unattended, which is how scripts and tests use it.
+ * `rollcall student`: the terminal student client, a thin shell over the submission core
+ * (client/core/) on SQLite. Interactive menu on a terminal; with `--qr` (repeatable) and
+ * `--wait` it runs unattended, which is how scripts and tests use it.
+ *
+ * Exit codes (docs/apps.md): 0 every submission answered accepted (or, offline, saved);
+ * 2 a submission was rejected or could not be submitted; 3 receipts still awaited when
+ * `--wait` ran out (they stay saved); 1 the command itself failed.
  */
 import { createInterface } from 'node:readline/promises';
-import { REASON_TEXT, escapeControlCharacters, type ReceiptPlaintext } from '../../protocol/index.ts';
-import { StudentClient } from './StudentClient.ts';
-import { StudentStore, type StudentSubmission } from './StudentStore.ts';
+import WebSocket from 'ws';
+import { REASON_TEXT, escapeControlCharacters } from '../../protocol/index.ts';
+import {
+  submissionTitle,
+  SubmissionQueue,
+  latencyMs,
+  queueProblemText,
+  submitProblemText,
+  type Submission,
+} from '../../client/core/index.ts';
+import { SqliteSessionDocStore } from './SqliteSessionDocStore.ts';
+import { SqliteSubmissionStore } from './SqliteSubmissionStore.ts';
+import { StudentDatabase } from './StudentDatabase.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_REJECTED = 2;
+export const EXIT_STILL_WAITING = 3;
 
 export interface StudentCommandOptions {
   studentId: string;
@@ -17,17 +36,18 @@ export interface StudentCommandOptions {
   waitSeconds?: number;
 }
 
-export function describeDecision(submission: StudentSubmission, receipt: ReceiptPlaintext): string {
-  const latencyS = ((submission.receiptAtMs ?? Date.now()) - submission.scannedAtMs) / 1000;
-  const latency = `latency: ${latencyS.toFixed(2)} s`;
-  if (receipt.status === 'accepted') {
-    const flags = receipt.flags.length > 0 ? ` (flagged for review: ${receipt.flags.join(', ')})` : '';
+/** One answer, as the terminal prints it: the decision, the reason and what to do, the latency. */
+export function describeAnswer(submission: Submission): string {
+  const latency = `latency: ${((latencyMs(submission) ?? 0) / 1000).toFixed(2)} s`;
+  if (submission.state === 'accepted') {
+    const flags = submission.flags && submission.flags.length > 0 ? ` (flagged for review: ${submission.flags.join(', ')})` : '';
     return `[+] Submission accepted${flags}. ${latency}`;
   }
-  return `[-] Submission rejected: ${receipt.reason}. ${REASON_TEXT[receipt.reason]} ${latency}`;
+  const reason = submission.reason ?? 'malformed';
+  return `[-] Submission rejected: ${reason}. ${REASON_TEXT[reason]} ${latency}`;
 }
 
-function describeQueue(submissions: StudentSubmission[]): string {
+function describeQueue(submissions: Submission[]): string {
   if (submissions.length === 0) return 'No submissions on this device yet.';
   return submissions
     .map((s) => {
@@ -38,68 +58,108 @@ function describeQueue(submissions: StudentSubmission[]): string {
     .join('\n');
 }
 
+/** Resolves when nothing is pending, or after `timeoutMs` with what still is. */
+function settled(queue: SubmissionQueue, timeoutMs: number): Promise<Submission[]> {
+  return new Promise((resolve) => {
+    if (queue.pending().length === 0) return resolve([]);
+    const finish = () => {
+      clearTimeout(timer);
+      stop();
+      resolve(queue.pending());
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    const stop = queue.on('changed', () => {
+      if (queue.pending().length === 0) finish();
+    });
+  });
+}
+
 /** Runs the client; resolves to the process exit code. */
 export async function runStudent(options: StudentCommandOptions): Promise<number> {
-  const store = new StudentStore(options.data);
+  const database = new StudentDatabase(options.data);
   const isOnline = options.network === 'online';
-  const client = new StudentClient({
-    store,
-    serverUrl: options.server,
-    isOnline,
-    onDecision: (submission, receipt) => console.log(describeDecision(submission, receipt)),
-    // Status lines quote the QR's course and the relay's close reasons: neither may drive the terminal.
-    onStatus: (line) => console.log(`    ${escapeControlCharacters(line)}`),
+  const queue = new SubmissionQueue({
+    device: database.deviceKeyPair(),
+    submissions: new SqliteSubmissionStore(database),
+    docs: new SqliteSessionDocStore(database),
+    relayOrigin: isOnline ? options.server : undefined,
+    webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  let isAnyRefused = false;
+  // Status lines quote the QR's course and the relay's close reasons: neither may drive the terminal.
+  const status = (line: string) => console.log(`    ${escapeControlCharacters(line)}`);
+  queue.on('answered', (submission) => {
+    if (submission.state === 'rejected') isAnyRefused = true;
+    console.log(describeAnswer(submission));
+  });
+  queue.on('sent', (submission) => status(`sent to the relay: ${submission.course} (${submission.studentId})`));
+  queue.on('problem', (problem) => status(queueProblemText(problem)));
+  queue.on('connection', (state) => {
+    if (state === 'unreachable') status(`cannot reach the relay at ${options.server}; submissions stay saved here and are sent when it answers`);
   });
   try {
-    if (isOnline) await client.measureClock();
-    const resumed = client.resumePending();
-    if (resumed > 0) console.log(`Resuming ${client.pending().length} pending submission(s)${isOnline ? '' : ' (offline: they stay saved here)'}.`);
+    await queue.start();
+    if (isOnline) await queue.probe(); // the clock offset before anything is sealed
+    const resumed = queue.pending().length;
+    if (resumed > 0) console.log(`Resuming ${resumed} pending submission(s)${isOnline ? '' : ' (offline: they stay saved here)'}.`);
 
-    for (const text of options.qr) submitAndReport(client, text, options.studentId, isOnline);
+    for (const text of options.qr) {
+      if (!(await submitAndReport(queue, text, options.studentId, isOnline))) isAnyRefused = true;
+    }
 
     if (options.waitSeconds !== undefined) {
       if (!isOnline) {
-        console.log(`Offline: ${client.pending().length} submission(s) saved on this device. Run again with --network online to sync them.`);
-        return 0;
+        console.log(`Offline: ${queue.pending().length} submission(s) saved on this device. Run again with --network online to sync them.`);
+        return isAnyRefused ? EXIT_REJECTED : EXIT_OK;
       }
-      const left = await client.waitForReceipts(options.waitSeconds * 1000);
+      const left = await settled(queue, options.waitSeconds * 1000);
+      if (isAnyRefused) return EXIT_REJECTED;
       if (left.length > 0) {
         console.log(`${left.length} submission(s) still wait for a receipt after ${options.waitSeconds} s; they stay saved and sync on the next run.`);
-        return 1;
+        return EXIT_STILL_WAITING;
       }
-      return 0;
+      return EXIT_OK;
     }
-    await menu(client, options.studentId, isOnline);
-    return 0;
+    await menu(queue, options.studentId, isOnline);
+    return isAnyRefused ? EXIT_REJECTED : EXIT_OK;
   } finally {
-    client.close();
-    store.close();
+    await queue.destroy();
+    database.close();
   }
 }
 
-function submitAndReport(client: StudentClient, text: string, studentId: string, isOnline: boolean): void {
-  const result = client.submit(text, studentId);
+/** True when the scan is saved (new or a repeat). */
+async function submitAndReport(queue: SubmissionQueue, text: string, studentId: string, isOnline: boolean): Promise<boolean> {
+  const result = await queue.submit(text, studentId);
   if (!result.ok) {
-    console.log(`[!] Not submitted: ${result.error}. Paste the QR JSON or the QR link exactly as shown.`);
-    return;
+    console.log(`[!] Not submitted: ${submitProblemText(result)}`);
+    return false;
   }
-  console.log(`[*] Saved on this device: ${escapeControlCharacters(result.submission.course)}${isOnline ? ', syncing…' : ' (offline: it syncs when you run online)'}`);
+  const course = escapeControlCharacters(result.submission.course);
+  if (result.isRepeat) {
+    console.log(`[=] Already submitted from this device: ${course} (${submissionTitle(result.submission).toLowerCase()}); not sent again.`);
+    return true;
+  }
+  console.log(`[*] Saved on this device: ${course}${isOnline ? ', syncing…' : ' (offline: it syncs when you run online)'}`);
+  return true;
 }
 
-async function menu(client: StudentClient, studentId: string, isOnline: boolean): Promise<void> {
+async function menu(queue: SubmissionQueue, studentId: string, isOnline: boolean): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     for (;;) {
-      console.log('\n1) Paste QR payload JSON (or the QR link)\n2) Show queue\n3) Sync now\n4) Quit');
+      console.log('\n1) Paste QR payload JSON (or the QR link)\n2) Show queue\n3) Check the relay\n4) Quit');
       const choice = (await rl.question('> ')).trim();
       if (choice === '1') {
-        const text = await rl.question('QR: ');
-        submitAndReport(client, text, studentId, isOnline);
+        await submitAndReport(queue, await rl.question('QR: '), studentId, isOnline);
       } else if (choice === '2') {
-        console.log(describeQueue(client.submissions()));
+        console.log(describeQueue(queue.list()));
       } else if (choice === '3') {
         if (!isOnline) console.log('Offline mode: restart with --network online to sync.');
-        else console.log(`${client.resumePending()} session(s) syncing; receipts print here as they arrive.`);
+        else {
+          await queue.probe();
+          console.log(queue.connection === 'connected' ? 'The relay answers; receipts print here as they arrive.' : `The relay does not answer (${queue.connection}); submissions stay saved here.`);
+        }
       } else if (choice === '4' || choice === 'q') {
         return;
       } else {

@@ -9,19 +9,30 @@ export interface KeyValueStore {
   entries<T>(): Promise<Array<[string, T]>>;
 }
 
-function request<T>(req: IDBRequest<T>): Promise<T> {
+/** An Error that names IndexedDB, the database and what it was doing, with the browser's own words. */
+function named(what: string, dbName: string, error: unknown): Error {
+  const detail = error instanceof DOMException ? `${error.name}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  return new Error(`IndexedDB could not ${what} ${dbName} (${detail})`);
+}
+
+function request<T>(req: IDBRequest<T>, what: string, dbName: string): Promise<T> {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
+    req.onerror = () => reject(named(what, dbName, req.error));
   });
 }
 
 export async function openKeyValueStore(dbName: string, storeName: string): Promise<KeyValueStore> {
-  const open = indexedDB.open(dbName, 1);
+  let open: IDBOpenDBRequest;
+  try {
+    open = indexedDB.open(dbName, 1);
+  } catch (error) {
+    throw named('open', dbName, error);
+  }
   open.onupgradeneeded = () => open.result.createObjectStore(storeName);
-  const db = await request(open);
+  const db = await request(open, 'open', dbName);
   const run = <T>(mode: IDBTransactionMode, body: (store: IDBObjectStore) => IDBRequest<T>) =>
-    request(body(db.transaction(storeName, mode).objectStore(storeName)));
+    request(body(db.transaction(storeName, mode).objectStore(storeName)), mode === 'readonly' ? 'read from' : 'write to', dbName);
   return {
     get: <T>(key: string) => run('readonly', (s) => s.get(key)) as Promise<T | undefined>,
     set: async (key, value) => {

@@ -1,41 +1,61 @@
 /**
- * The student app's reactive state: device, student id, submissions, and what the screen
- * shows now. Wraps the plain-TS core (SubmissionQueue) and the route `#/s/<qr>`.
+ * The student app's reactive state: device, student id, submissions, the connection, what the
+ * screen shows now and what it announces. A thin shell over the submission core
+ * (client/core/SubmissionQueue) on IndexedDB, plus the route `#/s/<qr>`.
  */
-import { QR_URL_FRAGMENT_PREFIX } from '../../protocol/index.ts';
-import { measureClockOffset } from '../lib/clock.ts';
+import { QR_URL_FRAGMENT_PREFIX, REASON_TEXT } from '../../protocol/index.ts';
+import {
+  submissionTitle,
+  SubmissionQueue,
+  isAnswered,
+  isPending,
+  queueProblemText,
+  submitProblemText,
+  type Reachability,
+  type Submission,
+} from '../core/index.ts';
 import { loadOrCreateDevice, loadStudentId, saveStudentId } from '../lib/deviceKeys.ts';
 import { openKeyValueStore } from '../lib/idbStore.ts';
-import { syncUrlFor } from '../lib/relayUrls.ts';
-import { SubmissionQueue } from '../lib/SubmissionQueue.ts';
-import type { Submission } from '../lib/submission.ts';
+import { IdbSessionDocStore } from '../lib/IdbSessionDocStore.ts';
+import { IdbSubmissionStore } from '../lib/IdbSubmissionStore.ts';
 
 export type Phase = 'loading' | 'setup' | 'ready' | 'broken';
 export type View = 'home' | 'scan' | 'paste' | 'history' | 'settings';
+
+/** What the student reads when the app cannot start, naming what failed. */
+function startProblemText(error: unknown): string {
+  if (typeof indexedDB === 'undefined') {
+    return 'This browser gives the app no storage (IndexedDB is turned off, as in some private modes), so a scan could not be kept. Open the app in a normal browser tab.';
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return `The app could not start: ${detail}. Reload the page; if this happens again, free some storage space on this phone or open the app in a normal browser tab.`;
+}
 
 export class StudentApp {
   phase = $state<Phase>('loading');
   view = $state<View>('home');
   studentId = $state('');
+  /** Every submission on this phone, newest first. */
   submissions = $state.raw<Submission[]>([]);
-  /** The submission the home screen shows (the latest scan). */
+  connection = $state<Reachability>('checking');
+  /** The submission just scanned (shown on the home screen even when it is an old answer). */
   currentNonce = $state<string | undefined>();
-  /** A problem to show, always with what to do next. */
+  /** A problem to show in the current view's alert region, always with what to do next. */
   problem = $state<string | undefined>();
-  notice = $state<string | undefined>();
-  isOnline = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
+  /** The last change worth announcing (the polite status region, always in the page). */
+  announcement = $state('');
 
-  current = $derived.by(() => this.submissions.find((s) => s.nonce === this.currentNonce));
+  /** The home screen: every submission not yet answered, the latest answer, and the one just scanned. */
+  home = $derived.by(() => {
+    const latestAnswer = this.submissions.find(isAnswered);
+    return this.submissions.filter((s) => isPending(s) || s === latestAnswer || s.nonce === this.currentNonce);
+  });
 
   #queue: SubmissionQueue | undefined;
   #pendingQrText: string | undefined;
+  #saveId: (id: string) => Promise<void> = async () => {};
 
   async start(): Promise<void> {
-    window.addEventListener('online', () => {
-      this.isOnline = true;
-      void measureClockOffset(location.origin);
-    });
-    window.addEventListener('offline', () => (this.isOnline = false));
     window.addEventListener('hashchange', () => this.#takeQrFromUrl());
     this.#takeQrFromUrl();
     try {
@@ -43,31 +63,42 @@ export class StudentApp {
       const device = await loadOrCreateDevice(deviceStore);
       this.studentId = (await loadStudentId(deviceStore)) ?? '';
       this.#saveId = (id) => saveStudentId(deviceStore, id);
-      const history = await openKeyValueStore('rollcall-history', 'submissions');
-      this.#queue = new SubmissionQueue({
-        device,
-        history,
-        syncUrl: syncUrlFor(location.origin),
-        onChange: (list) => (this.submissions = list),
+      const queue = new SubmissionQueue({
+        device: device.keyPair,
+        submissions: await IdbSubmissionStore.open(),
+        docs: new IdbSessionDocStore(),
+        relayOrigin: location.origin,
       });
-      await this.#queue.start();
-    } catch {
+      queue.on('changed', (list) => (this.submissions = list));
+      queue.on('connection', (state) => (this.connection = state));
+      queue.on('sent', (s) => this.#announce(s));
+      queue.on('answered', (s) => this.#announce(s));
+      queue.on('problem', (problem) => (this.problem = queueProblemText(problem)));
+      queue.setNetwork(navigator.onLine);
+      window.addEventListener('online', () => queue.setNetwork(true));
+      window.addEventListener('offline', () => queue.setNetwork(false));
+      this.#queue = queue;
+      await queue.start();
+      this.connection = queue.connection;
+    } catch (error) {
       this.phase = 'broken';
-      this.problem = 'This browser does not let the app keep data (private mode or storage blocked). Open the app in a normal browser tab.';
+      this.problem = startProblemText(error);
       return;
     }
-    void measureClockOffset(location.origin);
     this.phase = this.studentId ? 'ready' : 'setup';
     await this.#submitPending();
   }
 
-  #saveId: (id: string) => Promise<void> = async () => {};
-
   async setStudentId(id: string): Promise<void> {
     this.studentId = id.trim();
-    await this.#saveId(this.studentId);
+    try {
+      await this.#saveId(this.studentId);
+    } catch (error) {
+      this.problem = `Your student id could not be saved on this phone (${error instanceof Error ? error.message : String(error)}). Free some storage space, then save it again.`;
+      return;
+    }
     this.phase = 'ready';
-    this.view = 'home';
+    this.show('home');
     await this.#submitPending();
   }
 
@@ -78,22 +109,27 @@ export class StudentApp {
       return false;
     }
     this.problem = undefined;
-    this.notice = undefined;
     const result = await this.#queue.submit(qrText, this.studentId);
     if (!result.ok) {
-      this.problem = result.error;
+      this.problem = submitProblemText(result);
       return false;
     }
     this.currentNonce = result.submission.nonce;
-    if (result.isRepeat) this.notice = 'You already scanned this code: here is what happened to it.';
-    this.view = 'home';
+    this.show('home');
+    this.announcement = result.isRepeat
+      ? `You already scanned this code: ${result.submission.course}, ${submissionTitle(result.submission).toLowerCase()}.`
+      : `${result.submission.course}: ${submissionTitle(result.submission)}.`;
     return true;
   }
 
   show(view: View): void {
     this.problem = undefined;
-    this.notice = undefined;
     this.view = view;
+  }
+
+  #announce(submission: Submission): void {
+    const reason = submission.state === 'rejected' && submission.reason ? ` ${REASON_TEXT[submission.reason]}` : '';
+    this.announcement = `${submission.course}: ${submissionTitle(submission)}.${reason}`;
   }
 
   async #submitPending(): Promise<void> {

@@ -70,15 +70,29 @@ describe('rollcall student', () => {
     expect(page.accepted.map((a) => a.student_id)).toEqual(['2022IMT-048']);
   });
 
-  it('a second scan of the same session is answered duplicate, and a bad paste changes nothing', async () => {
+  it('[C7] a second device of the same student is answered duplicate and the run exits 2; the same QR twice on one device is sent once; a bad paste changes nothing', async () => {
     const session = await createSession('Algorithms');
-    const studentDir = tempDir('rollcall-student-');
-    const base = ['student', '--student-id', '2022IMT-049', '--server', server.baseUrl, '--data', studentDir, '--network', 'online'];
     const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
-    const first = await runCli([...base, '--qr', qr, '--qr', qr, '--qr', 'not a qr code', '--wait', '60'], { timeoutMs: 90_000 });
-    expect(first.code).toBe(0);
-    expect(first.stdout).toContain('[!] Not submitted');
-    expect(first.stdout).toContain('[+] Submission accepted');
-    expect(first.stdout).toContain('[-] Submission rejected: duplicate');
+    const online = (studentDir: string) => ['student', '--student-id', '2022IMT-049', '--server', server.baseUrl, '--data', studentDir, '--network', 'online'];
+    const before = syncDecisionCount();
+    const first = await runCli([...online(tempDir('rollcall-student-')), '--qr', qr, '--qr', qr, '--qr', 'not a qr code', '--wait', '60'], { timeoutMs: 90_000 });
+    expect(first.stdout).toContain('[!] Not submitted: This is not a Rollcall QR code (expected the app link or the QR JSON). Scan the code shown by your professor.');
+    expect(first.stdout).toContain('[=] Already submitted from this device');
+    expect(first.stdout.match(/\[\+\] Submission accepted/g)).toHaveLength(1);
+    expect(first.code).toBe(2); // the bad paste was not submitted
+    expect(syncDecisionCount()).toBe(before + 1);
+
+    const otherDevice = await runCli([...online(tempDir('rollcall-student-')), '--qr', qr, '--wait', '60'], { timeoutMs: 90_000 });
+    expect(otherDevice.stdout).toContain('[-] Submission rejected: duplicate. You are already marked present in this session.');
+    expect(otherDevice.code).toBe(2);
+  });
+
+  it('[C7] with the relay unreachable the scan stays saved, the run says so and exits 3', async () => {
+    const session = await createSession('Unreachable');
+    const qr = JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature });
+    const run = await runCli(['student', '--student-id', '2022IMT-052', '--server', 'http://127.0.0.1:9', '--data', tempDir('rollcall-student-'), '--qr', qr, '--wait', '1']);
+    expect(run.stdout).toContain('[*] Saved on this device: Unreachable');
+    expect(run.stdout).toContain('cannot reach the relay at http://127.0.0.1:9');
+    expect(run.code).toBe(3);
   });
 });
