@@ -35,13 +35,14 @@ export function sessionCounts(store: ValidatorStore, session: SessionRecord, now
   return { ...store.countDecisions(session.id), present: counts.present, late: counts.late, excused: counts.excused, absent: counts.absent };
 }
 
-/** The course's term report now, in `timeZone`. */
-export function courseReport(store: ValidatorStore, course: string, timeZone: string, nowMs: number): ReportResponse {
+/** The course's term report now, in `timeZone` (only the session `onlySessionId` when given). */
+export function courseReport(store: ValidatorStore, course: string, timeZone: string, nowMs: number, onlySessionId?: string): ReportResponse {
+  const sessions = store.listCourseSessions(course).filter((session) => onlySessionId === undefined || session.id === onlySessionId);
   return buildTermReport({
     course,
     settings: store.courses.settings(course),
     roster: store.courses.roster(course),
-    sessions: store.listCourseSessions(course).map((session) => ({
+    sessions: sessions.map((session) => ({
       sessionId: session.id,
       startsAtS: session.startsAtS,
       endsAtS: session.endsAtS,

@@ -94,6 +94,8 @@ describe('provisional absence (SPEC.md S3)', () => {
 
     const report = await get(`/report?course=${encodeURIComponent('Sync 101')}&tz=UTC`, ReportResponseSchema);
     expect(report.provisional_marks).toBe(1);
+    const csv = await (await fetch(`${server.baseUrl}/report?course=${encodeURIComponent('Sync 101')}&format=csv&tz=UTC&session_id=${session.session_id}`)).text();
+    expect(csv.trim().split('\n').slice(1).map((line) => line.split(',').slice(5, 10).join(','))).toEqual(['S-3,Grace H,absent,0,yes', 'S-2,Alan T,late,1,no', 'S-1,Ada L,present,2,no']);
     expect(report.sessions[0]!.provisional).toBe(true);
     expect(report.students[0]).toMatchObject({ student_id: 'S-3', below_threshold: true, totals: { percent: 0 } });
   });
@@ -227,5 +229,6 @@ describe('sessions of a course', () => {
     expect(await get('/report?course=Sync%20101&format=pdf', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
     expect(await get('/report', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
     expect(await get('/student_record?course=Sync%20101&student_id=nobody', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_student' });
+    expect(await get('/report?course=Sync%20101&session_id=00000000-0000-4000-8000-000000000000', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
   });
 });
