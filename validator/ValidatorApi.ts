@@ -33,7 +33,7 @@ import type { Logger } from '../log/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { lateAfterMinutes } from './sessionTimes.ts';
-import { sessionCounts } from './statusViews.ts';
+import { courseContexts, sessionCounts } from './statusViews.ts';
 import { TermApi } from './TermApi.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
@@ -215,9 +215,10 @@ export class ValidatorApi {
     const nowMs = this.#options.clock();
     const course = queryOf(req).get('course');
     const { store } = this.#options;
+    const contextOf = courseContexts(store);
     const sessions = (course === null ? store.listSessions() : store.listCourseSessions(course)).map((session) => ({
       ...publicSession(session, nowMs),
-      counts: sessionCounts(this.#options.store, session, nowMs),
+      counts: sessionCounts(store, session, nowMs, contextOf(session.course)),
     }));
     sendJson(res, 200, { sessions } satisfies SessionsResponse);
   }
