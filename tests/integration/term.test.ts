@@ -11,6 +11,7 @@ import {
   CourseResponseSchema,
   DeleteSessionResponseSchema,
   MarkResponseSchema,
+  OverrideResponseSchema,
   QrResponseSchema,
   ReportResponseSchema,
   RosterImportResponseSchema,
@@ -131,6 +132,12 @@ describe('marks and their audit trail (SPEC.md S4)', () => {
     ]);
     expect(view.changes.every((change) => change.at >= first.at)).toBe(true);
     expect(view.review).toEqual([expect.objectContaining({ student_id: 'X-9', flags: ['not_on_roster'], resolved: expect.objectContaining({ note: 'auditing the course' }) })]);
+
+    // The seed-era override is a change of status too: kept in the same trail.
+    await post('/override', { session_id: session.session_id, student_id: 'X-9', status: 'rejected', note: 'not in the room' }, OverrideResponseSchema);
+    const overridden = await get(`/statuses/${session.session_id}`, SessionStatusesResponseSchema);
+    expect(statusOf(overridden, 'X-9')).toMatchObject({ status: 'absent', source: 'mark', note: 'not in the room' });
+    expect(overridden.changes.at(-1)).toMatchObject({ student_id: 'X-9', before: 'present', after: 'absent', note: 'not in the room' });
 
     const record = await get(`/student_record?course=${encodeURIComponent('Audit 101')}&student_id=a-1`, StudentRecordResponseSchema);
     expect(record.student).toMatchObject({ student_id: 'A-1', name: 'Ada', on_roster: true });
