@@ -29,6 +29,7 @@ import {
 import { queryOf, readJsonRequest, send, sendError, sendJson } from './httpIo.ts';
 import { canvasGradebookCsv, moodleGradebookCsv, rejectedCsv, reportStatusCsv, reportXlsx } from './reportExports.ts';
 import { previewRoster, readRosterTable, rosterStudents } from './rosterCsv.ts';
+import { publicSession } from './sessions.ts';
 import { courseReport, sessionStatusesView, statusesOf, studentRecord } from './statusViews.ts';
 import { studentKey } from './studentIds.ts';
 import { isTimeZone } from './termReport.ts';
@@ -209,6 +210,10 @@ export class TermApi {
     const request = parseWith(DeleteSessionRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#store.getSession(request.value.session_id);
+    // A live session is taking scans now: deleting it would leave them without an answer.
+    if (session && publicSession(session, this.#clock()).is_live) {
+      return sendError(res, 409, 'session_live', 'this session is live: end it first (rollcall session end <id>), then delete it');
+    }
     const outcome = this.#store.deleteSession(request.value.session_id);
     if (!outcome.ok && outcome.reason === 'unknown_session') return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     if (!outcome.ok) return sendError(res, 409, 'has_acceptance', 'this session accepted a scan: it holds attendance and is kept (only sessions without any accepted scan, such as test sessions, can be deleted)');

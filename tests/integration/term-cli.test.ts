@@ -108,6 +108,10 @@ describe('rollcall roster, course, report', () => {
     expect(await cli('roster', 'import', '--course', 'Logic', odd, '--id-column', 'Matrikel', '--name-column', 'Name')).toContain('1 added');
 
     const test = JSON.parse(await cli('session', 'create', '--course', 'Logic', '--duration', '5', '--json')) as { session_id: string };
+    const live = await runCli(['session', 'delete', test.session_id, '--server', server.baseUrl]);
+    expect(live.code).toBe(1);
+    expect(live.stderr).toContain('end it first');
+    await cli('session', 'end', test.session_id);
     expect(await cli('session', 'delete', test.session_id)).toContain('deleted');
     const again = await runCli(['session', 'delete', test.session_id, '--server', server.baseUrl]);
     expect(again.code).toBe(1);

@@ -202,8 +202,13 @@ describe('sessions of a course', () => {
     const test = await createSession({ course: 'Delete 101', rotate_seconds: 0 });
     const kept = await createSession({ course: 'Delete 101', rotate_seconds: 0 });
     expect((await submit('D-1', kept)).status).toBe(200);
+    expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 409)).toMatchObject({ code: 'session_live' });
+    await post('/end_session', { session_id: test.session_id }, EndSessionResponseSchema);
+    await post('/end_session', { session_id: kept.session_id }, EndSessionResponseSchema);
+    // A stored rejection (scanned after the end) goes with the test session.
+    expect((await submit('D-2', test)).body).toMatchObject({ reason: 'outside_window' });
     expect(await post('/delete_session', { session_id: kept.session_id }, ApiErrorSchema, 409)).toMatchObject({ code: 'has_acceptance' });
-    expect(await post('/delete_session', { session_id: test.session_id }, DeleteSessionResponseSchema)).toMatchObject({ deleted: true, rejections_deleted: 0 });
+    expect(await post('/delete_session', { session_id: test.session_id }, DeleteSessionResponseSchema)).toMatchObject({ deleted: true, rejections_deleted: 1 });
     expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
     const { sessions } = await get(`/sessions?course=${encodeURIComponent('Delete 101')}`, SessionsResponseSchema);
     expect(sessions.map((listed) => listed.session_id)).toEqual([kept.session_id]);
