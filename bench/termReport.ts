@@ -11,10 +11,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { newBoxKeyPair, randomBytes } from '../crypto/index.ts';
-import type { Decision } from '../validator/index.ts';
-import { canvasGradebookCsv, moodleGradebookCsv, reportStatusCsv, reportXlsx } from '../validator/reportExports.ts';
-import { courseContexts, courseReport, sessionCounts, studentRecord } from '../validator/statusViews.ts';
-import { ValidatorStore } from '../validator/ValidatorStore.ts';
+import {
+  canvasGradebookCsv,
+  courseContexts,
+  courseReport,
+  moodleGradebookCsv,
+  reportStatusCsv,
+  reportXlsx,
+  sessionCounts,
+  studentRecord,
+  ValidatorStore,
+  type Decision,
+} from '../validator/index.ts';
 
 const HELP = `npm run bench:term -- [--students N (default 300)] [--sessions S (default 40)] [--runs R (default 5)]`;
 const { values } = parseArgs({ options: { students: { type: 'string', default: '300' }, sessions: { type: 'string', default: '40' }, runs: { type: 'string', default: '5' }, help: { type: 'boolean' } } });
