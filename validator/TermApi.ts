@@ -145,6 +145,9 @@ export class TermApi {
   async report(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const course = this.#courseFromQuery(req, res);
     if (course === undefined) return;
+    if (!this.#store.courses.exists(course)) {
+      return sendError(res, 404, 'unknown_course', `no course named ${JSON.stringify(course)}: it has no session, roster or settings yet (GET /courses lists them)`);
+    }
     const query = queryOf(req);
     const format = parseWith(ReportFormatSchema, query.get('format') ?? 'json');
     if (!format.ok) return sendError(res, 400, 'invalid_request', `format: ${format.error}`);

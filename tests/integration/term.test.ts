@@ -240,6 +240,7 @@ describe('sessions of a course', () => {
     expect(await get('/report?course=Sync%20101&tz=Mars%2FOlympus', ApiErrorSchema, 400)).toMatchObject({ code: 'bad_time_zone' });
     expect(await get('/report?course=Sync%20101&format=pdf', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
     expect(await get('/report', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
+    expect(await get('/report?course=Nowhere%20999', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_course', error: expect.stringContaining('GET /courses') });
     expect(await get('/student_record?course=Sync%20101&student_id=nobody', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_student' });
     expect(await get('/report?course=Sync%20101&session_id=00000000-0000-4000-8000-000000000000', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
   });
