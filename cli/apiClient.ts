@@ -2,6 +2,8 @@
  * How CLI commands talk to a running Rollcall over HTTP: the server URL, the admin token
  * (flag, environment, or the data folder's token file), and errors a person can act on.
  */
+import type { z } from 'zod';
+import { parseWith } from '../protocol/index.ts';
 import { readAdminToken } from '../validator/index.ts';
 
 export interface ServerOptions {
@@ -24,6 +26,8 @@ export interface ApiAnswer {
   status: number;
   contentType: string;
   text: string;
+  /** The body as it came (an .xlsx file is not text). */
+  bytes: Uint8Array;
   json?: unknown;
 }
 
@@ -45,7 +49,8 @@ export async function apiRequest(options: ServerOptions, method: 'GET' | 'POST',
   } catch {
     throw new CliError(`cannot reach Rollcall at ${options.server}: is \`rollcall start\` running there? (use --server to point elsewhere)`);
   }
-  const text = await response.text();
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
   const contentType = response.headers.get('content-type') ?? '';
   let json: unknown;
   if (contentType.includes('application/json')) {
@@ -55,7 +60,7 @@ export async function apiRequest(options: ServerOptions, method: 'GET' | 'POST',
       json = undefined;
     }
   }
-  return { status: response.status, contentType, text, ...(json !== undefined ? { json } : {}) };
+  return { status: response.status, contentType, text, bytes, ...(json !== undefined ? { json } : {}) };
 }
 
 /** Throws a CliError carrying the server's own explanation unless the answer is 2xx. */
@@ -63,4 +68,16 @@ export function expectOk(answer: ApiAnswer, what: string): void {
   if (answer.status >= 200 && answer.status < 300) return;
   const message = (answer.json as { error?: unknown } | undefined)?.error;
   throw new CliError(`${what} failed (HTTP ${answer.status}): ${typeof message === 'string' ? message : answer.text.slice(0, 200)}`);
+}
+
+/**
+ * The answer's body read with its protocol/api.ts schema, after {@link expectOk}: a CliError
+ * naming the field when the server answered something else (another program on the port, or a
+ * Rollcall too old for this command).
+ */
+export function parseAnswer<T>(answer: ApiAnswer, schema: z.ZodType<T>, what: string): T {
+  expectOk(answer, what);
+  const parsed = parseWith(schema, answer.json);
+  if (!parsed.ok) throw new CliError(`${what}: the server's answer is not what this rollcall expects (${parsed.error}); is it a Rollcall of the same version?`);
+  return parsed.value;
 }

@@ -8,27 +8,36 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
-import { z } from 'zod';
-import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as sessionIdSchema, studentId as studentIdSchema } from '../protocol/index.ts';
+import {
+  EndSessionRequestSchema,
+  OverrideRequestSchema,
+  QR_RENDER_OPTIONS,
+  RosterRequestSchema,
+  SessionOptionsRequestSchema,
+  isSessionId,
+  parseWith,
+  type AttendanceResponse,
+  type CreateSessionResponse,
+  type EndSessionResponse,
+  type HealthResponse,
+  type OverrideResponse,
+  type QrResponse,
+  type RosterSetResponse,
+  type Session,
+  type SessionsResponse,
+} from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
-import { DEFAULT_BODY_LIMIT_BYTES, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, queryOf, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from '../log/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
+import { lateAfterMinutes } from './sessionTimes.ts';
+import { courseContexts, sessionCounts } from './statusViews.ts';
+import { TermApi } from './TermApi.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
 
-const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
-/** Options a professor may change on an existing session (today only the direct path switch). */
-const SessionOptionsSchema = z.strictObject({ session_id: sessionIdSchema, direct_path: z.boolean() });
-const OverrideSchema = z.strictObject({
-  session_id: sessionIdSchema,
-  student_id: studentIdSchema,
-  status: z.enum(['accepted', 'rejected']),
-  note: z.string().max(500).optional(),
-});
-const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
 const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
 
 export interface ValidatorApiOptions {
@@ -74,11 +83,12 @@ export class ValidatorApi {
   readonly #options: ValidatorApiOptions;
   readonly #routes: Route[];
   readonly #direct: DirectSubmissions;
+  readonly #term: TermApi;
   /** Who may use professor routes, and the dashboard login. */
   readonly auth: ProfessorAuth;
 
   /** Liveness, and the follower's connection to the relay when there is one (no secrets). */
-  #health(): Record<string, unknown> {
+  #health(): HealthResponse {
     const relay = this.#options.relayStatus?.();
     return { ok: true, service: 'rollcall-validator', ...(relay ? { relay } : {}) };
   }
@@ -86,6 +96,7 @@ export class ValidatorApi {
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
     this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
+    this.#term = new TermApi({ store: options.store, clock: options.clock });
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
@@ -96,9 +107,18 @@ export class ValidatorApi {
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
       { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
-      { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
+      { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (req, res) => this.#listSessions(req, res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
-      { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
+      { pattern: /^\/roster$/, isProfessor: true, methods: { GET: (req, res) => this.#term.roster(req, res), POST: (req, res) => this.#roster(req, res) } },
+      { pattern: /^\/roster\/preview$/, isProfessor: true, methods: { POST: (req, res) => this.#term.previewRoster(req, res) } },
+      { pattern: /^\/roster\/import$/, isProfessor: true, methods: { POST: (req, res) => this.#term.importRoster(req, res) } },
+      { pattern: /^\/courses$/, isProfessor: true, methods: { GET: (_req, res) => this.#term.courses(res) } },
+      { pattern: /^\/course$/, isProfessor: true, methods: { POST: (req, res) => this.#term.setCourse(req, res) } },
+      { pattern: /^\/mark$/, isProfessor: true, methods: { POST: (req, res) => this.#term.mark(req, res) } },
+      { pattern: /^\/statuses\/([^/]+)$/, isProfessor: true, methods: { GET: (_req, res, match) => this.#statuses(res, match) } },
+      { pattern: /^\/report$/, isProfessor: true, methods: { GET: (req, res) => this.#term.report(req, res) } },
+      { pattern: /^\/student_record$/, isProfessor: true, methods: { GET: (req, res) => this.#term.studentRecord(req, res) } },
+      { pattern: /^\/delete_session$/, isProfessor: true, methods: { POST: (req, res) => this.#term.deleteSession(req, res) } },
       { pattern: /^\/qr\/([^/]+?)(\.svg)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#qr(req, res, match) } },
       { pattern: /^\/attendance\/([^/]+?)(\.csv|\.json)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#attendance(req, res, match) } },
     ];
@@ -152,33 +172,33 @@ export class ValidatorApi {
     const request = parseWith(CreateSessionSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const nowMs = this.#options.clock();
-    const session = newSessionRecord(request.value, nowMs);
+    const session = newSessionRecord(request.value, nowMs, this.#options.store.courses.settings(request.value.course).late_after_minutes);
     this.#options.store.insertSession(session);
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
     this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
     const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
-    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session) });
+    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session), late_after_minutes: lateAfterMinutes(session) } satisfies CreateSessionResponse);
   }
 
   async #endSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(EndSessionSchema, body);
+    const request = parseWith(EndSessionRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#options.store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     const nowMs = this.#options.clock();
-    if (nowMs > session.endsAtS * 1000) return sendJson(res, 200, { ...publicSession(session, nowMs), already_ended: true });
+    if (nowMs > session.endsAtS * 1000) return sendJson(res, 200, { ...publicSession(session, nowMs), already_ended: true } satisfies EndSessionResponse);
     const endAtMs = Math.max(nowMs, session.startsAtS * 1000);
     const ended = this.#options.store.endSession(session.id, endAtMs)!;
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'end_session', sessionId: session.id, detail: { planned_end: session.endsAtS, ends_at: ended.endsAtS } });
-    sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false });
+    sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false } satisfies EndSessionResponse);
   }
 
   async #sessionOptions(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(SessionOptionsSchema, body);
+    const request = parseWith(SessionOptionsRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#options.store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
@@ -188,16 +208,19 @@ export class ValidatorApi {
     if (wasOpen !== request.value.direct_path) {
       this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail: { direct_path: request.value.direct_path } });
     }
-    sendJson(res, 200, publicSession(changed, nowMs));
+    sendJson(res, 200, publicSession(changed, nowMs) satisfies Session);
   }
 
-  #listSessions(res: ServerResponse): void {
+  #listSessions(req: IncomingMessage, res: ServerResponse): void {
     const nowMs = this.#options.clock();
-    const sessions = this.#options.store.listSessions().map((session) => ({
+    const course = queryOf(req).get('course');
+    const { store } = this.#options;
+    const contextOf = courseContexts(store);
+    const sessions = (course === null ? store.listSessions() : store.listCourseSessions(course)).map((session) => ({
       ...publicSession(session, nowMs),
-      counts: this.#options.store.countDecisions(session.id),
+      counts: sessionCounts(store, session, nowMs, contextOf(session.course)),
     }));
-    sendJson(res, 200, { sessions });
+    sendJson(res, 200, { sessions } satisfies SessionsResponse);
   }
 
   #sessionFromPath(res: ServerResponse, id: string | undefined): SessionRecord | undefined {
@@ -208,6 +231,11 @@ export class ValidatorApi {
     const session = this.#options.store.getSession(id);
     if (!session) sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     return session;
+  }
+
+  #statuses(res: ServerResponse, match: RegExpExecArray): void {
+    const session = this.#sessionFromPath(res, match[1]);
+    if (session) this.#term.statuses(res, session);
   }
 
   async #qr(_req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<void> {
@@ -224,7 +252,7 @@ export class ValidatorApi {
       server_time_ms: nowMs,
       is_live: publicSession(session, nowMs).is_live,
       accepted_count: this.#options.store.countDecisions(session.id).accepted,
-    });
+    } satisfies QrResponse);
   }
 
   #attendance(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): void {
@@ -236,14 +264,14 @@ export class ValidatorApi {
       const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
       return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });
     }
-    if (match[2] === '.json' || wantsJson(req)) return sendJson(res, 200, attendance);
+    if (match[2] === '.json' || wantsJson(req)) return sendJson(res, 200, attendance satisfies AttendanceResponse);
     send(res, 200, attendanceHtml(attendance), { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" });
   }
 
   async #override(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(OverrideSchema, body);
+    const request = parseWith(OverrideRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const { session_id: sessionId, student_id: studentId, status, note } = request.value;
     const session = this.#options.store.getSession(sessionId);
@@ -262,6 +290,7 @@ export class ValidatorApi {
       ...(note !== undefined ? { note } : {}),
     };
     const audit = { atMs: nowMs, actor: 'professor', action: `override_${status}`, sessionId, detail: { student_id: studentId, note: note ?? null } };
+    const before = this.#term.currentStatus(session, studentId, nowMs);
     if (status === 'accepted') {
       if (this.#options.store.recordManualDecision(decision, audit) === 'exists') {
         return sendError(res, 409, 'already_accepted', 'this student is already marked present in this session');
@@ -269,17 +298,19 @@ export class ValidatorApi {
     } else if (!this.#options.store.revokeAcceptance(sessionId, studentId, decision, audit)) {
       return sendError(res, 409, 'not_accepted', 'this student is not marked present in this session, so there is nothing to reject');
     }
-    sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs });
+    // The status the override means, in the session's audit trail of statuses (SPEC.md S4).
+    this.#term.recordMark(session, before, status === 'accepted' ? 'present' : 'absent', note ?? null);
+    sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs } satisfies OverrideResponse);
   }
 
   async #roster(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res, ROSTER_BODY_LIMIT_BYTES);
     if (body === undefined) return;
-    const request = parseWith(RosterSchema, body);
+    const request = parseWith(RosterRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
-    this.#options.store.setRoster(request.value.course, request.value.student_ids);
+    this.#options.store.setRoster(request.value.course, request.value.student_ids, this.#options.clock());
     this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
-    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size });
+    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size } satisfies RosterSetResponse);
   }
 }
 
