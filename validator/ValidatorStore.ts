@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReviewFlag } from '../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { StoreChanges } from './StoreChanges.ts';
 import type { AuditEvent, Decision, SessionRecord } from './types.ts';
 
 export const DB_FILE_NAME = 'validator.db';
@@ -150,6 +151,8 @@ export class ValidatorStore {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #sql: Statements;
+  /** Every write that a screen shows, announced (the dashboard's live events). */
+  readonly changes = new StoreChanges();
 
   /** Opens (creating if needed) `<dataDir>/validator.db`, with file mode 0600: it holds session secrets. */
   static open(dataDir: string): ValidatorStore {
@@ -218,6 +221,7 @@ export class ValidatorStore {
 
   insertSession(session: SessionRecord): void {
     this.#sql.insertSession.run(sessionToRow(session));
+    this.changes.emit({ kind: 'session', session_id: session.id });
   }
 
   getSession(id: string): SessionRecord | undefined {
@@ -268,12 +272,14 @@ export class ValidatorStore {
   /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */
   endSession(id: string, atMs: number): SessionRecord | undefined {
     this.#sql.endSession.run({ id, ends_at_s: Math.floor(atMs / 1000), at_ms: atMs });
+    this.changes.emit({ kind: 'session', session_id: id });
     return this.getSession(id);
   }
 
   /** Replaces a session's options (JSON object). Returns the updated session. */
   setSessionOptions(id: string, options: Record<string, unknown>): SessionRecord | undefined {
     this.#sql.setSessionOptions.run({ id, options: JSON.stringify(options) });
+    this.changes.emit({ kind: 'session', session_id: id });
     return this.getSession(id);
   }
 
@@ -289,7 +295,13 @@ export class ValidatorStore {
    * Accepted decisions with a device key bind that device to the student for the session.
    */
   recordDecisions(decisions: readonly Decision[]): Decision[] {
-    return this.#recordMany(decisions);
+    const stood = this.#recordMany(decisions);
+    this.#decisionsChanged(decisions);
+    return stood;
+  }
+
+  #decisionsChanged(decisions: readonly Pick<Decision, 'sessionId'>[]): void {
+    for (const id of new Set(decisions.map((decision) => decision.sessionId))) this.changes.emit({ kind: 'decisions', session_id: id });
   }
 
   /**
@@ -301,7 +313,7 @@ export class ValidatorStore {
 
   /** One decision; see {@link recordDecisions}. */
   recordDecision(decision: Decision): Decision {
-    return this.#recordMany([decision])[0]!;
+    return this.recordDecisions([decision])[0]!;
   }
 
   // Inside the follower's group commit (`inTransaction`) no nested SAVEPOINT: it copies every
@@ -378,6 +390,7 @@ export class ValidatorStore {
       if (changed === 0) return false;
       this.#sql.insertDecision.run(decisionToRow(manualRejection));
       this.#insertAudit(audit);
+      this.#decisionsChanged([manualRejection]);
       return true;
     })();
   }
@@ -392,6 +405,7 @@ export class ValidatorStore {
         throw error;
       }
       this.#insertAudit(audit);
+      this.#decisionsChanged([decision]);
       return 'inserted';
     })();
   }
@@ -409,10 +423,13 @@ export class ValidatorStore {
         const stored = this.#sql.storedDirectRejections.get({ session_id: decision.sessionId, client_address: address, cap: maxStoredRejections }) as { n: number };
         if (stored.n >= maxStoredRejections) {
           this.#sql.countUnstoredRejection.run({ session_id: decision.sessionId, client_address: address, at_ms: decision.decidedAtMs });
+          this.#decisionsChanged([decision]);
           return { decision, isStored: false };
         }
       }
-      return { decision: this.#recordOne(decision), isStored: true };
+      const stood = this.#recordOne(decision);
+      this.#decisionsChanged([decision]);
+      return { decision: stood, isStored: true };
     })();
   }
 
@@ -527,6 +544,7 @@ export class ValidatorStore {
       this.#sql.clearRoster.run(course);
       for (const id of studentIds) this.#sql.addToRoster.run(course, id);
     })();
+    this.changes.emit({ kind: 'roster', course });
   }
 
   /** `undefined` when the course has no roster; otherwise whether the student is on it. */

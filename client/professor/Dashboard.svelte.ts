@@ -1,15 +1,19 @@
 /**
- * The dashboard's reactive state. Live data comes from polling the validator about once a
- * second (simple and robust: a laptop on the same machine, no socket to babysit).
+ * The dashboard's reactive state. Nothing is polled: the validator pushes what changed
+ * (`GET /events`, {@link EventFeed}) and the dashboard re-reads the one screen it shows; the QR
+ * is fetched again only when the one shown expires. Reads of a screen never overlap, so an
+ * older answer can never overwrite a newer one.
  */
 import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
-import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type Health, type QrInfo, type SessionInfo } from './api.ts';
+import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
+import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo, type SessionInfo } from './api.ts';
+import { EventFeed } from './EventFeed.ts';
+import { sessionStatus } from './time.ts';
 
 export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
 
-const POLL_MS = 1000;
-/** The relay connection changes rarely; its state is read less often than attendance. */
-const HEALTH_EVERY_POLLS = 5;
+/** The QR is fetched this long after the shown one expires (the server's slot has turned by then). */
+const QR_EXPIRY_MARGIN_MS = 150;
 
 function routeOf(hash: string): Route {
   const match = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
@@ -32,10 +36,33 @@ export class Dashboard {
   problem = $state<string | undefined>();
   isProjecting = $state(false);
   /** The validator's connection to the relay (undefined: not known yet, or the validator is down). */
-  relay = $state.raw<Health['relay'] | undefined>();
+  relay = $state.raw<RelayStatus | undefined>();
+  /** False while the live feed is down (what the screen shows may be stale). */
+  isLive = $state(true);
+  /** Bumped when the view changes, so the app moves the focus to the new view's heading. */
+  viewChanges = $state(0);
 
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #polls = 0;
+  readonly #feed = new EventFeed({
+    onConnected: () => {
+      this.isLive = true;
+      void this.refresh();
+    },
+    onChange: (change) => this.#onChange(change),
+    onRelay: (relay) => {
+      this.relay = relay;
+    },
+    onRefused: (failure) => {
+      this.#check(failure);
+      return needsToken(failure);
+    },
+    onLost: () => {
+      this.isLive = false;
+      this.relay = undefined;
+    },
+  });
+  #qrTimer: ReturnType<typeof setTimeout> | undefined;
+  #isRefreshing = false;
+  #isRefreshDue = false;
 
   start(): () => void {
     const onHash = () => {
@@ -43,24 +70,32 @@ export class Dashboard {
       this.qr = undefined;
       this.attendance = undefined;
       this.isProjecting = false;
+      clearTimeout(this.#qrTimer);
+      this.viewChanges++;
       void this.refresh();
     };
     window.addEventListener('hashchange', onHash);
-    void this.#logInFromLink().then(() => this.refresh());
-    void this.refreshHealth();
-    this.#timer = setInterval(() => {
-      this.nowMs = Date.now();
-      void this.refresh();
-      if (++this.#polls % HEALTH_EVERY_POLLS === 0) void this.refreshHealth();
-    }, POLL_MS);
+    void this.#logInFromLink().then(() => {
+      if (!this.isTokenNeeded) this.#feed.start();
+    });
+    // The clock on screen (time left, session status); no request is made.
+    const clock = setInterval(() => (this.nowMs = Date.now()), 1000);
     return () => {
       window.removeEventListener('hashchange', onHash);
-      clearInterval(this.#timer);
+      clearInterval(clock);
+      clearTimeout(this.#qrTimer);
+      this.#feed.stop();
     };
   }
 
   get serverNowMs(): number {
     return this.nowMs + this.serverOffsetMs;
+  }
+
+  /** The shown session's state: 'live', 'not started' or 'ended' (undefined while loading). */
+  get sessionStatus(): string | undefined {
+    const session = this.attendance?.session;
+    return session ? sessionStatus(session, this.serverNowMs) : undefined;
   }
 
   /**
@@ -82,26 +117,63 @@ export class Dashboard {
     }
   }
 
+  #onChange(change: StoreChange): void {
+    const route = this.route;
+    if (route.name === 'list') {
+      if (change.kind === 'session' || change.kind === 'decisions') void this.refresh();
+      return;
+    }
+    if (change.session_id !== undefined && change.session_id !== route.sessionId) return;
+    if (change.kind === 'session') void this.#refreshQr(route.sessionId);
+    void this.refresh();
+  }
+
+  /** Re-reads the screen; a call while a read runs makes one more read after it, never two at once. */
   async refresh(): Promise<void> {
     if (this.isTokenNeeded || this.isLoggingIn) return;
+    if (this.#isRefreshing) {
+      this.#isRefreshDue = true;
+      return;
+    }
+    this.#isRefreshing = true;
+    try {
+      do {
+        this.#isRefreshDue = false;
+        await this.#read();
+      } while (this.#isRefreshDue);
+    } finally {
+      this.#isRefreshing = false;
+    }
+  }
+
+  async #read(): Promise<void> {
     const route = this.route;
     if (route.name === 'list') {
       const result = await api.sessions();
       if (this.#check(result)) this.sessions = Array.isArray(result.value) ? result.value : (result.value.sessions ?? []);
       return;
     }
-    const [qr, attendance] = await Promise.all([api.qr(route.sessionId), api.attendance(route.sessionId)]);
+    const isQrNeeded = this.qr?.session_id !== route.sessionId;
+    const attendance = await api.attendance(route.sessionId);
     if (this.route !== route) return; // the professor moved on while we waited
-    if (this.#check(qr)) {
-      this.qr = qr.value;
-      this.serverOffsetMs = qr.value.server_time_ms - Date.now();
-    }
     if (this.#check(attendance)) this.attendance = attendance.value;
+    if (isQrNeeded) await this.#refreshQr(route.sessionId);
   }
 
-  async refreshHealth(): Promise<void> {
-    const result = await api.health();
-    this.relay = result.ok ? result.value.relay : undefined;
+  /** Fetches the QR, and again when it expires, while the session is not over. */
+  async #refreshQr(sessionId: string): Promise<void> {
+    clearTimeout(this.#qrTimer);
+    const result = await api.qr(sessionId);
+    const route = this.route;
+    if (route.name !== 'session' || route.sessionId !== sessionId) return;
+    if (!this.#check(result)) return;
+    const qr = result.value;
+    this.qr = qr;
+    this.serverOffsetMs = qr.server_time_ms - Date.now();
+    const isOver = qr.server_time_ms >= qr.ends_at * 1000;
+    if (qr.expires_at === null || qr.expires_at === undefined || isOver) return;
+    const waitMs = Math.max(0, qr.expires_at - qr.server_time_ms) + QR_EXPIRY_MARGIN_MS;
+    this.#qrTimer = setTimeout(() => void this.#refreshQr(sessionId), waitMs);
   }
 
   async createSession(request: CreateSessionRequest): Promise<boolean> {
@@ -112,7 +184,22 @@ export class Dashboard {
   }
 
   async endSession(sessionId: string): Promise<void> {
-    if (this.#check(await api.endSession(sessionId))) await this.refresh();
+    if (!this.#check(await api.endSession(sessionId))) return;
+    clearTimeout(this.#qrTimer);
+    if (this.isProjecting) await this.stopProjecting();
+    await this.refresh();
+  }
+
+  async startProjecting(): Promise<void> {
+    this.isProjecting = true;
+    this.viewChanges++;
+    await document.documentElement.requestFullscreen?.().catch(() => {});
+  }
+
+  async stopProjecting(): Promise<void> {
+    this.isProjecting = false;
+    this.viewChanges++;
+    if (document.fullscreenElement) await document.exitFullscreen().catch(() => {});
   }
 
   /** Opens or closes the session's direct path (POST /submit_attendance); true once the validator has it. */
@@ -137,22 +224,26 @@ export class Dashboard {
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   }
 
-  /** Takes a pasted admin token only once the validator has accepted it; says so when it did not. */
+  /** Takes a pasted admin token only once the validator has accepted it; otherwise says why. */
   async useToken(token: string): Promise<void> {
     const candidate = token.trim();
-    const check = await api.checkToken(candidate);
-    if (!check.ok && check.code === 'bad_token') {
-      this.tokenProblem = 'That is not the admin token of this Rollcall. Copy the whole line `rollcall start` printed after “Admin token”, or the file admin-token in its data folder.';
+    this.tokenProblem = undefined;
+    if (!candidate) {
+      this.tokenProblem = 'Paste the admin token first: the line `rollcall start` printed after “Admin token”.';
       return;
     }
-    if (!check.ok && check.status !== 0 && needsToken(check)) {
-      this.tokenProblem = check.error;
+    const check = await api.checkToken(candidate);
+    if (!check.ok) {
+      this.tokenProblem = check.code === 'bad_token'
+        ? 'That is not the admin token of this Rollcall. Copy the whole line `rollcall start` printed after “Admin token”, or the file admin-token in its data folder.'
+        : `The token could not be checked: ${check.error}`;
       return;
     }
     saveToken(candidate);
-    this.tokenProblem = undefined;
     this.isTokenNeeded = false;
     this.problem = undefined;
+    this.viewChanges++;
+    this.#feed.start();
     void this.refresh();
   }
 
@@ -165,8 +256,11 @@ export class Dashboard {
       return;
     }
     this.sessions = [];
+    this.#feed.stop();
     await this.refresh();
-    if (!this.isTokenNeeded) this.problem = 'Logged out. This browser still reaches the dashboard because it runs on the professor’s laptop itself.';
+    if (this.isTokenNeeded) return;
+    this.#feed.start();
+    this.problem = 'Logged out. This browser still reaches the dashboard because it runs on the professor’s laptop itself.';
   }
 
   #check<T>(result: ApiResult<T>): result is { ok: true; value: T } {
@@ -175,7 +269,9 @@ export class Dashboard {
       return true;
     }
     if (needsToken(result)) {
+      if (!this.isTokenNeeded) this.viewChanges++;
       this.isTokenNeeded = true;
+      this.#feed.stop();
       this.problem = result.code === 'login_expired'
         ? 'Your login has ended (logged out, or 12 hours passed). Open a new login link: run `rollcall login-link` on the laptop.'
         : 'This dashboard answers only on the laptop itself, after a login link, or with the admin token that `rollcall start` printed.';

@@ -5,6 +5,8 @@
  * sessionStorage (gone when the tab closes) and sent only as an Authorization header, never
  * in a URL.
  */
+import type { RelayStatus } from '../../protocol/events.ts';
+
 const TOKEN_KEY = 'rollcall:admin-token';
 
 /** A refusal carries the validator's `code` (e.g. `bad_token`, `login_link_used`) when it sent one. */
@@ -18,8 +20,9 @@ export interface SessionInfo {
   ends_at: number;
   rotate_seconds?: number;
   ended_at?: number | null;
-  accepted_count?: number;
   status?: string;
+  /** GET /sessions: the session's decision counts. */
+  counts?: { decisions: number; accepted: number; rejected: number };
   /** Whether POST /submit_attendance is open for the session (absent on older validators: open). */
   direct_path?: boolean;
 }
@@ -80,11 +83,13 @@ export function saveToken(token: string): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
+/** The headers of a request to the validator: JSON, and the pasted admin token if there is one. */
+export function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
   return { Accept: 'application/json', ...extra, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
 }
 
-async function failureOf(response: Response): Promise<{ ok: false; status: number; error: string; code?: string }> {
+/** A refusal as the dashboard shows it: the validator's sentence and code, or the status line. */
+export async function failureOf(response: Response): Promise<{ ok: false; status: number; error: string; code?: string }> {
   try {
     const body = (await response.json()) as { error?: unknown; reason?: unknown; message?: unknown; code?: unknown };
     const text = body.error ?? body.message ?? body.reason;
@@ -113,7 +118,7 @@ function post<T>(path: string, body: unknown, token = savedToken()): Promise<Api
 /** GET /healthz: the validator's own view of its connection to the relay. */
 export interface Health {
   ok: boolean;
-  relay?: { url: string; rooms: number; connected: number; waiting: number };
+  relay?: RelayStatus;
 }
 
 export const api = {
