@@ -2,6 +2,8 @@
  * How CLI commands talk to a running Rollcall over HTTP: the server URL, the admin token
  * (flag, environment, or the data folder's token file), and errors a person can act on.
  */
+import type { z } from 'zod';
+import { parseWith } from '../protocol/index.ts';
 import { readAdminToken } from '../validator/index.ts';
 
 export interface ServerOptions {
@@ -63,4 +65,16 @@ export function expectOk(answer: ApiAnswer, what: string): void {
   if (answer.status >= 200 && answer.status < 300) return;
   const message = (answer.json as { error?: unknown } | undefined)?.error;
   throw new CliError(`${what} failed (HTTP ${answer.status}): ${typeof message === 'string' ? message : answer.text.slice(0, 200)}`);
+}
+
+/**
+ * The answer's body read with its protocol/api.ts schema, after {@link expectOk}: a CliError
+ * naming the field when the server answered something else (another program on the port, or a
+ * Rollcall too old for this command).
+ */
+export function parseAnswer<T>(answer: ApiAnswer, schema: z.ZodType<T>, what: string): T {
+  expectOk(answer, what);
+  const parsed = parseWith(schema, answer.json);
+  if (!parsed.ok) throw new CliError(`${what}: the server's answer is not what this rollcall expects (${parsed.error}); is it a Rollcall of the same version?`);
+  return parsed.value;
 }

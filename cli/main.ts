@@ -154,10 +154,17 @@ export function buildProgram(): Command {
       .option('--rotate <seconds>', 'QR rotation period in seconds, 0 for a static QR (default 10)', integer('--rotate', 0, 3600))
       .option('--skew <seconds>', 'clock skew tolerated around a rotating QR (default 120)', integer('--skew', 0, 3600))
       .option('--late-sync <minutes>', 'how long after the end offline submissions are still accepted (default 1440)', integer('--late-sync', 0, 43200))
+      .option('--late-after <minutes>', 'scans more than this many minutes after the start are marked late (default: the course’s setting, see `rollcall course set`)', integer('--late-after', 0, 1440))
       .option('--no-direct-path', 'close the direct path (POST /submit_attendance, no device checks) for this session: students submit through the app only')
       .option('--json', 'print the whole answer as JSON only'),
   ).action((options) => createSession(options));
-  serverOptions(session.command('list').description('list sessions with their counts').option('--json', 'print JSON')).action((options) => listSessions(options));
+  serverOptions(
+    session
+      .command('list')
+      .description('list sessions with their counts (present, late, excused, absent; accepted and rejected scans)')
+      .option('--course <name>', 'only this course’s sessions')
+      .option('--json', 'print JSON'),
+  ).action((options) => listSessions(options));
   serverOptions(
     session
       .command('options')

@@ -22,12 +22,13 @@ export const LIVE_HEARTBEAT_MS = 15_000;
 export const LIVE_SILENCE_LIMIT_MS = 40_000;
 
 /**
- * What changed in the validator's store: `decisions` (a scan decided, an override, a status),
- * `session` (created, ended, options, deleted), `roster` and `course` (a course's roster or
- * settings). `session_id` and `course` say where, when known.
+ * What changed in the validator's store (ValidatorStore's `StoreChange`): `decisions` (a scan
+ * decided, an override), `mark` (a professor's status mark), `session` (created, ended, options,
+ * deleted), `roster` and `course` (a course's roster or settings). `session_id` and `course` say
+ * where, when known.
  */
 export const StoreChangeSchema = z.strictObject({
-  kind: z.enum(['decisions', 'session', 'roster', 'course']),
+  kind: z.enum(['decisions', 'session', 'mark', 'roster', 'course']),
   session_id: sessionId.optional(),
   course: courseName.optional(),
 });

@@ -9,3 +9,4 @@ export * from './scan.ts';
 export * from './logText.ts';
 export * from './TokenBucket.ts';
 export * from './trust.ts';
+export * from './api.ts';

@@ -7,10 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIVE_EVENT, LIVE_HEARTBEAT_MS, type RelayStatus, type StoreChange } from '../protocol/events.ts';
-import type { StoreChanges } from './StoreChanges.ts';
 
 export interface LiveEventsOptions {
-  changes: StoreChanges;
+  /** Subscribes to the store's changes (ValidatorStore.onChange); returns the unsubscribe. */
+  onChange: (listener: (change: StoreChange) => void) => () => void;
   /** The follower's view of the relay; its changes are pushed as `relay` events. */
   relayStatus: () => RelayStatus | undefined;
   clock: () => number;
@@ -40,7 +40,7 @@ export class LiveEvents {
 
   constructor(options: LiveEventsOptions) {
     this.#options = { heartbeatMs: LIVE_HEARTBEAT_MS, relayCheckMs: 1000, coalesceMs: 50, ...options };
-    this.#unsubscribe = options.changes.subscribe((change) => this.#queue(change));
+    this.#unsubscribe = options.onChange((change) => this.#queue(change));
   }
 
   /** Streams currently open (for tests and diagnostics). */

@@ -9,8 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { LOGIN_PAGE_PATH, parseWith } from '../protocol/index.ts';
+import { LOGIN_PAGE_PATH, LoginLinkRequestSchema, LoginRequestSchema, parseWith, type LoginLinkResponse, type LoginResponse, type LogoutResponse } from '../protocol/index.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 import { bearerToken, hostHeaderName, isLocalHostName, isLoopbackAddress, readJsonRequest, sendError, sendJson, tokensEqual } from './httpIo.ts';
 import type { Logger } from '../log/index.ts';
@@ -19,13 +18,11 @@ import type { ValidatorStore } from './ValidatorStore.ts';
 
 /** How long a login link works (a new one: `rollcall login-link`). */
 export const DEFAULT_LOGIN_LINK_MINUTES = 15;
-const MAX_LOGIN_LINK_MINUTES = 24 * 60;
 /** How long a dashboard login lasts: a teaching day. */
 export const LOGIN_SECONDS = 12 * 3600;
 
-const SECRET = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a login secret is 43 base64url characters');
-const LoginSchema = z.strictObject({ secret: SECRET });
-const LoginLinkSchema = z.strictObject({ expires_minutes: z.number().positive().max(MAX_LOGIN_LINK_MINUTES).optional() });
+const LoginSchema = LoginRequestSchema;
+const LoginLinkSchema = LoginLinkRequestSchema;
 
 const LINK_REFUSALS = {
   used: ['login_link_used', 'this login link was already used (each works once): run `rollcall login-link` for a new one'],
@@ -113,7 +110,7 @@ export class ProfessorAuth {
     const request = parseWith(LoginLinkSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const link = this.newLoginLink(request.value.expires_minutes);
-    sendJson(res, 201, { login_url: link.url, expires_at: link.expiresAtMs });
+    sendJson(res, 201, { login_url: link.url, expires_at: link.expiresAtMs } satisfies LoginLinkResponse);
   }
 
   /** `POST /login` (public): spends a login link's secret and sets the login cookie. */
@@ -138,7 +135,7 @@ export class ProfessorAuth {
     }
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'login', detail: { expires_at: expiresAtMs } });
     this.#options.logger.info('professor logged in with a login link', { expires_at: new Date(expiresAtMs).toISOString() });
-    sendJson(res, 200, { ok: true, expires_at: expiresAtMs }, { 'set-cookie': loginCookieHeader(loginId, LOGIN_SECONDS, isHttpsRequest(req.headers, this.#isEncrypted(req))) });
+    sendJson(res, 200, { ok: true, expires_at: expiresAtMs } satisfies LoginResponse, { 'set-cookie': loginCookieHeader(loginId, LOGIN_SECONDS, isHttpsRequest(req.headers, this.#isEncrypted(req))) });
   }
 
   /** `POST /logout` (public): ends the cookie's login and deletes the cookie. */
@@ -149,7 +146,7 @@ export class ProfessorAuth {
     if (refusal !== undefined) return sendError(res, 403, 'cross_site', `refused as a cross-site request (${refusal})`);
     const wasLoggedIn = cookie !== undefined && this.#options.store.deleteProfessorLogin(hashOf(cookie));
     if (wasLoggedIn) this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'logout' });
-    sendJson(res, 200, { logged_out: wasLoggedIn }, { 'set-cookie': loginCookieHeader('', 0, isHttpsRequest(req.headers, this.#isEncrypted(req))) });
+    sendJson(res, 200, { logged_out: wasLoggedIn } satisfies LogoutResponse, { 'set-cookie': loginCookieHeader('', 0, isHttpsRequest(req.headers, this.#isEncrypted(req))) });
   }
 
   /**

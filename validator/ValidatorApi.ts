@@ -8,8 +8,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
-import { z } from 'zod';
-import { QR_RENDER_OPTIONS, courseName, isSessionId, parseWith, sessionId as sessionIdSchema, studentId as studentIdSchema } from '../protocol/index.ts';
+import {
+  EndSessionRequestSchema,
+  OverrideRequestSchema,
+  QR_RENDER_OPTIONS,
+  RosterRequestSchema,
+  SessionOptionsRequestSchema,
+  isSessionId,
+  parseWith,
+  type AttendanceResponse,
+  type CreateSessionResponse,
+  type EndSessionResponse,
+  type HealthResponse,
+  type OverrideResponse,
+  type QrResponse,
+  type RosterSetResponse,
+  type Session,
+  type SessionsResponse,
+} from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
@@ -18,19 +34,11 @@ import { ProfessorAuth } from './ProfessorAuth.ts';
 import { LiveEvents } from './LiveEvents.ts';
 import type { RelayStatus } from '../protocol/events.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
+import { lateAfterMinutes } from './sessionTimes.ts';
+import { sessionCounts } from './statusViews.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
 
-const EndSessionSchema = z.strictObject({ session_id: sessionIdSchema });
-/** Options a professor may change on an existing session (today only the direct path switch). */
-const SessionOptionsSchema = z.strictObject({ session_id: sessionIdSchema, direct_path: z.boolean() });
-const OverrideSchema = z.strictObject({
-  session_id: sessionIdSchema,
-  student_id: studentIdSchema,
-  status: z.enum(['accepted', 'rejected']),
-  note: z.string().max(500).optional(),
-});
-const RosterSchema = z.strictObject({ course: courseName, student_ids: z.array(studentIdSchema).max(10_000) });
 const ROSTER_BODY_LIMIT_BYTES = 512 * 1024;
 
 export interface ValidatorApiOptions {
@@ -73,7 +81,7 @@ export class ValidatorApi {
   readonly events: LiveEvents;
 
   /** Liveness, and the follower's connection to the relay when there is one (no secrets). */
-  #health(): Record<string, unknown> {
+  #health(): HealthResponse {
     const relay = this.#options.relayStatus?.();
     return { ok: true, service: 'rollcall-validator', ...(relay ? { relay } : {}) };
   }
@@ -81,7 +89,7 @@ export class ValidatorApi {
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
     this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
-    this.events = new LiveEvents({ changes: options.store.changes, relayStatus: () => options.relayStatus?.(), clock: options.clock });
+    this.events = new LiveEvents({ onChange: (listener) => options.store.onChange(listener), relayStatus: () => options.relayStatus?.(), clock: options.clock });
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
@@ -93,7 +101,7 @@ export class ValidatorApi {
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
       { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
       { pattern: /^\/events$/, isProfessor: true, methods: { GET: (req, res) => this.events.open(req, res) } },
-      { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (_req, res) => this.#listSessions(res) } },
+      { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (req, res) => this.#listSessions(req, res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
       { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
       { pattern: /^\/qr\/([^/]+?)(\.svg)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#qr(req, res, match) } },
@@ -154,28 +162,28 @@ export class ValidatorApi {
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
     this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
     const qr = issueQr(session, nowMs, this.#options.appBaseUrl());
-    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session) });
+    sendJson(res, 201, { ...qr, session_id: session.id, direct_path: isDirectPathOpen(session), late_after_minutes: lateAfterMinutes(session) } satisfies CreateSessionResponse);
   }
 
   async #endSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(EndSessionSchema, body);
+    const request = parseWith(EndSessionRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#options.store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     const nowMs = this.#options.clock();
-    if (nowMs > session.endsAtS * 1000) return sendJson(res, 200, { ...publicSession(session, nowMs), already_ended: true });
+    if (nowMs > session.endsAtS * 1000) return sendJson(res, 200, { ...publicSession(session, nowMs), already_ended: true } satisfies EndSessionResponse);
     const endAtMs = Math.max(nowMs, session.startsAtS * 1000);
     const ended = this.#options.store.endSession(session.id, endAtMs)!;
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'end_session', sessionId: session.id, detail: { planned_end: session.endsAtS, ends_at: ended.endsAtS } });
-    sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false });
+    sendJson(res, 200, { ...publicSession(ended, nowMs), already_ended: false } satisfies EndSessionResponse);
   }
 
   async #sessionOptions(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(SessionOptionsSchema, body);
+    const request = parseWith(SessionOptionsRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#options.store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
@@ -185,16 +193,18 @@ export class ValidatorApi {
     if (wasOpen !== request.value.direct_path) {
       this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail: { direct_path: request.value.direct_path } });
     }
-    sendJson(res, 200, publicSession(changed, nowMs));
+    sendJson(res, 200, publicSession(changed, nowMs) satisfies Session);
   }
 
-  #listSessions(res: ServerResponse): void {
+  #listSessions(req: IncomingMessage, res: ServerResponse): void {
     const nowMs = this.#options.clock();
-    const sessions = this.#options.store.listSessions().map((session) => ({
+    const course = queryOf(req).get('course');
+    const { store } = this.#options;
+    const sessions = (course === null ? store.listSessions() : store.listCourseSessions(course)).map((session) => ({
       ...publicSession(session, nowMs),
-      counts: this.#options.store.countDecisions(session.id),
+      counts: sessionCounts(this.#options.store, session, nowMs),
     }));
-    sendJson(res, 200, { sessions });
+    sendJson(res, 200, { sessions } satisfies SessionsResponse);
   }
 
   #sessionFromPath(res: ServerResponse, id: string | undefined): SessionRecord | undefined {
@@ -221,7 +231,7 @@ export class ValidatorApi {
       server_time_ms: nowMs,
       is_live: publicSession(session, nowMs).is_live,
       accepted_count: this.#options.store.countDecisions(session.id).accepted,
-    });
+    } satisfies QrResponse);
   }
 
   #attendance(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): void {
@@ -233,14 +243,14 @@ export class ValidatorApi {
       const fileName = `attendance-${session.course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${session.id.slice(0, 8)}.csv`;
       return send(res, 200, attendanceCsv(attendance), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` });
     }
-    if (match[2] === '.json' || wantsJson(req)) return sendJson(res, 200, attendance);
+    if (match[2] === '.json' || wantsJson(req)) return sendJson(res, 200, attendance satisfies AttendanceResponse);
     send(res, 200, attendanceHtml(attendance), { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" });
   }
 
   async #override(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res);
     if (body === undefined) return;
-    const request = parseWith(OverrideSchema, body);
+    const request = parseWith(OverrideRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const { session_id: sessionId, student_id: studentId, status, note } = request.value;
     const session = this.#options.store.getSession(sessionId);
@@ -266,17 +276,26 @@ export class ValidatorApi {
     } else if (!this.#options.store.revokeAcceptance(sessionId, studentId, decision, audit)) {
       return sendError(res, 409, 'not_accepted', 'this student is not marked present in this session, so there is nothing to reject');
     }
-    sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs });
+    sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs } satisfies OverrideResponse);
   }
 
   async #roster(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#professorBody(req, res, ROSTER_BODY_LIMIT_BYTES);
     if (body === undefined) return;
-    const request = parseWith(RosterSchema, body);
+    const request = parseWith(RosterRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     this.#options.store.setRoster(request.value.course, request.value.student_ids);
     this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
-    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size });
+    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size } satisfies RosterSetResponse);
+  }
+}
+
+/** The request's query parameters (course names, report formats: never secrets). */
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  try {
+    return new URL(req.url ?? '/', 'http://validator.invalid').searchParams;
+  } catch {
+    return new URLSearchParams();
   }
 }
 

@@ -6,9 +6,10 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReviewFlag } from '../protocol/index.ts';
+import { EventEmitter } from 'node:events';
+import type { CourseSettings, ReviewFlag, StatusChange } from '../protocol/index.ts';
+import { CourseStore, type RosterImportCounts, type RosterInput } from './CourseStore.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { StoreChanges } from './StoreChanges.ts';
 import type { AuditEvent, Decision, SessionRecord } from './types.ts';
 
 export const DB_FILE_NAME = 'validator.db';
@@ -67,6 +68,20 @@ export interface UnstoredRejections {
 /** What redeeming a login link did (`ValidatorStore.redeemLoginLink`). */
 export type LoginLinkOutcome = 'ok' | 'used' | 'expired' | 'unknown';
 
+/**
+ * What changed in the store (the `change` event): the dashboard's live view listens to learn
+ * when to read again. `kind` says what: a session made, ended, changed or deleted, decisions
+ * recorded, a status mark, a roster or a course's settings.
+ */
+export interface StoreChange {
+  kind: 'session' | 'decisions' | 'mark' | 'roster' | 'course';
+  session_id?: string;
+  course?: string;
+}
+
+/** What `deleteSession` did. */
+export type DeleteSessionOutcome = { ok: true; rejectionsDeleted: number } | { ok: false; reason: 'unknown_session' | 'has_acceptance' };
+
 /** What `recordManualDecision` did. */
 export type RecordOutcome = 'inserted' | 'exists';
 
@@ -77,6 +92,15 @@ const SQL = {
       @rotate_seconds, @skew_seconds, @late_sync_minutes, @options, @created_at_ms, @ended_early_at_ms)`,
   getSession: `SELECT * FROM sessions WHERE id = ?`,
   listSessions: `SELECT * FROM sessions ORDER BY created_at_ms DESC, id`,
+  listCourseSessions: `SELECT * FROM sessions WHERE course = ? ORDER BY created_at_ms DESC, id`,
+  hasAnyAcceptance: `SELECT 1 FROM decisions WHERE session_id = ? AND status = 'accepted' LIMIT 1`,
+  // (deleteSession runs these one by one)
+  deleteDecisions: `DELETE FROM decisions WHERE session_id = ?`,
+  deleteBindings: `DELETE FROM device_bindings WHERE session_id = ?`,
+  deleteUnstoredDirect: `DELETE FROM unstored_direct_rejections WHERE session_id = ?`,
+  deleteUnstoredSync: `DELETE FROM unstored_sync_rejections WHERE session_id = ?`,
+  deleteIntervals: `DELETE FROM connection_intervals WHERE session_id = ?`,
+  deleteSession: `DELETE FROM sessions WHERE id = ?`,
   endSession: `UPDATE sessions SET ends_at_s = @ends_at_s, ended_early_at_ms = @at_ms WHERE id = @id`,
   setSessionOptions: `UPDATE sessions SET options = @options WHERE id = @id`,
   // ON CONFLICT(session_id, nonce) only: a second standing acceptance of a student still raises, so the
@@ -124,10 +148,6 @@ const SQL = {
   closeDanglingIntervals: `UPDATE connection_intervals SET disconnected_at_ms = connected_at_ms WHERE disconnected_at_ms IS NULL`,
   coveringInterval: `SELECT 1 FROM connection_intervals WHERE session_id = ? AND connected_at_ms <= ?
       AND (disconnected_at_ms IS NULL OR disconnected_at_ms >= ?) LIMIT 1`,
-  clearRoster: `DELETE FROM roster WHERE course = ?`,
-  addToRoster: `INSERT OR IGNORE INTO roster (course, student_id) VALUES (?, ?)`,
-  hasRoster: `SELECT 1 FROM roster WHERE course = ? LIMIT 1`,
-  onRoster: `SELECT 1 FROM roster WHERE course = ? AND student_id = ?`,
   getIdentity: `SELECT sign_public_key, sign_secret_key FROM identity WHERE id = 1`,
   insertIdentity: `INSERT OR IGNORE INTO identity (id, sign_public_key, sign_secret_key, created_at_ms) VALUES (1, ?, ?, ?)`,
   openForEntriesUntil: `SELECT id, ends_at_s * 1000 + late_sync_minutes * 60000 + @grace_ms AS writes_until_ms FROM sessions
@@ -151,8 +171,9 @@ export class ValidatorStore {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #sql: Statements;
-  /** Every write that a screen shows, announced (the dashboard's live events). */
-  readonly changes = new StoreChanges();
+  readonly #events = new EventEmitter();
+  /** Courses, rosters and status marks (CourseStore.ts); its writes are announced by the methods below. */
+  readonly courses: CourseStore;
 
   /** Opens (creating if needed) `<dataDir>/validator.db`, with file mode 0600: it holds session secrets. */
   static open(dataDir: string): ValidatorStore {
@@ -174,6 +195,7 @@ export class ValidatorStore {
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
     this.#sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, this.#db.prepare(text)])) as Statements;
+    this.courses = new CourseStore(this.#db);
     // An interval left open by a crash says nothing about the time after the crash.
     this.#sql.closeDanglingIntervals.run();
   }
@@ -217,11 +239,58 @@ export class ValidatorStore {
     return this.#db.transaction(work)();
   }
 
+  // ---- change events
+
+  /**
+   * Calls `listener` after each change this store makes (see {@link StoreChange}); returns a
+   * function that stops it. A listener that throws is ignored: it must not undo a write.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void {
+    const safe = (change: StoreChange) => {
+      try {
+        listener(change);
+      } catch {
+        // a listener's bug must not fail the write that already happened
+      }
+    };
+    this.#events.on('change', safe);
+    return () => void this.#events.off('change', safe);
+  }
+
+  #changed(change: StoreChange): void {
+    this.#events.emit('change', change);
+  }
+
   // ---- sessions
 
   insertSession(session: SessionRecord): void {
     this.#sql.insertSession.run(sessionToRow(session));
-    this.changes.emit({ kind: 'session', session_id: session.id });
+    this.#changed({ kind: 'session', session_id: session.id, course: session.course });
+  }
+
+  /** A course's sessions, newest first. */
+  listCourseSessions(course: string): SessionRecord[] {
+    return (this.#sql.listCourseSessions.all(course) as SessionRow[]).map(rowToSession);
+  }
+
+  /**
+   * Deletes a session that never accepted anyone (a test session) with everything it holds:
+   * rejected decisions, device bindings, counters, marks. One with any acceptance, even revoked,
+   * is kept: a student's attendance is never lost.
+   */
+  deleteSession(id: string): DeleteSessionOutcome {
+    const outcome = this.#db.transaction((): DeleteSessionOutcome => {
+      const session = this.getSession(id);
+      if (!session) return { ok: false, reason: 'unknown_session' };
+      if (this.#sql.hasAnyAcceptance.get(id) !== undefined) return { ok: false, reason: 'has_acceptance' };
+      const rejectionsDeleted = this.#sql.deleteDecisions.run(id).changes;
+      for (const statement of [this.#sql.deleteBindings, this.#sql.deleteUnstoredDirect, this.#sql.deleteUnstoredSync, this.#sql.deleteIntervals]) statement.run(id);
+      this.courses.deleteMarks(id);
+      this.#sql.deleteSession.run(id);
+      return { ok: true, rejectionsDeleted };
+    })();
+    if (outcome.ok) this.#changed({ kind: 'session', session_id: id });
+    return outcome;
   }
 
   getSession(id: string): SessionRecord | undefined {
@@ -272,14 +341,14 @@ export class ValidatorStore {
   /** Moves a session's end to `atMs` (rounded down to the second). Returns the updated session. */
   endSession(id: string, atMs: number): SessionRecord | undefined {
     this.#sql.endSession.run({ id, ends_at_s: Math.floor(atMs / 1000), at_ms: atMs });
-    this.changes.emit({ kind: 'session', session_id: id });
+    this.#changed({ kind: 'session', session_id: id });
     return this.getSession(id);
   }
 
   /** Replaces a session's options (JSON object). Returns the updated session. */
   setSessionOptions(id: string, options: Record<string, unknown>): SessionRecord | undefined {
     this.#sql.setSessionOptions.run({ id, options: JSON.stringify(options) });
-    this.changes.emit({ kind: 'session', session_id: id });
+    this.#changed({ kind: 'session', session_id: id });
     return this.getSession(id);
   }
 
@@ -295,13 +364,13 @@ export class ValidatorStore {
    * Accepted decisions with a device key bind that device to the student for the session.
    */
   recordDecisions(decisions: readonly Decision[]): Decision[] {
-    const stood = this.#recordMany(decisions);
-    this.#decisionsChanged(decisions);
-    return stood;
+    const stored = this.#recordMany(decisions);
+    this.#announceDecisions(decisions);
+    return stored;
   }
 
-  #decisionsChanged(decisions: readonly Pick<Decision, 'sessionId'>[]): void {
-    for (const id of new Set(decisions.map((decision) => decision.sessionId))) this.changes.emit({ kind: 'decisions', session_id: id });
+  #announceDecisions(decisions: readonly Decision[]): void {
+    for (const sessionId of new Set(decisions.map((decision) => decision.sessionId))) this.#changed({ kind: 'decisions', session_id: sessionId });
   }
 
   /**
@@ -385,19 +454,20 @@ export class ValidatorStore {
    * Returns false when the student had no standing acceptance.
    */
   revokeAcceptance(sessionId: string, studentId: string, manualRejection: Decision, audit: AuditEvent): boolean {
-    return this.#db.transaction(() => {
+    const isRevoked = this.#db.transaction(() => {
       const changed = this.#sql.revokeAcceptance.run({ session_id: sessionId, student_id: studentId, at_ms: manualRejection.decidedAtMs }).changes;
       if (changed === 0) return false;
       this.#sql.insertDecision.run(decisionToRow(manualRejection));
       this.#insertAudit(audit);
-      this.#decisionsChanged([manualRejection]);
       return true;
     })();
+    if (isRevoked) this.#changed({ kind: 'decisions', session_id: sessionId });
+    return isRevoked;
   }
 
   /** Records a manual decision and its audit row together. 'exists' if the student is already accepted. */
   recordManualDecision(decision: Decision, audit: AuditEvent): RecordOutcome {
-    return this.#db.transaction((): RecordOutcome => {
+    const outcome = this.#db.transaction((): RecordOutcome => {
       try {
         if (this.#sql.insertDecision.run(decisionToRow(decision)).changes === 0) return 'exists';
       } catch (error) {
@@ -405,9 +475,10 @@ export class ValidatorStore {
         throw error;
       }
       this.#insertAudit(audit);
-      this.#decisionsChanged([decision]);
       return 'inserted';
     })();
+    if (outcome === 'inserted') this.#changed({ kind: 'decisions', session_id: decision.sessionId });
+    return outcome;
   }
 
   /**
@@ -417,20 +488,19 @@ export class ValidatorStore {
    * stored. Returns the decision that stands and whether it was stored.
    */
   recordDirectDecision(decision: Decision, maxStoredRejections: number): { decision: Decision; isStored: boolean } {
-    return this.#db.transaction(() => {
+    const result = this.#db.transaction(() => {
       const address = decision.clientAddress;
       if (decision.status === 'rejected' && address !== undefined) {
         const stored = this.#sql.storedDirectRejections.get({ session_id: decision.sessionId, client_address: address, cap: maxStoredRejections }) as { n: number };
         if (stored.n >= maxStoredRejections) {
           this.#sql.countUnstoredRejection.run({ session_id: decision.sessionId, client_address: address, at_ms: decision.decidedAtMs });
-          this.#decisionsChanged([decision]);
           return { decision, isStored: false };
         }
       }
-      const stood = this.#recordOne(decision);
-      this.#decisionsChanged([decision]);
-      return { decision: stood, isStored: true };
+      return { decision: this.#recordOne(decision), isStored: true };
     })();
+    if (result.isStored) this.#changed({ kind: 'decisions', session_id: decision.sessionId });
+    return result;
   }
 
   /** Per client address, the session's direct rejections that were counted but not stored; most first. */
@@ -537,20 +607,48 @@ export class ValidatorStore {
     return this.#sql.coveringInterval.get(sessionId, fromMs, toMs) !== undefined;
   }
 
-  // ---- rosters (optional: `not_on_roster` is flagged only for courses that have one)
+  // ---- courses, rosters, marks (CourseStore.ts), announced as changes
 
-  setRoster(course: string, studentIds: readonly string[]): void {
-    this.#db.transaction(() => {
-      this.#sql.clearRoster.run(course);
-      for (const id of studentIds) this.#sql.addToRoster.run(course, id);
-    })();
-    this.changes.emit({ kind: 'roster', course });
+  /** The seed's `POST /roster`: the course's roster becomes exactly these ids. */
+  setRoster(course: string, studentIds: readonly string[], nowMs = Date.now()): void {
+    this.courses.replaceRosterIds(course, studentIds, nowMs);
+    this.#changed({ kind: 'roster', course });
   }
 
-  /** `undefined` when the course has no roster; otherwise whether the student is on it. */
+  /** Adds and updates roster rows (see CourseStore.importRoster) and writes the audit row, together. */
+  importRoster(course: string, students: readonly RosterInput[], removeMissing: boolean, audit: AuditEvent): RosterImportCounts {
+    const counts = this.#db.transaction(() => {
+      const result = this.courses.importRoster(course, students, removeMissing, audit.atMs);
+      this.#insertAudit({ ...audit, detail: { ...audit.detail, ...result } });
+      return result;
+    })();
+    this.#changed({ kind: 'roster', course });
+    return counts;
+  }
+
+  /** Creates the course or changes its settings, with an audit row. */
+  setCourseSettings(course: string, change: Partial<CourseSettings>, audit: AuditEvent): CourseSettings {
+    const settings = this.#db.transaction(() => {
+      const after = this.courses.setSettings(course, change, audit.atMs);
+      this.#insertAudit(audit);
+      return after;
+    })();
+    this.#changed({ kind: 'course', course });
+    return settings;
+  }
+
+  /** Records a professor's status mark (one row of the audit trail) and its audit-log row. */
+  addStatusMark(change: StatusChange, course: string): void {
+    this.#db.transaction(() => {
+      this.courses.addMark(change);
+      this.#insertAudit({ atMs: change.at, actor: change.actor, action: 'mark', sessionId: change.session_id, detail: { student_id: change.student_id, before: change.before, after: change.after, note: change.note } });
+    })();
+    this.#changed({ kind: 'mark', session_id: change.session_id, course });
+  }
+
+  /** `undefined` when the course has no roster; otherwise whether the student is on it (ids compared as the course says). */
   isOnRoster(course: string, studentId: string): boolean | undefined {
-    if (this.#sql.hasRoster.get(course) === undefined) return undefined;
-    return this.#sql.onRoster.get(course, studentId) !== undefined;
+    return this.courses.isOnRoster(course, studentId);
   }
 }
 

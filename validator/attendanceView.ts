@@ -3,32 +3,13 @@
  * page a professor can read, and CSV for a spreadsheet.
  */
 import { stringify } from 'csv-stringify/sync';
-import { publicSession, type PublicSession } from './sessions.ts';
+import type { AttendanceResponse, AttendanceRow as ApiAttendanceRow } from '../protocol/index.ts';
+import { publicSession } from './sessions.ts';
 import type { Decision, SessionRecord } from './types.ts';
 import type { UnstoredRejections } from './ValidatorStore.ts';
 
-export interface AttendanceRow {
-  student_id: string | null;
-  decided_at: number;
-  flags: string[];
-  via: Decision['via'];
-  device: string | null;
-  reason: string;
-  note?: string;
-  /** The client address of a direct submission (the socket's); null on the other paths. */
-  address: string | null;
-}
-
-export interface Attendance {
-  session: PublicSession;
-  accepted: AttendanceRow[];
-  rejected: AttendanceRow[];
-  counts: { accepted: number; rejected: number; flagged: number };
-  /** Direct-path rejections answered but not stored, per client address (past the per-address cap). */
-  unstored_rejections: { address: string; count: number; last_at: number }[];
-  /** Sync-path rejections answered but not stored, per device key (past the per-device cap). */
-  unstored_device_rejections: { device: string; count: number; last_at: number }[];
-}
+export type AttendanceRow = ApiAttendanceRow;
+export type Attendance = AttendanceResponse;
 
 export function buildAttendance(
   session: SessionRecord,

@@ -147,4 +147,35 @@ export const MIGRATIONS: readonly string[] = [
      created_at_ms INTEGER NOT NULL,
      expires_at_ms INTEGER NOT NULL
    );`,
+  // 6 (branch term; renumber at merge if another migration landed first): courses with their
+  // settings (late rule, points, threshold, how ids compare), roster rows with the file's details
+  // and a comparison key (unique per course: a re-import updates, never duplicates), and the
+  // professor's status marks, each row one change kept for the audit trail (docs/SPEC.md S1–S6).
+  // Rosters made before courses existed keep comparing ids exactly (id_case "sensitive"), so
+  // their rows' keys are their ids (already trimmed and NFC: the schema made them so).
+  `CREATE TABLE courses (
+     name TEXT PRIMARY KEY,
+     settings TEXT NOT NULL DEFAULT '{}',
+     created_at_ms INTEGER NOT NULL
+   );
+   INSERT INTO courses (name, settings, created_at_ms)
+     SELECT DISTINCT course, '{"id_case":"sensitive"}', 0 FROM roster;
+   ALTER TABLE roster ADD COLUMN id_key TEXT;
+   ALTER TABLE roster ADD COLUMN name TEXT;
+   ALTER TABLE roster ADD COLUMN email TEXT;
+   ALTER TABLE roster ADD COLUMN section TEXT;
+   UPDATE roster SET id_key = student_id;
+   CREATE UNIQUE INDEX roster_by_key ON roster (course, id_key);
+   CREATE INDEX sessions_by_course ON sessions (course, starts_at_s);
+   CREATE TABLE status_marks (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     student_id TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('present', 'late', 'excused', 'absent')),
+     before_status TEXT CHECK (before_status IN ('present', 'late', 'excused', 'absent')),
+     note TEXT,
+     actor TEXT NOT NULL,
+     at_ms INTEGER NOT NULL
+   );
+   CREATE INDEX status_marks_by_session ON status_marks (session_id, id);`,
 ];

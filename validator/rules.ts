@@ -30,12 +30,13 @@ import {
 } from '../protocol/index.ts';
 import { nativeSharedKey } from './nativeSharedKey.ts';
 import { verifySignatureSync } from './qrSigning.ts';
+import { sessionEndMs } from './sessionTimes.ts';
 import type { Decision, SessionRecord } from './types.ts';
 
 /** The parts of a session the rules read. */
 export type SessionRules = Pick<
   SessionRecord,
-  'id' | 'secret' | 'boxSecretKey' | 'startsAtS' | 'endsAtS' | 'skewSeconds' | 'lateSyncMinutes'
+  'id' | 'secret' | 'boxSecretKey' | 'startsAtS' | 'endsAtS' | 'skewSeconds' | 'lateSyncMinutes' | 'endedEarlyAtMs'
 >;
 
 /** A sealed entry read from the session's room (the sync path). */
@@ -287,7 +288,8 @@ function windowCheck(
   // kept from the lecture, or a session ended early) is also outside the window. The direct path
   // uses the server's receive time as is; the sync path allows the skew on both of its clocks.
   if (submission.isDirect) {
-    if (submission.scanMs < startMs || submission.scanMs > endMs + 999) {
+    // The end chosen by `end_session` holds to the millisecond (the QR's `e` is its whole second).
+    if (submission.scanMs < startMs || submission.scanMs >= sessionEndMs(session)) {
       return { reason: 'outside_window', note: 'the submission arrived outside the session’s window' };
     }
   } else if (outside(submission.scanMs, startMs - skewMs, endMs + skewMs) && outside(submission.firstSeenMs, startMs - skewMs, endMs + skewMs)) {

@@ -3,7 +3,6 @@
  * here and go straight to the store; only the QR (payload, signature, URL) leaves.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { newBoxKeyPair, randomBytes, toBase64Url } from '../crypto/index.ts';
 import {
   DEFAULT_LATE_SYNC_MINUTES,
@@ -11,31 +10,30 @@ import {
   DEFAULT_SKEW_SECONDS,
   FORMAT_VERSION,
   SESSION_SECRET_BYTES,
-  courseName,
+  CreateSessionRequestSchema,
   encodeQrPayload,
   qrSlotAt,
   qrSlotEndsAt,
   qrUrl,
+  type CreateSessionRequest,
+  type IssuedQr,
   type QrPayload,
+  type Session,
 } from '../protocol/index.ts';
 import { signPayloadSync } from './qrSigning.ts';
+import { lateAfterMinutes, provisionalUntilMs, sessionEndMs } from './sessionTimes.ts';
 import type { SessionRecord } from './types.ts';
 
-/** Body of `POST /create_session` (the seed's two fields plus docs/SPEC.md's options). Strict: an unknown field is an error. */
-export const CreateSessionSchema = z.strictObject({
-  course: courseName,
-  /** Minutes; fractions allowed (a 30-second session is 0.5), at most a day. */
-  duration_minutes: z.number().positive().max(1440),
-  starts_at: z.number().int().min(0).max(2 ** 40).optional(),
-  rotate_seconds: z.number().int().min(0).max(3600).optional(),
-  skew_seconds: z.number().int().min(0).max(3600).optional(),
-  late_sync_minutes: z.number().int().min(0).max(60 * 24 * 30).optional(),
-  /** Whether `POST /submit_attendance` may be used for this session (default true, as the seed). */
-  direct_path: z.boolean().optional(),
-});
-export type CreateSessionRequest = z.infer<typeof CreateSessionSchema>;
+export type { IssuedQr };
 
-export function newSessionRecord(request: CreateSessionRequest, nowMs: number): SessionRecord {
+/** Body of `POST /create_session` (protocol/api.ts). */
+export const CreateSessionSchema = CreateSessionRequestSchema;
+
+/**
+ * A new session. `lateAfterMinutesDefault` is the course's setting, used when the request does
+ * not say (null: the session has no late status).
+ */
+export function newSessionRecord(request: CreateSessionRequest, nowMs: number, lateAfterMinutesDefault: number | null = null): SessionRecord {
   const startsAtS = request.starts_at ?? Math.floor(nowMs / 1000);
   const keys = newBoxKeyPair();
   return {
@@ -49,7 +47,11 @@ export function newSessionRecord(request: CreateSessionRequest, nowMs: number): 
     rotateSeconds: request.rotate_seconds ?? DEFAULT_ROTATE_SECONDS,
     skewSeconds: request.skew_seconds ?? DEFAULT_SKEW_SECONDS,
     lateSyncMinutes: request.late_sync_minutes ?? DEFAULT_LATE_SYNC_MINUTES,
-    options: { duration_minutes: request.duration_minutes, direct_path: request.direct_path ?? true },
+    options: {
+      duration_minutes: request.duration_minutes,
+      direct_path: request.direct_path ?? true,
+      late_after_minutes: request.late_after_minutes === undefined ? lateAfterMinutesDefault : request.late_after_minutes,
+    },
     createdAtMs: nowMs,
   };
 }
@@ -63,32 +65,32 @@ export function isDirectPathOpen(session: Pick<SessionRecord, 'options'>): boole
   return session.options.direct_path !== false;
 }
 
-/** The QR valid at one moment, as `GET /qr/<id>` and `POST /create_session` answer it. */
-export interface IssuedQr {
-  session_id: string;
-  course: string;
-  payload_b64: string;
-  signature: string;
-  qr_text: string;
-  /** The slot `t` (Unix s). */
-  slot: number;
-  rotate_seconds: number;
-  /** When this QR is replaced (Unix ms); null for a static QR. */
-  expires_at: number | null;
-  starts_at: number;
-  ends_at: number;
-  skew_seconds: number;
-  late_sync_minutes: number;
+/**
+ * The slot a QR issued at `nowMs` carries. A rotating QR's slots are aligned on the session
+ * start, so every request in one slot gets the same QR; before the start that slot lies before
+ * the start and is refused `outside_window` (see {@link qrWarning}). A static QR is made to be
+ * printed for the door, often before the session: its slot is the issue time brought into the
+ * session's window, so a static QR made early works for the whole session.
+ */
+export function issuedSlot(session: Pick<SessionRecord, 'startsAtS' | 'endsAtS' | 'rotateSeconds'>, nowMs: number): number {
+  const slot = qrSlotAt({ startsAtS: session.startsAtS, rotateSeconds: session.rotateSeconds }, nowMs / 1000);
+  if (session.rotateSeconds > 0) return slot;
+  return Math.min(Math.max(slot, session.startsAtS), session.endsAtS);
 }
 
-/**
- * The QR of the slot that contains `nowMs`. Slots are aligned on the session start, so every
- * request in one slot gets the same QR. Before the start the slot lies before the start too:
- * that QR is refused as `outside_window`, which is what a QR shown too early deserves.
- */
+/** Why the QR of `slot` would not be accepted if scanned at `nowMs`, in words; undefined when it would. */
+export function qrWarning(session: Pick<SessionRecord, 'startsAtS' | 'endsAtS' | 'rotateSeconds'>, slot: number, nowMs: number): string | undefined {
+  if (nowMs >= sessionEndMs(session)) return 'the session has ended: scans of this QR are refused (outside_window)';
+  if (session.rotateSeconds > 0 && slot < session.startsAtS) {
+    return `the session starts at ${new Date(session.startsAtS * 1000).toISOString()}: a rotating QR made before then is refused (outside_window); show the live QR (/qr/<id>.svg) from the start, or create a static QR (rotate 0) to print`;
+  }
+  return undefined;
+}
+
+/** The QR of the slot that contains `nowMs` (see {@link issuedSlot}). */
 export function issueQr(session: SessionRecord, nowMs: number, appBaseUrl: string): IssuedQr {
   const timing = { startsAtS: session.startsAtS, rotateSeconds: session.rotateSeconds };
-  const slot = qrSlotAt(timing, nowMs / 1000);
+  const slot = issuedSlot(session, nowMs);
   const payload: QrPayload = {
     v: FORMAT_VERSION as 1,
     s: session.id,
@@ -102,6 +104,7 @@ export function issueQr(session: SessionRecord, nowMs: number, appBaseUrl: strin
   const payloadB64 = encodeQrPayload(payload);
   const signature = signPayloadSync(session.secret, payloadB64);
   const endsAt = qrSlotEndsAt(timing, slot);
+  const warning = qrWarning(session, slot, nowMs);
   return {
     session_id: session.id,
     course: session.course,
@@ -115,11 +118,12 @@ export function issueQr(session: SessionRecord, nowMs: number, appBaseUrl: strin
     ends_at: session.endsAtS,
     skew_seconds: session.skewSeconds,
     late_sync_minutes: session.lateSyncMinutes,
+    ...(warning !== undefined ? { warning } : {}),
   };
 }
 
 /** A session as professors see it: no secret, no private key. */
-export function publicSession(session: SessionRecord, nowMs: number) {
+export function publicSession(session: SessionRecord, nowMs: number): Session {
   return {
     session_id: session.id,
     course: session.course,
@@ -132,7 +136,10 @@ export function publicSession(session: SessionRecord, nowMs: number) {
     created_at: session.createdAtMs,
     ended_early: session.endedEarlyAtMs !== undefined,
     direct_path: isDirectPathOpen(session),
-    is_live: nowMs >= session.startsAtS * 1000 && nowMs <= session.endsAtS * 1000 + 999,
+    is_live: nowMs >= session.startsAtS * 1000 && nowMs < sessionEndMs(session),
+    late_after_minutes: lateAfterMinutes(session),
+    provisional_until: provisionalUntilMs(session),
   };
 }
-export type PublicSession = ReturnType<typeof publicSession>;
+export type PublicSession = Session;
+

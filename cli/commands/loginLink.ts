@@ -1,5 +1,6 @@
 /** `rollcall login-link`: a new one-time dashboard login link from a running server. */
-import { apiRequest, expectOk, type ServerOptions } from '../apiClient.ts';
+import { LoginLinkResponseSchema } from '../../protocol/index.ts';
+import { apiRequest, parseAnswer, type ServerOptions } from '../apiClient.ts';
 
 export interface LoginLinkOptions extends ServerOptions {
   /** Minutes the link works (the server's default, 15, when absent). */
@@ -9,8 +10,7 @@ export interface LoginLinkOptions extends ServerOptions {
 
 export async function loginLinkCommand(options: LoginLinkOptions): Promise<void> {
   const answer = await apiRequest(options, 'POST', 'login_link', options.expires !== undefined ? { expires_minutes: options.expires } : {});
-  expectOk(answer, 'making a login link');
-  const link = answer.json as { login_url: string; expires_at: number };
+  const link = parseAnswer(answer, LoginLinkResponseSchema, 'making a login link');
   if (options.json) return void console.log(JSON.stringify(link));
   console.log(`Open this link once, in the browser that will run the dashboard (it works until ${new Date(link.expires_at).toLocaleTimeString()}):`);
   console.log(link.login_url);

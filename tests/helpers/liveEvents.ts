@@ -37,9 +37,12 @@ export async function openEvents(url: string, headers: Record<string, string> = 
   const parser = new SseParser((event) => events.push(event));
   void (async () => {
     try {
-      for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-        raw += chunk;
-        parser.push(chunk);
+      const stream = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await stream.read();
+        if (done) break;
+        raw += value;
+        parser.push(value);
       }
     } catch {
       // closed by the test or the server

@@ -5,21 +5,32 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RelayStatus } from '../../protocol/events.ts';
+import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
 import { LiveEvents, type LiveEventsOptions } from '../../validator/LiveEvents.ts';
-import { StoreChanges } from '../../validator/StoreChanges.ts';
 import { openEvents, type EventReader } from '../helpers/liveEvents.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 const SESSION_A = '11111111-1111-4111-8111-111111111111';
 const SESSION_B = '22222222-2222-4222-8222-222222222222';
 
+/** The store's change hook as LiveEvents sees it (ValidatorStore.onChange), driven by hand. */
+class StoreChanges {
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly onChange = (listener: (change: StoreChange) => void) => {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  };
+  emit(change: StoreChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
+
 let server: Server | undefined;
 let live: LiveEvents | undefined;
 const readers: EventReader[] = [];
 
-async function serve(options: Partial<LiveEventsOptions> & { changes: StoreChanges }): Promise<string> {
-  live = new LiveEvents({ relayStatus: () => undefined, clock: () => 1_700_000_000_000, ...options });
+async function serve({ changes, ...options }: Partial<LiveEventsOptions> & { changes: StoreChanges }): Promise<string> {
+  live = new LiveEvents({ relayStatus: () => undefined, clock: () => 1_700_000_000_000, onChange: changes.onChange, ...options });
   server = createServer((req, res) => live!.open(req, res));
   await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
