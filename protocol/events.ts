@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { courseName, sessionId } from './schemas.ts';
+import { RelayStatusSchema } from './api.ts';
 
 /** SSE `event:` names. */
 export const LIVE_EVENT = {
@@ -34,17 +35,8 @@ export const StoreChangeSchema = z.strictObject({
 });
 export type StoreChange = z.infer<typeof StoreChangeSchema>;
 
-/** GET /healthz `relay`, and the `relay` event. */
-export const RelayStatusSchema = z.strictObject({
-  /** The relay the follower connects to. */
-  url: z.string(),
-  /** Rooms followed (sessions still open for entries). */
-  rooms: z.number().int().min(0),
-  /** Of those, rooms whose connection is proven and synced. */
-  connected: z.number().int().min(0),
-  /** Entries heard and not yet decided. */
-  waiting: z.number().int().min(0),
-});
+/** GET /healthz `relay` is also the `relay` event's body (one schema, in api.ts). */
+export { RelayStatusSchema };
 export type RelayStatus = z.infer<typeof RelayStatusSchema>;
 
 export const HelloEventSchema = z.strictObject({ server_time_ms: z.number() });

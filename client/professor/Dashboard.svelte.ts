@@ -6,23 +6,26 @@
  */
 import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
-import { api, needsToken, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo, type SessionInfo } from './api.ts';
+import type { AttendanceStatus, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
+import { api, needsToken, saveFile, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo } from './api.ts';
 import { EventFeed } from './EventFeed.ts';
+import { routeOf, type Route } from './routes.ts';
 import { sessionStatus } from './time.ts';
 
-export type Route = { name: 'list' } | { name: 'session'; sessionId: string };
+export type { Route };
 
 /** The QR is fetched this long after the shown one expires (the server's slot has turned by then). */
 const QR_EXPIRY_MARGIN_MS = 150;
 
-function routeOf(hash: string): Route {
-  const match = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
-  return match?.[1] ? { name: 'session', sessionId: match[1] } : { name: 'list' };
-}
-
 export class Dashboard {
   route = $state.raw<Route>(routeOf(location.hash));
-  sessions = $state.raw<SessionInfo[]>([]);
+  sessions = $state.raw<ListedSession[]>([]);
+  courses = $state.raw<CourseSummary[]>([]);
+  /** The shown session's students with their statuses, review list and audit trail. */
+  statuses = $state.raw<SessionStatusesResponse | undefined>();
+  roster = $state.raw<RosterResponse | undefined>();
+  report = $state.raw<ReportResponse | undefined>();
+  studentRecord = $state.raw<StudentRecordResponse | undefined>();
   qr = $state.raw<QrInfo | undefined>();
   attendance = $state.raw<Attendance | undefined>();
   /** Server clock minus laptop clock, from the last /qr answer. */
@@ -69,6 +72,10 @@ export class Dashboard {
       this.route = routeOf(location.hash);
       this.qr = undefined;
       this.attendance = undefined;
+      this.statuses = undefined;
+      this.roster = undefined;
+      this.report = undefined;
+      this.studentRecord = undefined;
       this.isProjecting = false;
       clearTimeout(this.#qrTimer);
       this.viewChanges++;
@@ -119,12 +126,17 @@ export class Dashboard {
 
   #onChange(change: StoreChange): void {
     const route = this.route;
-    if (route.name === 'list') {
-      if (change.kind === 'session' || change.kind === 'decisions') void this.refresh();
+    if (route.name === 'session') {
+      if (change.session_id !== undefined && change.session_id !== route.sessionId) {
+        if (change.kind !== 'roster' && change.kind !== 'course') return;
+      }
+      if (change.kind === 'session') void this.#refreshQr(route.sessionId);
+      void this.refresh();
       return;
     }
-    if (change.session_id !== undefined && change.session_id !== route.sessionId) return;
-    if (change.kind === 'session') void this.#refreshQr(route.sessionId);
+    // The list, a course, its report and a student record show several sessions: re-read on
+    // any change of their course (or of any course, for the list).
+    if (route.name !== 'list' && change.course !== undefined && change.course !== route.course) return;
     void this.refresh();
   }
 
@@ -148,16 +160,49 @@ export class Dashboard {
 
   async #read(): Promise<void> {
     const route = this.route;
-    if (route.name === 'list') {
-      const result = await api.sessions();
-      if (this.#check(result)) this.sessions = Array.isArray(result.value) ? result.value : (result.value.sessions ?? []);
-      return;
+    // Each answer is used only if the professor is still on the screen it was read for.
+    const isStill = () => this.route === route;
+    switch (route.name) {
+      case 'list': {
+        const [sessions, courses] = await Promise.all([api.sessions(), api.courses()]);
+        if (!isStill()) return;
+        if (this.#check(sessions)) this.sessions = sessions.value.sessions;
+        const known = this.#optional(courses);
+        this.courses = known?.courses ?? [];
+        return;
+      }
+      case 'course': {
+        const [sessions, roster] = await Promise.all([api.sessions(route.course), api.roster(route.course)]);
+        if (!isStill()) return;
+        if (this.#check(sessions)) this.sessions = sessions.value.sessions;
+        this.roster = this.#optional(roster);
+        return;
+      }
+      case 'report': {
+        const report = await api.report(route.course);
+        if (isStill() && this.#check(report)) this.report = report.value;
+        return;
+      }
+      case 'student': {
+        const record = await api.studentRecord(route.course, route.studentId);
+        if (isStill() && this.#check(record)) this.studentRecord = record.value;
+        return;
+      }
+      case 'session': {
+        const isQrNeeded = this.qr?.session_id !== route.sessionId;
+        const [attendance, statuses] = await Promise.all([api.attendance(route.sessionId), api.statuses(route.sessionId)]);
+        if (!isStill()) return;
+        if (this.#check(attendance)) this.attendance = attendance.value;
+        this.statuses = this.#optional(statuses);
+        if (isQrNeeded && this.sessionStatus !== 'ended') await this.#refreshQr(route.sessionId);
+      }
     }
-    const isQrNeeded = this.qr?.session_id !== route.sessionId;
-    const attendance = await api.attendance(route.sessionId);
-    if (this.route !== route) return; // the professor moved on while we waited
-    if (this.#check(attendance)) this.attendance = attendance.value;
-    if (isQrNeeded) await this.#refreshQr(route.sessionId);
+  }
+
+  /** A route this validator may not have yet (404 not_found): nothing to show, no problem. */
+  #optional<T>(result: ApiResult<T>): T | undefined {
+    if (!result.ok && result.status === 404 && result.code === 'not_found') return undefined;
+    return this.#check(result) ? result.value : undefined;
   }
 
   /** Fetches the QR, and again when it expires, while the session is not over. */
@@ -216,12 +261,39 @@ export class Dashboard {
 
   async downloadCsv(sessionId: string, course: string): Promise<void> {
     const result = await api.attendanceCsv(sessionId);
+    if (this.#check(result)) saveFile(result.value, `attendance-${course.replace(/[^\w-]+/g, '_')}-${sessionId.slice(0, 8)}.csv`);
+  }
+
+  /** Sets a student's status in the shown session, with a note (kept in the audit trail). */
+  async mark(studentId: string, status: AttendanceStatus, note: string): Promise<boolean> {
+    if (this.route.name !== 'session') return false;
+    if (!this.#check(await api.mark(this.route.sessionId, studentId, status, note))) return false;
+    await this.refresh();
+    return true;
+  }
+
+  /** Deletes a session that accepted nobody (a test session), then shows the list. */
+  async deleteSession(sessionId: string): Promise<void> {
+    if (!this.#check(await api.deleteSession(sessionId))) return;
+    location.hash = '#/';
+  }
+
+  previewRoster(course: string, csv: string): Promise<ApiResult<RosterPreviewResponse>> {
+    return api.previewRoster(course, csv);
+  }
+
+  async importRoster(course: string, csv: string, mapping: RosterMapping): ReturnType<typeof api.importRoster> {
+    const result = await api.importRoster(course, csv, mapping);
+    if (result.ok) await this.refresh();
+    return result;
+  }
+
+  /** Downloads the course's term report in one of its export formats. */
+  async downloadReport(course: string, format: Exclude<ReportFormat, 'json'>): Promise<void> {
+    const result = await api.reportFile(course, format);
     if (!this.#check(result)) return;
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(result.value);
-    link.download = `attendance-${course.replace(/[^\w-]+/g, '_')}-${sessionId.slice(0, 8)}.csv`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    const extension = format === 'xlsx' ? 'xlsx' : 'csv';
+    saveFile(result.value, `report-${course.replace(/[^\w-]+/g, '_')}-${format}.${extension}`);
   }
 
   /** Takes a pasted admin token only once the validator has accepted it; otherwise says why. */
