@@ -26,6 +26,8 @@ export interface ApiAnswer {
   status: number;
   contentType: string;
   text: string;
+  /** The body as it came (an .xlsx file is not text). */
+  bytes: Uint8Array;
   json?: unknown;
 }
 
@@ -47,7 +49,8 @@ export async function apiRequest(options: ServerOptions, method: 'GET' | 'POST',
   } catch {
     throw new CliError(`cannot reach Rollcall at ${options.server}: is \`rollcall start\` running there? (use --server to point elsewhere)`);
   }
-  const text = await response.text();
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
   const contentType = response.headers.get('content-type') ?? '';
   let json: unknown;
   if (contentType.includes('application/json')) {
@@ -57,7 +60,7 @@ export async function apiRequest(options: ServerOptions, method: 'GET' | 'POST',
       json = undefined;
     }
   }
-  return { status: response.status, contentType, text, ...(json !== undefined ? { json } : {}) };
+  return { status: response.status, contentType, text, bytes, ...(json !== undefined ? { json } : {}) };
 }
 
 /** Throws a CliError carrying the server's own explanation unless the answer is 2xx. */

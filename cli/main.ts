@@ -6,14 +6,19 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { LOG_FORMATS } from '../log/index.ts';
 import { CliError } from './apiClient.ts';
 import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
-import { createSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
+import { ATTENDANCE_STATUSES, ID_CASES } from '../protocol/index.ts';
+import { listCourses, parsePoints, setCourse, showCourse } from './commands/course.ts';
+import { markStudent, showStatuses } from './commands/marks.ts';
+import { showReport } from './commands/report.ts';
+import { importRoster, showRoster } from './commands/roster.ts';
+import { createSession, deleteSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
 
 function integer(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -29,6 +34,12 @@ function positiveNumber(name: string, max: number) {
     if (!Number.isFinite(value) || value <= 0 || value > max) throw new InvalidArgumentError(`${name} must be a number above 0 and at most ${max}`);
     return value;
   };
+}
+
+/** Minutes, or `none` (no late status). */
+function lateAfter(text: string): number | null {
+  if (text === 'none') return null;
+  return integer('--late-after', 0, 1440)(text);
 }
 
 /** Unix seconds, or an ISO date/time such as 2025-03-01T09:00. */
@@ -176,6 +187,81 @@ export function buildProgram(): Command {
   serverOptions(session.command('end').description('end a session now').argument('<session_id>', 'the session to end')).action((sessionId: string, options) =>
     endSession({ ...options, sessionId }),
   );
+
+  serverOptions(session.command('delete').description('delete a session that has no accepted scan (a test session), with its rejected submissions').argument('<session_id>', 'the session to delete')).action(
+    (sessionId: string, options) => deleteSession({ ...options, sessionId }),
+  );
+  serverOptions(
+    session
+      .command('statuses')
+      .description('every roster student’s status in a session (present, late, excused, absent; * provisional), the review list of flagged scans, and every change made')
+      .argument('<session_id>', 'the session')
+      .option('--json', 'print JSON'),
+  ).action((sessionId: string, options) => showStatuses({ ...options, sessionId }));
+
+  serverOptions(
+    program
+      .command('mark')
+      .description('set a student’s status in a session (kept with who, when, before, after and the note in the audit trail); also confirms a flagged scan')
+      .argument('<session_id>', 'the session')
+      .argument('<student_id>', 'the student (compared as the course compares ids)')
+      .addArgument(new Argument('<status>', 'the new status').choices(ATTENDANCE_STATUSES))
+      .option('--note <text>', 'why (at most 500 characters), e.g. "doctor’s note"')
+      .option('--json', 'print JSON'),
+  ).action((sessionId: string, studentId: string, status: (typeof ATTENDANCE_STATUSES)[number], options) => markStudent({ ...options, sessionId, studentId, status }));
+
+  const roster = program.command('roster').description('a course’s roster: import it from a Moodle or Canvas CSV export, show it');
+  serverOptions(
+    roster
+      .command('import')
+      .description(
+        'import a roster CSV (Moodle participants export, Canvas gradebook export, or any CSV with a student id column): shows the columns, the mapping and sample rows, then imports; a re-import updates students, never duplicates them',
+      )
+      .requiredOption('--course <name>', 'the course the roster belongs to')
+      .argument('<file.csv>', 'the CSV file (comma, semicolon or tab separated)')
+      .option('--id-column <column>', 'the column holding student ids (default: detected, e.g. "ID number" for Moodle, "SIS User ID" for Canvas)')
+      .option('--name-column <column>', 'the column holding full names')
+      .option('--first-name-column <column>', 'the column holding first names')
+      .option('--last-name-column <column>', 'the column holding last names')
+      .option('--email-column <column>', 'the column holding email addresses')
+      .option('--section-column <column>', 'the column holding sections or groups')
+      .option('--remove-missing', 'also remove roster students the file does not list (default: keep them)')
+      .option('--dry-run', 'show the columns, the mapping and sample rows; import nothing')
+      .option('--json', 'print the import’s result as JSON'),
+  ).action((file: string, options) => importRoster({ ...options, file }));
+  serverOptions(roster.command('show').description('list a course’s roster').requiredOption('--course <name>', 'the course').option('--json', 'print JSON')).action((options) => showRoster(options));
+
+  const course = program.command('course').description('courses and their settings: late rule, points per status, threshold, how student ids compare');
+  serverOptions(course.command('list').description('list courses with roster size and session count').option('--json', 'print JSON')).action((options) => listCourses(options));
+  serverOptions(course.command('show').description('show a course’s settings').argument('<name>', 'the course').option('--json', 'print JSON')).action((name: string, options) =>
+    showCourse({ ...options, course: name }),
+  );
+  serverOptions(
+    course
+      .command('set')
+      .description('create a course or change its settings (unnamed settings keep their value)')
+      .argument('<name>', 'the course')
+      .option('--late-after <minutes>', 'default for new sessions: scans more than this many minutes after the start are late; "none" for no late status', lateAfter)
+      .option('--threshold <percent>', 'students under this attendance percentage are listed first in the report (default 80)', integer('--threshold', 0, 100))
+      .option('--points <table>', 'points per status, e.g. present=2,late=1,excused=none,absent=0 (Moodle’s default; none = not counted) or present=100,late=50,excused=none,absent=0', parsePoints)
+      .addOption(new Option('--id-case <how>', 'compare student ids ignoring case (default) or with case').choices(ID_CASES))
+      .option('--json', 'print JSON'),
+  ).action((name: string, options) => setCourse({ ...options, course: name }));
+
+  serverOptions(
+    program
+      .command('report')
+      .description('the term report of a course: students × sessions, totals and percentage, those under the threshold first; or its CSV, .xlsx and gradebook exports, or one student’s record')
+      .requiredOption('--course <name>', 'the course')
+      .option('--csv', 'print the statuses as CSV: course, session date (local and ISO), student, status, points, provisional')
+      .option('--xlsx <file>', 'write the report as an Excel workbook to this file')
+      .addOption(new Option('--gradebook <lms>', 'print a gradebook CSV for import: moodle (Import grades from CSV) or canvas (gradebook import)').choices(['moodle', 'canvas']))
+      .option('--rejected', 'print the rejected submissions of the course’s sessions as CSV')
+      .option('--student <id>', 'one student’s record: every session, how each status came about, every change')
+      .option('--output <file>', 'write CSV output to this file instead of standard output')
+      .option('--tz <zone>', 'time zone of local dates, e.g. Europe/Paris (default: this computer’s)')
+      .option('--json', 'print JSON (the report, or with --student the record)'),
+  ).action((options) => showReport(options));
 
   serverOptions(
     program

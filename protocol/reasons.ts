@@ -49,6 +49,9 @@ export const REASON_TEXT: Record<DecisionReason | DirectPathRefusal, string> = {
   rate_limited: 'Too many submissions from your network at once. Wait a few seconds and try again.',
 };
 
+/** What a student sees for an acceptance after the session's late limit (status `late`, SPEC.md S2). */
+export const ACCEPTED_LATE_TEXT = 'Accepted — late: you are marked late (scanned after the late limit).';
+
 export function isRejectionReason(value: unknown): value is RejectionReason {
   return typeof value === 'string' && (REJECTION_REASONS as readonly string[]).includes(value);
 }

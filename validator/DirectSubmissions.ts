@@ -8,9 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
+import { ACCEPTED_LATE_TEXT, QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
 import { AddressRateLimiter } from './AddressRateLimiter.ts';
 import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
+import { lateAfterMinutes } from './sessionTimes.ts';
+import { scanStatus } from './studentStatus.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from '../log/index.ts';
 import { decide } from './rules.ts';
@@ -163,7 +165,10 @@ export class DirectSubmissions {
     }
     this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason, stored: isStored });
     const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
-    if (decision.status === 'accepted') return answer(200, { ...common, message: REASON_TEXT.ok });
+    if (decision.status === 'accepted') {
+      const attendanceStatus = scanStatus(decision, { ...session, lateAfterMinutes: lateAfterMinutes(session) });
+      return answer(200, { ...common, attendance_status: attendanceStatus, message: attendanceStatus === 'late' ? ACCEPTED_LATE_TEXT : REASON_TEXT.ok });
+    }
     const reason = decision.reason as RejectionReason;
     answer(REJECTION_STATUS[reason] ?? 400, { ...common, message: REASON_TEXT[reason], ...(decision.note ? { error: decision.note } : {}) });
   }

@@ -27,7 +27,7 @@ import {
   type SessionsResponse,
 } from '../protocol/index.ts';
 import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView.ts';
-import { DEFAULT_BODY_LIMIT_BYTES, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, queryOf, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from '../log/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
@@ -36,6 +36,7 @@ import type { RelayStatus } from '../protocol/events.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { lateAfterMinutes } from './sessionTimes.ts';
 import { sessionCounts } from './statusViews.ts';
+import { TermApi } from './TermApi.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
 
@@ -75,6 +76,7 @@ export class ValidatorApi {
   readonly #options: ValidatorApiOptions;
   readonly #routes: Route[];
   readonly #direct: DirectSubmissions;
+  readonly #term: TermApi;
   /** Who may use professor routes, and the dashboard login. */
   readonly auth: ProfessorAuth;
   /** `GET /events`: the store's changes, pushed to dashboards. */
@@ -90,6 +92,7 @@ export class ValidatorApi {
     this.#options = options;
     this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
     this.events = new LiveEvents({ onChange: (listener) => options.store.onChange(listener), relayStatus: () => options.relayStatus?.(), clock: options.clock });
+    this.#term = new TermApi({ store: options.store, clock: options.clock });
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
@@ -103,7 +106,16 @@ export class ValidatorApi {
       { pattern: /^\/events$/, isProfessor: true, methods: { GET: (req, res) => this.events.open(req, res) } },
       { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (req, res) => this.#listSessions(req, res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
-      { pattern: /^\/roster$/, isProfessor: true, methods: { POST: (req, res) => this.#roster(req, res) } },
+      { pattern: /^\/roster$/, isProfessor: true, methods: { GET: (req, res) => this.#term.roster(req, res), POST: (req, res) => this.#roster(req, res) } },
+      { pattern: /^\/roster\/preview$/, isProfessor: true, methods: { POST: (req, res) => this.#term.previewRoster(req, res) } },
+      { pattern: /^\/roster\/import$/, isProfessor: true, methods: { POST: (req, res) => this.#term.importRoster(req, res) } },
+      { pattern: /^\/courses$/, isProfessor: true, methods: { GET: (_req, res) => this.#term.courses(res) } },
+      { pattern: /^\/course$/, isProfessor: true, methods: { POST: (req, res) => this.#term.setCourse(req, res) } },
+      { pattern: /^\/mark$/, isProfessor: true, methods: { POST: (req, res) => this.#term.mark(req, res) } },
+      { pattern: /^\/statuses\/([^/]+)$/, isProfessor: true, methods: { GET: (_req, res, match) => this.#statuses(res, match) } },
+      { pattern: /^\/report$/, isProfessor: true, methods: { GET: (req, res) => this.#term.report(req, res) } },
+      { pattern: /^\/student_record$/, isProfessor: true, methods: { GET: (req, res) => this.#term.studentRecord(req, res) } },
+      { pattern: /^\/delete_session$/, isProfessor: true, methods: { POST: (req, res) => this.#term.deleteSession(req, res) } },
       { pattern: /^\/qr\/([^/]+?)(\.svg)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#qr(req, res, match) } },
       { pattern: /^\/attendance\/([^/]+?)(\.csv|\.json)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#attendance(req, res, match) } },
     ];
@@ -157,7 +169,7 @@ export class ValidatorApi {
     const request = parseWith(CreateSessionSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const nowMs = this.#options.clock();
-    const session = newSessionRecord(request.value, nowMs);
+    const session = newSessionRecord(request.value, nowMs, this.#options.store.courses.settings(request.value.course).late_after_minutes);
     this.#options.store.insertSession(session);
     this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'create_session', sessionId: session.id, detail: { course: session.course, starts_at: session.startsAtS, ends_at: session.endsAtS } });
     this.#options.logger.info('session created', { session: session.id, rotate_seconds: session.rotateSeconds });
@@ -215,6 +227,11 @@ export class ValidatorApi {
     const session = this.#options.store.getSession(id);
     if (!session) sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     return session;
+  }
+
+  #statuses(res: ServerResponse, match: RegExpExecArray): void {
+    const session = this.#sessionFromPath(res, match[1]);
+    if (session) this.#term.statuses(res, session);
   }
 
   async #qr(_req: IncomingMessage, res: ServerResponse, match: RegExpExecArray): Promise<void> {
@@ -284,18 +301,9 @@ export class ValidatorApi {
     if (body === undefined) return;
     const request = parseWith(RosterRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
-    this.#options.store.setRoster(request.value.course, request.value.student_ids);
+    this.#options.store.setRoster(request.value.course, request.value.student_ids, this.#options.clock());
     this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
     sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size } satisfies RosterSetResponse);
-  }
-}
-
-/** The request's query parameters (course names, report formats: never secrets). */
-export function queryOf(req: IncomingMessage): URLSearchParams {
-  try {
-    return new URL(req.url ?? '/', 'http://validator.invalid').searchParams;
-  } catch {
-    return new URLSearchParams();
   }
 }
 

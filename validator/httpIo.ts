@@ -165,3 +165,12 @@ export function isJsonContentType(req: IncomingMessage): boolean {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   return type === 'application/json';
 }
+
+/** The request's query parameters (course names, report formats: never secrets). */
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  try {
+    return new URL(req.url ?? '/', 'http://validator.invalid').searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}

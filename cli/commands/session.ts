@@ -1,6 +1,6 @@
 /** `rollcall session create|list|end` and `rollcall attendance`: clients of a running server. */
 import QRCode from 'qrcode';
-import { AttendanceResponseSchema, CreateSessionResponseSchema, EndSessionResponseSchema, SessionSchema, SessionsResponseSchema } from '../../protocol/index.ts';
+import { AttendanceResponseSchema, CreateSessionResponseSchema, DeleteSessionResponseSchema, EndSessionResponseSchema, SessionSchema, SessionsResponseSchema } from '../../protocol/index.ts';
 import { apiRequest, CliError, expectOk, parseAnswer, type ServerOptions } from '../apiClient.ts';
 
 export interface CreateOptions extends ServerOptions {
@@ -98,4 +98,11 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   for (const entry of attendance.unstored_device_rejections) {
     console.log(`  + ${entry.count} more rejected scans from device ${entry.device.slice(0, 8)}…, counted but not stored (over the cap per device)`);
   }
+}
+
+/** Deletes a session without any accepted scan (a test session); the server refuses one that holds attendance. */
+export async function deleteSession(options: ServerOptions & { sessionId: string }): Promise<void> {
+  const answer = await apiRequest(options, 'POST', 'delete_session', { session_id: options.sessionId });
+  const deleted = parseAnswer(answer, DeleteSessionResponseSchema, 'deleting the session');
+  console.log(`Session ${deleted.session_id} deleted${deleted.rejections_deleted ? ` with its ${deleted.rejections_deleted} rejected submissions` : ''}.`);
 }

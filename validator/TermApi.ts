@@ -1,0 +1,227 @@
+/**
+ * The term's routes of the validator's HTTP API (docs/http-api.md "Courses, rosters, statuses
+ * and the term report"): courses and their settings, roster import with a preview of its column
+ * mapping, a professor's status marks (the audit trail), a session's statuses and review list,
+ * the term report and its exports, a student's record, deleting a test session. Mounted by
+ * ValidatorApi behind the professor check; every body is parsed with its protocol/api.ts schema.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  CourseRequestSchema,
+  DeleteSessionRequestSchema,
+  MarkRequestSchema,
+  ReportFormatSchema,
+  RosterImportRequestSchema,
+  RosterPreviewRequestSchema,
+  courseName,
+  parseWith,
+  studentId as studentIdSchema,
+  type CourseResponse,
+  type CoursesResponse,
+  type CourseSettings,
+  type DeleteSessionResponse,
+  type MarkResponse,
+  type RosterImportResponse,
+  type RosterResponse,
+  type SessionStatusesResponse,
+  type StatusChange,
+} from '../protocol/index.ts';
+import { queryOf, readJsonRequest, send, sendError, sendJson } from './httpIo.ts';
+import { canvasGradebookCsv, moodleGradebookCsv, rejectedCsv, reportStatusCsv, reportXlsx } from './reportExports.ts';
+import { previewRoster, readRosterTable, rosterStudents } from './rosterCsv.ts';
+import { courseReport, sessionStatusesView, statusesOf, studentRecord } from './statusViews.ts';
+import { studentKey } from './studentIds.ts';
+import { isTimeZone } from './termReport.ts';
+import type { SessionRecord } from './types.ts';
+import type { ValidatorStore } from './ValidatorStore.ts';
+
+/** A roster file of thousands of students, JSON-escaped, fits well under this. */
+export const ROSTER_IMPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+export interface TermApiOptions {
+  store: ValidatorStore;
+  clock: () => number;
+  /** The time zone reports use when the request names none (the laptop's). */
+  defaultTimeZone?: string;
+}
+
+export class TermApi {
+  readonly #store: ValidatorStore;
+  readonly #clock: () => number;
+  readonly #defaultTimeZone: string;
+
+  constructor(options: TermApiOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#defaultTimeZone = options.defaultTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  }
+
+  courses(res: ServerResponse): void {
+    sendJson(res, 200, { courses: this.#store.courses.list() } satisfies CoursesResponse);
+  }
+
+  async setCourse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonRequest(req, res);
+    if (body === undefined) return;
+    const request = parseWith(CourseRequestSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const { course, ...change } = request.value;
+    const defined = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined)) as Partial<CourseSettings>;
+    try {
+      this.#store.setCourseSettings(course, defined, { atMs: this.#clock(), actor: 'professor', action: 'course_settings', detail: { course, ...defined } });
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_CONSTRAINT')) {
+        return sendError(res, 409, 'roster_ids_collide', 'two roster students differ only by case: with id_case "insensitive" they would be one; fix the roster first');
+      }
+      throw error;
+    }
+    sendJson(res, 200, this.#store.courses.summary(course) satisfies CourseResponse);
+  }
+
+  roster(req: IncomingMessage, res: ServerResponse): void {
+    const course = this.#courseFromQuery(req, res);
+    if (course === undefined) return;
+    sendJson(res, 200, { course, students: this.#store.courses.roster(course) } satisfies RosterResponse);
+  }
+
+  async previewRoster(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonRequest(req, res, ROSTER_IMPORT_BODY_LIMIT_BYTES);
+    if (body === undefined) return;
+    const request = parseWith(RosterPreviewRequestSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const table = readRosterTable(request.value.csv);
+    if (!table.ok) return sendError(res, 400, 'roster_unreadable', table.error);
+    sendJson(res, 200, previewRoster(request.value.course, table));
+  }
+
+  async importRoster(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonRequest(req, res, ROSTER_IMPORT_BODY_LIMIT_BYTES);
+    if (body === undefined) return;
+    const request = parseWith(RosterImportRequestSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const { course, csv, mapping, remove_missing: removeMissing = false } = request.value;
+    const table = readRosterTable(csv);
+    if (!table.ok) return sendError(res, 400, 'roster_unreadable', table.error);
+    const read = rosterStudents(table, mapping);
+    if (!read.ok) return sendError(res, 400, 'bad_mapping', read.error);
+    if (read.students.length === 0) {
+      return sendError(res, 400, 'roster_empty', `no row has a valid student id in column "${mapping.student_id}": nothing was imported; check the mapping with POST /roster/preview`);
+    }
+    const counts = this.#store.importRoster(course, read.students, removeMissing, { atMs: this.#clock(), actor: 'professor', action: 'import_roster', detail: { course, rows: table.rows.length } });
+    sendJson(res, 200, { course, ...counts, skipped: read.skipped, students: this.#store.courses.summary(course).roster_size } satisfies RosterImportResponse);
+  }
+
+  async mark(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonRequest(req, res);
+    if (body === undefined) return;
+    const request = parseWith(MarkRequestSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const session = this.#store.getSession(request.value.session_id);
+    if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    const nowMs = this.#clock();
+    const { id_case: idCase } = this.#store.courses.settings(session.course);
+    const key = studentKey(request.value.student_id, idCase);
+    const current = statusesOf(this.#store, session, nowMs).students.find((student) => studentKey(student.student_id, idCase) === key);
+    const change: StatusChange = {
+      session_id: session.id,
+      // The roster's spelling when the student is on it.
+      student_id: current?.student_id ?? request.value.student_id,
+      at: nowMs,
+      actor: 'professor',
+      before: current?.status ?? null,
+      after: request.value.status,
+      note: request.value.note ?? null,
+    };
+    this.#store.addStatusMark(change, session.course);
+    sendJson(res, 200, change satisfies MarkResponse);
+  }
+
+  statuses(res: ServerResponse, session: SessionRecord): void {
+    sendJson(res, 200, sessionStatusesView(this.#store, session, this.#clock()) satisfies SessionStatusesResponse);
+  }
+
+  async report(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const course = this.#courseFromQuery(req, res);
+    if (course === undefined) return;
+    const query = queryOf(req);
+    const format = parseWith(ReportFormatSchema, query.get('format') ?? 'json');
+    if (!format.ok) return sendError(res, 400, 'invalid_request', `format: ${format.error}`);
+    const timeZone = this.#timeZone(req, res);
+    if (timeZone === undefined) return;
+    const nowMs = this.#clock();
+    const report = courseReport(this.#store, course, timeZone, nowMs);
+    const fileBase = `${course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${new Date(nowMs).toISOString().slice(0, 10)}`;
+    const csv = (text: string, name: string) => send(res, 200, text, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` });
+    switch (format.value) {
+      case 'json':
+        return sendJson(res, 200, report);
+      case 'csv':
+        return csv(reportStatusCsv(report), `attendance-${fileBase}.csv`);
+      case 'rejected_csv': {
+        const sessions = this.#store.listCourseSessions(course).sort((a, b) => a.startsAtS - b.startsAtS);
+        const rejected = sessions.map((session) => ({ sessionId: session.id, startsAtS: session.startsAtS, rejected: this.#store.decisionsForSession(session.id).filter((decision) => decision.status === 'rejected') }));
+        return csv(rejectedCsv(course, rejected, timeZone), `rejected-${fileBase}.csv`);
+      }
+      case 'moodle':
+        return csv(moodleGradebookCsv(report), `moodle-grades-${fileBase}.csv`);
+      case 'canvas':
+        return csv(canvasGradebookCsv(report, this.#store.courses.roster(course)), `canvas-grades-${fileBase}.csv`);
+      case 'xlsx': {
+        const bytes = await reportXlsx(report);
+        if (res.headersSent) return;
+        res.writeHead(200, {
+          'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          'content-disposition': `attachment; filename="attendance-${fileBase}.xlsx"`,
+          'content-length': String(bytes.length),
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(bytes);
+        return;
+      }
+    }
+  }
+
+  studentRecord(req: IncomingMessage, res: ServerResponse): void {
+    const course = this.#courseFromQuery(req, res);
+    if (course === undefined) return;
+    const id = parseWith(studentIdSchema, queryOf(req).get('student_id') ?? '');
+    if (!id.ok) return sendError(res, 400, 'invalid_request', `student_id: ${id.error}`);
+    const timeZone = this.#timeZone(req, res);
+    if (timeZone === undefined) return;
+    const record = studentRecord(this.#store, course, id.value, timeZone, this.#clock());
+    if (!record) return sendError(res, 404, 'unknown_student', `no student ${JSON.stringify(id.value)} in ${course}: not on its roster and never scanned or marked`);
+    sendJson(res, 200, record);
+  }
+
+  async deleteSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonRequest(req, res);
+    if (body === undefined) return;
+    const request = parseWith(DeleteSessionRequestSchema, body);
+    if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
+    const session = this.#store.getSession(request.value.session_id);
+    const outcome = this.#store.deleteSession(request.value.session_id);
+    if (!outcome.ok && outcome.reason === 'unknown_session') return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
+    if (!outcome.ok) return sendError(res, 409, 'has_acceptance', 'this session accepted a scan: it holds attendance and is kept (only sessions without any accepted scan, such as test sessions, can be deleted)');
+    this.#store.audit({ atMs: this.#clock(), actor: 'professor', action: 'delete_session', detail: { session_id: request.value.session_id, course: session?.course ?? null, rejections_deleted: outcome.rejectionsDeleted } });
+    sendJson(res, 200, { session_id: request.value.session_id, deleted: true, rejections_deleted: outcome.rejectionsDeleted } satisfies DeleteSessionResponse);
+  }
+
+  #courseFromQuery(req: IncomingMessage, res: ServerResponse): string | undefined {
+    const course = parseWith(courseName, queryOf(req).get('course') ?? '');
+    if (!course.ok) {
+      sendError(res, 400, 'invalid_request', `course: ${course.error} (add ?course=<name> to the address)`);
+      return undefined;
+    }
+    return course.value;
+  }
+
+  #timeZone(req: IncomingMessage, res: ServerResponse): string | undefined {
+    const timeZone = queryOf(req).get('tz') ?? this.#defaultTimeZone;
+    if (!isTimeZone(timeZone)) {
+      sendError(res, 400, 'bad_time_zone', `tz: ${JSON.stringify(timeZone.slice(0, 64))} is not a time zone; use an IANA name such as Europe/Paris or UTC`);
+      return undefined;
+    }
+    return timeZone;
+  }
+}
