@@ -94,9 +94,14 @@ describeInChromium(
         expect(answer.status).toBe(200);
       }
       await page.getByRole('status').filter({ hasText: /3 present · 2 to review/ }).waitFor();
-      // Two "Mark absent" buttons, each named after its student.
-      await page.getByRole('button', { name: 'Mark absent: 2022IMT-301' }).waitFor();
-      await page.getByRole('button', { name: 'Mark absent: 2022IMT-302' }).waitFor();
+      // Repeated buttons in the review list, each named after its student.
+      const review = page.getByTestId('flagged');
+      for (const studentId of ['2022IMT-301', '2022IMT-302']) {
+        await review.getByRole('button', { name: `Confirm Present: ${studentId}` }).waitFor();
+        await review.getByRole('button', { name: `Change after review: ${studentId}` }).waitFor();
+      }
+      const names = await page.getByRole('button', { name: /^(Confirm|Change|Mark absent)/ }).evaluateAll((buttons) => buttons.map((button) => button.getAttribute('aria-label')));
+      expect(new Set(names).size).toBe(names.length);
       // A button shows its ring when reached by keyboard (:focus-visible).
       await page.getByRole('button', { name: 'Show full screen' }).focus();
       await page.keyboard.press('Shift+Tab');
@@ -138,6 +143,16 @@ describeInChromium(
       await page.waitForFunction(() => document.activeElement?.textContent === 'New session');
       await page.getByTestId('session-present').filter({ hasText: '3' }).waitFor();
       expect(await activeText(page)).toBe('H2:New session');
+
+      // A test session that accepted nobody can be deleted; one with an acceptance cannot.
+      await page.getByLabel('Course', { exact: true }).fill('CS999 Test run');
+      await page.getByRole('button', { name: 'Create session' }).click();
+      await page.getByTestId('qr').locator('svg').waitFor();
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByRole('button', { name: 'Delete session' }).click();
+      await page.waitForFunction(() => document.activeElement?.textContent === 'New session');
+      await page.getByRole('link', { name: /CS201 Accessible ·/ }).waitFor();
+      expect(await page.getByRole('link', { name: /CS999 Test run ·/ }).count()).toBe(0);
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
   },
