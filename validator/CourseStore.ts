@@ -119,22 +119,26 @@ export class CourseStore {
 
   /**
    * Adds and updates roster rows by comparison key (a re-import updates, never duplicates; the
-   * file's spelling replaces the old one), and with `removeMissing` deletes rows the file lacks.
+   * file's spelling replaces the old one, a detail it leaves empty keeps its old value), and with
+   * `removeMissing` deletes rows the file lacks.
    * Two rows of one file with the same key: the later wins.
    */
   importRoster(course: string, students: readonly RosterInput[], removeMissing: boolean, nowMs: number): RosterImportCounts {
     return this.#db.transaction((): RosterImportCounts => {
       const { id_case: idCase } = this.settings(course);
       this.#sql.upsertCourse.run({ name: course, settings: JSON.stringify(this.settings(course)), at_ms: nowMs });
-      const byKey = new Map(students.map((student) => [studentKey(student.studentId, idCase), student]));
+      // Ids are stored in NFC without surrounding spaces (what the student id schema makes of them).
+      const spelled = students.map((student) => ({ ...student, studentId: student.studentId.trim().normalize('NFC') }));
+      const byKey = new Map(spelled.map((student) => [studentKey(student.studentId, idCase), student]));
       const counts: RosterImportCounts = { added: 0, updated: 0, unchanged: 0, removed: 0 };
       for (const [key, student] of byKey) {
-        const row = { course, student_id: student.studentId, id_key: key, name: student.name, email: student.email, section: student.section };
         const existing = this.#sql.rosterRowByKey.get(course, key) as RosterStudent | undefined;
+        // A detail the file leaves out or empty keeps the value an earlier import gave it.
+        const row = { course, student_id: student.studentId, id_key: key, name: student.name ?? existing?.name ?? null, email: student.email ?? existing?.email ?? null, section: student.section ?? existing?.section ?? null };
         if (!existing) {
           this.#sql.insertRosterRow.run(row);
           counts.added++;
-        } else if (existing.student_id !== student.studentId || existing.name !== student.name || existing.email !== student.email || existing.section !== student.section) {
+        } else if (existing.student_id !== row.student_id || existing.name !== row.name || existing.email !== row.email || existing.section !== row.section) {
           this.#sql.updateRosterRow.run(row);
           counts.updated++;
         } else {

@@ -148,9 +148,14 @@ export class TermApi {
     if (!format.ok) return sendError(res, 400, 'invalid_request', `format: ${format.error}`);
     const timeZone = this.#timeZone(req, res);
     if (timeZone === undefined) return;
+    // One session's part of the report (the session view's download), when asked.
+    const onlySessionId = query.get('session_id') ?? undefined;
+    if (onlySessionId !== undefined && this.#store.getSession(onlySessionId)?.course !== course) {
+      return sendError(res, 404, 'unknown_session', `no session ${JSON.stringify(onlySessionId.slice(0, 40))} in ${course}`);
+    }
     const nowMs = this.#clock();
-    const report = courseReport(this.#store, course, timeZone, nowMs);
-    const fileBase = `${course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${new Date(nowMs).toISOString().slice(0, 10)}`;
+    const report = courseReport(this.#store, course, timeZone, nowMs, onlySessionId);
+    const fileBase = `${course.replace(/[^A-Za-z0-9_-]+/g, '_')}-${onlySessionId ? onlySessionId.slice(0, 8) : new Date(nowMs).toISOString().slice(0, 10)}`;
     const csv = (text: string, name: string) => send(res, 200, text, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` });
     switch (format.value) {
       case 'json':
@@ -158,7 +163,10 @@ export class TermApi {
       case 'csv':
         return csv(reportStatusCsv(report), `attendance-${fileBase}.csv`);
       case 'rejected_csv': {
-        const sessions = this.#store.listCourseSessions(course).sort((a, b) => a.startsAtS - b.startsAtS);
+        const sessions = this.#store
+          .listCourseSessions(course)
+          .filter((session) => onlySessionId === undefined || session.id === onlySessionId)
+          .sort((a, b) => a.startsAtS - b.startsAtS);
         const rejected = sessions.map((session) => ({ sessionId: session.id, startsAtS: session.startsAtS, rejected: this.#store.decisionsForSession(session.id).filter((decision) => decision.status === 'rejected') }));
         return csv(rejectedCsv(course, rejected, timeZone), `rejected-${fileBase}.csv`);
       }

@@ -35,7 +35,7 @@ import { LiveEvents } from './LiveEvents.ts';
 import type { RelayStatus } from '../protocol/events.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { lateAfterMinutes } from './sessionTimes.ts';
-import { sessionCounts } from './statusViews.ts';
+import { courseContexts, sessionCounts } from './statusViews.ts';
 import { TermApi } from './TermApi.ts';
 import { MANUAL_REASON, type Decision, type SessionRecord } from './types.ts';
 import { isDiskFull, type ValidatorStore } from './ValidatorStore.ts';
@@ -212,9 +212,10 @@ export class ValidatorApi {
     const nowMs = this.#options.clock();
     const course = queryOf(req).get('course');
     const { store } = this.#options;
+    const contextOf = courseContexts(store);
     const sessions = (course === null ? store.listSessions() : store.listCourseSessions(course)).map((session) => ({
       ...publicSession(session, nowMs),
-      counts: sessionCounts(this.#options.store, session, nowMs),
+      counts: sessionCounts(store, session, nowMs, contextOf(session.course)),
     }));
     sendJson(res, 200, { sessions } satisfies SessionsResponse);
   }

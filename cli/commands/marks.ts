@@ -27,5 +27,5 @@ export async function showStatuses(options: ServerOptions & { sessionId: string;
     print(`  ${item.student_id.padEnd(20)} ${item.flags.join(', ')}${item.address ? ` from ${item.address}` : ''}  ${item.resolved ? `resolved: ${item.resolved.after}` : 'open'}`);
   }
   if (view.changes.length > 0) print('Changes:');
-  for (const change of view.changes) print(`  ${new Date(change.at).toLocaleString()}  ${change.actor}  ${change.student_id}: ${change.before ?? 'none'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
+  for (const change of view.changes) print(`  ${new Date(change.at).toLocaleString()}  ${change.actor}  ${change.student_id}: ${change.before ?? 'no status'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
 }

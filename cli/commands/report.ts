@@ -79,5 +79,5 @@ async function showStudent(options: ReportOptions, print: (line: string) => void
     const how = status.source === 'mark' ? `marked${status.note ? `: ${status.note}` : ''}` : status.scan ? `scan via ${status.scan.via}${status.scan.flags.length ? ` (${status.scan.flags.join(', ')})` : ''}` : 'no scan';
     print(`  ${entry.session.local_start}  ${(status.status ?? '-').padEnd(8)}${status.provisional ? ' (provisional)' : ''}  ${how}`);
   }
-  for (const change of record.changes) print(`  changed ${new Date(change.at).toLocaleString()} by ${change.actor}: ${change.before ?? 'none'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
+  for (const change of record.changes) print(`  changed ${new Date(change.at).toLocaleString()} by ${change.actor}: ${change.before ?? 'no status'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
 }

@@ -62,3 +62,19 @@ export async function requestFrom(
 export function submitFrom(baseUrl: string, localAddress: string, studentId: string, qr: Pick<CreatedSession, 'payload_b64' | 'signature'>): Promise<JsonAnswer> {
   return requestFrom(baseUrl, 'POST', '/submit_attendance', { student_id: studentId, payload_b64: qr.payload_b64, signature: qr.signature }, { localAddress });
 }
+
+/**
+ * A professor request (from loopback, as the dashboard on the laptop) whose answer is parsed with
+ * its protocol/api.ts schema: the test fails, naming the field, if the validator answers
+ * another shape. Throws unless the status is `expectStatus`.
+ */
+export async function apiCall<T>(baseUrl: string, method: 'GET' | 'POST', path: string, schema: import('zod').ZodType<T>, body?: unknown, expectStatus = 200): Promise<T> {
+  const response = await fetch(new URL(path, baseUrl), {
+    method,
+    headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status !== expectStatus) throw new Error(`${method} ${path} answered ${response.status}, not ${expectStatus}: ${text.slice(0, 500)}`);
+  return schema.parse(JSON.parse(text));
+}
