@@ -82,8 +82,12 @@ export class Dashboard {
       void this.refresh();
     };
     window.addEventListener('hashchange', onHash);
+    // The screen is read once at once, and again on every (re)connect of the live feed: a
+    // proxy that holds the stream back leaves a dashboard that is stale, never empty.
     void this.#logInFromLink().then(() => {
-      if (!this.isTokenNeeded) this.#feed.start();
+      if (this.isTokenNeeded) return;
+      this.#feed.start();
+      void this.refresh();
     });
     // The clock on screen (time left, session status); no request is made.
     const clock = setInterval(() => (this.nowMs = Date.now()), 1000);
@@ -135,8 +139,8 @@ export class Dashboard {
       return;
     }
     // The list, a course, its report and a student record show several sessions: re-read on
-    // any change of their course (or of any course, for the list).
-    if (route.name !== 'list' && change.course !== undefined && change.course !== route.course) return;
+    // any change of their course (or of any course, for the lists).
+    if ('course' in route && change.course !== undefined && change.course !== route.course) return;
     void this.refresh();
   }
 
@@ -164,11 +168,13 @@ export class Dashboard {
     const isStill = () => this.route === route;
     switch (route.name) {
       case 'list': {
-        const [sessions, courses] = await Promise.all([api.sessions(), api.courses()]);
-        if (!isStill()) return;
-        if (this.#check(sessions)) this.sessions = sessions.value.sessions;
-        const known = this.#optional(courses);
-        this.courses = known?.courses ?? [];
+        const sessions = await api.sessions();
+        if (isStill() && this.#check(sessions)) this.sessions = sessions.value.sessions;
+        return;
+      }
+      case 'courses': {
+        const courses = await api.courses();
+        if (isStill()) this.courses = this.#optional(courses)?.courses ?? [];
         return;
       }
       case 'course': {

@@ -1,10 +1,11 @@
 /**
  * The dashboard's screens and their addresses (the fragment, so the validator serves one page):
- * `#/`, `#/session/<id>`, `#/course/<name>`, `#/course/<name>/report`,
+ * `#/`, `#/courses`, `#/session/<id>`, `#/course/<name>`, `#/course/<name>/report`,
  * `#/course/<name>/student/<id>`. Names and ids are URI-encoded.
  */
 export type Route =
   | { name: 'list' }
+  | { name: 'courses' }
   | { name: 'session'; sessionId: string }
   | { name: 'course'; course: string }
   | { name: 'report'; course: string }
@@ -19,6 +20,7 @@ function decoded(part: string): string | undefined {
 }
 
 export function routeOf(hash: string): Route {
+  if (hash === '#/courses') return { name: 'courses' };
   const session = /^#\/session\/([0-9a-f-]{36})$/.exec(hash);
   if (session?.[1]) return { name: 'session', sessionId: session[1] };
   const course = /^#\/course\/([^/]+)(?:\/(report)|\/student\/([^/]+))?$/.exec(hash);
@@ -34,6 +36,7 @@ export function routeOf(hash: string): Route {
 
 export const hrefs = {
   list: () => '#/',
+  courses: () => '#/courses',
   session: (sessionId: string) => `#/session/${sessionId}`,
   course: (course: string) => `#/course/${encodeURIComponent(course)}`,
   report: (course: string) => `#/course/${encodeURIComponent(course)}/report`,

@@ -123,6 +123,47 @@ describeInChromium(
       await keepScreenshot(dashboard, 'dashboard-6-shared-address');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
+
+    it('[L2] pushes instead of polling: between two QR rotations it fetches the QR once per rotation and nothing else; without the stream it still shows the screen, says so, and catches up when the stream is back', async () => {
+      await run.closeContext();
+      const context = await run.open({ viewport: { width: 1440, height: 900 } });
+      const dashboard = await context.newPage();
+      const errors = recordPageErrors(dashboard);
+      await dashboard.goto(`${run.system.baseUrl}/professor/`);
+      await dashboard.getByLabel('Course').fill('CS103 Pushed');
+      await dashboard.getByLabel(/QR changes every/).fill('2');
+      await dashboard.getByRole('button', { name: 'Create session' }).click();
+      const qr = dashboard.getByTestId('qr');
+      await qr.locator('svg').waitFor();
+      const pair = qrPair((await qr.getAttribute('data-qr-text')) ?? '');
+
+      // Two rotations observed: what was requested in between?
+      const rotated = async (from: string) => {
+        await waitFor(async () => (await qr.getAttribute('data-qr-text')) !== from, { timeoutMs: 10_000, message: 'the QR to rotate' });
+        return (await qr.getAttribute('data-qr-text')) ?? '';
+      };
+      const first = await rotated((await qr.getAttribute('data-qr-text')) ?? '');
+      const requests: string[] = [];
+      dashboard.on('request', (request) => requests.push(new URL(request.url()).pathname));
+      const second = await rotated(first);
+      await rotated(second);
+      expect(requests.filter((path) => !path.startsWith('/qr/'))).toEqual([]);
+      expect(requests.filter((path) => path.startsWith('/qr/')).length).toBe(2);
+
+      // The stream refused (a proxy that drops it, say): the header says so, the screen still
+      // loads; a student accepted meanwhile shows once the stream is back (a re-read on hello).
+      await dashboard.route('**/events', (route) => route.abort());
+      await dashboard.reload();
+      await dashboard.getByTestId('feed-status').filter({ hasText: 'Live updates paused' }).waitFor();
+      await qr.locator('svg').waitFor();
+      expect(await dashboard.getByTestId('accepted-count').textContent()).toBe('0');
+      const answer = await fetch(`${run.system.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: '2022IMT-400', ...pair }) });
+      expect(answer.status).toBe(200);
+      await dashboard.unroute('**/events');
+      await waitFor(async () => (await dashboard.getByTestId('accepted-count').textContent()) === '1', { timeoutMs: 30_000, message: 'the count after the stream came back' });
+      expect(await dashboard.getByTestId('feed-status').textContent()).toBe('');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    });
   },
   systemRequirement,
 );

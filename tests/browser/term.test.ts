@@ -103,6 +103,7 @@ describeInChromium(
       await page.goto(`${run.system.baseUrl}/professor/`);
 
       // The course page, opened by name before its first session; two roster files.
+      await page.getByRole('link', { name: 'Courses: rosters and term reports' }).click();
       await page.getByLabel('Open by name').fill(COURSE);
       await page.getByRole('button', { name: 'Open', exact: true }).click();
       await page.getByRole('heading', { name: COURSE }).waitFor();
