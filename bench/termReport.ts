@@ -11,10 +11,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { newBoxKeyPair, randomBytes } from '../crypto/index.ts';
-import type { Decision } from '../validator/index.ts';
-import { canvasGradebookCsv, moodleGradebookCsv, reportStatusCsv, reportXlsx } from '../validator/reportExports.ts';
-import { courseContexts, courseReport, sessionCounts, studentRecord } from '../validator/statusViews.ts';
-import { ValidatorStore } from '../validator/ValidatorStore.ts';
+import {
+  canvasGradebookCsv,
+  courseContexts,
+  courseReport,
+  moodleGradebookCsv,
+  reportStatusCsv,
+  reportXlsx,
+  sessionCounts,
+  studentRecord,
+  ValidatorStore,
+  type Decision,
+} from '../validator/index.ts';
 
 const HELP = `npm run bench:term -- [--students N (default 300)] [--sessions S (default 40)] [--runs R (default 5)]`;
 const { values } = parseArgs({ options: { students: { type: 'string', default: '300' }, sessions: { type: 'string', default: '40' }, runs: { type: 'string', default: '5' }, help: { type: 'boolean' } } });
@@ -50,36 +58,39 @@ for (let index = 0; index < sessionCount; index++) {
   store.addStatusMark({ session_id: id, student_id: ids[index % studentCount]!, at: (startsAtS + 6000) * 1000, actor: 'bench', before: null, after: 'excused', note: 'bench' }, course);
 }
 
-function time(label: string, work: () => unknown): { label: string; ms: number } {
-  work();
-  const started = performance.now();
-  for (let run = 0; run < runs; run++) work();
-  return { label, ms: (performance.now() - started) / runs };
-}
-
-async function timeAsync(label: string, work: () => Promise<unknown>): Promise<{ label: string; ms: number }> {
-  await work();
-  const started = performance.now();
-  for (let run = 0; run < runs; run++) await work();
-  return { label, ms: (performance.now() - started) / runs };
+/** Each measurement once per round, rounds interleaved, so the baseline and the views share the machine's weather. */
+async function measure(work: { label: string; run: () => unknown }[]): Promise<{ label: string; ms: number }[]> {
+  const totals = work.map(() => 0);
+  for (let round = 0; round <= runs; round++) {
+    for (const [index, item] of work.entries()) {
+      const started = performance.now();
+      await item.run();
+      // Round 0 warms up.
+      if (round > 0) totals[index]! += performance.now() - started;
+    }
+  }
+  return work.map((item, index) => ({ label: item.label, ms: totals[index]! / runs }));
 }
 
 const nowMs = Date.now();
 const sessions = store.listCourseSessions(course);
 const report = courseReport(store, course, 'UTC', nowMs);
-const rows = [
-  time('baseline: read every session’s decisions', () => sessions.map((session) => store.decisionsForSession(session.id))),
-  time('GET /sessions counts (statuses of every session)', () => {
-    const contextOf = courseContexts(store);
-    return sessions.map((session) => sessionCounts(store, session, nowMs, contextOf(session.course)));
-  }),
-  time('GET /report (json)', () => courseReport(store, course, 'UTC', nowMs)),
-  time('GET /student_record', () => studentRecord(store, course, ids[0]!, 'UTC', nowMs)),
-  time('status CSV from the report', () => reportStatusCsv(report)),
-  time('Moodle + Canvas gradebooks from the report', () => [moodleGradebookCsv(report), canvasGradebookCsv(report, store.courses.roster(course))]),
-  await timeAsync('xlsx from the report', () => reportXlsx(report)),
-];
-console.log(`Term views: ${studentCount} students × ${sessionCount} sessions (${report.students.length} in the report), mean of ${runs} runs after one warm-up`);
+const rows = await measure([
+  { label: 'baseline: read every session’s decisions', run: () => sessions.map((session) => store.decisionsForSession(session.id)) },
+  {
+    label: 'GET /sessions counts (statuses of every session)',
+    run: () => {
+      const contextOf = courseContexts(store);
+      return sessions.map((session) => sessionCounts(store, session, nowMs, contextOf(session.course)));
+    },
+  },
+  { label: 'GET /report (json)', run: () => courseReport(store, course, 'UTC', nowMs) },
+  { label: 'GET /student_record', run: () => studentRecord(store, course, ids[0]!, 'UTC', nowMs) },
+  { label: 'status CSV from the report', run: () => reportStatusCsv(report) },
+  { label: 'Moodle + Canvas gradebooks from the report', run: () => [moodleGradebookCsv(report), canvasGradebookCsv(report, store.courses.roster(course))] },
+  { label: 'xlsx from the report', run: () => reportXlsx(report) },
+]);
+console.log(`Term views: ${studentCount} students × ${sessionCount} sessions (${report.students.length} in the report), mean of ${runs} interleaved rounds after one warm-up`);
 const baseline = rows[0]!.ms;
 for (const row of rows) console.log(`  ${row.label.padEnd(50)} ${row.ms.toFixed(1).padStart(8)} ms   ${(row.ms / baseline).toFixed(1).padStart(6)}× baseline`);
 store.close();

@@ -188,7 +188,7 @@ export function buildProgram(): Command {
     endSession({ ...options, sessionId }),
   );
 
-  serverOptions(session.command('delete').description('delete a session that has no accepted scan (a test session), with its rejected submissions').argument('<session_id>', 'the session to delete')).action(
+  serverOptions(session.command('delete').description('delete a session that has no accepted scan (a test session), with its rejected submissions; a live session must be ended first').argument('<session_id>', 'the session to delete')).action(
     (sessionId: string, options) => deleteSession({ ...options, sessionId }),
   );
   serverOptions(

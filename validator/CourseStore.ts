@@ -35,6 +35,8 @@ const SQL = {
   upsertCourse: `INSERT INTO courses (name, settings, created_at_ms) VALUES (@name, @settings, @at_ms)
     ON CONFLICT (name) DO UPDATE SET settings = @settings`,
   listCourses: `SELECT name FROM courses UNION SELECT course FROM roster UNION SELECT course FROM sessions ORDER BY 1`,
+  courseExists: `SELECT 1 FROM courses WHERE name = @name UNION ALL SELECT 1 FROM roster WHERE course = @name
+    UNION ALL SELECT 1 FROM sessions WHERE course = @name LIMIT 1`,
   rosterSize: `SELECT COUNT(*) AS n FROM roster WHERE course = ?`,
   sessionCount: `SELECT COUNT(*) AS n FROM sessions WHERE course = ?`,
   roster: `SELECT student_id, name, email, section FROM roster WHERE course = ? ORDER BY student_id`,
@@ -106,6 +108,11 @@ export class CourseStore {
       roster_size: (this.#sql.rosterSize.get(course) as { n: number }).n,
       session_count: (this.#sql.sessionCount.get(course) as { n: number }).n,
     };
+  }
+
+  /** Whether the course has settings, a roster or a session. */
+  exists(course: string): boolean {
+    return this.#sql.courseExists.get({ name: course }) !== undefined;
   }
 
   /** Every course with settings, a roster or a session. */

@@ -29,6 +29,7 @@ import {
 import { queryOf, readJsonRequest, send, sendError, sendJson } from './httpIo.ts';
 import { canvasGradebookCsv, moodleGradebookCsv, rejectedCsv, reportStatusCsv, reportXlsx } from './reportExports.ts';
 import { previewRoster, readRosterTable, rosterStudents } from './rosterCsv.ts';
+import { publicSession } from './sessions.ts';
 import { courseReport, sessionStatusesView, statusesOf, studentRecord } from './statusViews.ts';
 import { studentKey } from './studentIds.ts';
 import { isTimeZone } from './termReport.ts';
@@ -118,22 +119,23 @@ export class TermApi {
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
-    const nowMs = this.#clock();
-    const { id_case: idCase } = this.#store.courses.settings(session.course);
-    const key = studentKey(request.value.student_id, idCase);
-    const current = statusesOf(this.#store, session, nowMs).students.find((student) => studentKey(student.student_id, idCase) === key);
-    const change: StatusChange = {
-      session_id: session.id,
-      // The roster's spelling when the student is on it.
-      student_id: current?.student_id ?? request.value.student_id,
-      at: nowMs,
-      actor: 'professor',
-      before: current?.status ?? null,
-      after: request.value.status,
-      note: request.value.note ?? null,
-    };
-    this.#store.addStatusMark(change, session.course);
+    const change = this.recordMark(session, this.currentStatus(session, request.value.student_id, this.#clock()), request.value.status, request.value.note ?? null);
     sendJson(res, 200, change satisfies MarkResponse);
+  }
+
+  /** A student's status in the session now, with the roster's spelling of the id (undefined: not known to the session). */
+  currentStatus(session: SessionRecord, studentId: string, nowMs: number): { studentId: string; status: StatusChange['before'] } {
+    const { id_case: idCase } = this.#store.courses.settings(session.course);
+    const key = studentKey(studentId, idCase);
+    const current = statusesOf(this.#store, session, nowMs).students.find((student) => studentKey(student.student_id, idCase) === key);
+    return { studentId: current?.student_id ?? studentId, status: current?.status ?? null };
+  }
+
+  /** Records a professor's change of a student's status (the audit trail, S4). `POST /override` records one too. */
+  recordMark(session: SessionRecord, before: { studentId: string; status: StatusChange['before'] }, after: StatusChange['after'], note: string | null): StatusChange {
+    const change: StatusChange = { session_id: session.id, student_id: before.studentId, at: this.#clock(), actor: 'professor', before: before.status, after, note };
+    this.#store.addStatusMark(change, session.course);
+    return change;
   }
 
   statuses(res: ServerResponse, session: SessionRecord): void {
@@ -143,6 +145,9 @@ export class TermApi {
   async report(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const course = this.#courseFromQuery(req, res);
     if (course === undefined) return;
+    if (!this.#store.courses.exists(course)) {
+      return sendError(res, 404, 'unknown_course', `no course named ${JSON.stringify(course)}: it has no session, roster or settings yet (GET /courses lists them)`);
+    }
     const query = queryOf(req);
     const format = parseWith(ReportFormatSchema, query.get('format') ?? 'json');
     if (!format.ok) return sendError(res, 400, 'invalid_request', `format: ${format.error}`);
@@ -208,6 +213,10 @@ export class TermApi {
     const request = parseWith(DeleteSessionRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     const session = this.#store.getSession(request.value.session_id);
+    // A live session is taking scans now: deleting it would leave them without an answer.
+    if (session && publicSession(session, this.#clock()).is_live) {
+      return sendError(res, 409, 'session_live', 'this session is live: end it first (rollcall session end <id>), then delete it');
+    }
     const outcome = this.#store.deleteSession(request.value.session_id);
     if (!outcome.ok && outcome.reason === 'unknown_session') return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     if (!outcome.ok) return sendError(res, 409, 'has_acceptance', 'this session accepted a scan: it holds attendance and is kept (only sessions without any accepted scan, such as test sessions, can be deleted)');

@@ -287,6 +287,7 @@ export class ValidatorApi {
       ...(note !== undefined ? { note } : {}),
     };
     const audit = { atMs: nowMs, actor: 'professor', action: `override_${status}`, sessionId, detail: { student_id: studentId, note: note ?? null } };
+    const before = this.#term.currentStatus(session, studentId, nowMs);
     if (status === 'accepted') {
       if (this.#options.store.recordManualDecision(decision, audit) === 'exists') {
         return sendError(res, 409, 'already_accepted', 'this student is already marked present in this session');
@@ -294,6 +295,8 @@ export class ValidatorApi {
     } else if (!this.#options.store.revokeAcceptance(sessionId, studentId, decision, audit)) {
       return sendError(res, 409, 'not_accepted', 'this student is not marked present in this session, so there is nothing to reject');
     }
+    // The status the override means, in the session's audit trail of statuses (SPEC.md S4).
+    this.#term.recordMark(session, before, status === 'accepted' ? 'present' : 'absent', note ?? null);
     sendJson(res, 200, { status, reason: decision.reason, student_id: studentId, session_id: sessionId, decided_at: nowMs } satisfies OverrideResponse);
   }
 

@@ -30,6 +30,10 @@ export { REJECTION_STATUS, DEFAULT_DIRECT_PATH_LIMITS, type DirectPathLimits } f
 import type { DirectPathLimits } from './DirectSubmissions.ts';
 export type { SessionRecord, Decision, DecisionVia, AuditEvent, StoredReason } from './types.ts';
 export { MANUAL_REASON } from './types.ts';
+export { CourseStore, DEFAULT_COURSE_SETTINGS, type RosterInput, type RosterImportCounts } from './CourseStore.ts';
+export type { StoreChange, DeleteSessionOutcome } from './ValidatorStore.ts';
+export { courseContexts, courseReport, sessionCounts, sessionStatusesView, studentRecord } from './statusViews.ts';
+export { canvasGradebookCsv, moodleGradebookCsv, rejectedCsv, reportStatusCsv, reportXlsx } from './reportExports.ts';
 
 /** A request handler that answers its routes and returns true, or returns false to pass. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;

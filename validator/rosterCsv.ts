@@ -29,7 +29,8 @@ export function readRosterTable(csv: string): RosterTable {
   const delimiter = [',', ';', '\t'].map((char) => ({ char, count: firstLine.split(char).length })).sort((a, b) => b.count - a.count)[0]!.char;
   let records: string[][];
   try {
-    records = parse(csv, { bom: true, delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
+    // relax_quotes: a quote inside a cell (a name like O"Brien, a spreadsheet's stray quote) is text.
+    records = parse(csv, { bom: true, delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as string[][];
   } catch (error) {
     return { ok: false, error: `the file is not readable CSV (${error instanceof Error ? error.message.split('\n')[0] : 'parse error'})` };
   }

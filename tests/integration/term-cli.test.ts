@@ -33,7 +33,9 @@ async function cli(...args: string[]) {
 }
 
 describe('rollcall roster, course, report', () => {
-  it('imports a Moodle roster showing the mapping first, re-imports without duplicates, and reports the term in every format', async () => {
+  let session: { session_id: string; payload_b64: string; signature: string; late_after_minutes: number };
+
+  it('imports a Moodle roster showing the mapping first, re-imports without duplicates', async () => {
     const moodle = join(work, 'moodle.csv');
     writeFileSync(moodle, 'First name,Surname,ID number,Email address\nAda,Lovelace,2022IMT-048,ada@example.edu\nAlan,Turing,2022IMT-050,alan@example.edu\n,,,nobody@example.edu\n');
     const dry = await cli('roster', 'import', '--course', 'Networks', moodle, '--dry-run');
@@ -46,10 +48,12 @@ describe('rollcall roster, course, report', () => {
     expect(imported).toContain('line 4 skipped: student id is empty');
     expect(await cli('roster', 'import', '--course', 'Networks', moodle)).toContain('0 added, 0 updated, 2 unchanged');
     expect(await cli('roster', 'show', '--course', 'Networks')).toMatch(/2022IMT-048\s+Ada Lovelace\s+<ada@example.edu>/);
+  });
 
+  it('sets the course’s rules, creates a session with its late rule, marks a student, lists statuses and counts', async () => {
     expect(await cli('course', 'set', 'Networks', '--late-after', '0', '--threshold', '60', '--points', 'present=100,late=50,excused=none,absent=0')).toContain('late after: 0 min');
     const created = await cli('session', 'create', '--course', 'Networks', '--duration', '20', '--rotate', '0', '--json');
-    const session = JSON.parse(created) as { session_id: string; payload_b64: string; signature: string; late_after_minutes: number };
+    session = JSON.parse(created) as typeof session;
     expect(session.late_after_minutes).toBe(0);
     const submitted = await fetch(`${server.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: '2022imt-048', payload_b64: session.payload_b64, signature: session.signature }) });
     expect(await submitted.json()).toMatchObject({ status: 'accepted' });
@@ -61,33 +65,45 @@ describe('rollcall roster, course, report', () => {
     const listed = SessionsResponseSchema.shape.sessions.parse(JSON.parse(await cli('session', 'list', '--course', 'Networks', '--json')));
     expect(listed.map((entry) => entry.counts.excused)).toEqual([1]);
     expect(ListedSessionSchema.parse(listed[0]).session_id).toBe(session.session_id);
+  });
 
-    const report = ReportResponseSchema.parse(JSON.parse(await cli('report', '--course', 'Networks', '--json', '--tz', 'UTC')));
+  it('reports the term as a table, JSON, CSV, xlsx, Moodle and Canvas gradebooks, rejected submissions, and one student’s record', async () => {
+    const xlsx = join(work, 'term.xlsx');
+    const canvasFile = join(work, 'canvas.csv');
+    // Independent reads: run side by side.
+    const [json, table, csvText, wroteXlsx, moodleText, wroteCanvas, rejected, record] = await Promise.all([
+      cli('report', '--course', 'Networks', '--json', '--tz', 'UTC'),
+      cli('report', '--course', 'Networks'),
+      cli('report', '--course', 'Networks', '--csv', '--tz', 'UTC'),
+      cli('report', '--course', 'Networks', '--xlsx', xlsx),
+      cli('report', '--course', 'Networks', '--gradebook', 'moodle'),
+      cli('report', '--course', 'Networks', '--gradebook', 'canvas', '--output', canvasFile),
+      cli('report', '--course', 'Networks', '--rejected'),
+      cli('report', '--course', 'Networks', '--student', '2022imt-050'),
+    ]);
+
+    const report = ReportResponseSchema.parse(JSON.parse(json));
     // Late after 0 minutes: any scan after the session's first instant is late.
     expect(report.students.map((student) => [student.student_id, student.cells[0]!.status])).toEqual([
       ['2022IMT-048', 'late'],
       ['2022IMT-050', 'excused'],
     ]);
-    const table = await cli('report', '--course', 'Networks');
     expect(table).toMatch(/2022IMT-050\s+E/);
 
-    const csv = parse(await cli('report', '--course', 'Networks', '--csv', '--tz', 'UTC'), { columns: true }) as Record<string, string>[];
+    const csv = parse(csvText, { columns: true }) as Record<string, string>[];
     expect(csv.map((row) => [row.course, row.student_id, row.status])).toContainEqual(['Networks', '2022IMT-050', 'excused']);
     expect(csv[0]!.session_start_iso).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-    const xlsx = join(work, 'term.xlsx');
-    expect(await cli('report', '--course', 'Networks', '--xlsx', xlsx)).toContain(`Wrote ${xlsx}`);
+    expect(wroteXlsx).toContain(`Wrote ${xlsx}`);
     expect((await readSheet(readFileSync(xlsx), 'Term'))[0]![0]).toBe('Student id');
 
-    const moodleGrades = parse(await cli('report', '--course', 'Networks', '--gradebook', 'moodle'), { columns: true }) as Record<string, string>[];
+    const moodleGrades = parse(moodleText, { columns: true }) as Record<string, string>[];
     expect(moodleGrades.map((row) => row['ID number'])).toEqual(['2022IMT-048', '2022IMT-050']);
     expect(moodleGrades[0]!['Email address']).toBe('ada@example.edu');
-    const canvasFile = join(work, 'canvas.csv');
-    expect(await cli('report', '--course', 'Networks', '--gradebook', 'canvas', '--output', canvasFile)).toContain('Canvas');
+    expect(wroteCanvas).toContain('Canvas');
     expect(readFileSync(canvasFile, 'utf8').split('\n')[1]).toBe('Points Possible,,,,,100');
-    expect((await cli('report', '--course', 'Networks', '--rejected')).split('\n')[0]).toMatch(/^course,session_start_local,/);
+    expect(rejected.split('\n')[0]).toMatch(/^course,session_start_local,/);
 
-    const record = await cli('report', '--course', 'Networks', '--student', '2022imt-050');
     expect(record).toContain('2022IMT-050 (Alan Turing) in Networks');
     expect(record).toContain('changed');
   });
@@ -108,6 +124,10 @@ describe('rollcall roster, course, report', () => {
     expect(await cli('roster', 'import', '--course', 'Logic', odd, '--id-column', 'Matrikel', '--name-column', 'Name')).toContain('1 added');
 
     const test = JSON.parse(await cli('session', 'create', '--course', 'Logic', '--duration', '5', '--json')) as { session_id: string };
+    const live = await runCli(['session', 'delete', test.session_id, '--server', server.baseUrl]);
+    expect(live.code).toBe(1);
+    expect(live.stderr).toContain('end it first');
+    await cli('session', 'end', test.session_id);
     expect(await cli('session', 'delete', test.session_id)).toContain('deleted');
     const again = await runCli(['session', 'delete', test.session_id, '--server', server.baseUrl]);
     expect(again.code).toBe(1);

@@ -11,6 +11,7 @@ import {
   CourseResponseSchema,
   DeleteSessionResponseSchema,
   MarkResponseSchema,
+  OverrideResponseSchema,
   QrResponseSchema,
   ReportResponseSchema,
   RosterImportResponseSchema,
@@ -132,6 +133,12 @@ describe('marks and their audit trail (SPEC.md S4)', () => {
     expect(view.changes.every((change) => change.at >= first.at)).toBe(true);
     expect(view.review).toEqual([expect.objectContaining({ student_id: 'X-9', flags: ['not_on_roster'], resolved: expect.objectContaining({ note: 'auditing the course' }) })]);
 
+    // The seed-era override is a change of status too: kept in the same trail.
+    await post('/override', { session_id: session.session_id, student_id: 'X-9', status: 'rejected', note: 'not in the room' }, OverrideResponseSchema);
+    const overridden = await get(`/statuses/${session.session_id}`, SessionStatusesResponseSchema);
+    expect(statusOf(overridden, 'X-9')).toMatchObject({ status: 'absent', source: 'mark', note: 'not in the room' });
+    expect(overridden.changes.at(-1)).toMatchObject({ student_id: 'X-9', before: 'present', after: 'absent', note: 'not in the room' });
+
     const record = await get(`/student_record?course=${encodeURIComponent('Audit 101')}&student_id=a-1`, StudentRecordResponseSchema);
     expect(record.student).toMatchObject({ student_id: 'A-1', name: 'Ada', on_roster: true });
     expect(record.changes).toHaveLength(2);
@@ -195,8 +202,13 @@ describe('sessions of a course', () => {
     const test = await createSession({ course: 'Delete 101', rotate_seconds: 0 });
     const kept = await createSession({ course: 'Delete 101', rotate_seconds: 0 });
     expect((await submit('D-1', kept)).status).toBe(200);
+    expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 409)).toMatchObject({ code: 'session_live' });
+    await post('/end_session', { session_id: test.session_id }, EndSessionResponseSchema);
+    await post('/end_session', { session_id: kept.session_id }, EndSessionResponseSchema);
+    // A stored rejection (scanned after the end) goes with the test session.
+    expect((await submit('D-2', test)).body).toMatchObject({ reason: 'outside_window' });
     expect(await post('/delete_session', { session_id: kept.session_id }, ApiErrorSchema, 409)).toMatchObject({ code: 'has_acceptance' });
-    expect(await post('/delete_session', { session_id: test.session_id }, DeleteSessionResponseSchema)).toMatchObject({ deleted: true, rejections_deleted: 0 });
+    expect(await post('/delete_session', { session_id: test.session_id }, DeleteSessionResponseSchema)).toMatchObject({ deleted: true, rejections_deleted: 1 });
     expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
     const { sessions } = await get(`/sessions?course=${encodeURIComponent('Delete 101')}`, SessionsResponseSchema);
     expect(sessions.map((listed) => listed.session_id)).toEqual([kept.session_id]);
@@ -228,6 +240,7 @@ describe('sessions of a course', () => {
     expect(await get('/report?course=Sync%20101&tz=Mars%2FOlympus', ApiErrorSchema, 400)).toMatchObject({ code: 'bad_time_zone' });
     expect(await get('/report?course=Sync%20101&format=pdf', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
     expect(await get('/report', ApiErrorSchema, 400)).toMatchObject({ code: 'invalid_request' });
+    expect(await get('/report?course=Nowhere%20999', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_course', error: expect.stringContaining('GET /courses') });
     expect(await get('/student_record?course=Sync%20101&student_id=nobody', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_student' });
     expect(await get('/report?course=Sync%20101&session_id=00000000-0000-4000-8000-000000000000', ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
   });
