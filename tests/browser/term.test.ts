@@ -111,6 +111,7 @@ describeInChromium(
       await importRoster(page, 'canvas-grades.csv', CANVAS_CSV, { source: /Canvas/, idColumn: 'SIS User ID', added: 2 });
       const roster = page.getByTestId('roster');
       await waitFor(async () => (await roster.locator('tbody tr').count()) === 5, { message: 'a roster of 5 (2022NET-003 once)' });
+      expect(await page.getByRole('alert').filter({ hasText: /\S/ }).allTextContents()).toEqual([]);
       expect(await roster.textContent()).toContain('Chloé');
       await keepScreenshot(page, 'term-1-roster');
 
