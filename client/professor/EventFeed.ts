@@ -20,19 +20,33 @@ export interface EventFeedHandlers {
   onLost(): void;
 }
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 10_000;
+export interface EventFeedOptions {
+  /** Where the stream is (default `/events`, the page's own origin). */
+  url?: string;
+  /** A stream silent this long is taken for dead (default LIVE_SILENCE_LIMIT_MS). */
+  silenceLimitMs?: number;
+  /** The first pause before reconnecting; it doubles up to `maxRetryMs`. */
+  firstRetryMs?: number;
+  maxRetryMs?: number;
+}
 
 export class EventFeed {
   readonly #handlers: EventFeedHandlers;
+  readonly #options: Required<EventFeedOptions>;
   #controller: AbortController | undefined;
   #isRunning = false;
   /** Which start() the running loop belongs to: a loop of an earlier start ends by itself. */
   #generation = 0;
   #wake: (() => void) | undefined;
 
-  constructor(handlers: EventFeedHandlers) {
+  constructor(handlers: EventFeedHandlers, options: EventFeedOptions = {}) {
     this.#handlers = handlers;
+    this.#options = { url: '/events', silenceLimitMs: LIVE_SILENCE_LIMIT_MS, firstRetryMs: 1000, maxRetryMs: 10_000, ...options };
+  }
+
+  /** Whether the feed is connected or trying to be (false after stop() or a refusal that stops it). */
+  get isRunning(): boolean {
+    return this.#isRunning;
   }
 
   /** Connects (if not connected yet) and keeps reconnecting until {@link stop}. */
@@ -50,18 +64,19 @@ export class EventFeed {
 
   async #run(generation: number): Promise<void> {
     const isCurrent = () => this.#isRunning && this.#generation === generation;
-    let retryMs = FIRST_RETRY_MS;
+    const { url, silenceLimitMs, firstRetryMs, maxRetryMs } = this.#options;
+    let retryMs = firstRetryMs;
     while (isCurrent()) {
       const controller = new AbortController();
       this.#controller = controller;
       let watchdog: ReturnType<typeof setTimeout> | undefined;
       const arm = () => {
         clearTimeout(watchdog);
-        watchdog = setTimeout(() => controller.abort(), LIVE_SILENCE_LIMIT_MS);
+        watchdog = setTimeout(() => controller.abort(), silenceLimitMs);
       };
       try {
         arm();
-        const response = await fetch('/events', { headers: headers({ Accept: 'text/event-stream' }), cache: 'no-store', credentials: 'same-origin', signal: controller.signal });
+        const response = await fetch(url, { headers: headers({ Accept: 'text/event-stream' }), cache: 'no-store', credentials: 'same-origin', signal: controller.signal });
         if (!response.ok || !response.body) {
           clearTimeout(watchdog);
           const failure = await failureOf(response);
@@ -77,7 +92,7 @@ export class EventFeed {
             const { value, done } = await reader.read();
             if (done || !isCurrent()) break;
             arm();
-            retryMs = FIRST_RETRY_MS;
+            retryMs = firstRetryMs;
             parser.push(value);
           }
         }
@@ -91,7 +106,7 @@ export class EventFeed {
         this.#wake = resume;
         setTimeout(resume, retryMs);
       });
-      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      retryMs = Math.min(retryMs * 2, maxRetryMs);
     }
   }
 
