@@ -6,7 +6,7 @@
  */
 import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
-import type { AttendanceStatus, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
+import type { AttendanceStatus, CourseRequest, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
 import { api, needsToken, saveFile, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo } from './api.ts';
 import { EventFeed } from './EventFeed.ts';
 import { routeOf, type Route } from './routes.ts';
@@ -178,10 +178,11 @@ export class Dashboard {
         return;
       }
       case 'course': {
-        const [sessions, roster] = await Promise.all([api.sessions(route.course), api.roster(route.course)]);
+        const [sessions, roster, courses] = await Promise.all([api.sessions(route.course), api.roster(route.course), api.courses()]);
         if (!isStill()) return;
         if (this.#check(sessions)) this.sessions = sessions.value.sessions;
         this.roster = this.#optional(roster);
+        this.courses = this.#optional(courses)?.courses ?? [];
         return;
       }
       case 'report': {
@@ -282,6 +283,13 @@ export class Dashboard {
   async deleteSession(sessionId: string): Promise<void> {
     if (!this.#check(await api.deleteSession(sessionId))) return;
     location.hash = '#/';
+  }
+
+  /** Saves a course's settings; the answer says what they are now. */
+  async setCourse(request: CourseRequest): ReturnType<typeof api.setCourse> {
+    const result = await api.setCourse(request);
+    if (result.ok) await this.refresh();
+    return result;
   }
 
   previewRoster(course: string, csv: string): Promise<ApiResult<RosterPreviewResponse>> {

@@ -30,6 +30,7 @@ import {
   StudentRecordResponseSchema,
   type AttendanceResponse,
   type AttendanceStatus,
+  type CourseRequest,
   type CreateSessionRequest,
   type ListedSession,
   type QrResponse,
@@ -136,7 +137,8 @@ export const api = {
   mark: (sessionId: string, studentId: string, status: AttendanceStatus, note: string) =>
     post(MarkResponseSchema, '/mark', { session_id: sessionId, student_id: studentId, status, ...(note ? { note } : {}) }),
   courses: () => call(CoursesResponseSchema, '/courses'),
-  course: (course: string) => post(CourseResponseSchema, '/course', { course }),
+  /** Creates the course or changes the settings given (the others keep their value). */
+  setCourse: (request: CourseRequest) => post(CourseResponseSchema, '/course', request),
   roster: (course: string) => call(RosterResponseSchema, `/roster?course=${q(course)}`),
   previewRoster: (course: string, csv: string) => post(RosterPreviewResponseSchema, '/roster/preview', { course, csv }),
   importRoster: (course: string, csv: string, mapping: RosterMapping) => post(RosterImportResponseSchema, '/roster/import', { course, csv, mapping }),

@@ -112,6 +112,10 @@ describeInChromium(
       const roster = page.getByTestId('roster');
       await waitFor(async () => (await roster.locator('tbody tr').count()) === 5, { message: 'a roster of 5 (2022NET-003 once)' });
       expect(await page.getByRole('alert').filter({ hasText: /\S/ }).allTextContents()).toEqual([]);
+      // The course's rule: under 60 % is listed first (points stay Moodle's 2 / 1 / not counted / 0).
+      await page.getByLabel(/^Attendance rule/).fill('60');
+      await page.getByRole('button', { name: 'Save the rules' }).click();
+      await page.getByTestId('settings-outcome').filter({ hasText: 'under 60 %' }).waitFor();
       expect(await roster.textContent()).toContain('Chloé');
       await keepScreenshot(page, 'term-1-roster');
 
@@ -206,6 +210,7 @@ describeInChromium(
         expect(await rowOf(studentId).getByTestId('points').textContent()).toBe(points);
         expect(await rowOf(studentId).getByTestId('percent').textContent()).toBe(percent);
       }
+      await page.getByRole('heading', { name: 'Under 60 %' }).waitFor();
       const belowIds = (await page.getByTestId('below-threshold').locator('li').allTextContents()).map((text) => text.slice(0, 11)).sort();
       expect(belowIds).toEqual(['2022NET-002', '2022NET-004']);
       const order = await report.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-student')));
