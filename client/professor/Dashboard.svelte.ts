@@ -156,6 +156,9 @@ export class Dashboard {
       do {
         this.#isRefreshDue = false;
         await this.#read();
+        // What was just read is judged against now, not the clock's last tick (up to 1 s old):
+        // a session that starts this second is live, not "not started".
+        this.nowMs = Date.now();
       } while (this.#isRefreshDue);
     } finally {
       this.#isRefreshing = false;
@@ -221,7 +224,8 @@ export class Dashboard {
     if (!this.#check(result)) return;
     const qr = result.value;
     this.qr = qr;
-    this.serverOffsetMs = qr.server_time_ms - Date.now();
+    this.nowMs = Date.now();
+    this.serverOffsetMs = qr.server_time_ms - this.nowMs;
     const isOver = qr.server_time_ms >= qr.ends_at * 1000;
     if (qr.expires_at === null || qr.expires_at === undefined || isOver) return;
     const waitMs = Math.max(0, qr.expires_at - qr.server_time_ms) + QR_EXPIRY_MARGIN_MS;

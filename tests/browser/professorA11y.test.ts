@@ -144,10 +144,14 @@ describeInChromium(
       await page.getByTestId('session-present').filter({ hasText: '3' }).waitFor();
       expect(await activeText(page)).toBe('H2:New session');
 
-      // A test session that accepted nobody can be deleted; one with an acceptance cannot.
+      // A test session that accepted nobody can be deleted once ended; one with an acceptance cannot.
+      expect(await page.getByRole('button', { name: 'Delete session' }).count()).toBe(0);
       await page.getByLabel('Course', { exact: true }).fill('CS999 Test run');
       await page.getByRole('button', { name: 'Create session' }).click();
       await page.getByTestId('qr').locator('svg').waitFor();
+      expect(await page.getByRole('button', { name: 'Delete session' }).count()).toBe(0); // live: end it first
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByRole('button', { name: 'End session now' }).click();
       page.once('dialog', (dialog) => void dialog.accept());
       await page.getByRole('button', { name: 'Delete session' }).click();
       await page.waitForFunction(() => document.activeElement?.textContent === 'New session');
