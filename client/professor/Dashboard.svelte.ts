@@ -16,6 +16,12 @@ export type { Route };
 
 /** The QR is fetched this long after the shown one expires (the server's slot has turned by then). */
 const QR_EXPIRY_MARGIN_MS = 150;
+/**
+ * Reads caused by pushed changes start at least this far apart: a hall scanning at once (300
+ * students, a screen of 115 KB) costs at most what the old one-second polling did, and nothing
+ * when nothing changes. The professor's own actions re-read at once.
+ */
+const CHANGE_READ_GAP_MS = 1000;
 
 export class Dashboard {
   route = $state.raw<Route>(routeOf(location.hash));
@@ -66,6 +72,8 @@ export class Dashboard {
   #qrTimer: ReturnType<typeof setTimeout> | undefined;
   #isRefreshing = false;
   #isRefreshDue = false;
+  #lastReadStartMs = 0;
+  #changeTimer: ReturnType<typeof setTimeout> | undefined;
 
   start(): () => void {
     const onHash = () => {
@@ -78,6 +86,8 @@ export class Dashboard {
       this.studentRecord = undefined;
       this.isProjecting = false;
       clearTimeout(this.#qrTimer);
+      clearTimeout(this.#changeTimer);
+      this.#changeTimer = undefined;
       this.viewChanges++;
       void this.refresh();
     };
@@ -95,6 +105,7 @@ export class Dashboard {
       window.removeEventListener('hashchange', onHash);
       clearInterval(clock);
       clearTimeout(this.#qrTimer);
+      clearTimeout(this.#changeTimer);
       this.#feed.stop();
     };
   }
@@ -135,13 +146,23 @@ export class Dashboard {
         if (change.kind !== 'roster' && change.kind !== 'course') return;
       }
       if (change.kind === 'session') void this.#refreshQr(route.sessionId);
-      void this.refresh();
+      this.#refreshSoon();
       return;
     }
     // The list, a course, its report and a student record show several sessions: re-read on
     // any change of their course (or of any course, for the lists).
     if ('course' in route && change.course !== undefined && change.course !== route.course) return;
-    void this.refresh();
+    this.#refreshSoon();
+  }
+
+  /** A re-read for a pushed change: one per CHANGE_READ_GAP_MS at most, the last change never missed. */
+  #refreshSoon(): void {
+    if (this.#changeTimer !== undefined) return;
+    const waitMs = Math.max(0, this.#lastReadStartMs + CHANGE_READ_GAP_MS - Date.now());
+    this.#changeTimer = setTimeout(() => {
+      this.#changeTimer = undefined;
+      void this.refresh();
+    }, waitMs);
   }
 
   /** Re-reads the screen; a call while a read runs makes one more read after it, never two at once. */
@@ -155,6 +176,7 @@ export class Dashboard {
     try {
       do {
         this.#isRefreshDue = false;
+        this.#lastReadStartMs = Date.now();
         await this.#read();
         // What was just read is judged against now, not the clock's last tick (up to 1 s old):
         // a session that starts this second is live, not "not started".
