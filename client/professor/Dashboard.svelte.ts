@@ -9,6 +9,7 @@ import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
 import type { AttendanceStatus, CourseRequest, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
 import { api, needsToken, saveFile, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo } from './api.ts';
 import { EventFeed } from './EventFeed.ts';
+import { ReadScheduler } from './ReadScheduler.ts';
 import { routeOf, type Route } from './routes.ts';
 import { sessionStatus } from './time.ts';
 
@@ -70,10 +71,7 @@ export class Dashboard {
     },
   });
   #qrTimer: ReturnType<typeof setTimeout> | undefined;
-  #isRefreshing = false;
-  #isRefreshDue = false;
-  #lastReadStartMs = 0;
-  #changeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #reads = new ReadScheduler(() => this.#readScreen(), { gapMs: CHANGE_READ_GAP_MS });
 
   start(): () => void {
     const onHash = () => {
@@ -86,8 +84,7 @@ export class Dashboard {
       this.studentRecord = undefined;
       this.isProjecting = false;
       clearTimeout(this.#qrTimer);
-      clearTimeout(this.#changeTimer);
-      this.#changeTimer = undefined;
+      this.#reads.cancel();
       this.viewChanges++;
       void this.refresh();
     };
@@ -105,7 +102,7 @@ export class Dashboard {
       window.removeEventListener('hashchange', onHash);
       clearInterval(clock);
       clearTimeout(this.#qrTimer);
-      clearTimeout(this.#changeTimer);
+      this.#reads.cancel();
       this.#feed.stop();
     };
   }
@@ -146,45 +143,26 @@ export class Dashboard {
         if (change.kind !== 'roster' && change.kind !== 'course') return;
       }
       if (change.kind === 'session') void this.#refreshQr(route.sessionId);
-      this.#refreshSoon();
+      this.#reads.soon();
       return;
     }
     // The list, a course, its report and a student record show several sessions: re-read on
     // any change of their course (or of any course, for the lists).
     if ('course' in route && change.course !== undefined && change.course !== route.course) return;
-    this.#refreshSoon();
+    this.#reads.soon();
   }
 
-  /** A re-read for a pushed change: one per CHANGE_READ_GAP_MS at most, the last change never missed. */
-  #refreshSoon(): void {
-    if (this.#changeTimer !== undefined) return;
-    const waitMs = Math.max(0, this.#lastReadStartMs + CHANGE_READ_GAP_MS - Date.now());
-    this.#changeTimer = setTimeout(() => {
-      this.#changeTimer = undefined;
-      void this.refresh();
-    }, waitMs);
+  /** Re-reads the screen (never two reads at once: see ReadScheduler). */
+  refresh(): Promise<void> {
+    return this.#reads.now();
   }
 
-  /** Re-reads the screen; a call while a read runs makes one more read after it, never two at once. */
-  async refresh(): Promise<void> {
+  async #readScreen(): Promise<void> {
     if (this.isTokenNeeded || this.isLoggingIn) return;
-    if (this.#isRefreshing) {
-      this.#isRefreshDue = true;
-      return;
-    }
-    this.#isRefreshing = true;
-    try {
-      do {
-        this.#isRefreshDue = false;
-        this.#lastReadStartMs = Date.now();
-        await this.#read();
-        // What was just read is judged against now, not the clock's last tick (up to 1 s old):
-        // a session that starts this second is live, not "not started".
-        this.nowMs = Date.now();
-      } while (this.#isRefreshDue);
-    } finally {
-      this.#isRefreshing = false;
-    }
+    await this.#read();
+    // What was just read is judged against now, not the clock's last tick (up to 1 s old):
+    // a session that starts this second is live, not "not started".
+    this.nowMs = Date.now();
   }
 
   async #read(): Promise<void> {
