@@ -4,8 +4,6 @@
  * middle (or SIGTERM of the relay: a rolling restart, issue 9), restart on the same data and
  * port; every entry ends with exactly one decision and its receipt reaches its phone.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORT, removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { createSession } from '../helpers/api.ts';
@@ -13,6 +11,7 @@ import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 import { enrolValidatorInRelay } from '../helpers/validatorProcess.ts';
 import { logRecords } from '../helpers/logs.ts';
 import { CloseCode } from '../../protocol/index.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
 
 const BURST = 200;
 const running: StartedProcess[] = [];
@@ -38,12 +37,7 @@ async function startValidator(dataDir: string, relayUrl: string, port?: number):
 }
 
 function decisions(validatorDir: string, sessionId: string): { nonce: string; status: string }[] {
-  const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
-  try {
-    return db.prepare("SELECT nonce, status FROM decisions WHERE session_id = ? AND via = 'sync'").all(sessionId) as never;
-  } finally {
-    db.close();
-  }
+  return readValidatorStore(validatorDir, (store) => store.decisionsForSession(sessionId).filter((decision) => decision.via === 'sync').map(({ nonce, status }) => ({ nonce, status })));
 }
 
 async function setUp() {

@@ -3,14 +3,13 @@
  * validator + follower in one process), stock y-websocket clients as phones, receipts opened
  * with the device key, and every reason code reachable on this path produced by a crafted entry.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { newBoxKeyPair, toBase64Url } from '../../crypto/index.ts';
 import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { createSession as createApiSession, type CreatedSession } from '../helpers/api.ts';
 import { connectStudent, craftQr, qrPayloadOf, readSessionSecret, type SimulatedStudent } from '../helpers/students.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -32,12 +31,7 @@ function student(sessionId: string, studentId: string, device = newBoxKeyPair())
 }
 
 function decisionRows(sessionId: string): { nonce: string; status: string; reason: string }[] {
-  const db = new Database(join(dataDir, 'validator.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT nonce, status, reason FROM decisions WHERE session_id = ?').all(sessionId) as never;
-  } finally {
-    db.close();
-  }
+  return readValidatorStore(dataDir, (store) => store.decisionsForSession(sessionId).map(({ nonce, status, reason }) => ({ nonce, status, reason })));
 }
 
 beforeAll(async () => {
