@@ -1,6 +1,6 @@
 /**
  * The real camera path: a live session's QR rendered to an image, turned into a fake camera
- * video (FIELD-NOTES recipe), scanned by qr-scanner in Chromium, and accepted.
+ * video (docs/testing.md "Measured facts"), scanned by qr-scanner in Chromium, and accepted.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ describeInChromium(
       const session = await createSession(run.system.baseUrl, { course: 'EE301 Camera', duration_minutes: 60 });
       const dir = tempDir('rollcall-camera-');
       const png = join(dir, 'qr.png');
-      // FIELD-NOTES recipe, with the QR at 320 px: the QR text is a ~290-character URL (version
+      // The fake-camera recipe of docs/testing.md, with the QR at 320 px: the QR text is a ~290-character URL (version
       // 11, 61 modules), too dense to read at 240 px from a 640×480 frame.
       const video = join(dir, 'qr.y4m');
       await QRCode.toFile(png, session.qr_text, { ...QR_RENDER_OPTIONS, width: 640 });

@@ -18,7 +18,7 @@ import { launchChromiumTrusting, TEST_HOST, type TestPki } from '../helpers/http
 import { tempDir } from '../helpers/processes.ts';
 
 /**
- * Writes `video` (y4m), a fake camera filming the QR of `qrText` (FIELD-NOTES recipe, QR at
+ * Writes `video` (y4m), a fake camera filming the QR of `qrText` (docs/testing.md "Measured facts", QR at
  * 320 px in 640×480: the QR link is too dense to read at 240 px). Chromium opens the file each
  * time the camera starts, so rewriting it points the next scan at another QR.
  */
