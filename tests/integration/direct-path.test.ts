@@ -105,15 +105,30 @@ describe('shared_address: one client address submitting for several student ids'
   });
 });
 
+/**
+ * Sends waves of `wave` requests at once until one is answered 429, and says how long that took:
+ * the bucket refills 5 a second while they travel, so on a busy machine a single wave may all
+ * get through; what the limit promises is "at most 20 + 5 per second elapsed", which is checked.
+ */
+async function floodUntilLimited<T extends { status: number }>(wave: number, send: (i: number) => Promise<T>): Promise<{ answers: T[]; allowedAtMost: number }> {
+  const answers: T[] = [];
+  const startedMs = performance.now();
+  while (!answers.some((answer) => answer.status === 429)) {
+    answers.push(...(await Promise.all(Array.from({ length: wave }, (_, i) => send(answers.length + i)))));
+  }
+  const elapsedS = (performance.now() - startedMs) / 1000;
+  return { answers, allowedAtMost: 20 + Math.ceil(5 * elapsedS) };
+}
+
 describe('rate limit per client address (default: 5 per second, 20 at once)', () => {
   it('answers past the burst 429 with Retry-After and a JSON body, stores nothing for those, and admits the address again after Retry-After', async () => {
     const session = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
     const before = storedDecisions(session.session_id);
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => submitFrom(server.baseUrl, '127.0.0.31', `R-${i}`, session)));
+    const { answers, allowedAtMost } = await floodUntilLimited(40, (i) => submitFrom(server.baseUrl, '127.0.0.31', `R-${i}`, session));
     const limited = answers.filter((answer) => answer.status === 429);
     const decided = answers.filter((answer) => answer.status !== 429);
     expect(decided.length).toBeGreaterThanOrEqual(20);
-    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(decided.length).toBeLessThanOrEqual(allowedAtMost);
     expect(decided.every((answer) => answer.status === 200)).toBe(true);
     const refusal = limited[0]!;
     expect(refusal.body).toMatchObject({ status: 'rejected', reason: 'rate_limited', flags: [], retry_after_s: 1 });
@@ -130,9 +145,11 @@ describe('rate limit per client address (default: 5 per second, 20 at once)', ()
   });
 
   it('counts malformed requests too (the limit runs before the body is read)', async () => {
-    const bad = await Promise.all(Array.from({ length: 30 }, () => requestFrom(server.baseUrl, 'POST', '/submit_attendance', { student_id: 'x' }, { localAddress: '127.0.0.33' })));
-    expect(bad.filter((answer) => answer.status === 400).length).toBeGreaterThanOrEqual(20);
-    expect(bad.filter((answer) => answer.status === 429).length).toBeGreaterThanOrEqual(5);
+    const { answers: bad, allowedAtMost } = await floodUntilLimited(30, () => requestFrom(server.baseUrl, 'POST', '/submit_attendance', { student_id: 'x' }, { localAddress: '127.0.0.33' }));
+    const read = bad.filter((answer) => answer.status === 400).length;
+    expect(read).toBeGreaterThanOrEqual(20);
+    expect(read).toBeLessThanOrEqual(allowedAtMost);
+    expect(read + bad.filter((answer) => answer.status === 429).length).toBe(bad.length);
   });
 });
 
