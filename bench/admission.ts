@@ -1,5 +1,5 @@
 /**
- * `node cli/bin/run-ts.js bench/admission.ts [--entries 5000] [--rounds 5] [--store sqlite|memory|postgres://…]`:
+ * `node cli/bin/run-ts.js bench/admission.ts [--entries 5000] [--rounds 5] [--store sqlite|memory|postgres://…] [--compact-after 500]`:
  * the relay's admission path alone, in one process: phones' entry updates go through
  * RelayConnection → RelayRoom (inspect, store, broadcast to a validator peer), with no sockets or
  * network in the way. Prints admitted entries per second and µs per entry, best of the rounds,
@@ -13,6 +13,7 @@ import { RelayConnection } from '../relay/RelayConnection.ts';
 import { RelayRoom, type RelayCounters } from '../relay/RelayRoom.ts';
 import { SqliteUpdateStore } from '../relay/SqliteUpdateStore.ts';
 import { MemoryUpdateStore, type UpdateStore } from '../relay/UpdateStore.ts';
+import { PgUpdateStore } from '../relay/PgUpdateStore.ts';
 import { encodeSyncUpdate } from '../relay/syncMessages.ts';
 import { silentLogger } from '../log/index.ts';
 import * as Y from 'yjs';
@@ -30,6 +31,7 @@ const limits = relayLimits({ deviceMessagesPerSecond: 1e9, deviceBurst: 1e9, com
 
 async function openStore(dir: string): Promise<UpdateStore> {
   if (storeKind === 'memory') return new MemoryUpdateStore();
+  if (storeKind.startsWith('postgres')) return PgUpdateStore.connect(storeKind, { logger: silentLogger });
   return new SqliteUpdateStore(join(dir, 'relay.db'));
 }
 

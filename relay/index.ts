@@ -4,6 +4,10 @@ export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningR
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
 export { MemoryUpdateStore, type Appended, type ItemKey, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
+export { PgDatabase } from './PgDatabase.ts';
+export { PgUpdateStore } from './PgUpdateStore.ts';
+export { PgTrustStore } from './PgTrustStore.ts';
+export { redactedUrl } from './redactedUrl.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { createLogger, silentLogger, type Logger } from '../log/index.ts';

@@ -20,7 +20,7 @@ const isRoot = process.getuid?.() === 0;
 
 /** The newest /usr/lib/postgresql/<version>/bin holding initdb and pg_ctl (Debian's layout), or POSTGRES_BIN. */
 function findPostgresBin(): string | undefined {
-  if (process.env.POSTGRES_BIN) return process.env.POSTGRES_BIN;
+  if (process.env.POSTGRES_BIN) return existsSync(join(process.env.POSTGRES_BIN, 'initdb')) ? process.env.POSTGRES_BIN : undefined;
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root)

@@ -1,11 +1,15 @@
 /**
  * One contract suite for every TrustStore (relay/TrustStore.ts: enrolment codes, validators,
- * room grants), run against the memory and the SQLite implementation; plus what only SQLite
- * promises: trust survives reopening, and another process's write is visible (`externalVersion`).
+ * room grants), run against the memory, the SQLite and the PostgreSQL implementation; plus what
+ * only the shared ones promise: trust survives reopening, and another process's write is
+ * visible (`externalVersion`).
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../log/index.ts';
+import { PgTrustStore } from '../../relay/PgTrustStore.ts';
 import { MemoryTrustStore, SqliteTrustStore, TRUST_DB_FILE, type StoredGrant, type TrustStore } from '../../relay/index.ts';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { removeTempDirs, tempDir } from '../helpers/processes.ts';
 
 afterAll(removeTempDirs);
@@ -106,5 +110,45 @@ describe('SqliteTrustStore', () => {
     expect(await relay.externalVersion()).not.toBe(before);
     expect((await relay.validator('key-a'))?.revokedAtMs).toBe(T0 + 1);
     await relay.close();
+  });
+});
+
+describeWithPostgres('PgTrustStore (a PostgreSQL started for this file)', () => {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const connect = (url: string) => PgTrustStore.connect(url, { logger: silentLogger });
+
+  runTrustStoreContract('PostgreSQL', async () => connect(await server!.createDatabase()));
+
+  it('[R10] another relay’s revocation, and a grant it stored, change the version every relay polls', async () => {
+    const url = await server!.createDatabase();
+    const relayA = await connect(url);
+    const relayB = await connect(url); // another relay, or `rollcall relay revoke --store …`
+    await relayA.enrolDirect('key-a', 'prof-a', T0);
+    const before = await relayA.externalVersion();
+    await relayB.putGrant(grant('room-1', 'key-a', T0 + 100));
+    const afterGrant = await relayA.externalVersion();
+    expect(afterGrant).not.toBe(before);
+    expect(await relayA.grant('room-1')).toMatchObject({ validator: 'key-a', writesUntilMs: T0 + 100 });
+    expect(await relayB.revoke('prof-a', T0 + 1)).toBe(1);
+    expect(await relayA.externalVersion()).not.toBe(afterGrant);
+    expect((await relayA.validator('key-a'))?.revokedAtMs).toBe(T0 + 1);
+    await Promise.all([relayA.close(), relayB.close()]);
+  });
+
+  it('[R9] one code redeemed by two relays at the same moment enrols exactly one key', async () => {
+    const url = await server!.createDatabase();
+    const [relayA, relayB] = await Promise.all([connect(url), connect(url)]);
+    await relayA.addEnrolmentCode('hash-1', 'prof-a', T0, T0 + 1000);
+    const results = await Promise.all([relayA.redeemEnrolmentCode('hash-1', 'key-a', T0 + 1), relayB.redeemEnrolmentCode('hash-1', 'key-b', T0 + 1)]);
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(results.find((result) => !result.ok)).toEqual({ ok: false, reason: 'used_code' });
+    expect(await relayA.validators()).toHaveLength(1);
+    await Promise.all([relayA.close(), relayB.close()]);
   });
 });

@@ -1,12 +1,16 @@
 /**
- * One contract suite for every UpdateStore (relay/UpdateStore.ts), run against the memory and
- * the SQLite implementation; plus what only SQLite promises: rows survive reopening (R5).
+ * One contract suite for every UpdateStore (relay/UpdateStore.ts), run against the memory, the
+ * SQLite and the PostgreSQL implementation; plus what only SQLite promises (rows survive
+ * reopening, R5) and what only PostgreSQL must (two relays on one database, R7).
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../log/index.ts';
+import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
 import { MemoryUpdateStore, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
 import { SqliteUpdateStore } from '../../relay/SqliteUpdateStore.ts';
-import { removeTempDirs, tempDir } from '../helpers/processes.ts';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { freePort, removeTempDirs, tempDir } from '../helpers/processes.ts';
 
 afterAll(removeTempDirs);
 
@@ -111,5 +115,62 @@ describe('[R5] SqliteUpdateStore durability', () => {
     expect((await second.load('room')).map((row) => Array.from(row.update))).toEqual([[1, 9], [2]]);
     expect((await second.append('room', bytes(3), [entry('n1')])).ok).toBe(false);
     await second.close();
+  });
+});
+
+describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () => {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const connect = (url: string) => PgUpdateStore.connect(url, { logger: silentLogger });
+
+  runUpdateStoreContract('PgUpdateStore', async () => connect(await server!.createDatabase()));
+
+  it('[R7] two relays (two pools on one database) writing the same keys at the same moment: exactly one write of each key is stored', async () => {
+    const url = await server!.createDatabase();
+    // Both relays start at once on an empty database: the schema is created once.
+    const [a, b] = await Promise.all([connect(url), connect(url)]);
+    const keys = Array.from({ length: 40 }, (_, i) => `nonce-${i}`);
+    const results = await Promise.all(keys.flatMap((key, i) => [a.append('room', bytes(1, i), [entry(key)]), b.append('room', bytes(2, i), [entry(key)])]));
+    for (let i = 0; i < keys.length; i++) {
+      const pair = [results[2 * i]!, results[2 * i + 1]!];
+      expect(pair.filter((result) => result.ok)).toHaveLength(1);
+      expect(pair.find((result) => !result.ok)).toEqual({ ok: false, conflict: entry(keys[i]!) });
+    }
+    const rows = await a.load('room');
+    expect(rows).toHaveLength(keys.length);
+    // Ids of one room increase in commit order, each append naming the row before it: a chain.
+    const chain = results.flatMap((result) => (result.ok ? [result] : [])).sort((x, y) => x.id - y.id);
+    expect(chain.map((result) => result.previousId)).toEqual([0, ...chain.slice(0, -1).map((result) => result.id)]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('[R5] a relay catching up with loadSince sees the rows another relay stored, and a compaction by either keeps everything', async () => {
+    const url = await server!.createDatabase();
+    const a = await connect(url);
+    const b = await connect(url);
+    const first = await appended(a, 'room', bytes(1), [entry('n1')]);
+    const second = await appended(b, 'room', bytes(2), [entry('n2')]);
+    expect((await a.loadSince('room', first)).map((row) => [row.id, Array.from(row.update)])).toEqual([[second, [2]]]);
+    await b.replace('room', bytes(1, 2), second);
+    const third = await a.append('room', bytes(3), [entry('n3')]);
+    expect(third).toEqual({ ok: true, id: expect.any(Number), previousId: second });
+    expect((await a.load('room')).map((row) => Array.from(row.update))).toEqual([[1, 2], [3]]);
+    expect(await b.append('room', bytes(9), [entry('n1')])).toEqual({ ok: false, conflict: entry('n1') });
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('an unreachable server, or a database it does not have, is a clear error naming the URL without its password', async () => {
+    const nobody = `postgres://rollcall:hunter2@127.0.0.1:${await freePort()}/rollcall`;
+    const missing = `postgres://rollcall:hunter2@127.0.0.1:${server!.port}/nowhere`;
+    for (const url of [nobody, missing]) {
+      const error = await connect(url).then(() => undefined, (failure: unknown) => failure as Error);
+      expect(error?.message).toMatch(/^cannot use PostgreSQL at postgres:\/\/rollcall:\*\*\*@127\.0\.0\.1:\d+\/\w+: .+Check that the server runs/);
+      expect(error?.message).not.toContain('hunter2');
+    }
   });
 });
