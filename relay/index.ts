@@ -4,6 +4,7 @@ export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningR
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
 export { MemoryUpdateStore, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
+export { RedisBus, redisDisplayUrl, type RedisBusOptions } from './RedisBus.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { createLogger, silentLogger, type Logger } from '../log/index.ts';

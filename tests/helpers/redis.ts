@@ -33,8 +33,8 @@ export function describeWithRedis(name: string, body: () => void): void {
   describe(name, body);
 }
 
-/** True when a PING on `port` is answered +PONG (the server accepts commands). */
-export function redisAnswersPing(port: number, timeoutMs = 1000): Promise<boolean> {
+/** True when a PING on `port` is answered with a line starting `expected` (the server accepts commands). */
+export function redisAnswersPing(port: number, timeoutMs = 1000, expected = '+PONG'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let answer = '';
@@ -47,14 +47,14 @@ export function redisAnswersPing(port: number, timeoutMs = 1000): Promise<boolea
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      if (answer.includes('\r\n')) finish(answer.startsWith('+PONG'));
+      if (answer.includes('\r\n')) finish(answer.startsWith(expected));
     });
   });
 }
 
 export interface TestRedis {
   port: number;
-  /** redis://127.0.0.1:<port> */
+  /** redis://127.0.0.1:<port> (with the password in it, when there is one) */
   url: string;
   /** The running server process (replaced by `restart()`). */
   readonly process: StartedProcess;
@@ -66,17 +66,20 @@ export interface TestRedis {
   restart(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server on a free loopback port; ready once it answers PING. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * Starts a throwaway redis-server on a free loopback port; ready once it answers PING (with
+ * `password`, `requirepass`: PING then answers -NOAUTH, which proves it is up too).
+ */
+export async function startRedis({ password }: { password?: string } = {}): Promise<TestRedis> {
   const dir = tempDir('rollcall-redis-');
-  const args = (port: string) => ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
-  const start = (port?: number) =>
-    startExecutable(REDIS_SERVER, args('{port}'), { ...(port === undefined ? {} : { port }), isReady: (p) => redisAnswersPing(p), timeoutMs: 15_000 });
+  const args = ['--port', '{port}', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(password ? ['--requirepass', password] : [])];
+  const isReady = (p: number) => redisAnswersPing(p, 1000, password ? '-NOAUTH' : '+PONG');
+  const start = (port?: number) => startExecutable(REDIS_SERVER, args, { ...(port === undefined ? {} : { port }), isReady, timeoutMs: 15_000 });
   let server = await start();
   const port = server.port;
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     get process() {
       return server;
     },
