@@ -16,6 +16,7 @@ import { decodeQrPayload } from '../protocol/index.ts';
 import { createSession } from '../tests/helpers/api.ts';
 import type { CampusPhoneResult, CampusSession, CampusWorkerMessage, CampusWorkerTask } from './campusWorker.ts';
 import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startSqliteHall, type Campus } from './campusServers.ts';
+import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { cpuSeconds } from './procStats.ts';
 import { REPO_ROOT, type ServerProcess } from './processes.ts';
@@ -255,6 +256,8 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
   };
+  options.log(`\n[0/5] The bus alone: ${options.relays} RedisBus instances, ${options.sessions} rooms, 20,000 messages`);
+  report.bus = await busPhase({ buses: options.relays, rooms: options.sessions, log: options.log });
   if (!(await relayTakesStoreAndBus())) {
     options.log('\nThis tree’s `rollcall relay` has no --store/--bus yet: the campus (PostgreSQL + Redis) run is skipped; the SQLite baseline still runs.');
     report.campus_skipped = 'rollcall relay has no --store/--bus in this tree';
@@ -353,6 +356,7 @@ function printTable(r: Record<string, any>): void {
   add('sqlite: relay CPU per admitted entry', `${r.sqlite.relay_cpu_ms_per_entry} ms`);
   if (r.sqlite.idle) add(`sqlite: ${r.sqlite.idle.phones} idle phones, RSS (heap) per phone`, `${r.sqlite.idle.kib_per_phone.join(' / ')} KiB (${r.sqlite.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
   if (r.relay_cpu_ratio !== undefined) add('relay CPU ratio (PostgreSQL + Redis / SQLite)', r.relay_cpu_ratio, '≤ 2');
+  if (r.bus) add('bus alone: messages/s, relay + Redis CPU per message, p50 / p99', `${r.bus.messages_per_s}/s, ${r.bus.relays_cpu_us_per_message} + ${r.bus.redis_cpu_us_per_message} µs, ${r.bus.p50_ms} / ${r.bus.p99_ms} ms`);
   add('bench wall time', `${r.bench_seconds} s`);
   const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   console.log(`\nRollcall campus benchmark: ${r.relays} relays, ${r.sessions} sessions × ${r.students_per_session} students over ${r.spread_s} s, ${r.machine}`);
