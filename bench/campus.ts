@@ -274,13 +274,14 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
   const hall = await startSqliteHall(maxConnections);
   try {
     const sessions = await openSessions(hall.validator.url, [hall.relay.url], options.sessions);
-    const measured = await burst(options, 'sqlite', `${hall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
-    report.sqlite = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(hall.validatorDir) };
+    let idle: IdleFigures | undefined;
     if (report.campus_skipped && options.idlePhones > 0) {
-      // Without the campus relays, the per-phone memory is measured on the SQLite relay.
-      options.log(`\n  ${options.idlePhones} idle phones on the SQLite relay (memory per phone)`);
-      (report.sqlite as Record<string, unknown>).idle = await idlePhase(options, [hall.relay], sessions);
+      // Without the campus relays, the per-phone memory is measured on the SQLite relay (fresh, before its burst).
+      options.log(`  ${options.idlePhones} idle phones on the SQLite relay first (memory per phone)`);
+      idle = await idlePhase(options, [hall.relay], sessions);
     }
+    const measured = await burst(options, 'sqlite', `${hall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
+    report.sqlite = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(hall.validatorDir), ...(idle ? { idle } : {}) };
   } finally {
     await hall.stop();
   }
@@ -296,8 +297,14 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const relayCpu = campus.relays.map((relay) => () => cpuSeconds(relay.pid));
   const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid)];
   const syncUrl = `${campus.url.replace(/^http/, 'ws')}/sync`;
+  let idle: IdleFigures | undefined;
+  if (options.idlePhones > 0) {
+    // First, on relays that have served nothing yet: memory a burst freed would hide the cost.
+    options.log(`\n[2/5] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
+    idle = await idlePhase(options, campus.relays, sessions);
+  }
   await campus.resetStatements();
-  options.log(`\n[2/5] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
+  options.log(`\n[3/5] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
   const statements = await campus.statements();
   const k = options.relays;
@@ -316,11 +323,8 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     redis_cpu_ms_per_entry: perEntry(first.cpu[k + 1]!),
     validator_cpu_ms_per_entry: perEntry(first.cpu[k + 2]!),
     postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
+    ...(idle ? { idle } : {}),
   };
-  if (options.idlePhones > 0) {
-    options.log(`\n[3/5] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
-    figures.idle = await idlePhase(options, campus.relays, sessions);
-  }
   options.log(`\n[4/5] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
   const victim = campus.relays[campus.relays.length - 1]!;
   const second = await burst(options, 'failover', syncUrl, sessions, 'F', [], () => {
