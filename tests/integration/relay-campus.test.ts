@@ -98,7 +98,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     removeTempDirs();
   });
 
-  it('a phone on relay A is answered by the validator connected to relay C', async () => {
+  it('[R12] a phone on relay A is answered by the validator connected to relay C', async () => {
     const [relayA] = relays;
     const session = await openSession();
     const student = phone(relayA!.baseUrl, session.session_id, 'CAMPUS-A-1');
@@ -110,7 +110,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     expect(validator.stdout() + validator.stderr()).not.toContain(`:${relayA!.port}`);
   });
 
-  it('[R7] concurrent writes of one key on relays A and B: exactly one is admitted, on every relay', async () => {
+  it('[R7][R12] concurrent writes of one key on relays A and B: exactly one is admitted, on every relay', async () => {
     const [relayA, relayB] = relays;
     const session = await openSession();
     const writerA = await RawRelayClient.connect(relayA!.baseUrl, session.session_id, { device: toBase64Url(randomBytes(32)) });
@@ -136,7 +136,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     expect(kept.close).toBeUndefined();
   });
 
-  it('SIGKILL of relay B mid-burst loses nothing: its phones reconnect through Caddy and are answered by another relay', async () => {
+  it('[R12] SIGKILL of relay B mid-burst loses nothing: its phones reconnect through Caddy and are answered by another relay', async () => {
     const relayB = relays[1]!;
     const session = await openSession();
     const burst = Array.from({ length: 30 }, (_, i) => phone(balancer.baseUrl, session.session_id, `KILL-${i}`));
@@ -157,7 +157,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     relays[1] = await startRollcall(relayArgs(), { port: relayB.port });
   });
 
-  it('a Redis restart mid-session loses nothing: relays catch up from PostgreSQL', async () => {
+  it('[R12] a Redis restart mid-session loses nothing: relays catch up from PostgreSQL', async () => {
     const [relayA] = relays;
     const session = await openSession();
     const before = Array.from({ length: 5 }, (_, i) => phone(relayA!.baseUrl, session.session_id, `REDIS-BEFORE-${i}`));
@@ -177,7 +177,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     expect(logs).toMatch(/connection to Redis is back/);
   });
 
-  it('a relay started on an empty machine serves a room from PostgreSQL', async () => {
+  it('[R5][R12] a relay started on an empty machine serves a room from PostgreSQL', async () => {
     const session = await openSession();
     const first = phone(relays[0]!.baseUrl, session.session_id, 'EMPTY-MACHINE-1');
     const entry = first.submit(session);

@@ -41,7 +41,7 @@ const PROBE_IDS = 1_000_000;
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 function runRelayBusContract(name: string, harness: () => BusHarness): void {
-  describe(`RelayBus contract: ${name}`, () => {
+  describe(`[R12] RelayBus contract: ${name}`, () => {
     const opened: RelayBus[] = [];
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((bus) => bus.close()));
