@@ -65,7 +65,13 @@ export class RedisBus implements RelayBus {
   readonly #logger: Logger;
   readonly #publisher: RedisClient;
   readonly #subscriber: RedisClient;
+  /** The rooms this relay wants, with their listener. */
   readonly #listeners = new Map<string, (message: BusMessage) => void>();
+  /** Rooms whose SUBSCRIBE Redis confirmed (node-redis re-subscribes these by itself). */
+  readonly #subscribed = new Set<string>();
+  /** The latest SUBSCRIBE of each wanted room, settled once Redis answered or the connection dropped. */
+  readonly #subscribing = new Map<string, Promise<void>>();
+  #isComingBack = false;
   readonly #reconnectListeners: (() => void)[] = [];
   /** Since when the bus has been down (ms), or undefined while it is up. */
   #downSinceMs: number | undefined;
@@ -129,20 +135,38 @@ export class RedisBus implements RelayBus {
     this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).catch((error: unknown) => this.#lost(error));
   }
 
-  subscribe(room: string, onMessage: (message: BusMessage) => void): void {
-    if (this.#isClosed) return;
+  /**
+   * Also returns a promise that resolves once the subscription is live in Redis (never rejects):
+   * a relay that loads the room from the store after it misses nothing published meanwhile.
+   */
+  subscribe(room: string, onMessage: (message: BusMessage) => void): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
     const isNew = !this.#listeners.has(room);
     this.#listeners.set(room, onMessage);
-    if (!isNew) return;
-    this.#subscriber
-      .subscribe(CHANNEL_PREFIX + room, (payload: Buffer) => this.#deliver(room, payload), true)
-      // A subscription sent while Redis is away is made again by the client when it is back.
-      .catch((error: unknown) => this.#lost(error));
+    return isNew ? this.#subscribeChannel(room) : (this.#subscribing.get(room) ?? Promise.resolve());
   }
 
   unsubscribe(room: string): void {
     if (!this.#listeners.delete(room) || this.#isClosed) return;
+    this.#subscribed.delete(room);
+    this.#subscribing.delete(room);
     this.#subscriber.unsubscribe(CHANNEL_PREFIX + room).catch((error: unknown) => this.#lost(error));
+  }
+
+  /**
+   * node-redis registers a channel's listener when Redis confirms the SUBSCRIBE, and
+   * re-subscribes after a reconnection only the confirmed ones: a SUBSCRIBE lost with the
+   * connection is made again in `#maybeBack`.
+   */
+  #subscribeChannel(room: string): Promise<void> {
+    const live = this.#subscriber.subscribe(CHANNEL_PREFIX + room, (payload: Buffer) => this.#deliver(room, payload), true).then(
+      () => {
+        if (this.#listeners.has(room)) this.#subscribed.add(room);
+      },
+      (error: unknown) => this.#lost(error),
+    );
+    this.#subscribing.set(room, live);
+    return live;
   }
 
   onReconnect(listener: () => void): void {
@@ -201,16 +225,30 @@ export class RedisBus implements RelayBus {
   }
 
   #maybeBack(): void {
-    if (this.#isClosed || !this.#hasStarted || !this.isConnected) return;
-    const downForMs = this.#downSinceMs === undefined ? undefined : Date.now() - this.#downSinceMs;
-    this.#downSinceMs = undefined;
-    this.#logger.info('the connection to Redis is back; catching up every subscribed room from the store', { redis: redisDisplayUrl(this.#url), down_ms: downForMs });
-    for (const listener of this.#reconnectListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.#logger.error('a bus reconnect listener failed', { error: error instanceof Error ? error.message : String(error) });
+    if (this.#isClosed || !this.#hasStarted || !this.isConnected || this.#isComingBack) return;
+    this.#isComingBack = true;
+    this.#resubscribeMissing().then(() => {
+      this.#isComingBack = false;
+      if (this.#isClosed || !this.isConnected) return;
+      const downForMs = this.#downSinceMs === undefined ? undefined : Date.now() - this.#downSinceMs;
+      this.#downSinceMs = undefined;
+      this.#logger.info('the connection to Redis is back; catching up every subscribed room from the store', { redis: redisDisplayUrl(this.#url), down_ms: downForMs });
+      for (const listener of this.#reconnectListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.#logger.error('a bus reconnect listener failed', { error: error instanceof Error ? error.message : String(error) });
+        }
       }
-    }
+    });
+  }
+
+  /** Every wanted room live again before the relay catches up (else a publish could slip between). */
+  async #resubscribeMissing(): Promise<void> {
+    const missing = () => [...this.#listeners.keys()].filter((room) => !this.#subscribed.has(room));
+    // SUBSCRIBEs sent during the outage wait in the offline queue and are answered now.
+    await Promise.all(missing().map((room) => this.#subscribing.get(room)));
+    if (this.#isClosed || !this.isConnected) return;
+    await Promise.all(missing().map((room) => this.#subscribeChannel(room)));
   }
 }

@@ -209,6 +209,29 @@ describeWithRedis('RedisBus', () => {
     }
   });
 
+  it('a room subscribed while Redis is away is delivered once it is back', async () => {
+    redis ??= await startRedis();
+    const bus = await RedisBus.connect(redis.url, { relayId: 'late-listener', maxBackoffMs: 100 });
+    const other = await RedisBus.connect(redis.url, { relayId: 'late-publisher', maxBackoffMs: 100 });
+    try {
+      await redis.stop();
+      await waitFor(() => !bus.isConnected && !other.isConnected, { message: 'both buses to notice' });
+      const room = randomUUID();
+      const heard: BusMessage[] = [];
+      bus.subscribe(room, (message) => heard.push(message));
+      let isBack = false;
+      bus.onReconnect(() => (isBack = true));
+      await redis.restart();
+      await waitFor(() => isBack && other.isConnected, { timeoutMs: 30_000, message: 'the reconnection' });
+      other.publish(room, 9, Uint8Array.of(9));
+      await waitFor(() => heard.length === 1, { message: 'delivery to the room subscribed during the outage' });
+      expect(heard[0]).toMatchObject({ rowId: 9, origin: 'late-publisher' });
+    } finally {
+      await other.close();
+      await bus.close();
+    }
+  });
+
   it('drops a payload on a room’s channel that is not a relay’s, and keeps delivering', async () => {
     redis ??= await startRedis();
     const lines: LogLine[] = [];
