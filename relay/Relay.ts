@@ -97,6 +97,7 @@ export class Relay {
   /** Stopping: /readyz answers 503 and upgrades are refused with 503 (peers retry). */
   #isDraining = false;
   #isClosed = false;
+  #isRefreshingTrust = false;
 
   constructor(options: RelayOptions) {
     this.limits = relayLimits(options.limits);
@@ -122,7 +123,7 @@ export class Relay {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: ceiling, perMessageDeflate: false });
     this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs);
     this.#keepAlive.unref();
-    this.#trustRefresh = setInterval(() => this.#refreshTrust(), this.limits.trustRefreshMs);
+    this.#trustRefresh = setInterval(() => void this.#refreshTrust(), this.limits.trustRefreshMs);
     this.#trustRefresh.unref();
   }
 
@@ -174,13 +175,27 @@ export class Relay {
       this.#logger.warn('refused R11: too many connections from one address', { address, limit: this.limits.maxConnectionsPerAddress });
       return this.#refuseUpgrade(socket, 429, `R11: more than ${this.limits.maxConnectionsPerAddress} connections from this address`);
     }
-    if (device !== undefined && !this.#trust.isOpened(room)) {
-      // Nothing is loaded or stored for a room nobody opened: a spammer's random names cost a lookup.
-      // Phones retry (an HTTP refusal is transient to y-websocket) until the validator opens it.
-      this.#countRefusal('R9');
-      return this.#refuseUpgrade(socket, 404, 'R9: no validator has opened this room (yet); try again shortly');
+    if (device === undefined) {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+      return true;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+    this.#trust.isOpened(room).then(
+      (isOpened) => {
+        if (socket.destroyed) return;
+        if (!isOpened) {
+          // Nothing is loaded or stored for a room nobody opened: a spammer's random names cost a lookup.
+          // Phones retry (an HTTP refusal is transient to y-websocket) until the validator opens it.
+          this.#countRefusal('R9');
+          this.#refuseUpgrade(socket, 404, 'R9: no validator has opened this room (yet); try again shortly');
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+      },
+      (error: unknown) => {
+        this.#logger.error('could not read the room’s grant', { room, error: error instanceof Error ? error.message : String(error) });
+        this.#refuseUpgrade(socket, 503, 'the relay cannot reach its store; try again shortly');
+      },
+    );
     return true;
   }
 
@@ -212,7 +227,7 @@ export class Relay {
       limits: this.limits,
       now: this.#now,
       onRefused: (refused, refusal) => this.#onRefused(roomName, refused, refusal),
-      onValidatorMessage: (from, message) => this.#onValidatorMessage(roomName, from, message),
+      onValidatorMessage: (from, message) => void this.#onValidatorMessage(roomName, from, message),
       onError: (failed, error) =>
         this.#logger.error('connection handler failed', { room: roomName, conn: failed.id, error: error instanceof Error ? error.message : String(error) }),
     });
@@ -261,22 +276,23 @@ export class Relay {
       },
       (error: unknown) => {
         this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-        this.#rooms.delete(roomName);
-        connection.close(1011, 'the relay could not load this room; try again later');
+        if (this.#rooms.get(roomName) === room) this.#rooms.delete(roomName);
+        connection.close(CloseCode.StoreUnavailable, 'the relay could not load this room; reconnect later');
       },
     );
   }
 
   /** A validator's hello (proof + grant) or newer grant (R9, R10, R11). */
-  #onValidatorMessage(roomName: string, connection: RelayConnection, message: ValidatorMessage): void {
+  async #onValidatorMessage(roomName: string, connection: RelayConnection, message: ValidatorMessage): Promise<void> {
     let result;
     try {
-      result = this.#trust.acceptValidatorMessage(roomName, connection, message);
+      result = await this.#trust.acceptValidatorMessage(roomName, connection, message);
     } catch (error) {
       this.#logger.error('could not store a room grant', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-      connection.close(1011, 'the relay could not store the grant; try again later');
+      connection.close(CloseCode.StoreUnavailable, 'the relay could not store the grant; reconnect later');
       return;
     }
+    if (connection.isClosed) return;
     if (!result.ok) {
       connection.refuse(result);
       return;
@@ -292,13 +308,17 @@ export class Relay {
   }
 
   /** Closes the connections of validators the operator revoked meanwhile (another process). */
-  #refreshTrust(): void {
+  async #refreshTrust(): Promise<void> {
+    if (this.#isRefreshingTrust) return;
+    this.#isRefreshingTrust = true;
     let lost: string[];
     try {
-      lost = this.#trust.refresh();
+      lost = await this.#trust.refresh();
     } catch (error) {
       this.#logger.error('could not re-read the trusted validators', { error: error instanceof Error ? error.message : String(error) });
       return;
+    } finally {
+      this.#isRefreshingTrust = false;
     }
     if (lost.length === 0) return;
     const revoked = new Set(lost);
@@ -395,18 +415,18 @@ export class Relay {
   }
 
   /**
-   * Graceful stop (SIGTERM): drains, lets rooms that are loading finish and handle what their
-   * peers sent meanwhile (admission itself is synchronous: nothing else is ever half-done),
-   * then closes every peer with 1012 (service restart), which y-websocket and the follower
-   * answer by reconnecting; waits up to `limits.shutdownGraceMs` for the close handshakes,
-   * drops what is left and stops the timers. Everything admitted is already in the store (R5);
-   * closing the stores is the caller's.
+   * Graceful stop (SIGTERM): drains, lets rooms that are loading finish and judge what their
+   * peers sent meanwhile (each room's queue of admissions runs empty), then closes every peer
+   * with 1012 (service restart), which y-websocket and the follower answer by reconnecting;
+   * waits up to `limits.shutdownGraceMs` for the close handshakes, drops what is left, lets the
+   * rooms finish what was being stored, and stops the timers. Everything admitted is already in
+   * the store (R5); closing the stores is the caller's.
    */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.beginDraining();
-    await Promise.allSettled([...this.#rooms.values()].map((room) => room.ready));
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.ready.then(() => room.settled())));
     const peers = this.#sockets.size;
     const allClosed = new Promise<void>((done) => {
       this.#onAllClosed = done;
@@ -420,6 +440,7 @@ export class Relay {
     for (const ws of this.#sockets.keys()) ws.terminate();
     clearInterval(this.#keepAlive);
     clearInterval(this.#trustRefresh);
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.settled()));
     for (const room of this.#rooms.values()) room.stop();
     this.#rooms.clear();
     await new Promise<void>((done) => this.#wss.close(() => done()));

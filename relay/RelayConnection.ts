@@ -167,8 +167,8 @@ export class RelayConnection {
       }
       case 'sync-step2':
       case 'sync-update': {
-        const result = room.admit(message.update, this);
-        if (!result.ok) this.refuse(result);
+        // Judged in the room's turn: refused, the peer is told why and closed (R6).
+        room.admit(message.update, this);
         return;
       }
       case 'awareness':

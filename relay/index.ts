@@ -2,7 +2,7 @@
 export { Relay, type RelayOptions, type RelayStats } from './Relay.ts';
 export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
-export { MemoryUpdateStore, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
+export { MemoryUpdateStore, type Appended, type ItemKey, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
 export { RedisBus, redisDisplayUrl, type RedisBusOptions } from './RedisBus.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';

@@ -78,8 +78,8 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     });
   } catch (error) {
     await relay.close();
-    store.close();
-    trust.close();
+    await store.close();
+    await trust.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -98,8 +98,8 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
         await relay.close();
         server.closeAllConnections();
         await isServerClosed;
-        store.close();
-        trust.close();
+        await store.close();
+        await trust.close();
       })()),
   };
 }

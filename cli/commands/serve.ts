@@ -376,12 +376,12 @@ export async function runStart(options: ServeOptions): Promise<void> {
     });
   } catch (error) {
     await relay.close();
-    relayStore.close();
-    trustStore.close();
+    await relayStore.close();
+    await trustStore.close();
     throw listenError(error, options);
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
-  relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
+  await relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
   // With TLS the port speaks only TLS, for a name the certificate holds and a CA this process
   // need not trust; the in-process follower reaches the relay on a loopback-only plain port
   // instead (still a WebSocket peer that proves itself like any other: R10).
@@ -411,7 +411,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
     await followerPort?.close();
     await relay.close();
     await server.close();
-    relayStore.close();
-    trustStore.close();
+    await relayStore.close();
+    await trustStore.close();
   });
 }
