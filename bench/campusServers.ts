@@ -151,7 +151,7 @@ export interface SqliteHall {
 export async function startSqliteHall(maxConnections: number): Promise<SqliteHall> {
   const relayDir = tempDir('campus-sqlite-relay-');
   const validatorDir = tempDir('campus-sqlite-validator-');
-  validatorOfDataDir(validatorDir, 'campus-validator').enrolInDataDir(relayDir);
+  await validatorOfDataDir(validatorDir, 'campus-validator').enrolInDataDir(relayDir);
   const relayPort = await freePort();
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, maxConnections), relayPort);
   const validatorPort = await freePort();
