@@ -8,6 +8,7 @@ export { PgDatabase } from './PgDatabase.ts';
 export { PgUpdateStore } from './PgUpdateStore.ts';
 export { PgTrustStore } from './PgTrustStore.ts';
 export { redactedUrl } from './redactedUrl.ts';
+export { RedisBus, redisDisplayUrl, type RedisBusOptions } from './RedisBus.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { createLogger, silentLogger, type Logger } from '../log/index.ts';
