@@ -108,6 +108,8 @@ export class Relay {
   #isDraining = false;
   #isClosed = false;
   #isRefreshingTrust = false;
+  /** Re-reading trust failed (the store is away) and has not succeeded since. */
+  #isTrustStale = false;
 
   constructor(options: RelayOptions) {
     this.limits = relayLimits(options.limits);
@@ -338,8 +340,12 @@ export class Relay {
     let lost: string[];
     try {
       lost = await this.#trust.refresh();
+      if (this.#isTrustStale) this.#logger.info('the trusted validators are read again');
+      this.#isTrustStale = false;
     } catch (error) {
-      this.#logger.error('could not re-read the trusted validators', { error: error instanceof Error ? error.message : String(error) });
+      // One line per outage, not one a second: the store logs that it is unreachable too.
+      if (!this.#isTrustStale) this.#logger.error('could not re-read the trusted validators; the last ones read still hold', { error: error instanceof Error ? error.message : String(error) });
+      this.#isTrustStale = true;
       return;
     } finally {
       this.#isRefreshingTrust = false;
