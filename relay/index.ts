@@ -9,6 +9,8 @@ export { PgUpdateStore } from './PgUpdateStore.ts';
 export { PgTrustStore } from './PgTrustStore.ts';
 export { redactedUrl } from './redactedUrl.ts';
 export { RedisBus, redisDisplayUrl, type RedisBusOptions } from './RedisBus.ts';
+export { MemoryBus, memoryBusHub, type MemoryBusHub } from './MemoryBus.ts';
+export type { BusMessage, RelayBus } from './RelayBus.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { createLogger, silentLogger, type Logger } from '../log/index.ts';
