@@ -17,11 +17,14 @@ export interface MemoryBusHub {
   restore(): void;
   /** `cut`, then `restore` on a later turn (the RelayBus contract's restart). */
   restart(): Promise<void>;
+  /** Loses the next published message silently, staying connected (what pub/sub may do). */
+  dropNext(): void;
 }
 
 export function memoryBusHub(): MemoryBusHub {
   const buses = new Set<MemoryBus>();
   let isUp = true;
+  let isDroppingNext = false;
   const hub: MemoryBusHub & { deliver(from: MemoryBus, message: BusMessage): void; isUp(): boolean; forget(bus: MemoryBus): void } = {
     open: (relayId = randomUUID()) => {
       const bus = new MemoryBus(hub, relayId);
@@ -41,8 +44,15 @@ export function memoryBusHub(): MemoryBusHub {
       await new Promise((done) => setImmediate(done));
       hub.restore();
     },
+    dropNext: () => {
+      isDroppingNext = true;
+    },
     deliver: (from, message) => {
       if (!isUp) return;
+      if (isDroppingNext) {
+        isDroppingNext = false;
+        return;
+      }
       for (const bus of buses) if (bus !== from) bus.receive(message);
     },
     isUp: () => isUp,

@@ -125,4 +125,18 @@ describeWithPostgres('[R12] two relays on one PostgreSQL database and a bus', ()
     hub.restore();
     await waitFor(() => entriesMap(validatorLink.doc).get(lost.n), { message: 'the dropped entry, caught up from the store' });
   });
+
+  it('[R5] an update the bus lost while connected reaches the other relay’s peers by the periodic catch-up (busCatchUpMs)', async () => {
+    const { a, b, hub, validator, room } = await twoRelays({ busCatchUpMs: 300 });
+    const validatorLink = await openRoom(b.baseUrl, room, validator);
+    cleanups.push(() => validatorLink.end());
+    const device = fakeDevice();
+    const phone = await connectPhone(a, room, device);
+    cleanups.push(() => phone.end());
+    hub.dropNext();
+    const lost = fakeEntry(device);
+    await sendAndSettle(phone, [entryUpdate(lost)]);
+    await waitFor(() => entriesMap(validatorLink.doc).get(lost.n), { message: 'the lost entry, caught up from the store' });
+    expect(b.relay.stats().fromOtherRelays).toBe(1);
+  });
 });
