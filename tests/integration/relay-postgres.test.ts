@@ -55,6 +55,27 @@ describeWithPostgres('rollcall relay --store postgres://…', () => {
     expect(busAlone).toMatchObject({ code: 1, stderr: expect.stringContaining('give --store postgres://… too') });
   });
 
+  it('[R10] `rollcall relay enroll|validators|revoke --store` manage the shared trust; a running relay closes the revoked validator’s connection', async () => {
+    const url = await urlWithPassword();
+    const relay: StartedProcess = await startRollcall(['relay', '--store', url, '--log-format', 'json'], { readyPath: '/readyz' });
+    cleanups.push(() => relay.stop());
+    const enrolled = await runCli(['relay', 'enroll', '--name', 'prof-shared', '--store', url]);
+    expect(enrolled.code).toBe(0);
+    expect(enrolled.stdout).toMatch(/[0-9A-Z]{5}(-[0-9A-Z]{5}){3}/);
+    const validator = new TestValidator('prof-shared');
+    const trust = await PgTrustStore.connect(url, { logger: silentLogger });
+    await validator.enrolIn(trust);
+    await trust.close();
+    const listed = await runCli(['relay', 'validators', '--json'], { env: { ROLLCALL_RELAY_STORE: url } });
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'prof-shared', revoked_at: null })]);
+    const link = await openRoom(relay.baseUrl, randomUUID(), validator);
+    cleanups.push(() => link.end());
+    const revoked = await runCli(['relay', 'revoke', 'prof-shared', '--store', url]);
+    expect(revoked.code).toBe(0);
+    expect(await link.closed()).toMatchObject({ code: 4403, reason: expect.stringContaining('revoked') });
+    for (const run of [enrolled, listed, revoked]) expect(run.stdout + run.stderr).not.toContain('pg-s3cret');
+  });
+
   it('[R5] while PostgreSQL is down /readyz answers 503 and a phone’s entry is refused with 1013, unstored; once it is back the phone re-sends it and gets its receipt', async () => {
     const url = await urlWithPassword();
     const validator = new TestValidator();
