@@ -29,6 +29,8 @@ const HELP = `npm run bench -- [options]
   --profile             write CPU profiles (.cpuprofile) of relay and validator to bench/results/
   --validator-only      only the validator alone on a pre-filled room (same as --phases alone)
   --alone-entries N     entries in that pre-filled room (default: the larger of --students and 5000)
+  --campus              the campus benchmark instead (PostgreSQL, Redis, K relays behind Caddy,
+                        a relay SIGKILLed mid-burst): npm run bench -- --campus --help
   --help                this text
 
 Targets (docs/SPEC.md, issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
@@ -37,6 +39,12 @@ validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the sto
 The follower at lecture-hall scale (issue "Who may write what"; --phases scale): validator CPU
 ≤ 0.5 ms per entry at every spread, for 1,000 and 5,000 students; 5,000 over 10 s: 100 %
 receipts, p99 < 1 s; 1,000 at one instant (--seconds 0): p99 < 250 ms.`;
+
+if (process.argv.includes('--campus')) {
+  // The campus benchmark (issue 10) has options of its own: bench/campus.ts.
+  const { runCampusCli } = await import('./campus.ts');
+  process.exit(await runCampusCli(process.argv.slice(2)));
+}
 
 const { values } = parseArgs({
   options: {

@@ -255,7 +255,7 @@ export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigu
   const relayPort = await freePort();
   const validatorPort = await freePort();
   // The validator's identity, enrolled before the relay starts; the bench also reads the room whole as it.
-  const identity = validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
+  const identity = await validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort, profileArgs(options, 'relay'));
   const validator = await startServer(
     'cli/bin/rollcall.js',
@@ -349,7 +349,7 @@ export async function echoPhase(options: BenchOptions, target: 'stock' | 'relay'
   if (target === 'stock') server = await startServer('cli/bin/run-ts.js', ['bench/stockServer.ts', String(port)], port, profileArgs(options, 'stock'));
   else {
     const relayDir = tempDir('bench-echo-relay-');
-    echoValidator.enrolInDataDir(relayDir);
+    await echoValidator.enrolInDataDir(relayDir);
     server = await startServer('cli/bin/rollcall.js', relayArgs(port, relayDir, options), port, profileArgs(options, 'relay-echo'));
   }
   const sessionId = crypto.randomUUID();
@@ -515,7 +515,7 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
   const relayPort = await freePort();
   const relayDir = tempDir('bench-alone-relay-');
   const validatorDir = tempDir('bench-alone-validator-');
-  const identity = validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
+  const identity = await validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort);
   const validatorPort = await freePort();
   const validatorArgs = ['validator', '--host', '127.0.0.1', '--port', String(validatorPort), '--data', validatorDir, '--relay', `ws://127.0.0.1:${relayPort}`, '--public-url', `http://127.0.0.1:${relayPort}`];

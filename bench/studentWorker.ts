@@ -8,15 +8,13 @@
  * Talks to the orchestrator over the IPC channel (`process.send`): `ready` once every
  * connection has synced, `progress` every second, `done` with per-student figures.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import * as decoding from 'lib0/decoding';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { fromBase64Url, newBoxKeyPair, openReceipt, sealEntry, toBase64Url, type BoxKeyPair } from '../crypto/index.ts';
-import { ROOT_RECEIPTS, ReceiptPlaintextSchema, appendEntry, entriesMap, openReceiptFor, parseWith, receiptsMap } from '../protocol/index.ts';
+import { newBoxKeyPair, sealEntry, toBase64Url } from '../crypto/index.ts';
+import { appendEntry, entriesMap, openReceiptFor, receiptsMap } from '../protocol/index.ts';
 import { nativeSharedKey } from '../validator/index.ts';
-import { RawStudent, type ValidatorProof } from './rawStudent.ts';
+import { RawStudent, deviceKeyPair, openedReceiptStatus, type ValidatorProof } from './rawStudent.ts';
 
 export interface WorkerTask {
   syncUrl: string;
@@ -165,30 +163,6 @@ async function run(task: WorkerTask): Promise<void> {
   finish(students.map((s) => s.result));
 }
 
-/** A device key pair made with Node's X25519 (tweetnacl's takes about 1 ms): same key format as `nacl.box.keyPair`. */
-function deviceKeyPair(): BoxKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  return { publicKey: fromBase64Url(publicKey.export({ format: 'jwk' }).x!), secretKey: fromBase64Url(jwk.d!) };
-}
-
-/** The receipt in a message the relay sent a raw student, opened as the phone would (`openReceiptFor`). */
-function openedStatus(message: Buffer, nonce: string, task: WorkerTask, device: BoxKeyPair, studentId: string): string {
-  const decoder = decoding.createDecoder(new Uint8Array(message));
-  decoding.readVarUint(decoder); // y-websocket message type: sync
-  decoding.readVarUint(decoder); // sync step 2 or update
-  // Y.decodeUpdate leaves a first write's parent as the root's name (docs/SPEC.md, "Notes from reading Yjs").
-  const { structs } = Y.decodeUpdate(decoding.readVarUint8Array(decoder));
-  for (const struct of structs) {
-    if (!(struct instanceof Y.Item) || (struct.parent as unknown) !== ROOT_RECEIPTS || struct.parentSub !== nonce || !(struct.content instanceof Y.ContentAny)) continue;
-    const receipt = struct.content.arr[0] as { rn: string; c: string };
-    const opened = parseWith(ReceiptPlaintextSchema, openReceipt(receipt, task.validatorKey, device, nativeSharedKey));
-    if (!opened.ok || opened.value.student_id !== studentId) return 'unopenable';
-    return opened.value.status;
-  }
-  return 'unopenable';
-}
-
 /**
  * Wire-level students (rawStudent.ts): each entry is sealed and encoded before the clock starts,
  * and sent at its moment with one `send`; the message that carries the receipt is kept as it
@@ -239,7 +213,7 @@ async function runRaw(task: WorkerTask): Promise<void> {
     student.prepare(entry.n, Y.encodeStateAsUpdate(scratch));
     result.nonce = entry.n;
     openers.push(() => {
-      if (receiptMessage) result.status = task.isEcho ? 'echo' : openedStatus(receiptMessage, entry.n, task, device, studentId);
+      if (receiptMessage) result.status = task.isEcho ? 'echo' : openedReceiptStatus(receiptMessage, entry.n, task.validatorKey, device, studentId);
     });
     submitAt.push({
       atMs: Math.random() * task.spreadMs,

@@ -33,5 +33,11 @@ export const CloseCode = {
    * y-websocket and the validator's follower reconnect (with backoff) instead of giving up.
    */
   Restarting: 1012,
+  /**
+   * The relay could not store or load what it must (its database is down, R5): 1013 "try again
+   * later". Nothing of the refused update was admitted; the peer keeps it, reconnects with
+   * backoff and re-sends it (outside 4400–4499: not a refusal a person must act on).
+   */
+  StoreUnavailable: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

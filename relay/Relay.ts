@@ -30,11 +30,17 @@ import { RelayMetrics } from './RelayMetrics.ts';
 import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
 import { RelayRoom, type RelayCounters } from './RelayRoom.ts';
 import { RelayTrust } from './RelayTrust.ts';
+import type { RelayBus } from './RelayBus.ts';
 import type { TrustStore } from './TrustStore.ts';
 import type { UpdateStore } from './UpdateStore.ts';
 
 export interface RelayOptions {
   store: UpdateStore;
+  /**
+   * Other relays on the same store (R12): what this relay admits is published after it is
+   * stored; what they admit in a room loaded here is applied and forwarded to this relay's peers.
+   */
+  bus?: RelayBus;
   /** Enrolled validators, enrolment codes and room grants (R9–R11). */
   trust: TrustStore;
   /** The built app (dist/client): served with an SPA fallback to index.html. */
@@ -59,6 +65,8 @@ export interface RelayStats {
   /** Refusals per rule id (R1…R11). */
   refusedByRule: Record<string, number>;
   compactions: number;
+  /** Updates other relays admitted, applied here and forwarded to this relay's peers (R12). */
+  fromOtherRelays: number;
   /** Bytes of WebSocket messages received from and sent to peers. */
   bytesReceived: number;
   bytesSent: number;
@@ -75,6 +83,8 @@ function socketData(data: RawData): Uint8Array {
 export class Relay {
   readonly limits: RelayLimits;
   readonly #store: UpdateStore;
+  readonly #bus: RelayBus | undefined;
+  readonly #busCatchUp: ReturnType<typeof setInterval> | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #http: HttpRoutes;
@@ -84,7 +94,7 @@ export class Relay {
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
-  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0 };
+  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 };
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
   readonly #trustRefresh: ReturnType<typeof setInterval>;
@@ -97,10 +107,14 @@ export class Relay {
   /** Stopping: /readyz answers 503 and upgrades are refused with 503 (peers retry). */
   #isDraining = false;
   #isClosed = false;
+  #isRefreshingTrust = false;
+  /** Re-reading trust failed (the store is away) and has not succeeded since. */
+  #isTrustStale = false;
 
   constructor(options: RelayOptions) {
     this.limits = relayLimits(options.limits);
     this.#store = options.store;
+    this.#bus = options.bus;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
     this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now });
@@ -112,7 +126,8 @@ export class Relay {
       health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
       readiness: () => {
         if (this.#isDraining) return { isReady: false, reason: 'draining: the relay is stopping' };
-        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed' };
+        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed or unreachable' };
+        if (this.#bus && !this.#bus.isConnected) return { isReady: false, reason: 'the bus between relays is unreachable' };
         return { isReady: true };
       },
       metrics: this.#metrics,
@@ -122,8 +137,20 @@ export class Relay {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: ceiling, perMessageDeflate: false });
     this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs);
     this.#keepAlive.unref();
-    this.#trustRefresh = setInterval(() => this.#refreshTrust(), this.limits.trustRefreshMs);
+    this.#trustRefresh = setInterval(() => void this.#refreshTrust(), this.limits.trustRefreshMs);
     this.#trustRefresh.unref();
+    if (this.#bus) {
+      // The bus is best effort (R12): after an outage, and every few seconds in case it dropped
+      // a message, each loaded room reads from the store what other relays stored since.
+      this.#bus.onReconnect(() => this.#catchUpRooms());
+      this.#busCatchUp = setInterval(() => this.#catchUpRooms(), this.limits.busCatchUpMs);
+      this.#busCatchUp.unref();
+    }
+  }
+
+  #catchUpRooms(): void {
+    if (this.#isClosed) return;
+    for (const room of this.#rooms.values()) room.catchUp();
   }
 
   /** The relay's trust (enrol its own validator in `rollcall start`; tests). */
@@ -174,13 +201,27 @@ export class Relay {
       this.#logger.warn('refused R11: too many connections from one address', { address, limit: this.limits.maxConnectionsPerAddress });
       return this.#refuseUpgrade(socket, 429, `R11: more than ${this.limits.maxConnectionsPerAddress} connections from this address`);
     }
-    if (device !== undefined && !this.#trust.isOpened(room)) {
-      // Nothing is loaded or stored for a room nobody opened: a spammer's random names cost a lookup.
-      // Phones retry (an HTTP refusal is transient to y-websocket) until the validator opens it.
-      this.#countRefusal('R9');
-      return this.#refuseUpgrade(socket, 404, 'R9: no validator has opened this room (yet); try again shortly');
+    if (device === undefined) {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+      return true;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+    this.#trust.isOpened(room).then(
+      (isOpened) => {
+        if (socket.destroyed) return;
+        if (!isOpened) {
+          // Nothing is loaded or stored for a room nobody opened: a spammer's random names cost a lookup.
+          // Phones retry (an HTTP refusal is transient to y-websocket) until the validator opens it.
+          this.#countRefusal('R9');
+          this.#refuseUpgrade(socket, 404, 'R9: no validator has opened this room (yet); try again shortly');
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
+      },
+      (error: unknown) => {
+        this.#logger.error('could not read the room’s grant', { room, error: error instanceof Error ? error.message : String(error) });
+        this.#refuseUpgrade(socket, 503, 'the relay cannot reach its store; try again shortly');
+      },
+    );
     return true;
   }
 
@@ -212,7 +253,7 @@ export class Relay {
       limits: this.limits,
       now: this.#now,
       onRefused: (refused, refusal) => this.#onRefused(roomName, refused, refusal),
-      onValidatorMessage: (from, message) => this.#onValidatorMessage(roomName, from, message),
+      onValidatorMessage: (from, message) => void this.#onValidatorMessage(roomName, from, message),
       onError: (failed, error) =>
         this.#logger.error('connection handler failed', { room: roomName, conn: failed.id, error: error instanceof Error ? error.message : String(error) }),
     });
@@ -261,22 +302,23 @@ export class Relay {
       },
       (error: unknown) => {
         this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-        this.#rooms.delete(roomName);
-        connection.close(1011, 'the relay could not load this room; try again later');
+        this.#unload(room);
+        connection.close(CloseCode.StoreUnavailable, 'the relay could not load this room; reconnect later');
       },
     );
   }
 
   /** A validator's hello (proof + grant) or newer grant (R9, R10, R11). */
-  #onValidatorMessage(roomName: string, connection: RelayConnection, message: ValidatorMessage): void {
+  async #onValidatorMessage(roomName: string, connection: RelayConnection, message: ValidatorMessage): Promise<void> {
     let result;
     try {
-      result = this.#trust.acceptValidatorMessage(roomName, connection, message);
+      result = await this.#trust.acceptValidatorMessage(roomName, connection, message);
     } catch (error) {
       this.#logger.error('could not store a room grant', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-      connection.close(1011, 'the relay could not store the grant; try again later');
+      connection.close(CloseCode.StoreUnavailable, 'the relay could not store the grant; reconnect later');
       return;
     }
+    if (connection.isClosed) return;
     if (!result.ok) {
       connection.refuse(result);
       return;
@@ -292,13 +334,21 @@ export class Relay {
   }
 
   /** Closes the connections of validators the operator revoked meanwhile (another process). */
-  #refreshTrust(): void {
+  async #refreshTrust(): Promise<void> {
+    if (this.#isRefreshingTrust) return;
+    this.#isRefreshingTrust = true;
     let lost: string[];
     try {
-      lost = this.#trust.refresh();
+      lost = await this.#trust.refresh();
+      if (this.#isTrustStale) this.#logger.info('the trusted validators are read again');
+      this.#isTrustStale = false;
     } catch (error) {
-      this.#logger.error('could not re-read the trusted validators', { error: error instanceof Error ? error.message : String(error) });
+      // One line per outage, not one a second: the store logs that it is unreachable too.
+      if (!this.#isTrustStale) this.#logger.error('could not re-read the trusted validators; the last ones read still hold', { error: error instanceof Error ? error.message : String(error) });
+      this.#isTrustStale = true;
       return;
+    } finally {
+      this.#isRefreshingTrust = false;
     }
     if (lost.length === 0) return;
     const revoked = new Set(lost);
@@ -309,8 +359,15 @@ export class Relay {
     }
   }
 
+  #unload(room: RelayRoom): void {
+    if (this.#rooms.get(room.name) !== room) return;
+    this.#rooms.delete(room.name);
+    this.#bus?.unsubscribe(room.name);
+  }
+
   #room(name: string): RelayRoom {
     let room = this.#rooms.get(name);
+    const bus = this.#bus;
     if (!room) {
       room = new RelayRoom({
         name,
@@ -320,9 +377,12 @@ export class Relay {
         logger: this.#logger,
         counters: this.#counters,
         observeAppendSeconds: (seconds) => this.#metrics.observeAppend(seconds),
-        onIdle: (idle) => {
-          if (this.#rooms.get(idle.name) === idle) this.#rooms.delete(idle.name);
-        },
+        onIdle: (idle) => this.#unload(idle),
+        ...(bus ? { onStored: (rowId: number, update: Uint8Array) => bus.publish(name, rowId, update) } : {}),
+        // Subscribed before the room is read from the store: nothing stored meanwhile is missed.
+        subscribed: bus?.subscribe(name, (message) => {
+          if (message.origin !== bus.relayId) this.#rooms.get(name)?.applyStored(message.rowId, message.update);
+        }),
       });
       this.#rooms.set(name, room);
     }
@@ -395,18 +455,18 @@ export class Relay {
   }
 
   /**
-   * Graceful stop (SIGTERM): drains, lets rooms that are loading finish and handle what their
-   * peers sent meanwhile (admission itself is synchronous: nothing else is ever half-done),
-   * then closes every peer with 1012 (service restart), which y-websocket and the follower
-   * answer by reconnecting; waits up to `limits.shutdownGraceMs` for the close handshakes,
-   * drops what is left and stops the timers. Everything admitted is already in the store (R5);
-   * closing the stores is the caller's.
+   * Graceful stop (SIGTERM): drains, lets rooms that are loading finish and judge what their
+   * peers sent meanwhile (each room's queue of admissions runs empty), then closes every peer
+   * with 1012 (service restart), which y-websocket and the follower answer by reconnecting;
+   * waits up to `limits.shutdownGraceMs` for the close handshakes, drops what is left, lets the
+   * rooms finish what was being stored, and stops the timers. Everything admitted is already in
+   * the store (R5); closing the stores is the caller's.
    */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.beginDraining();
-    await Promise.allSettled([...this.#rooms.values()].map((room) => room.ready));
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.ready.then(() => room.settled())));
     const peers = this.#sockets.size;
     const allClosed = new Promise<void>((done) => {
       this.#onAllClosed = done;
@@ -420,7 +480,12 @@ export class Relay {
     for (const ws of this.#sockets.keys()) ws.terminate();
     clearInterval(this.#keepAlive);
     clearInterval(this.#trustRefresh);
-    for (const room of this.#rooms.values()) room.stop();
+    clearInterval(this.#busCatchUp);
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.settled()));
+    for (const room of this.#rooms.values()) {
+      room.stop();
+      this.#bus?.unsubscribe(room.name);
+    }
     this.#rooms.clear();
     await new Promise<void>((done) => this.#wss.close(() => done()));
     if (peers > 0) this.#logger.info('relay closed: peers told to reconnect (1012)', { peers, dropped_after_grace: dropped });

@@ -20,10 +20,15 @@ export interface RelayBus {
   readonly relayId: string;
   /** Sends an admitted update to the other relays subscribed to `room`. Never throws; never waits. */
   publish(room: string, rowId: number, update: Uint8Array): void;
-  /** Starts delivering `room`'s messages from other relays to `onMessage` (one listener per room). */
-  subscribe(room: string, onMessage: (message: BusMessage) => void): void;
+  /**
+   * Starts delivering `room`'s messages from other relays to `onMessage` (one listener per room).
+   * May return a promise that resolves (never rejects) once the subscription is live: what is
+   * published before that moment may not arrive, so a relay reads the room from the store
+   * (`load`, or `loadSince` what it holds) after it resolves.
+   */
+  subscribe(room: string, onMessage: (message: BusMessage) => void): void | Promise<void>;
   unsubscribe(room: string): void;
-  /** Called after the bus was disconnected and is back: messages may have been missed. */
+  /** Called after the bus was disconnected and is back, with every subscription live again: messages may have been missed. */
   onReconnect(listener: () => void): void;
   /** False while the bus cannot deliver (the relay is then not ready, /readyz). */
   readonly isConnected: boolean;

@@ -160,15 +160,13 @@ export class RelayConnection {
           this.refuse(refuse('R3', `a state vector of ${message.stateVector.length} bytes is over the ${maxBytes}-byte limit`, CloseCode.TooLarge));
           return;
         }
-        const reply = room.syncStep2For(this, message.stateVector);
-        if (reply.ok) this.send(reply.message);
-        else this.refuse(reply);
+        room.answerSyncStep1(message.stateVector, this);
         return;
       }
       case 'sync-step2':
       case 'sync-update': {
-        const result = room.admit(message.update, this);
-        if (!result.ok) this.refuse(result);
+        // Judged in the room's turn: refused, the peer is told why and closed (R6).
+        room.admit(message.update, this);
         return;
       }
       case 'awareness':

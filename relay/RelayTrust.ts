@@ -44,56 +44,78 @@ export class RelayTrust implements RoomGuard {
   /** null: looked up, no grant (so a spammer's random room names cost one indexed read each, then nothing). */
   readonly #grants = new Map<string, CachedGrant | null>();
   readonly #enrolBuckets = new Map<string, TokenBucket>();
-  #version: number;
+  /** The store's `externalVersion` when validators were last read; undefined before. */
+  #version: number | undefined;
+  /** Resolves once the trusted validators were read (never rejects: a failure is logged, lookups then go to the store). */
+  readonly ready: Promise<void>;
 
   constructor(options: RelayTrustOptions) {
     this.#store = options.store;
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#now = options.now;
-    this.#version = this.#store.externalVersion();
-    this.#reloadValidators();
+    this.ready = this.#start();
+  }
+
+  async #start(): Promise<void> {
+    try {
+      this.#version = await this.#store.externalVersion();
+      await this.#reloadValidators();
+    } catch (error) {
+      this.#logger.error('could not read the trusted validators; will retry', { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** Enrols a validator without a code: `rollcall start` trusts its own. */
-  enrolDirect(publicKey: string, name: string): EnrolledValidator {
-    const validator = this.#store.enrolDirect(publicKey, name, this.#now());
+  async enrolDirect(publicKey: string, name: string): Promise<EnrolledValidator> {
+    const validator = await this.#store.enrolDirect(publicKey, name, this.#now());
     this.#validators.set(publicKey, validator);
     return validator;
   }
 
   /**
-   * Re-reads validators when another process changed the store (the operator revoked one).
-   * Returns the keys that are no longer trusted, so the relay can close their connections.
+   * Re-reads validators when another process changed the store (the operator revoked one,
+   * another relay stored a grant). Returns the keys that are no longer trusted, so the relay
+   * can close their connections.
    */
-  refresh(): string[] {
-    const version = this.#store.externalVersion();
+  async refresh(): Promise<string[]> {
+    await this.ready;
+    const version = await this.#store.externalVersion();
     if (version === this.#version) return [];
-    this.#version = version;
     const before = new Map(this.#validators);
-    this.#reloadValidators();
-    // Another process may also have written grants (a second relay on the same file is not
-    // supported, but a restore is): forget the cached ones.
+    await this.#reloadValidators();
+    this.#version = version;
+    // Another process may also have written grants (another relay on the same database, a
+    // restore): forget the cached ones.
     this.#grants.clear();
     const lost: string[] = [];
     for (const [key, validator] of before) if (isTrusted(validator) && !isTrusted(this.#validators.get(key))) lost.push(key);
     return lost;
   }
 
-  #reloadValidators(): void {
+  async #reloadValidators(): Promise<void> {
+    const validators = await this.#store.validators();
     this.#validators.clear();
-    for (const validator of this.#store.validators()) this.#validators.set(validator.publicKey, validator);
+    for (const validator of validators) this.#validators.set(validator.publicKey, validator);
   }
 
   isTrusted(publicKey: string): boolean {
     return isTrusted(this.#validators.get(publicKey));
   }
 
+  /** The room's grant as cached: undefined when it has none, or it was not read yet (`loadGrant`). */
   grantOf(room: string): CachedGrant | undefined {
+    return this.#grants.get(room) ?? undefined;
+  }
+
+  /** The room's grant, read from the store unless cached (a miss is cached too, until the next refresh). */
+  async loadGrant(room: string): Promise<CachedGrant | undefined> {
     let cached = this.#grants.get(room);
     if (cached === undefined) {
-      const stored = this.#store.grant(room);
+      const stored = await this.#store.grant(room);
       cached = stored ? withCaps(stored) : null;
+      // A grant accepted while the store answered is newer than what it answered.
+      if (this.#grants.has(room)) return this.#grants.get(room) ?? undefined;
       if (this.#grants.size > 100_000) this.#grants.clear();
       this.#grants.set(room, cached);
     }
@@ -101,15 +123,26 @@ export class RelayTrust implements RoomGuard {
   }
 
   /** R9 at the upgrade: a phone may connect to a room a validator opened (to write, or later to read its receipts). */
-  isOpened(room: string): boolean {
-    return this.grantOf(room) !== undefined;
+  async isOpened(room: string): Promise<boolean> {
+    return (await this.loadGrant(room)) !== undefined;
+  }
+
+  /** RoomGuard: reads the room's grant and its validator into the caches when they are not there. */
+  load(room: string): Promise<unknown> | undefined {
+    const cached = this.#grants.get(room);
+    if (cached === null || (cached !== undefined && this.#validators.has(cached.validator))) return undefined;
+    return (async () => {
+      await this.ready;
+      const grant = await this.loadGrant(room);
+      if (grant) await this.#validator(grant.validator);
+    })();
   }
 
   /** From the cache; a key it does not know is looked up in the store (enrolled a moment ago by another process). */
-  #validator(publicKey: string): EnrolledValidator | undefined {
+  async #validator(publicKey: string): Promise<EnrolledValidator | undefined> {
     const cached = this.#validators.get(publicKey);
     if (cached) return cached;
-    const stored = this.#store.validator(publicKey);
+    const stored = await this.#store.validator(publicKey);
     if (stored) this.#validators.set(publicKey, stored);
     return stored;
   }
@@ -117,7 +150,7 @@ export class RelayTrust implements RoomGuard {
   #facts(): TrustFacts {
     return {
       validator: (key) => this.#validator(key),
-      grant: (room) => this.grantOf(room),
+      grant: (room) => this.loadGrant(room),
       openGrants: (validator, nowMs) => this.#store.openGrants(validator, nowMs),
     };
   }
@@ -126,10 +159,10 @@ export class RelayTrust implements RoomGuard {
    * A hello (proof + grant) or a newer grant from `connection`, for `room`. On success the grant
    * is stored (before anything of the room is sent) and the validator's key is returned.
    */
-  acceptValidatorMessage(room: string, connection: RelayConnection, message: ValidatorMessage): { ok: true; validator: EnrolledValidator } | Refusal {
+  async acceptValidatorMessage(room: string, connection: RelayConnection, message: ValidatorMessage): Promise<{ ok: true; validator: EnrolledValidator } | Refusal> {
     if (message.kind !== 'hello' && message.kind !== 'grant') return refuse('R10', 'not a message a validator sends');
     const signer = message.kind === 'grant' ? connection.validatorKey : undefined;
-    const check = checkGrant(room, message.grantJson, message.grantSignature, this.#facts(), this.#now(), this.#limits, signer);
+    const check = await checkGrant(room, message.grantJson, message.grantSignature, this.#facts(), this.#now(), this.#limits, signer);
     if (!check.ok) return check;
     if (message.kind === 'hello') {
       const challenge = connection.challenge;
@@ -137,7 +170,7 @@ export class RelayTrust implements RoomGuard {
         return refuse('R10', 'the answer to the challenge does not verify', CloseCode.Unauthorized);
       }
     }
-    this.#store.putGrant(check.stored); // throws if it cannot be stored: the caller closes with 1011
+    await this.#store.putGrant(check.stored); // rejects if it cannot be stored: the caller closes with 1013
     this.#grants.set(room, withCaps(check.stored));
     return { ok: true, validator: check.validator };
   }
@@ -190,18 +223,16 @@ export class RelayTrust implements RoomGuard {
     });
     req.on('end', () => {
       if (res.headersSent) return;
-      try {
-        this.#enrol(Buffer.concat(chunks).toString('utf8'), address, res);
-      } catch (error) {
+      this.#enrol(Buffer.concat(chunks).toString('utf8'), address, res).catch((error: unknown) => {
         this.#logger.error('enrolment failed', { error: error instanceof Error ? error.message : String(error) });
-        sendJson(res, 500, { error: 'the relay could not store the enrolment; try again', code: 'internal_error' });
-      }
+        if (!res.headersSent) sendJson(res, 503, { error: 'the relay could not store the enrolment; try again in a minute', code: 'store_unavailable' });
+      });
     });
     req.on('error', () => res.destroy());
     return true;
   }
 
-  #enrol(body: string, address: string, res: ServerResponse): void {
+  async #enrol(body: string, address: string, res: ServerResponse): Promise<void> {
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -219,7 +250,7 @@ export class RelayTrust implements RoomGuard {
       sendJson(res, 400, { error: 'the proof does not verify with this public key', code: 'bad_proof' });
       return;
     }
-    const redemption = this.#store.redeemEnrolmentCode(hashEnrolmentCode(code), publicKey, this.#now());
+    const redemption = await this.#store.redeemEnrolmentCode(hashEnrolmentCode(code), publicKey, this.#now());
     if (!redemption.ok) {
       // The code itself is never logged: it is a secret until used.
       this.#logger.warn(`refused enrolment: ${redemption.reason}`, { address, key: publicKey.slice(0, 8) });
@@ -227,8 +258,8 @@ export class RelayTrust implements RoomGuard {
       sendJson(res, 403, { error: `${text}: ask the relay's operator for a new one (rollcall relay enroll)`, code: redemption.reason });
       return;
     }
-    this.#reloadValidators();
-    this.#version = this.#store.externalVersion();
+    await this.#reloadValidators();
+    this.#version = await this.#store.externalVersion();
     this.#logger.info('validator enrolled', { name: redemption.validator.name, key: publicKey.slice(0, 8), address, replaced: redemption.replaced?.slice(0, 8) });
     sendJson(res, 200, { name: redemption.validator.name, public_key: publicKey });
   }

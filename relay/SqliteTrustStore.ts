@@ -124,40 +124,40 @@ export class SqliteTrustStore implements TrustStore {
     });
   }
 
-  addEnrolmentCode(codeHash: string, name: string, createdAtMs: number, expiresAtMs: number): void {
+  async addEnrolmentCode(codeHash: string, name: string, createdAtMs: number, expiresAtMs: number): Promise<void> {
     this.#sql.insertCode.run(codeHash, name, createdAtMs, expiresAtMs);
   }
 
-  redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Redemption {
+  async redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Promise<Redemption> {
     return this.#redeem(codeHash, publicKey, nowMs);
   }
 
-  enrolDirect(publicKey: string, name: string, nowMs: number): EnrolledValidator {
-    const existing = this.validator(publicKey);
+  async enrolDirect(publicKey: string, name: string, nowMs: number): Promise<EnrolledValidator> {
+    const existing = await this.validator(publicKey);
     if (existing && existing.revokedAtMs === undefined) return existing;
     this.#sql.upsertValidator.run(publicKey, name, nowMs);
-    return this.validator(publicKey)!;
+    return (await this.validator(publicKey))!;
   }
 
-  revoke(name: string, nowMs: number): number {
+  async revoke(name: string, nowMs: number): Promise<number> {
     return this.#sql.revokeName.run(nowMs, name).changes;
   }
 
-  validator(publicKey: string): EnrolledValidator | undefined {
+  async validator(publicKey: string): Promise<EnrolledValidator | undefined> {
     const row = this.#sql.getValidator.get(publicKey) as ValidatorRow | undefined;
     return row ? toValidator(row) : undefined;
   }
 
-  validators(): EnrolledValidator[] {
+  async validators(): Promise<EnrolledValidator[]> {
     return (this.#sql.listValidators.all() as ValidatorRow[]).map(toValidator);
   }
 
-  grant(room: string): StoredGrant | undefined {
+  async grant(room: string): Promise<StoredGrant | undefined> {
     const row = this.#sql.getGrant.get(room) as GrantRow | undefined;
     return row ? toGrant(row) : undefined;
   }
 
-  putGrant(grant: StoredGrant): void {
+  async putGrant(grant: StoredGrant): Promise<void> {
     this.#sql.putGrant.run({
       room: grant.room,
       validator: grant.validator,
@@ -169,11 +169,11 @@ export class SqliteTrustStore implements TrustStore {
     });
   }
 
-  openGrants(validator: string, nowMs: number): StoredGrant[] {
+  async openGrants(validator: string, nowMs: number): Promise<StoredGrant[]> {
     return (this.#sql.openGrants.all(validator, nowMs) as GrantRow[]).map(toGrant);
   }
 
-  externalVersion(): number {
+  async externalVersion(): Promise<number> {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
@@ -181,7 +181,7 @@ export class SqliteTrustStore implements TrustStore {
     return this.#db.open;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 }

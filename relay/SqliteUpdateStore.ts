@@ -1,5 +1,8 @@
 /**
- * Admitted updates in SQLite (better-sqlite3), one row per admitted update.
+ * Admitted updates in SQLite (better-sqlite3), one row per admitted update. One relay process
+ * owns the file, so `append` does not keep the items' keys: that relay's rooms refuse a held
+ * key in memory (R7, RoomState) before they append, and a key table would double the cost of
+ * every admission (a second B-tree insert in the same commit; measured in docs/relay.md).
  *
  * Durability: WAL with `synchronous = NORMAL`. Every commit is written to the WAL file before
  * `append` returns, so it is in the operating system's page cache and survives the relay
@@ -10,7 +13,7 @@
  * re-send it on reconnect, so such a loss heals itself; a process crash is the common case.
  */
 import Database from 'better-sqlite3';
-import type { StoredUpdate, UpdateStore } from './UpdateStore.ts';
+import type { Appended, ItemKey, StoredUpdate, UpdateStore } from './UpdateStore.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_updates (
@@ -20,7 +23,8 @@ CREATE TABLE IF NOT EXISTS room_updates (
 );
 CREATE INDEX IF NOT EXISTS room_updates_by_room ON room_updates (room, id);
 `;
-const SELECT_ROOM = 'SELECT id, update_bytes AS update_bytes FROM room_updates WHERE room = ? ORDER BY id';
+const SELECT_SINCE = 'SELECT id, update_bytes FROM room_updates WHERE room = ? AND id > ? ORDER BY id';
+const SELECT_LAST_ID = 'SELECT MAX(id) FROM room_updates WHERE room = ?';
 const INSERT = 'INSERT INTO room_updates (room, update_bytes) VALUES (?, ?)';
 const INSERT_WITH_ID = 'INSERT INTO room_updates (id, room, update_bytes) VALUES (?, ?, ?)';
 const DELETE_UP_TO = 'DELETE FROM room_updates WHERE room = ? AND id <= ?';
@@ -31,10 +35,13 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+
 export class SqliteUpdateStore implements UpdateStore {
   readonly #db: Database.Database;
-  readonly #selectRoom: Database.Statement<[string], { id: number; update_bytes: Buffer }>;
-  readonly #insert: Database.Statement<[string, Uint8Array]>;
+  readonly #selectSince: Database.Statement<[string, number], { id: number; update_bytes: Buffer }>;
+  readonly #insert: Database.Statement<[string, Buffer]>;
+  readonly #selectLastId: Database.Statement<[string], number | null>;
+  readonly #lastIds = new Map<string, number>();
   readonly #replace: (room: string, merged: Uint8Array, upToId: number) => void;
 
   /** Opens (creating if needed) the database file at `path`. */
@@ -43,8 +50,9 @@ export class SqliteUpdateStore implements UpdateStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
-    this.#selectRoom = this.#db.prepare(SELECT_ROOM);
-    this.#insert = this.#db.prepare(INSERT);
+    this.#selectSince = this.#db.prepare(SELECT_SINCE);
+    this.#insert = this.#db.prepare<[string, Buffer]>(INSERT);
+    this.#selectLastId = this.#db.prepare<[string], number | null>(SELECT_LAST_ID).pluck();
     const deleteUpTo = this.#db.prepare<[string, number]>(DELETE_UP_TO);
     const insertWithId = this.#db.prepare<[number, string, Uint8Array]>(INSERT_WITH_ID);
     this.#replace = this.#db.transaction((room: string, merged: Uint8Array, upToId: number) => {
@@ -54,26 +62,37 @@ export class SqliteUpdateStore implements UpdateStore {
   }
 
   async load(room: string): Promise<StoredUpdate[]> {
-    return this.#selectRoom.all(room).map((row) => ({ id: row.id, update: new Uint8Array(row.update_bytes) }));
+    return this.loadSince(room, 0);
   }
 
-  append(room: string, update: Uint8Array): number {
-    return Number(this.#insert.run(room, asBuffer(update)).lastInsertRowid);
+  async loadSince(room: string, afterId: number): Promise<StoredUpdate[]> {
+    return this.#selectSince.all(room, afterId).map((row) => ({ id: row.id, update: new Uint8Array(row.update_bytes) }));
   }
 
-  replace(room: string, merged: Uint8Array, upToId: number): void {
+  /** `keys` are not kept (see above): the relay that owns the file checked them in memory. */
+  async append(room: string, update: Uint8Array, _keys: readonly ItemKey[]): Promise<Appended> {
+    // Nothing else writes this file, so each room's last row id is read once, then remembered.
+    const previousId = this.#lastIds.get(room) ?? this.#selectLastId.get(room) ?? 0;
+    const id = Number(this.#insert.run(room, asBuffer(update)).lastInsertRowid);
+    this.#lastIds.set(room, id);
+    return { ok: true, id, previousId };
+  }
+
+  async replace(room: string, merged: Uint8Array, upToId: number): Promise<void> {
     this.#replace(room, merged, upToId);
   }
 
-  rooms(): string[] {
+  async rooms(): Promise<string[]> {
     return (this.#db.prepare(SELECT_ROOMS).all() as { room: string }[]).map((row) => row.room);
   }
+
+  readonly holdsKeys = false;
 
   get isOpen(): boolean {
     return this.#db.open;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 }

@@ -2,7 +2,8 @@
  * What a relay trusts (SPEC.md "Who may write what", R9–R11): the validators its operator
  * enrolled, the one-time codes that enrol them, and the grants that keep rooms open. Narrow on
  * purpose, like UpdateStore: one contract suite (tests/relay/trustStore.test.ts) runs against
- * every implementation. Synchronous: every call is a small indexed read or write.
+ * every implementation. Asynchronous, because a shared database (PostgreSQL, several relays)
+ * answers over the network; RelayTrust caches what the hot paths read.
  */
 
 /** A validator the operator enrolled: trusted while not revoked. */
@@ -35,32 +36,33 @@ export type Redemption =
 
 export interface TrustStore {
   /** Stores a new one-time enrolment code (only its hash) for a validator to be called `name`. */
-  addEnrolmentCode(codeHash: string, name: string, createdAtMs: number, expiresAtMs: number): void;
+  addEnrolmentCode(codeHash: string, name: string, createdAtMs: number, expiresAtMs: number): Promise<void>;
   /**
    * Redeems a code for `publicKey`, atomically: the code must exist, be unused and unexpired.
    * The validator is enrolled under the code's name; an active validator of that name with
    * another key is revoked (a professor's new laptop replaces the old one: `replaced`).
    */
-  redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Redemption;
+  redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Promise<Redemption>;
   /** Enrols without a code (`rollcall start` trusts its own validator). Idempotent per key. */
-  enrolDirect(publicKey: string, name: string, nowMs: number): EnrolledValidator;
+  enrolDirect(publicKey: string, name: string, nowMs: number): Promise<EnrolledValidator>;
   /** Revokes every active validator called `name`; returns how many. */
-  revoke(name: string, nowMs: number): number;
-  validator(publicKey: string): EnrolledValidator | undefined;
-  validators(): EnrolledValidator[];
-  grant(room: string): StoredGrant | undefined;
+  revoke(name: string, nowMs: number): Promise<number>;
+  validator(publicKey: string): Promise<EnrolledValidator | undefined>;
+  validators(): Promise<EnrolledValidator[]>;
+  grant(room: string): Promise<StoredGrant | undefined>;
   /** Inserts or replaces the room's grant. */
-  putGrant(grant: StoredGrant): void;
+  putGrant(grant: StoredGrant): Promise<void>;
   /** Grants of `validator` that still let phones write at `nowMs` (its open rooms, R11). */
-  openGrants(validator: string, nowMs: number): StoredGrant[];
+  openGrants(validator: string, nowMs: number): Promise<StoredGrant[]>;
   /**
    * A number that changes when another process changed this store (the operator's
-   * `rollcall relay revoke` while the relay runs); the relay re-reads validators then.
+   * `rollcall relay revoke` while the relay runs, another relay's grant); it may also change
+   * after this store's own writes. The relay re-reads validators and forgets grants then.
    */
-  externalVersion(): number;
+  externalVersion(): Promise<number>;
   /** False once closed: the relay is not ready without its trust (/readyz). */
   readonly isOpen: boolean;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** In memory: tests, and a relay that need not survive a restart. */
@@ -69,11 +71,11 @@ export class MemoryTrustStore implements TrustStore {
   readonly #validators = new Map<string, EnrolledValidator>();
   readonly #grants = new Map<string, StoredGrant>();
 
-  addEnrolmentCode(codeHash: string, name: string, _createdAtMs: number, expiresAtMs: number): void {
+  async addEnrolmentCode(codeHash: string, name: string, _createdAtMs: number, expiresAtMs: number): Promise<void> {
     this.#codes.set(codeHash, { name, expiresAtMs });
   }
 
-  redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Redemption {
+  async redeemEnrolmentCode(codeHash: string, publicKey: string, nowMs: number): Promise<Redemption> {
     const code = this.#codes.get(codeHash);
     if (!code) return { ok: false, reason: 'unknown_code' };
     if (code.usedAtMs !== undefined) return { ok: false, reason: 'used_code' };
@@ -91,7 +93,7 @@ export class MemoryTrustStore implements TrustStore {
     return { ok: true, validator: { ...validator }, ...(replaced ? { replaced } : {}) };
   }
 
-  enrolDirect(publicKey: string, name: string, nowMs: number): EnrolledValidator {
+  async enrolDirect(publicKey: string, name: string, nowMs: number): Promise<EnrolledValidator> {
     const existing = this.#validators.get(publicKey);
     if (existing && existing.revokedAtMs === undefined) return { ...existing };
     const validator: EnrolledValidator = { publicKey, name, enrolledAtMs: nowMs };
@@ -99,7 +101,7 @@ export class MemoryTrustStore implements TrustStore {
     return { ...validator };
   }
 
-  revoke(name: string, nowMs: number): number {
+  async revoke(name: string, nowMs: number): Promise<number> {
     let count = 0;
     for (const validator of this.#validators.values()) {
       if (validator.name === name && validator.revokedAtMs === undefined) {
@@ -110,35 +112,35 @@ export class MemoryTrustStore implements TrustStore {
     return count;
   }
 
-  validator(publicKey: string): EnrolledValidator | undefined {
+  async validator(publicKey: string): Promise<EnrolledValidator | undefined> {
     const validator = this.#validators.get(publicKey);
     return validator ? { ...validator } : undefined;
   }
 
-  validators(): EnrolledValidator[] {
+  async validators(): Promise<EnrolledValidator[]> {
     return [...this.#validators.values()].map((validator) => ({ ...validator }));
   }
 
-  grant(room: string): StoredGrant | undefined {
+  async grant(room: string): Promise<StoredGrant | undefined> {
     const grant = this.#grants.get(room);
     return grant ? { ...grant } : undefined;
   }
 
-  putGrant(grant: StoredGrant): void {
+  async putGrant(grant: StoredGrant): Promise<void> {
     this.#grants.set(grant.room, { ...grant });
   }
 
-  openGrants(validator: string, nowMs: number): StoredGrant[] {
+  async openGrants(validator: string, nowMs: number): Promise<StoredGrant[]> {
     return [...this.#grants.values()].filter((grant) => grant.validator === validator && grant.writesUntilMs >= nowMs).map((grant) => ({ ...grant }));
   }
 
-  externalVersion(): number {
+  async externalVersion(): Promise<number> {
     return 0;
   }
 
   isOpen = true;
 
-  close(): void {
+  async close(): Promise<void> {
     this.isOpen = false;
   }
 }

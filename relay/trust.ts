@@ -1,7 +1,8 @@
 /**
  * Pure checks of who may write what (SPEC.md R9–R11): a room grant, a validator's answer to
  * the relay's challenge, and the quotas a grant must fit. No I/O and no clock of their own:
- * the relay passes what its TrustStore knows and the time; table-tested in tests/relay/.
+ * the relay passes what its TrustStore knows (asynchronously: it may be a shared database) and
+ * the time; table-tested in tests/relay/.
  */
 import { fromBase64Url, toBase64Url, tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
 import {
@@ -16,11 +17,11 @@ import { CloseCode } from '../protocol/index.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
 import type { EnrolledValidator, StoredGrant } from './TrustStore.ts';
 
-/** What the grant check reads from the relay's trust. */
+/** What the grant check reads from the relay's trust (a TrustStore, or RelayTrust's caches in front of one). */
 export interface TrustFacts {
-  validator(publicKey: string): EnrolledValidator | undefined;
-  grant(room: string): StoredGrant | undefined;
-  openGrants(validator: string, nowMs: number): StoredGrant[];
+  validator(publicKey: string): Promise<EnrolledValidator | undefined>;
+  grant(room: string): Promise<StoredGrant | undefined>;
+  openGrants(validator: string, nowMs: number): Promise<StoredGrant[]>;
 }
 
 /** Quotas per validator (R11), and the room byte cap a grant reserves by default (R3). */
@@ -42,7 +43,7 @@ export function isTrusted(validator: EnrolledValidator | undefined): validator i
  * what to store. `signer`, when given, is the key the connection already proved: a welcomed
  * connection cannot present another validator's grant.
  */
-export function checkGrant(
+export async function checkGrant(
   room: string,
   grantJson: string,
   signature: Uint8Array,
@@ -50,7 +51,7 @@ export function checkGrant(
   nowMs: number,
   limits: GrantLimits,
   signer?: string,
-): GrantCheck {
+): Promise<GrantCheck> {
   let parsedJson: unknown;
   try {
     parsedJson = JSON.parse(grantJson);
@@ -65,23 +66,23 @@ export function checkGrant(
   if (!verifyDetached(grantSigningBytes(grantJson), signature, fromBase64Url(grant.validator))) {
     return refuse('R9', 'the grant’s signature does not verify');
   }
-  const validator = facts.validator(grant.validator);
+  const validator = await facts.validator(grant.validator);
   if (!isTrusted(validator)) {
     return refuse('R10', validator ? 'this validator was revoked by the relay’s operator' : 'this relay does not trust this validator: ask its operator for an enrolment code (rollcall relay enroll)');
   }
   if (grant.writes_until_ms > nowMs + MAX_GRANT_AHEAD_MS) return refuse('R9', 'the grant keeps the room open too far ahead');
-  const existing = facts.grant(room);
+  const existing = await facts.grant(room);
   if (existing && existing.validator !== grant.validator) {
     // Only the same validator under a new key (re-enrolled under the same name, the old key
     // revoked) may take over a room: a second validator cannot open or answer the first one's.
-    const owner = facts.validator(existing.validator);
+    const owner = await facts.validator(existing.validator);
     if (!owner || owner.revokedAtMs === undefined || owner.name !== validator.name) return refuse('R10', 'another validator opened this room');
   }
   if (existing && existing.validator === grant.validator && grant.issued_at_ms < existing.issuedAtMs) {
     return refuse('R9', 'the grant is older than the one the room holds');
   }
   const reservedBytes = Math.min(grant.max_bytes ?? limits.roomBytes, limits.roomBytes);
-  const others = facts.openGrants(grant.validator, nowMs).filter((open) => open.room !== room);
+  const others = (await facts.openGrants(grant.validator, nowMs)).filter((open) => open.room !== room);
   if (grant.writes_until_ms >= nowMs && others.length + 1 > limits.maxOpenRoomsPerValidator) {
     return refuse('R11', `this validator already holds ${others.length} open rooms (limit ${limits.maxOpenRoomsPerValidator})`, CloseCode.RateLimited);
   }

@@ -1,23 +1,33 @@
 /**
  * The relay operator's side of trust (SPEC.md "Enrolment"): `rollcall relay enroll`, `revoke`
- * and `validators` work on the relay's data folder directly (the operator is on the relay's
- * machine; a running relay notices within a second), and the validator's side,
+ * and `validators` work on the relay's data folder directly, or on its PostgreSQL store with
+ * `--store` (the operator is on the relay's machine; running relays notice within a second),
+ * and the validator's side,
  * `rollcall validator --enroll <code>`, which redeems a code over HTTPS (cli/commands/relayHttps.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { signDetached, toBase64Url, type SigningKeyPair } from '../../crypto/index.ts';
 import { enrolmentSigningBytes } from '../../protocol/index.ts';
-import { ENROL_PATH, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode } from '../../relay/index.ts';
+import { ENROL_PATH, PgTrustStore, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode, silentLogger, type TrustStore } from '../../relay/index.ts';
 import { CliError } from '../apiClient.ts';
 import { relayRequest } from './relayHttps.ts';
 
 export interface RelayDataOptions {
   data: string;
+  /** `--store postgres://…`: the relays' shared store instead of `data`. */
+  store?: string;
 }
 
-function openTrust(dataDir: string, mustExist: boolean): SqliteTrustStore {
-  const dir = resolve(dataDir);
+async function openTrust(options: RelayDataOptions, mustExist: boolean): Promise<TrustStore> {
+  if (options.store) {
+    try {
+      return await PgTrustStore.connect(options.store, { logger: silentLogger });
+    } catch (error) {
+      throw new CliError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const dir = resolve(options.data);
   if (mustExist && !existsSync(join(dir, TRUST_DB_FILE))) {
     throw new CliError(`no relay data in ${dir} (${TRUST_DB_FILE} is missing): pass the relay's --data folder`);
   }
@@ -30,15 +40,15 @@ export function keyFingerprint(publicKey: string): string {
   return publicKey.slice(0, 12);
 }
 
-export function enrolCommand(options: RelayDataOptions & { name: string; expiresHours: number }, print: (line: string) => void): void {
+export async function enrolCommand(options: RelayDataOptions & { name: string; expiresHours: number }, print: (line: string) => void): Promise<void> {
   if (!VALIDATOR_NAME_PATTERN.test(options.name)) {
     throw new CliError('--name must be 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit (e.g. prof-lovelace-laptop)');
   }
-  const trust = openTrust(options.data, false);
+  const trust = await openTrust(options, false);
   try {
     const code = newEnrolmentCode();
     const now = Date.now();
-    trust.addEnrolmentCode(hashEnrolmentCode(code), options.name, now, now + options.expiresHours * 3600_000);
+    await trust.addEnrolmentCode(hashEnrolmentCode(code), options.name, now, now + options.expiresHours * 3600_000);
     print(`Enrolment code for "${options.name}" (valid ${options.expiresHours} h, usable once):`);
     print('');
     print(`    ${code}`);
@@ -47,35 +57,38 @@ export function enrolCommand(options: RelayDataOptions & { name: string; expires
     print(`    rollcall validator --relay <this relay's URL> --enroll ${code}`);
     print('The code is not stored here, only a hash of it. Revoke later with: rollcall relay revoke ' + options.name);
   } finally {
-    trust.close();
+    await trust.close();
   }
 }
 
-export function revokeCommand(options: RelayDataOptions & { name: string }, print: (line: string) => void): void {
-  const trust = openTrust(options.data, true);
+export async function revokeCommand(options: RelayDataOptions & { name: string }, print: (line: string) => void): Promise<void> {
+  const trust = await openTrust(options, true);
   try {
-    const count = trust.revoke(options.name, Date.now());
+    const count = await trust.revoke(options.name, Date.now());
     if (count === 0) {
-      const known = trust.validators().filter((v) => v.revokedAtMs === undefined).map((v) => v.name);
+      const known = (await trust.validators()).filter((v) => v.revokedAtMs === undefined).map((v) => v.name);
       throw new CliError(`no active validator is called "${options.name}"${known.length ? ` (active: ${known.join(', ')})` : ''}`);
     }
     print(`Revoked "${options.name}": a running relay closes its connections and refuses new entries to its rooms within a second.`);
   } finally {
-    trust.close();
+    await trust.close();
   }
 }
 
-export function listValidatorsCommand(options: RelayDataOptions & { json?: boolean }, print: (line: string) => void): void {
-  const trust = openTrust(options.data, true);
+export async function listValidatorsCommand(options: RelayDataOptions & { json?: boolean }, print: (line: string) => void): Promise<void> {
+  const trust = await openTrust(options, true);
   try {
     const now = Date.now();
-    const rows = trust.validators().map((validator) => ({
-      name: validator.name,
-      key: validator.publicKey,
-      enrolled_at: new Date(validator.enrolledAtMs).toISOString(),
-      revoked_at: validator.revokedAtMs === undefined ? null : new Date(validator.revokedAtMs).toISOString(),
-      open_rooms: trust.openGrants(validator.publicKey, now).length,
-    }));
+    const rows = [];
+    for (const validator of await trust.validators()) {
+      rows.push({
+        name: validator.name,
+        key: validator.publicKey,
+        enrolled_at: new Date(validator.enrolledAtMs).toISOString(),
+        revoked_at: validator.revokedAtMs === undefined ? null : new Date(validator.revokedAtMs).toISOString(),
+        open_rooms: (await trust.openGrants(validator.publicKey, now)).length,
+      });
+    }
     if (options.json) {
       print(JSON.stringify(rows, null, 2));
       return;
@@ -88,7 +101,7 @@ export function listValidatorsCommand(options: RelayDataOptions & { json?: boole
       print(`${row.name.padEnd(28)} key ${keyFingerprint(row.key)}…  ${row.revoked_at ? `revoked ${row.revoked_at}` : `active, ${row.open_rooms} open room(s)`}  enrolled ${row.enrolled_at}`);
     }
   } finally {
-    trust.close();
+    await trust.close();
   }
 }
 

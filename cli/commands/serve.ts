@@ -43,6 +43,10 @@ export interface ServeOptions {
   logFormat?: LogFormatChoice;
   /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
   drainSeconds?: number;
+  /** `rollcall relay --store postgres://…`: rooms and trust in PostgreSQL, shared by several relays. */
+  store?: string;
+  /** `rollcall relay --bus redis://…`: the bus between relays sharing `store`. */
+  bus?: string;
 }
 
 /** The process's loggers, one per component, all in the format the flags chose. */
@@ -285,25 +289,30 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await assertPortFree(options);
   const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
-  const { startRelayServer } = await import('../../relay/index.ts');
+  const { startRelayServer, STORE_ERROR_CODE, redactedUrl, redisDisplayUrl } = await import('../../relay/index.ts');
   try {
     const logFor = loggers(options);
     const running = await startRelayServer({
       port: options.port,
       host: options.host,
       dataDir: resolve(options.data),
+      ...(options.store ? { storeUrl: options.store } : {}),
+      ...(options.bus ? { busUrl: options.bus } : {}),
       staticDir: APP_DIST_DIR,
       logger: logFor('relay'),
       ...relayLimitOptions(options),
       ...(certificate ? { tls: certificate.pair } : {}),
     });
     print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
+    // Never the URLs as given: they may hold passwords.
+    print(`  Rooms and trust: ${options.store ? `PostgreSQL at ${redactedUrl(options.store)}` : resolve(options.data)}${options.bus ? `; bus to the other relays: ${redisDisplayUrl(options.bus)}` : ''}`);
     if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
     closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
       await running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 });
     });
   } catch (error) {
+    if ((error as { code?: string }).code === STORE_ERROR_CODE) throw new CliError((error as Error).message);
     throw listenError(error, options);
   }
 }
@@ -376,12 +385,12 @@ export async function runStart(options: ServeOptions): Promise<void> {
     });
   } catch (error) {
     await relay.close();
-    relayStore.close();
-    trustStore.close();
+    await relayStore.close();
+    await trustStore.close();
     throw listenError(error, options);
   }
   // The embedded relay trusts its own validator with no enrolment step (SPEC.md "Enrolment").
-  relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
+  await relay.trust.enrolDirect(toBase64Url(validatorIdentity(running.validator.store).publicKey), 'this-laptop');
   // With TLS the port speaks only TLS, for a name the certificate holds and a CA this process
   // need not trust; the in-process follower reaches the relay on a loopback-only plain port
   // instead (still a WebSocket peer that proves itself like any other: R10).
@@ -411,7 +420,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
     await followerPort?.close();
     await relay.close();
     await server.close();
-    relayStore.close();
-    trustStore.close();
+    await relayStore.close();
+    await trustStore.close();
   });
 }

@@ -41,3 +41,54 @@ export async function startCaddy(pki: TestPki, upstreamPort: number): Promise<St
     timeoutMs: 30_000,
   });
 }
+
+export interface BalancerOptions {
+  /** How often Caddy asks each upstream's /readyz (a draining or dead relay is taken out). */
+  healthIntervalMs?: number;
+  /** How long a request keeps trying other upstreams when the one it picked cannot be reached. */
+  tryDurationMs?: number;
+}
+
+/**
+ * The Caddyfile of a load balancer over several relays (docs/scaling.md): plain HTTP on
+ * 127.0.0.1:<port> (TLS is tested with `startCaddy`), `reverse_proxy` to every upstream, no
+ * sticky routing. A dead upstream is skipped three ways: a refused dial is retried on another
+ * upstream for `lb_try_duration`; a failed request marks it down for `fail_duration` (passive);
+ * `/readyz` polled every `health_interval` (active; 503 while a relay drains).
+ * `least_conn`: WebSockets are long-lived, so new phones go where the fewest are.
+ */
+export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthIntervalMs = 500, tryDurationMs = 5000 }: { port: number; upstreamPorts: number[]; stateDir: string } & BalancerOptions): string {
+  return `{
+	admin off
+	auto_https off
+	http_port ${port}
+	storage file_system ${stateDir}
+}
+
+http://127.0.0.1:${port} {
+	bind 127.0.0.1
+	reverse_proxy ${upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join(' ')} {
+		lb_policy least_conn
+		lb_try_duration ${tryDurationMs}ms
+		lb_try_interval 100ms
+		fail_duration 10s
+		health_uri /readyz
+		health_interval ${healthIntervalMs}ms
+		health_timeout 1s
+	}
+}
+`;
+}
+
+/** Starts Caddy balancing over `upstreamPorts`; ready when GET /healthz through it answers 200. */
+export async function startCaddyBalancer(upstreamPorts: number[], options: BalancerOptions = {}): Promise<StartedProcess> {
+  const dir = tempDir('rollcall-caddy-lb-');
+  const port = await freePort();
+  const config = join(dir, 'Caddyfile');
+  writeFileSync(config, balancerCaddyfile({ port, upstreamPorts, stateDir: join(dir, 'state'), ...options }));
+  return startExecutable('caddy', ['run', '--config', config, '--adapter', 'caddyfile'], {
+    port,
+    env: { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
+    timeoutMs: 30_000,
+  });
+}

@@ -23,18 +23,18 @@ export class TestValidator {
   }
 
   /** Enrols this validator in a trust store directly (what `rollcall relay enroll` + `--enroll` achieve). */
-  enrolIn(trust: TrustStore): this {
-    trust.enrolDirect(this.publicKey, this.name, Date.now());
+  async enrolIn(trust: TrustStore): Promise<this> {
+    await trust.enrolDirect(this.publicKey, this.name, Date.now());
     return this;
   }
 
   /** Enrols this validator in a relay data folder's relay-trust.db (before or while the relay runs). */
-  enrolInDataDir(dataDir: string): this {
+  async enrolInDataDir(dataDir: string): Promise<this> {
     const trust = new SqliteTrustStore(join(dataDir, TRUST_DB_FILE));
     try {
-      this.enrolIn(trust);
+      await this.enrolIn(trust);
     } finally {
-      trust.close();
+      await trust.close();
     }
     return this;
   }

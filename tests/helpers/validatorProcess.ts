@@ -20,7 +20,7 @@ export function validatorOfDataDir(validatorDir: string, name = 'test-validator-
 }
 
 /** Enrols the validator of `validatorDir` in the relay of `relayDir` (what `rollcall relay enroll` + `--enroll` achieve). */
-export function enrolValidatorInRelay(validatorDir: string, relayDir: string): TestValidator {
+export function enrolValidatorInRelay(validatorDir: string, relayDir: string): Promise<TestValidator> {
   return validatorOfDataDir(validatorDir).enrolInDataDir(relayDir);
 }
 

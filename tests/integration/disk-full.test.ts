@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryTrustStore, Relay, SqliteUpdateStore, type UpdateStore } from '../../relay/index.ts';
+import { CloseCode } from '../../protocol/index.ts';
+import { MemoryTrustStore, Relay, SqliteUpdateStore, type Appended, type ItemKey, type UpdateStore } from '../../relay/index.ts';
 import { ValidatorStore, createValidator, issueQr, newSessionRecord, silentLogger, type Validator } from '../../validator/index.ts';
 import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
@@ -31,14 +32,17 @@ class FillableStore implements UpdateStore {
   load(room: string) {
     return this.inner.load(room);
   }
-  append(room: string, update: Uint8Array): number {
+  loadSince(room: string, afterId: number) {
+    return this.inner.loadSince(room, afterId);
+  }
+  async append(room: string, update: Uint8Array, keys: readonly ItemKey[]): Promise<Appended> {
     if (this.isFull) throw diskFullError();
     this.appended++;
-    return this.inner.append(room, update);
+    return this.inner.append(room, update, keys);
   }
-  replace(room: string, merged: Uint8Array, upToId: number): void {
+  async replace(room: string, merged: Uint8Array, upToId: number): Promise<void> {
     if (this.isFull) throw diskFullError();
-    this.inner.replace(room, merged, upToId);
+    await this.inner.replace(room, merged, upToId);
   }
   rooms() {
     return this.inner.rooms();
@@ -46,8 +50,11 @@ class FillableStore implements UpdateStore {
   get isOpen() {
     return this.inner.isOpen;
   }
+  get holdsKeys() {
+    return this.inner.holdsKeys;
+  }
   close() {
-    this.inner.close();
+    return this.inner.close();
   }
 }
 
@@ -67,7 +74,7 @@ afterEach(async () => {
   await relay?.close();
   server?.closeAllConnections();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  relayStore?.close();
+  await relayStore?.close();
   store?.close();
   validator?.close();
   validator = undefined;
@@ -88,7 +95,7 @@ async function startSystem() {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   store = ValidatorStore.open(tempDir('rollcall-full-validator-'));
   // The relay trusts this validator, as `rollcall start` trusts its own (R10).
-  relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'disk-full-validator');
+  await relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'disk-full-validator');
   const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
   store.insertSession(session);
   following = startFollowing({ store, relayUrl: baseUrl, refreshMs: 200 });
@@ -134,7 +141,7 @@ describe('a full disk delays a submission but never loses it', () => {
   });
 
 
-  it('relay disk full: the update is refused unstored (1011), the phone keeps it and re-sends once space is back', async () => {
+  it('[R5] relay disk full: the update is refused unstored (1013, try again later), the phone keeps it and re-sends once space is back', async () => {
     const { baseUrl, session, qr } = await startSystem();
     const phone = connectStudent(baseUrl, session.id, '2022IMT-048');
     phonesToClose.push(phone);
@@ -145,7 +152,7 @@ describe('a full disk delays a submission but never loses it', () => {
     const entry = phone.submit(qr);
     // The close is the proof: the relay closes only after the append failed, and it broadcasts
     // only what it stored (R5), so nothing can reach the validator after this point.
-    await waitFor(() => closes.includes(1011), { message: 'the relay to close with 1011' });
+    await waitFor(() => closes.includes(CloseCode.StoreUnavailable), { message: 'the relay to close with 1013' });
     expect(relayStore!.appended).toBe(0);
     expect(syncDecisions(session.id)).toHaveLength(0);
     relayStore!.isFull = false; // space is back; y-websocket reconnects by itself and re-sends

@@ -30,11 +30,11 @@ describe('a follower whose receipt batch is refused', () => {
     const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
     cleanups.push(async () => {
       await close();
-      relayStore.close();
+      await relayStore.close();
     });
     const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
     cleanups.push(() => store.close());
-    relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');
+    await relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');
 
     // The relay refuses the validator's first write, whole (R6): nothing of it is stored.
     const mayWrite = relay.trust.mayWrite.bind(relay.trust);

@@ -57,7 +57,7 @@ async function forwarder(port: number): Promise<{ port: number; freeze(): void; 
 describe('the validator’s link to the relay', () => {
   it('takes a silent connection for dead, connects again and is back up', async () => {
     const trust = new MemoryTrustStore();
-    const validator = new TestValidator('sleepy-laptop').enrolIn(trust);
+    const validator = await new TestValidator('sleepy-laptop').enrolIn(trust);
     const relay = await serveRelay({ store: new MemoryUpdateStore(), trust, limits: { keepAliveMs: 200 } });
     cleanups.push(() => relay.close());
     const proxy = await forwarder(relay.port);

@@ -19,7 +19,7 @@ const validator = new TestValidator();
 
 beforeAll(async () => {
   const dataDir = tempDir('rollcall-relay-admission-');
-  validator.enrolInDataDir(dataDir);
+  await validator.enrolInDataDir(dataDir);
   relay = await startTsEntry('relay/main.ts', ['--port', PORT, '--data', dataDir]);
 });
 

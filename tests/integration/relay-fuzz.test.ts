@@ -61,8 +61,8 @@ class RestartableRelay {
     await this.relay?.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-    this.#updates?.close();
-    this.#trust?.close();
+    await this.#updates?.close();
+    await this.#trust?.close();
     this.relay = undefined;
   }
 }
@@ -71,7 +71,7 @@ async function storedRooms(dataDir: string): Promise<Map<string, { entries: stri
   const store = new SqliteUpdateStore(join(dataDir, 'relay.db'));
   const rooms = new Map<string, { entries: string[]; receipts: unknown[] }>();
   try {
-    for (const room of store.rooms()) {
+    for (const room of await store.rooms()) {
       const rows = await store.load(room);
       const items = itemsOf(Y.mergeUpdates(rows.map((row) => row.update)));
       rooms.set(room, {
@@ -80,7 +80,7 @@ async function storedRooms(dataDir: string): Promise<Map<string, { entries: stri
       });
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return rooms;
 }
@@ -100,8 +100,8 @@ async function runSeed(seed: number): Promise<void> {
   const store = ValidatorStore.open(tempDir('rollcall-fuzz-validator-'));
   cleanups.push(() => store.close());
   const trust = new SqliteTrustStore(join(relay.dataDir, TRUST_DB_FILE));
-  trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'fuzz-validator', Date.now());
-  trust.close();
+  await trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'fuzz-validator', Date.now());
+  await trust.close();
   const session: SessionRecord = newSessionRecord({ course: 'Fuzzing', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
   store.insertSession(session);
   const following: FollowerManager = startFollowing({ store, relayUrl: relay.baseUrl, refreshMs: 100, ...(process.env.FUZZ_LOG ? { log: (line: string) => console.error(Date.now() % 100000, line) } : {}) });

@@ -65,7 +65,7 @@ async function metrics(baseUrl: string): Promise<Map<string, number>> {
 describe('a relay an operator can run', () => {
   it('[R9][R10] GET /metrics counts an admitted entry, connections by kind, and refusals by rule: R9 at the upgrade, R10 for a phone’s receipt', async () => {
     const relayDir = tempDir('rollcall-ops-relay-');
-    const validator = new TestValidator('ops-validator').enrolInDataDir(relayDir);
+    const validator = await new TestValidator('ops-validator').enrolInDataDir(relayDir);
     const relay = await start(['relay', '--data', relayDir]);
     const before = await metrics(relay.baseUrl);
     expect(before.get('rollcall_relay_refused_total{rule="R9"}')).toBe(0);
@@ -106,7 +106,7 @@ describe('a relay an operator can run', () => {
 
   it('GET /readyz is 200 while serving; on SIGTERM it turns 503 and upgrades are refused while draining, every peer is closed with 1012, and the relay exits 0', async () => {
     const relayDir = tempDir('rollcall-ops-relay-');
-    const validator = new TestValidator('ops-validator').enrolInDataDir(relayDir);
+    const validator = await new TestValidator('ops-validator').enrolInDataDir(relayDir);
     const relay = await start(['relay', '--data', relayDir, '--drain-seconds', '3']);
     const ready = await fetch(`${relay.baseUrl}/readyz`);
     expect(ready.status).toBe(200);

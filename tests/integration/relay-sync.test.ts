@@ -21,7 +21,7 @@ const providers: WebsocketProvider[] = [];
 
 /** A relay process on `dataDir`, with `validator` enrolled in it before it starts. */
 async function startRelay(dataDir: string, validator: TestValidator, port?: number): Promise<StartedProcess> {
-  validator.enrolInDataDir(dataDir);
+  await validator.enrolInDataDir(dataDir);
   const relay = await startTsEntry('relay/main.ts', ['--port', PORT, '--data', dataDir], port === undefined ? {} : { port });
   running.push(relay);
   return relay;

@@ -50,7 +50,7 @@ async function setUp() {
   const relayDir = tempDir('rollcall-relay-');
   const validatorDir = tempDir('rollcall-validator-');
   // The relay trusts this validator (what `rollcall relay enroll` + `--enroll` do; SPEC.md R10).
-  enrolValidatorInRelay(validatorDir, relayDir);
+  await enrolValidatorInRelay(validatorDir, relayDir);
   const relay = await startRelay(relayDir);
   const validator = await startValidator(validatorDir, relay.baseUrl);
   const session = await createSession(validator.baseUrl, { course: 'Networks', duration_minutes: 30, rotate_seconds: 0 });

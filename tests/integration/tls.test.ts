@@ -43,7 +43,7 @@ describe.skipIf(missing !== undefined)('servers with --tls-cert / --tls-key', ()
 
   it('rollcall relay serves HTTPS and WSS on one port; a renewed certificate is used for new connections while an open WebSocket stays up; SIGHUP reloads instead of stopping', async () => {
     const relayDir = tempDir('rollcall-tls-relay-');
-    const validator = new TestValidator('tls-test').enrolInDataDir(relayDir);
+    const validator = await new TestValidator('tls-test').enrolInDataDir(relayDir);
     // The server reads copies, so the test can "renew" them in place.
     const live = { cert: `${tempDir('rollcall-tls-live-')}/cert.pem`, key: '' };
     live.key = live.cert.replace('cert.pem', 'key.pem');

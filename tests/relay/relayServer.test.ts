@@ -34,7 +34,7 @@ async function serve(
   options: Omit<RelayOptions, 'trust'>,
   { trust = new MemoryTrustStore(), validator = new TestValidator() } = {},
 ): Promise<{ relay: Relay; baseUrl: string; validator: TestValidator; trust: MemoryTrustStore }> {
-  validator.enrolIn(trust);
+  await validator.enrolIn(trust);
   const relay = new Relay({ ...options, trust });
   const server: Server = createServer((req, res) => {
     if (!relay.handleHttp(req, res)) {
@@ -72,7 +72,7 @@ describe('[R5] room loading, compaction and unloading', () => {
     const room = randomUUID();
     const device = fakeDevice();
     const stored = fakeEntry(device);
-    store.append(room, entryUpdate(stored));
+    await store.append(room, entryUpdate(stored), [{ root: 'entries', key: stored.n }]);
     const { baseUrl, validator } = await serve({ store });
     // The validator's welcome comes before the room loads: its proof and grant need no room.
     const opener = await openRoom(baseUrl, room, validator);
@@ -178,9 +178,9 @@ describe('keep-alive and HTTP', () => {
     const { relay, baseUrl } = await serve({ store });
     const ready = await fetch(`${baseUrl}/readyz`);
     expect([ready.status, await ready.json()]).toEqual([200, { ok: true }]);
-    store.close();
+    await store.close();
     const closed = await fetch(`${baseUrl}/readyz`);
-    expect([closed.status, await closed.json()]).toEqual([503, { ok: false, reason: 'a store is closed' }]);
+    expect([closed.status, await closed.json()]).toEqual([503, { ok: false, reason: 'a store is closed or unreachable' }]);
     relay.beginDraining();
     expect(await (await fetch(`${baseUrl}/readyz`)).json()).toMatchObject({ reason: expect.stringMatching(/^draining/) });
     expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);

@@ -14,32 +14,32 @@ import { TestValidator } from '../helpers/testValidator.ts';
 const NOW = Date.now();
 const LIMITS: GrantLimits = { maxOpenRoomsPerValidator: 3, maxReservedBytesPerValidator: 100 * 1024 * 1024, roomBytes: 4 * 1024 * 1024 };
 
-function setup() {
+async function setup() {
   const trust = new MemoryTrustStore();
-  const alice = new TestValidator('alice').enrolIn(trust);
-  const bob = new TestValidator('bob').enrolIn(trust);
+  const alice = await new TestValidator('alice').enrolIn(trust);
+  const bob = await new TestValidator('bob').enrolIn(trust);
   const stranger = new TestValidator('stranger');
   return { trust, alice, bob, stranger, room: randomUUID() };
 }
 
-function check(trust: MemoryTrustStore, room: string, signed: { grantJson: string; signature: Uint8Array }, signer?: string, limits = LIMITS) {
-  const result = checkGrant(room, signed.grantJson, signed.signature, trust, NOW, limits, signer);
-  if (result.ok) trust.putGrant(result.stored);
+async function check(trust: MemoryTrustStore, room: string, signed: { grantJson: string; signature: Uint8Array }, signer?: string, limits = LIMITS) {
+  const result = await checkGrant(room, signed.grantJson, signed.signature, trust, NOW, limits, signer);
+  if (result.ok) await trust.putGrant(result.stored);
   return result;
 }
 
 describe('room grants', () => {
-  it('[R9] an enrolled validator’s grant for the room is accepted and says what to store', () => {
-    const { trust, alice, room } = setup();
-    const result = check(trust, room, alice.grant(room, { writes_until_ms: NOW + 60_000 }));
+  it('[R9] an enrolled validator’s grant for the room is accepted and says what to store', async () => {
+    const { trust, alice, room } = await setup();
+    const result = await check(trust, room, alice.grant(room, { writes_until_ms: NOW + 60_000 }));
     expect(result).toMatchObject({ ok: true, stored: { room, validator: alice.publicKey, writesUntilMs: NOW + 60_000, reservedBytes: LIMITS.roomBytes } });
   });
 
-  it('[R9] max_bytes lowers what the grant reserves, never raises it past the relay’s room cap', () => {
-    const { trust, alice, room } = setup();
-    expect(check(trust, room, alice.grant(room, { max_bytes: 100_000 }))).toMatchObject({ ok: true, stored: { reservedBytes: 100_000 } });
+  it('[R9] max_bytes lowers what the grant reserves, never raises it past the relay’s room cap', async () => {
+    const { trust, alice, room } = await setup();
+    expect(await check(trust, room, alice.grant(room, { max_bytes: 100_000 }))).toMatchObject({ ok: true, stored: { reservedBytes: 100_000 } });
     const other = randomUUID();
-    expect(check(trust, other, alice.grant(other, { max_bytes: 2 ** 40 }))).toMatchObject({ ok: true, stored: { reservedBytes: LIMITS.roomBytes } });
+    expect(await check(trust, other, alice.grant(other, { max_bytes: 2 ** 40 }))).toMatchObject({ ok: true, stored: { reservedBytes: LIMITS.roomBytes } });
   });
 
   it.each([
@@ -48,89 +48,89 @@ describe('room grants', () => {
     ['a truncated signature', (g: { grantJson: string; signature: Uint8Array }) => ({ ...g, signature: g.signature.slice(0, 63) }), 'R9'],
     ['a field changed after signing', (g: { grantJson: string; signature: Uint8Array }) => ({ ...g, grantJson: g.grantJson.replace(/"writes_until_ms":\d+/, `"writes_until_ms":${NOW + 7200_000}`) }), 'R9'],
     ['an unknown field', (g: { grantJson: string; signature: Uint8Array }) => ({ ...g, grantJson: g.grantJson.replace('{', '{"admin":true,') }), 'R9'],
-  ])('[R9] a grant with %s is refused', (_name, tamper, rule) => {
-    const { trust, alice, room } = setup();
-    expect(check(trust, room, tamper(alice.grant(room)))).toMatchObject({ ok: false, rule });
-    expect(trust.grant(room)).toBeUndefined();
+  ])('[R9] a grant with %s is refused', async (_name, tamper, rule) => {
+    const { trust, alice, room } = await setup();
+    expect(await check(trust, room, tamper(alice.grant(room)))).toMatchObject({ ok: false, rule });
+    expect(await trust.grant(room)).toBeUndefined();
   });
 
-  it('[R9] a grant for another room is refused', () => {
-    const { trust, alice, room } = setup();
-    expect(check(trust, room, alice.grant(randomUUID()))).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('another room') });
+  it('[R9] a grant for another room is refused', async () => {
+    const { trust, alice, room } = await setup();
+    expect(await check(trust, room, alice.grant(randomUUID()))).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('another room') });
   });
 
-  it('[R9] a grant that keeps the room open too far ahead is refused', () => {
-    const { trust, alice, room } = setup();
-    expect(check(trust, room, alice.grant(room, { writes_until_ms: NOW + MAX_GRANT_AHEAD_MS + 1000 }))).toMatchObject({ ok: false, rule: 'R9' });
+  it('[R9] a grant that keeps the room open too far ahead is refused', async () => {
+    const { trust, alice, room } = await setup();
+    expect(await check(trust, room, alice.grant(room, { writes_until_ms: NOW + MAX_GRANT_AHEAD_MS + 1000 }))).toMatchObject({ ok: false, rule: 'R9' });
   });
 
-  it('[R9] a newer grant of the same validator replaces the room’s; an older one is refused', () => {
-    const { trust, alice, room } = setup();
-    expect(check(trust, room, alice.grant(room, { issued_at_ms: NOW - 10, writes_until_ms: NOW + 1000 })).ok).toBe(true);
-    expect(check(trust, room, alice.grant(room, { issued_at_ms: NOW, writes_until_ms: NOW + 5 })).ok).toBe(true);
-    expect(trust.grant(room)?.writesUntilMs).toBe(NOW + 5);
-    expect(check(trust, room, alice.grant(room, { issued_at_ms: NOW - 20 }))).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('older') });
+  it('[R9] a newer grant of the same validator replaces the room’s; an older one is refused', async () => {
+    const { trust, alice, room } = await setup();
+    expect((await check(trust, room, alice.grant(room, { issued_at_ms: NOW - 10, writes_until_ms: NOW + 1000 }))).ok).toBe(true);
+    expect((await check(trust, room, alice.grant(room, { issued_at_ms: NOW, writes_until_ms: NOW + 5 }))).ok).toBe(true);
+    expect((await trust.grant(room))?.writesUntilMs).toBe(NOW + 5);
+    expect(await check(trust, room, alice.grant(room, { issued_at_ms: NOW - 20 }))).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('older') });
   });
 
-  it('[R10] a validator the relay never enrolled cannot open a room', () => {
-    const { trust, stranger, room } = setup();
-    expect(check(trust, room, stranger.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('enrol') });
+  it('[R10] a validator the relay never enrolled cannot open a room', async () => {
+    const { trust, stranger, room } = await setup();
+    expect(await check(trust, room, stranger.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('enrol') });
   });
 
-  it('[R10] a revoked validator cannot open a room', () => {
-    const { trust, alice, room } = setup();
-    trust.revoke('alice', NOW);
-    expect(check(trust, room, alice.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('revoked') });
+  it('[R10] a revoked validator cannot open a room', async () => {
+    const { trust, alice, room } = await setup();
+    await trust.revoke('alice', NOW);
+    expect(await check(trust, room, alice.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('revoked') });
   });
 
-  it('[R10] a second validator cannot open the first one’s room', () => {
-    const { trust, alice, bob, room } = setup();
-    expect(check(trust, room, alice.grant(room)).ok).toBe(true);
-    expect(check(trust, room, bob.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('another validator') });
-    expect(trust.grant(room)?.validator).toBe(alice.publicKey);
+  it('[R10] a second validator cannot open the first one’s room', async () => {
+    const { trust, alice, bob, room } = await setup();
+    expect((await check(trust, room, alice.grant(room))).ok).toBe(true);
+    expect(await check(trust, room, bob.grant(room))).toMatchObject({ ok: false, rule: 'R10', reason: expect.stringContaining('another validator') });
+    expect((await trust.grant(room))?.validator).toBe(alice.publicKey);
   });
 
-  it('[R10] …not even after the first was revoked, unless it is the same name re-enrolled with a new key', () => {
-    const { trust, alice, bob, room } = setup();
-    check(trust, room, alice.grant(room));
-    trust.revoke('alice', NOW);
-    expect(check(trust, room, bob.grant(room)).ok).toBe(false);
-    const newLaptop = new TestValidator('alice').enrolIn(trust);
-    expect(check(trust, room, newLaptop.grant(room))).toMatchObject({ ok: true });
+  it('[R10] …not even after the first was revoked, unless it is the same name re-enrolled with a new key', async () => {
+    const { trust, alice, bob, room } = await setup();
+    await check(trust, room, alice.grant(room));
+    await trust.revoke('alice', NOW);
+    expect((await check(trust, room, bob.grant(room))).ok).toBe(false);
+    const newLaptop = await new TestValidator('alice').enrolIn(trust);
+    expect(await check(trust, room, newLaptop.grant(room))).toMatchObject({ ok: true });
   });
 
-  it('[R10] a welcomed connection cannot present another validator’s grant', () => {
-    const { trust, alice, bob, room } = setup();
-    expect(check(trust, room, bob.grant(room), alice.publicKey)).toMatchObject({ ok: false, rule: 'R10' });
+  it('[R10] a welcomed connection cannot present another validator’s grant', async () => {
+    const { trust, alice, bob, room } = await setup();
+    expect(await check(trust, room, bob.grant(room), alice.publicKey)).toMatchObject({ ok: false, rule: 'R10' });
   });
 
-  it('[R11] a validator holds at most maxOpenRoomsPerValidator open rooms; renewing one of them is not a new room', () => {
-    const { trust, alice } = setup();
+  it('[R11] a validator holds at most maxOpenRoomsPerValidator open rooms; renewing one of them is not a new room', async () => {
+    const { trust, alice } = await setup();
     const rooms = [randomUUID(), randomUUID(), randomUUID()];
-    for (const room of rooms) expect(check(trust, room, alice.grant(room)).ok).toBe(true);
+    for (const room of rooms) expect((await check(trust, room, alice.grant(room))).ok).toBe(true);
     const fourth = randomUUID();
-    expect(check(trust, fourth, alice.grant(fourth))).toMatchObject({ ok: false, rule: 'R11', closeCode: 4429 });
+    expect(await check(trust, fourth, alice.grant(fourth))).toMatchObject({ ok: false, rule: 'R11', closeCode: 4429 });
     const later = Date.now() + 1000;
-    expect(check(trust, rooms[0]!, alice.grant(rooms[0]!, { issued_at_ms: later })).ok).toBe(true);
+    expect((await check(trust, rooms[0]!, alice.grant(rooms[0]!, { issued_at_ms: later }))).ok).toBe(true);
     // A room whose writing time is over no longer counts.
-    expect(check(trust, rooms[1]!, alice.grant(rooms[1]!, { issued_at_ms: later, writes_until_ms: NOW - 1 })).ok).toBe(true);
-    expect(check(trust, fourth, alice.grant(fourth)).ok).toBe(true);
+    expect((await check(trust, rooms[1]!, alice.grant(rooms[1]!, { issued_at_ms: later, writes_until_ms: NOW - 1 }))).ok).toBe(true);
+    expect((await check(trust, fourth, alice.grant(fourth))).ok).toBe(true);
   });
 
-  it('[R11] the bytes a validator’s open rooms reserve are bounded', () => {
-    const { trust, alice } = setup();
+  it('[R11] the bytes a validator’s open rooms reserve are bounded', async () => {
+    const { trust, alice } = await setup();
     const limits = { ...LIMITS, maxOpenRoomsPerValidator: 100, maxReservedBytesPerValidator: 10 * 1024 * 1024 };
     const rooms = [randomUUID(), randomUUID()];
-    for (const room of rooms) expect(check(trust, room, alice.grant(room), undefined, limits).ok).toBe(true);
+    for (const room of rooms) expect((await check(trust, room, alice.grant(room), undefined, limits)).ok).toBe(true);
     const third = randomUUID();
-    expect(check(trust, third, alice.grant(third), undefined, limits)).toMatchObject({ ok: false, rule: 'R11' });
-    expect(check(trust, third, alice.grant(third, { max_bytes: 1024 * 1024 }), undefined, limits).ok).toBe(true);
+    expect(await check(trust, third, alice.grant(third), undefined, limits)).toMatchObject({ ok: false, rule: 'R11' });
+    expect((await check(trust, third, alice.grant(third, { max_bytes: 1024 * 1024 }), undefined, limits)).ok).toBe(true);
   });
 });
 
 describe('the challenge', () => {
-  it('[R10] the answer verifies only for this room, this challenge and this key', () => {
-    const { alice, bob, room } = setup();
+  it('[R10] the answer verifies only for this room, this challenge and this key', async () => {
+    const { alice, bob, room } = await setup();
     const challenge = randomBytes(32);
     const answer = signDetached(challengeSigningBytes(room, challenge), alice.identity.secretKey);
     expect(checkChallengeAnswer(room, challenge, answer, alice.publicKey)).toBe(true);
@@ -143,15 +143,15 @@ describe('the challenge', () => {
 });
 
 describe('when phones may write', () => {
-  it('[R9] only while a trusted validator’s grant keeps the room open', () => {
-    const { trust, alice, room } = setup();
+  it('[R9] only while a trusted validator’s grant keeps the room open', async () => {
+    const { trust, alice, room } = await setup();
     expect(roomWritability(undefined, undefined, NOW)).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('no validator') });
-    const result = check(trust, room, alice.grant(room, { writes_until_ms: NOW + 10 }));
+    const result = await check(trust, room, alice.grant(room, { writes_until_ms: NOW + 10 }));
     if (!result.ok) throw new Error('grant refused');
-    const owner = trust.validator(alice.publicKey);
+    const owner = await trust.validator(alice.publicKey);
     expect(roomWritability(result.stored, owner, NOW + 10)).toEqual({ ok: true });
     expect(roomWritability(result.stored, owner, NOW + 11)).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('closed') });
-    trust.revoke('alice', NOW);
-    expect(roomWritability(result.stored, trust.validator(alice.publicKey), NOW)).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('no longer trusted') });
+    await trust.revoke('alice', NOW);
+    expect(roomWritability(result.stored, await trust.validator(alice.publicKey), NOW)).toMatchObject({ ok: false, rule: 'R9', reason: expect.stringContaining('no longer trusted') });
   });
 });

@@ -1,69 +1,109 @@
 /**
- * One contract suite for every UpdateStore (relay/UpdateStore.ts), run against the memory and
- * the SQLite implementation; plus what only SQLite promises: rows survive reopening (R5).
+ * One contract suite for every UpdateStore (relay/UpdateStore.ts), run against the memory, the
+ * SQLite and the PostgreSQL implementation; plus what only SQLite promises (rows survive
+ * reopening, R5) and what only PostgreSQL must (two relays on one database, R7).
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryUpdateStore, type UpdateStore } from '../../relay/UpdateStore.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../log/index.ts';
+import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
+import { MemoryUpdateStore, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
 import { SqliteUpdateStore } from '../../relay/SqliteUpdateStore.ts';
-import { removeTempDirs, tempDir } from '../helpers/processes.ts';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { freePort, removeTempDirs, tempDir } from '../helpers/processes.ts';
 
 afterAll(removeTempDirs);
 
 const bytes = (...values: number[]) => new Uint8Array(values);
+const entry = (key: string): ItemKey => ({ root: 'entries', key });
+const receipt = (key: string): ItemKey => ({ root: 'receipts', key });
 
-function runUpdateStoreContract(name: string, open: () => UpdateStore): void {
+/** Appends and returns the row id (the append must succeed). */
+async function appended(store: UpdateStore, room: string, update: Uint8Array, keys: ItemKey[] = []): Promise<number> {
+  const result = await store.append(room, update, keys);
+  if (!result.ok) throw new Error(`unexpected conflict on ${result.conflict.key}`);
+  return result.id;
+}
+
+function runUpdateStoreContract(name: string, open: () => UpdateStore | Promise<UpdateStore>): void {
   describe(`[R5] UpdateStore contract: ${name}`, () => {
-    it('is open until closed (the relay’s /readyz reads it)', () => {
-      const store = open();
+    it('is open until closed (the relay’s /readyz reads it)', async () => {
+      const store = await open();
       expect(store.isOpen).toBe(true);
-      store.close();
+      await store.close();
       expect(store.isOpen).toBe(false);
-      store.close();
+      await store.close();
     });
 
     it('an unknown room loads empty', async () => {
-      const store = open();
+      const store = await open();
       expect(await store.load('nobody')).toEqual([]);
-      expect(store.rooms()).toEqual([]);
-      store.close();
+      expect(await store.loadSince('nobody', 0)).toEqual([]);
+      expect(await store.rooms()).toEqual([]);
+      await store.close();
     });
 
-    it('appends come back in order with increasing ids, per room', async () => {
-      const store = open();
-      const a = store.append('room-a', bytes(1));
-      const b = store.append('room-b', bytes(2));
-      const c = store.append('room-a', bytes(3, 4));
-      expect(c).toBeGreaterThan(a);
-      expect(b).not.toBe(a);
+    it('appends come back in order with increasing ids, per room; each says which row of its room came before', async () => {
+      const store = await open();
+      const a = await store.append('room-a', bytes(1), [entry('n1')]);
+      const b = await store.append('room-b', bytes(2), [entry('n1')]);
+      const c = await store.append('room-a', bytes(3, 4), [entry('n2'), receipt('n1')]);
+      if (!a.ok || !b.ok || !c.ok) throw new Error('an append conflicted');
+      expect(c.id).toBeGreaterThan(a.id);
+      expect(b.id).not.toBe(a.id);
+      expect([a.previousId, b.previousId, c.previousId]).toEqual([0, 0, a.id]);
       const rows = await store.load('room-a');
-      expect(rows.map((row) => [row.id, Array.from(row.update)])).toEqual([[a, [1]], [c, [3, 4]]]);
-      expect(store.rooms().sort()).toEqual(['room-a', 'room-b']);
-      store.close();
+      expect(rows.map((row) => [row.id, Array.from(row.update)])).toEqual([[a.id, [1]], [c.id, [3, 4]]]);
+      expect((await store.loadSince('room-a', a.id)).map((row) => row.id)).toEqual([c.id]);
+      expect(await store.loadSince('room-a', c.id)).toEqual([]);
+      expect((await store.rooms()).sort()).toEqual(['room-a', 'room-b']);
+      await store.close();
+    });
+
+    it('[R7] a store several relays share (holdsKeys) refuses a key the room holds, storing nothing; one a relay owns leaves R7 to that relay’s rooms', async () => {
+      const store = await open();
+      if (!store.holdsKeys) {
+        // SQLite: one relay process owns the file, and its rooms refuse a held key in memory before they append.
+        expect((await store.append('room', bytes(1), [entry('n1')])).ok).toBe(true);
+        expect((await store.append('room', bytes(2), [entry('n1')])).ok).toBe(true);
+        expect(await store.load('room')).toHaveLength(2);
+        await store.close();
+        return;
+      }
+      const first = await appended(store, 'room', bytes(1), [entry('n1')]);
+      expect(await store.append('room', bytes(2), [entry('n2'), entry('n1')])).toEqual({ ok: false, conflict: entry('n1') });
+      // Nothing of the refused update stayed: not its row, not its other key.
+      expect((await store.load('room')).map((row) => row.id)).toEqual([first]);
+      expect((await store.append('room', bytes(3), [entry('n2')])).ok).toBe(true);
+      expect((await store.append('room', bytes(4), [receipt('n1')])).ok).toBe(true);
+      expect((await store.append('other', bytes(5), [entry('n1')])).ok).toBe(true);
+      await store.close();
     });
 
     it('a stored update is a copy: changing the caller’s array later changes nothing', async () => {
-      const store = open();
+      const store = await open();
       const update = bytes(7, 7);
-      store.append('room', update);
+      await appended(store, 'room', update);
       update[0] = 0;
       expect(Array.from((await store.load('room'))[0]!.update)).toEqual([7, 7]);
-      store.close();
+      await store.close();
     });
 
-    it('replace merges rows up to an id into one row that sorts before later rows', async () => {
-      const store = open();
-      store.append('room', bytes(1));
-      const upTo = store.append('room', bytes(2));
-      const later = store.append('room', bytes(3));
-      store.append('other', bytes(9));
-      store.replace('room', bytes(1, 2), upTo);
+    it('[R7] replace merges rows up to an id into one row that sorts before later rows, and held keys stay held', async () => {
+      const store = await open();
+      await appended(store, 'room', bytes(1), [entry('n1')]);
+      const upTo = await appended(store, 'room', bytes(2), [entry('n2')]);
+      const later = await appended(store, 'room', bytes(3), [entry('n3')]);
+      await appended(store, 'other', bytes(9));
+      await store.replace('room', bytes(1, 2), upTo);
       const rows = await store.load('room');
       expect(rows.map((row) => [row.id, Array.from(row.update)])).toEqual([[upTo, [1, 2]], [later, [3]]]);
       expect((await store.load('other')).length).toBe(1);
-      const next = store.append('room', bytes(4));
-      expect(next).toBeGreaterThan(later);
-      store.close();
+      if (store.holdsKeys) expect(await store.append('room', bytes(5), [entry('n1')])).toEqual({ ok: false, conflict: entry('n1') });
+      const next = await store.append('room', bytes(4), [entry('n4')]);
+      expect(next).toEqual({ ok: true, id: expect.any(Number), previousId: later });
+      expect(next.ok && next.id).toBeGreaterThan(later);
+      await store.close();
     });
   });
 }
@@ -72,15 +112,74 @@ runUpdateStoreContract('MemoryUpdateStore', () => new MemoryUpdateStore());
 runUpdateStoreContract('SqliteUpdateStore', () => new SqliteUpdateStore(join(tempDir('rollcall-relay-store-'), 'relay.db')));
 
 describe('[R5] SqliteUpdateStore durability', () => {
-  it('rows appended and compacted survive closing and reopening the file', async () => {
+  it('rows appended and compacted survive closing and reopening the file, and the next append names the last row', async () => {
     const path = join(tempDir('rollcall-relay-store-'), 'relay.db');
     const first = new SqliteUpdateStore(path);
-    const id = first.append('room', bytes(1));
-    first.append('room', bytes(2));
-    first.replace('room', bytes(1, 9), id);
-    first.close();
+    const id = await appended(first, 'room', bytes(1), [entry('n1')]);
+    await appended(first, 'room', bytes(2));
+    await first.replace('room', bytes(1, 9), id);
+    await first.close();
     const second = new SqliteUpdateStore(path);
-    expect((await second.load('room')).map((row) => Array.from(row.update))).toEqual([[1, 9], [2]]);
-    second.close();
+    const rows = await second.load('room');
+    expect(rows.map((row) => Array.from(row.update))).toEqual([[1, 9], [2]]);
+    expect(await second.append('room', bytes(3), [entry('n1')])).toEqual({ ok: true, id: expect.any(Number), previousId: rows[1]!.id });
+    await second.close();
+  });
+});
+
+describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () => {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const connect = (url: string) => PgUpdateStore.connect(url, { logger: silentLogger });
+
+  runUpdateStoreContract('PgUpdateStore', async () => connect(await server!.createDatabase()));
+
+  it('[R7] two relays (two pools on one database) writing the same keys at the same moment: exactly one write of each key is stored', async () => {
+    const url = await server!.createDatabase();
+    // Both relays start at once on an empty database: the schema is created once.
+    const [a, b] = await Promise.all([connect(url), connect(url)]);
+    const keys = Array.from({ length: 40 }, (_, i) => `nonce-${i}`);
+    const results = await Promise.all(keys.flatMap((key, i) => [a.append('room', bytes(1, i), [entry(key)]), b.append('room', bytes(2, i), [entry(key)])]));
+    for (let i = 0; i < keys.length; i++) {
+      const pair = [results[2 * i]!, results[2 * i + 1]!];
+      expect(pair.filter((result) => result.ok)).toHaveLength(1);
+      expect(pair.find((result) => !result.ok)).toEqual({ ok: false, conflict: entry(keys[i]!) });
+    }
+    const rows = await a.load('room');
+    expect(rows).toHaveLength(keys.length);
+    // Ids of one room increase in commit order, each append naming the row before it: a chain.
+    const chain = results.flatMap((result) => (result.ok ? [result] : [])).sort((x, y) => x.id - y.id);
+    expect(chain.map((result) => result.previousId)).toEqual([0, ...chain.slice(0, -1).map((result) => result.id)]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('[R5] a relay catching up with loadSince sees the rows another relay stored, and a compaction by either keeps everything', async () => {
+    const url = await server!.createDatabase();
+    const a = await connect(url);
+    const b = await connect(url);
+    const first = await appended(a, 'room', bytes(1), [entry('n1')]);
+    const second = await appended(b, 'room', bytes(2), [entry('n2')]);
+    expect((await a.loadSince('room', first)).map((row) => [row.id, Array.from(row.update)])).toEqual([[second, [2]]]);
+    await b.replace('room', bytes(1, 2), second);
+    const third = await a.append('room', bytes(3), [entry('n3')]);
+    expect(third).toEqual({ ok: true, id: expect.any(Number), previousId: second });
+    expect((await a.load('room')).map((row) => Array.from(row.update))).toEqual([[1, 2], [3]]);
+    expect(await b.append('room', bytes(9), [entry('n1')])).toEqual({ ok: false, conflict: entry('n1') });
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('an unreachable server, or a database it does not have, is a clear error naming the URL without its password', async () => {
+    const nobody = `postgres://rollcall:hunter2@127.0.0.1:${await freePort()}/rollcall`;
+    const missing = `postgres://rollcall:hunter2@127.0.0.1:${server!.port}/nowhere`;
+    for (const url of [nobody, missing]) {
+      const error = await connect(url).then(() => undefined, (failure: unknown) => failure as Error);
+      expect(error?.message).toMatch(/^cannot use PostgreSQL at postgres:\/\/rollcall:\*\*\*@127\.0\.0\.1:\d+\/\w+: .+Check that the server runs/);
+      expect(error?.message).not.toContain('hunter2');
+    }
   });
 });

@@ -1,0 +1,112 @@
+/**
+ * A wire-level phone that survives its relay dying (the campus benchmark): like RawStudent it
+ * sends a pre-encoded entry and keeps the undecoded message that carries its receipt, but when
+ * its socket closes before the receipt it reconnects (through the load balancer, to whichever
+ * relay is alive) and does what the real phone does on every connect: sync step 1 with its
+ * (empty) state vector, then its entry again if it had sent it. A relay that has the entry
+ * counts the copy as a duplicate; one whose room has the receipt sends it in sync step 2.
+ */
+import * as encoding from 'lib0/encoding';
+import WebSocket from 'ws';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+
+const MESSAGE_SYNC = 0;
+const RECEIPTS = Buffer.from('receipts');
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 2000;
+
+export interface CampusPhoneOptions {
+  url: string;
+  /** The message that carried this phone's receipt (a y-websocket sync message, undecoded). */
+  onReceipt: (message: Buffer) => void;
+}
+
+export class CampusPhone {
+  bytesReceived = 0;
+  /** Sockets that closed under this phone before its receipt came (its relay died). */
+  reconnects = 0;
+  readonly #options: CampusPhoneOptions;
+  #socket: WebSocket | undefined;
+  #nonce: Buffer | undefined;
+  #entryMessage: Uint8Array | undefined;
+  #isSubmitted = false;
+  #isAnswered = false;
+  #isClosed = false;
+  #failedAttempts = 0;
+  #onFirstOpen: () => void = () => undefined;
+
+  constructor(options: CampusPhoneOptions) {
+    this.#options = options;
+  }
+
+  /** Opens a socket and sends sync step 1; resolves once one is open (refused upgrades are retried). */
+  connect(): Promise<void> {
+    const isOpen = new Promise<void>((resolve) => (this.#onFirstOpen = resolve));
+    this.#open();
+    return isOpen;
+  }
+
+  /** Encodes the entry's update ahead of `submit`. */
+  prepare(nonce: string, update: Uint8Array): void {
+    this.#nonce = Buffer.from(nonce);
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    syncProtocol.writeUpdate(encoder, update);
+    this.#entryMessage = encoding.toUint8Array(encoder);
+  }
+
+  submit(): void {
+    this.#isSubmitted = true;
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(this.#entryMessage!);
+    // Not open: the entry goes out when the socket that is on its way opens.
+  }
+
+  get isAnswered(): boolean {
+    return this.#isAnswered;
+  }
+
+  close(): void {
+    this.#isClosed = true;
+    this.#socket?.terminate();
+  }
+
+  #open(): WebSocket {
+    const socket = new WebSocket(this.#options.url, { perMessageDeflate: false });
+    this.#socket = socket;
+    let wasOpen = false;
+    socket.on('open', () => {
+      wasOpen = true;
+      this.#failedAttempts = 0;
+      this.#onFirstOpen();
+      socket.send(syncStep1());
+      if (this.#isSubmitted && !this.#isAnswered) socket.send(this.#entryMessage!);
+    });
+    socket.on('message', (data: Buffer) => {
+      this.bytesReceived += data.length;
+      if (this.#isAnswered || !this.#nonce) return;
+      if (data.includes(this.#nonce) && data.includes(RECEIPTS)) {
+        this.#isAnswered = true;
+        this.#options.onReceipt(data);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      // An idle phone (nothing prepared) reconnects too: it stays on the campus's relays.
+      if (this.#isClosed || this.#isAnswered || this.#socket !== socket) return;
+      if (wasOpen) this.reconnects++;
+      const waitMs = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failedAttempts++) * (0.5 + Math.random());
+      setTimeout(() => {
+        if (!this.#isClosed) this.#open();
+      }, waitMs);
+    });
+    return socket;
+  }
+}
+
+function syncStep1(): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_SYNC);
+  syncProtocol.writeSyncStep1(encoder, new Y.Doc());
+  return encoding.toUint8Array(encoder);
+}

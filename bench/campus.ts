@@ -1,0 +1,427 @@
+/**
+ * `npm run bench -- --campus`: a campus at 9:00 (issue 10). PostgreSQL, Redis, K relays behind
+ * Caddy and one validator; S sessions × N students scan over the spread (burst 1); then 10,000
+ * idle phones measure each relay's memory per connected phone; then a second burst during which
+ * one relay is SIGKILLed once half the students have sent (its phones reconnect through Caddy to
+ * the others). The same load then runs against one SQLite relay, the same-run baseline. Prints
+ * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
+ * exit code is 1 only when a receipt was lost or an entry decided twice.
+ */
+import { fork } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { decodeQrPayload } from '../protocol/index.ts';
+import { createSession } from '../tests/helpers/api.ts';
+import type { CampusPhoneResult, CampusSession, CampusWorkerMessage, CampusWorkerTask } from './campusWorker.ts';
+import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startSqliteHall, type Campus } from './campusServers.ts';
+import { busPhase } from './busPhase.ts';
+import { cleanUp } from './phases.ts';
+import { cpuSeconds } from './procStats.ts';
+import { REPO_ROOT, type ServerProcess } from './processes.ts';
+import { RawRelayClient } from '../tests/helpers/relayClient.ts';
+import { randomBytes, toBase64Url } from '../crypto/index.ts';
+
+const HELP = `npm run bench -- --campus [options]
+
+  --relays K          relays behind the load balancer (default 3)
+  --sessions S        lectures starting at once (default 50)
+  --students N        students per lecture (default 100)
+  --seconds T         each burst spread over T seconds (default 30)
+  --idle-phones P     connected idle phones for the memory phase (default 10000; 0: skip it)
+  --workers W         phone worker processes (default 2)
+  --json FILE         also write the figures as JSON
+  --help              this text
+
+Targets (issue 10): 100 % receipts and p99 scan→receipt < 1 s for the campus run and across the
+SIGKILL of a relay (zero lost, zero decided twice); relay CPU per admitted entry on PostgreSQL +
+Redis ≤ 2× the SQLite relay's in the same run; idle phones ≤ 16 KiB each per relay.`;
+
+interface CampusOptions {
+  relays: number;
+  sessions: number;
+  students: number;
+  spreadMs: number;
+  idlePhones: number;
+  workers: number;
+  log: (line: string) => void;
+}
+
+interface BurstFigures {
+  students: number;
+  receipts: number;
+  accepted: number;
+  lost: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Phones whose socket closed under them before the receipt (they were on the killed relay). */
+  failover_phones: number;
+  failover_receipts: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+function summarise(results: CampusPhoneResult[]): BurstFigures {
+  const latencies = results.filter((r) => r.latencyMs !== undefined).map((r) => r.latencyMs!).sort((a, b) => a - b);
+  const failedOver = results.filter((r) => r.reconnects > 0);
+  return {
+    students: results.length,
+    receipts: latencies.length,
+    accepted: results.filter((r) => r.status === 'accepted').length,
+    lost: results.length - latencies.length,
+    p50_ms: round1(percentile(latencies, 50)),
+    p99_ms: round1(percentile(latencies, 99)),
+    max_ms: round1(latencies.at(-1) ?? Number.NaN),
+    failover_phones: failedOver.length,
+    failover_receipts: failedOver.filter((r) => r.latencyMs !== undefined).length,
+  };
+}
+
+interface WorkerPool {
+  go(): void;
+  done: Promise<CampusPhoneResult[]>;
+  progress(): { submitted: number; receipts: number };
+}
+
+/** Forks `workers` campus workers with `total` phones between them; resolves once all are connected. */
+async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
+  const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
+  const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
+  const children = shares.map(() =>
+    fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  const ready: Promise<void>[] = [];
+  const results: Promise<CampusPhoneResult[]>[] = [];
+  let firstIndex = 0;
+  children.forEach((child, i) => {
+    ready.push(
+      new Promise((resolve, reject) => {
+        child.on('message', (m: CampusWorkerMessage) => m.type === 'ready' && resolve());
+        child.once('close', (code) => reject(new Error(`campus worker ${i} exited with ${code} before it was ready`)));
+      }),
+    );
+    results.push(
+      new Promise((resolve, reject) => {
+        child.on('message', (m: CampusWorkerMessage) => {
+          if (m.type === 'progress') progress[i] = { submitted: m.submitted, receipts: m.receipts };
+          if (m.type === 'done') resolve(m.results);
+        });
+        child.once('close', (code) => reject(new Error(`campus worker ${i} exited with ${code} before reporting`)));
+      }),
+    );
+    child.send({ ...task, firstIndex, count: shares[i]! } satisfies CampusWorkerTask);
+    firstIndex += shares[i]!;
+  });
+  await Promise.all(ready);
+  return {
+    go: () => children.forEach((child) => child.send('go')),
+    done: Promise.all(results).then((all) => all.flat()),
+    progress: () => progress.reduce((a, p) => ({ submitted: a.submitted + p.submitted, receipts: a.receipts + p.receipts }), { submitted: 0, receipts: 0 }),
+  };
+}
+
+/** Waits until a validator opened `room` as seen through `relayUrl` (phones get 404 until then, R9). */
+async function roomOpened(relayUrl: string, room: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      (await RawRelayClient.connect(relayUrl, room, { device: toBase64Url(randomBytes(32)) })).end();
+      return;
+    } catch (error) {
+      if (!/HTTP (404|502|503)/.test(String(error)) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** S sessions on the validator, each open on every relay in `relayUrls`. */
+async function openSessions(validatorUrl: string, relayUrls: string[], count: number): Promise<CampusSession[]> {
+  const sessions: CampusSession[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await createSession(validatorUrl, { course: `Lecture ${i + 1}`, duration_minutes: 90, rotate_seconds: 10 });
+    const payload = decodeQrPayload(created.payload_b64);
+    if (!payload.ok) throw new Error(payload.error);
+    sessions.push({ sessionId: created.session_id, qr: { payload_b64: created.payload_b64, signature: created.signature }, validatorKey: payload.value.k });
+  }
+  for (const session of sessions) for (const url of relayUrls) await roomOpened(url, session.sessionId);
+  return sessions;
+}
+
+/** Entries decided more than once: two decisions for one nonce, or two standing acceptances for one student. */
+function decidedTwice(validatorDir: string): number {
+  const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
+  try {
+    const nonces = db.prepare('SELECT COUNT(*) - COUNT(DISTINCT session_id || nonce) AS n FROM decisions').get() as { n: number };
+    const students = db.prepare("SELECT COUNT(*) AS n FROM (SELECT 1 FROM decisions WHERE status = 'accepted' GROUP BY session_id, student_id HAVING COUNT(*) > 1)").get() as { n: number };
+    return nonces.n + students.n;
+  } finally {
+    db.close();
+  }
+}
+
+interface MeasuredBurst {
+  figures: BurstFigures;
+  /** CPU seconds per measured process from "go" to the last receipt. */
+  cpu: number[];
+}
+
+/**
+ * One burst of `students` phones over `sessions` through `syncUrl`, with progress lines; CPU of
+ * `measure` (functions returning a process's CPU seconds so far) over the burst. `midway` runs
+ * once half the phones have sent.
+ */
+async function burst(options: CampusOptions, label: string, syncUrl: string, sessions: CampusSession[], idPrefix: string, measure: (() => number)[], midway?: () => void): Promise<MeasuredBurst> {
+  const total = options.sessions * options.students;
+  const connectStart = performance.now();
+  const pool = await startPhones({ mode: 'burst', syncUrls: [syncUrl], sessions, spreadMs: options.spreadMs, idPrefix }, total, options.workers);
+  options.log(`  ${label}: ${total} phones connected in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
+  const before = measure.map((read) => read());
+  const started = performance.now();
+  pool.go();
+  let isMidwayDone = midway === undefined;
+  const ticker = setInterval(() => {
+    const p = pool.progress();
+    if (!isMidwayDone && p.submitted >= total / 2) {
+      isMidwayDone = true;
+      midway!();
+    }
+    if (Math.round((performance.now() - started) / 500) % 4 === 0) options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${total}  receipts ${p.receipts}`);
+  }, 500);
+  const results = await pool.done.finally(() => clearInterval(ticker));
+  const cpu = measure.map((read, i) => read() - before[i]!);
+  return { figures: summarise(results), cpu };
+}
+
+/** Resident memory of a process now (VmRSS), in KiB. */
+function rssKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** A relay's JS heap in use plus memory outside the heap (Buffers), in KiB, from its /metrics. */
+async function heapKiB(relay: ServerProcess): Promise<number> {
+  const text = await (await fetch(`${relay.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return (value('nodejs_heap_size_used_bytes') + value('nodejs_external_memory_bytes')) / 1024;
+}
+
+interface IdleFigures {
+  phones: number;
+  /** Growth of each relay's resident memory, per phone connected to it. */
+  kib_per_phone: number[];
+  max_kib_per_phone: number;
+  /** Growth of each relay's JS heap + external memory, per phone (garbage not yet collected included). */
+  heap_kib_per_phone: number[];
+}
+
+/** Connects `phones` idle phones straight to the relays (round robin) and reports each relay's memory per phone. */
+async function idlePhase(options: CampusOptions, relays: ServerProcess[], sessions: CampusSession[]): Promise<IdleFigures> {
+  const before = relays.map((relay) => rssKiB(relay.pid));
+  const heapBefore = await Promise.all(relays.map(heapKiB));
+  const started = performance.now();
+  const pool = await startPhones({ mode: 'idle', syncUrls: relays.map((relay) => `${relay.url.replace(/^http/, 'ws')}/sync`), sessions, spreadMs: 0, idPrefix: 'IDLE' }, options.idlePhones, options.workers);
+  options.log(`  idle: ${options.idlePhones} phones connected in ${((performance.now() - started) / 1000).toFixed(1)} s; letting the relays settle for 20 s`);
+  // Every phone has synced and heard a keep-alive round or two before memory is read.
+  await new Promise((resolve) => setTimeout(resolve, 20_000));
+  const after = relays.map((relay) => rssKiB(relay.pid));
+  const heapAfter = await Promise.all(relays.map(heapKiB));
+  const perRelay = relays.map((_, i) => Math.floor(options.idlePhones / relays.length) + (i < options.idlePhones % relays.length ? 1 : 0));
+  const kibPerPhone = after.map((kib, i) => round1((kib - before[i]!) / perRelay[i]!));
+  pool.go(); // "stop"
+  await pool.done;
+  return {
+    phones: options.idlePhones,
+    kib_per_phone: kibPerPhone,
+    max_kib_per_phone: Math.max(...kibPerPhone),
+    heap_kib_per_phone: heapAfter.map((kib, i) => round1((kib - heapBefore[i]!) / perRelay[i]!)),
+  };
+}
+
+export async function runCampus(options: CampusOptions): Promise<Record<string, unknown>> {
+  const total = options.sessions * options.students;
+  const maxConnections = 2 * Math.max(total, options.idlePhones) + 1000;
+  const report: Record<string, unknown> = {
+    relays: options.relays,
+    sessions: options.sessions,
+    students_per_session: options.students,
+    students: total,
+    spread_s: options.spreadMs / 1000,
+    machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
+    date: new Date().toISOString(),
+  };
+  options.log(`\n[0/5] The bus alone: ${options.relays} RedisBus instances, ${options.sessions} rooms, 20,000 messages`);
+  report.bus = await busPhase({ buses: options.relays, rooms: options.sessions, log: options.log });
+  if (!(await relayTakesStoreAndBus())) {
+    options.log('\nThis tree’s `rollcall relay` has no --store/--bus yet: the campus (PostgreSQL + Redis) run is skipped; the SQLite baseline still runs.');
+    report.campus_skipped = 'rollcall relay has no --store/--bus in this tree';
+  } else {
+    options.log(`\n[1/5] Campus: PostgreSQL, Redis, ${options.relays} relays behind Caddy, one validator`);
+    const campus = await startCampus(options.relays, maxConnections, options.log);
+    try {
+      Object.assign(report, await campusPhases(options, campus));
+    } finally {
+      await campus.stop();
+    }
+  }
+  options.log(`\n[5/5] Baseline: one SQLite relay and its validator, the same ${options.sessions} × ${options.students} over ${options.spreadMs / 1000} s`);
+  const hall = await startSqliteHall(maxConnections);
+  try {
+    const sessions = await openSessions(hall.validator.url, [hall.relay.url], options.sessions);
+    let idle: IdleFigures | undefined;
+    if (report.campus_skipped && options.idlePhones > 0) {
+      // Without the campus relays, the per-phone memory is measured on the SQLite relay (fresh, before its burst).
+      options.log(`  ${options.idlePhones} idle phones on the SQLite relay first (memory per phone)`);
+      idle = await idlePhase(options, [hall.relay], sessions);
+    }
+    const measured = await burst(options, 'sqlite', `${hall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
+    report.sqlite = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(hall.validatorDir), ...(idle ? { idle } : {}) };
+  } finally {
+    await hall.stop();
+  }
+  const campusPerEntry = report.relay_cpu_ms_per_entry as number | undefined;
+  const sqlitePerEntry = (report.sqlite as { relay_cpu_ms_per_entry: number }).relay_cpu_ms_per_entry;
+  if (campusPerEntry !== undefined) report.relay_cpu_ratio = round3(campusPerEntry / sqlitePerEntry);
+  return report;
+}
+
+async function campusPhases(options: CampusOptions, campus: Campus): Promise<Record<string, unknown>> {
+  const sessions = await openSessions(campus.validator.url, campus.relays.map((relay) => relay.url), options.sessions);
+  options.log(`  ${sessions.length} sessions open on every relay`);
+  const relayCpu = campus.relays.map((relay) => () => cpuSeconds(relay.pid));
+  const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid)];
+  const syncUrl = `${campus.url.replace(/^http/, 'ws')}/sync`;
+  let idle: IdleFigures | undefined;
+  if (options.idlePhones > 0) {
+    // First, on relays that have served nothing yet: memory a burst freed would hide the cost.
+    options.log(`\n[2/5] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
+    idle = await idlePhase(options, campus.relays, sessions);
+  }
+  await campus.resetStatements();
+  options.log(`\n[3/5] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
+  const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
+  const statements = await campus.statements();
+  const k = options.relays;
+  const relaysCpuS = first.cpu.slice(0, k).reduce((a, b) => a + b, 0);
+  const perEntry = (seconds: number) => round3((seconds * 1000) / Math.max(1, first.figures.receipts));
+  const figures: Record<string, unknown> = {
+    receipts: first.figures.receipts,
+    accepted: first.figures.accepted,
+    lost: first.figures.lost,
+    p50_ms: first.figures.p50_ms,
+    p99_ms: first.figures.p99_ms,
+    max_ms: first.figures.max_ms,
+    relay_cpu_s: first.cpu.slice(0, k).map(round3),
+    relay_cpu_ms_per_entry: perEntry(relaysCpuS),
+    postgres_cpu_ms_per_entry: perEntry(first.cpu[k]!),
+    redis_cpu_ms_per_entry: perEntry(first.cpu[k + 1]!),
+    validator_cpu_ms_per_entry: perEntry(first.cpu[k + 2]!),
+    postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
+    ...(idle ? { idle } : {}),
+  };
+  options.log(`\n[4/5] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
+  const victim = campus.relays[campus.relays.length - 1]!;
+  const second = await burst(options, 'failover', syncUrl, sessions, 'F', [], () => {
+    victim.child.kill('SIGKILL');
+    options.log(`  failover: SIGKILL sent to the relay on ${victim.url}`);
+  });
+  Object.assign(figures, {
+    failover: second.figures,
+    failover_receipts: second.figures.failover_receipts,
+    failover_phones: second.figures.failover_phones,
+    decided_twice: decidedTwice(campus.validatorDir),
+  });
+  figures.lost = first.figures.lost + second.figures.lost;
+  return figures;
+}
+
+function printTable(r: Record<string, any>): void {
+  const rows: [string, string, string][] = [];
+  const add = (what: string, value: unknown, target = '') => rows.push([what, value === undefined ? '–' : String(value), target]);
+  if (r.receipts !== undefined) {
+    add('campus: receipts / students', `${r.receipts} / ${r.students} (${r.accepted} accepted)`, '100 %');
+    add('campus: scan→receipt p50 / p99 / max', `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms`, 'p99 < 1000 ms');
+    add('campus: relay CPU per admitted entry (all relays)', `${r.relay_cpu_ms_per_entry} ms (relays: ${r.relay_cpu_s.join(' + ')} s)`);
+    add('campus: PostgreSQL / Redis / validator CPU per entry', `${r.postgres_cpu_ms_per_entry} / ${r.redis_cpu_ms_per_entry} / ${r.validator_cpu_ms_per_entry} ms`);
+    add('campus: PostgreSQL statements per entry', r.postgres_statements_per_entry);
+    if (r.idle) add(`idle: ${r.idle.phones} phones, RSS (heap) per phone per relay`, `${r.idle.kib_per_phone.join(' / ')} KiB (${r.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
+    add('failover: receipts / students (lost)', `${r.failover.receipts} / ${r.failover.students} (${r.failover.lost})`, '100 %, 0 lost');
+    add('failover: scan→receipt p50 / p99 / max', `${r.failover.p50_ms} / ${r.failover.p99_ms} / ${r.failover.max_ms} ms`, 'p99 < 1000 ms');
+    add('failover: phones on the killed relay, answered', `${r.failover_receipts} / ${r.failover_phones}`, 'all');
+    add('entries decided twice', r.decided_twice, '0');
+  } else add('campus', r.campus_skipped);
+  add('sqlite: receipts / p50 / p99', `${r.sqlite.receipts} / ${r.sqlite.p50_ms} / ${r.sqlite.p99_ms} ms`);
+  add('sqlite: relay CPU per admitted entry', `${r.sqlite.relay_cpu_ms_per_entry} ms`);
+  if (r.sqlite.idle) add(`sqlite: ${r.sqlite.idle.phones} idle phones, RSS (heap) per phone`, `${r.sqlite.idle.kib_per_phone.join(' / ')} KiB (${r.sqlite.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
+  if (r.relay_cpu_ratio !== undefined) add('relay CPU ratio (PostgreSQL + Redis / SQLite)', r.relay_cpu_ratio, '≤ 2');
+  if (r.bus) add('bus alone: messages/s, relay + Redis CPU per message, p50 / p99', `${r.bus.messages_per_s}/s, ${r.bus.relays_cpu_us_per_message} + ${r.bus.redis_cpu_us_per_message} µs, ${r.bus.p50_ms} / ${r.bus.p99_ms} ms`);
+  add('bench wall time', `${r.bench_seconds} s`);
+  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+  console.log(`\nRollcall campus benchmark: ${r.relays} relays, ${r.sessions} sessions × ${r.students_per_session} students over ${r.spread_s} s, ${r.machine}`);
+  for (const row of rows) console.log(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
+}
+
+/** The `--campus` entry of `npm run bench`; returns the exit code. */
+export async function runCampusCli(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv.filter((arg) => arg !== '--campus'),
+    options: {
+      relays: { type: 'string', default: '3' },
+      sessions: { type: 'string', default: '50' },
+      students: { type: 'string', default: '100' },
+      seconds: { type: 'string', default: '30' },
+      'idle-phones': { type: 'string', default: '10000' },
+      workers: { type: 'string', default: '2' },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const whole = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min} (got "${text}"). Run with --campus --help for usage.`);
+    return n;
+  };
+  let options: CampusOptions;
+  try {
+    const seconds = Number(values.seconds);
+    if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`--seconds must be 0 or more (got "${values.seconds}")`);
+    options = {
+      relays: whole('relays', values.relays!, 2),
+      sessions: whole('sessions', values.sessions!, 1),
+      students: whole('students', values.students!, 1),
+      spreadMs: seconds * 1000,
+      idlePhones: whole('idle-phones', values['idle-phones']!, 0),
+      workers: whole('workers', values.workers!, 1),
+      log: (line) => console.log(line),
+    };
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  const started = performance.now();
+  let report: Record<string, unknown>;
+  try {
+    report = await runCampus(options);
+  } finally {
+    cleanUp();
+  }
+  report.bench_seconds = round1((performance.now() - started) / 1000);
+  printTable(report);
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+    console.log(`\nJSON written to ${values.json}`);
+  }
+  const lost = (report.lost as number | undefined) ?? 0;
+  const sqliteLost = (report.sqlite as { lost: number }).lost;
+  return lost > 0 || sqliteLost > 0 || ((report.decided_twice as number | undefined) ?? 0) > 0 ? 1 : 0;
+}

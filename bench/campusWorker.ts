@@ -1,0 +1,146 @@
+/**
+ * A campus benchmark worker process: a share of the campus's phones (CampusPhone), each in one
+ * of many sessions, connected through the load balancer. `burst`: every phone submits a
+ * pre-sealed entry at a random moment within the spread and waits for its receipt, reconnecting
+ * if its relay dies; receipts are opened after the clock stops. `idle`: phones connect, sync and
+ * stay connected until told to stop (the relays' memory per idle phone).
+ *
+ * IPC: the task in; `ready` once every phone is connected, `progress` every second, `done`.
+ */
+import * as Y from 'yjs';
+import { sealEntry, toBase64Url } from '../crypto/index.ts';
+import { entriesMap } from '../protocol/index.ts';
+import { nativeSharedKey } from '../validator/index.ts';
+import { CampusPhone } from './CampusPhone.ts';
+import { deviceKeyPair, openedReceiptStatus } from './rawStudent.ts';
+
+export interface CampusSession {
+  sessionId: string;
+  qr: { payload_b64: string; signature: string };
+  validatorKey: string;
+}
+
+export interface CampusWorkerTask {
+  mode: 'burst' | 'idle';
+  /** ws://…/sync URLs; phone i connects to `syncUrls[i % length]` (one: the load balancer). */
+  syncUrls: string[];
+  /** Phone i is in `sessions[i % length]`. */
+  sessions: CampusSession[];
+  firstIndex: number;
+  count: number;
+  spreadMs: number;
+  /** Student ids are `<prefix><index>` (a second burst uses another prefix). */
+  idPrefix: string;
+}
+
+export interface CampusPhoneResult {
+  sessionId: string;
+  latencyMs?: number;
+  receiptAtMs?: number;
+  status?: string;
+  /** Sockets that closed under the phone before its receipt (its relay was killed). */
+  reconnects: number;
+}
+
+export type CampusWorkerMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; submitted: number; receipts: number }
+  | { type: 'done'; results: CampusPhoneResult[] };
+
+function send(message: CampusWorkerMessage): void {
+  process.send?.(message);
+}
+
+/** Connects `count` phones, at most 50 handshakes at a time (the accept queues are finite). */
+async function connectAll(phones: CampusPhone[]): Promise<void> {
+  for (let i = 0; i < phones.length; i += 50) await Promise.all(phones.slice(i, i + 50).map((phone) => phone.connect()));
+}
+
+async function runIdle(task: CampusWorkerTask): Promise<void> {
+  const phones = Array.from({ length: task.count }, (_, i) => {
+    const index = task.firstIndex + i;
+    const session = task.sessions[index % task.sessions.length]!;
+    const device = toBase64Url(deviceKeyPair().publicKey);
+    return new CampusPhone({ url: `${task.syncUrls[index % task.syncUrls.length]}/${session.sessionId}?device=${device}`, onReceipt: () => undefined });
+  });
+  await connectAll(phones);
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) => process.once('message', () => resolve())); // "stop"
+  for (const phone of phones) phone.close();
+  process.send?.({ type: 'done', results: [] } satisfies CampusWorkerMessage, undefined, {}, () => process.exit(0));
+}
+
+async function runBurst(task: CampusWorkerTask): Promise<void> {
+  const results: CampusPhoneResult[] = [];
+  const phones: CampusPhone[] = [];
+  const openers: (() => void)[] = [];
+  const schedule: { atMs: number; submit: () => void }[] = [];
+  let submitted = 0;
+  let receipts = 0;
+  let burstStart = 0;
+  let resolveAll: () => void = () => undefined;
+  const allDone = new Promise<void>((resolve) => (resolveAll = resolve));
+  for (let i = 0; i < task.count; i++) {
+    const index = task.firstIndex + i;
+    const session = task.sessions[index % task.sessions.length]!;
+    const studentId = `${task.idPrefix}${index}`;
+    const device = deviceKeyPair();
+    const result: CampusPhoneResult = { sessionId: session.sessionId, reconnects: 0 };
+    let submittedAt = 0;
+    let receiptMessage: Buffer | undefined;
+    const phone = new CampusPhone({
+      url: `${task.syncUrls[index % task.syncUrls.length]}/${session.sessionId}?device=${toBase64Url(device.publicKey)}`,
+      onReceipt: (message) => {
+        const now = performance.now();
+        result.latencyMs = now - submittedAt;
+        result.receiptAtMs = now - burstStart;
+        receiptMessage = message;
+        if (++receipts === task.count) resolveAll();
+      },
+    });
+    const scratch = new Y.Doc();
+    const entry = sealEntry(
+      { v: 1, student_id: studentId, payload_b64: session.qr.payload_b64, signature: session.qr.signature, scanned_at: Date.now() },
+      session.validatorKey,
+      device,
+      nativeSharedKey,
+    );
+    entriesMap(scratch).set(entry.n, entry);
+    phone.prepare(entry.n, Y.encodeStateAsUpdate(scratch));
+    phones.push(phone);
+    results.push(result);
+    openers.push(() => {
+      result.reconnects = phone.reconnects;
+      if (receiptMessage) result.status = openedReceiptStatus(receiptMessage, entry.n, session.validatorKey, device, studentId);
+    });
+    schedule.push({
+      atMs: Math.random() * task.spreadMs,
+      submit: () => {
+        submittedAt = performance.now();
+        phone.submit();
+        submitted++;
+      },
+    });
+  }
+  await connectAll(phones);
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) => process.once('message', () => resolve())); // "go"
+  burstStart = performance.now();
+  const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 500);
+  for (const { atMs, submit } of schedule) setTimeout(submit, atMs);
+  // Missing receipts are reported, not waited for forever.
+  setTimeout(resolveAll, task.spreadMs + 60_000).unref();
+  await allDone;
+  clearInterval(progress);
+  send({ type: 'progress', submitted, receipts });
+  for (const open of openers) open();
+  for (const phone of phones) phone.close();
+  process.send?.({ type: 'done', results } satisfies CampusWorkerMessage, undefined, {}, () => process.exit(0));
+}
+
+process.once('message', (task: CampusWorkerTask) => {
+  (task.mode === 'idle' ? runIdle(task) : runBurst(task)).catch((error: unknown) => {
+    console.error(`campus worker failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * The relay's PostgreSQL connection pool, shared by PgUpdateStore and PgTrustStore: migrates
+ * the schema when it connects (relay/pgSchema.ts), and knows whether the database is reachable
+ * (`isAvailable`: /readyz, and the relay's close code 1013 while it is not). A query that fails
+ * because the server went away marks it unavailable; a probe every second marks it back.
+ */
+import pg from 'pg';
+import type { Logger } from '../log/index.ts';
+import { MIGRATIONS, MIGRATION_LOCK, RECORD_SCHEMA_VERSION, SCHEMA_VERSION_TABLE, SELECT_SCHEMA_VERSION } from './pgSchema.ts';
+import { redactedUrl } from './redactedUrl.ts';
+
+export interface PgDatabaseOptions {
+  logger: Logger;
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+  /** How long a connection attempt may take before it fails (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+const PROBE_INTERVAL_MS = 1000;
+
+/** SQLSTATE classes that mean "the server or the connection", not "this statement": 08 connection, 57P shutdown, 53300 too many connections. */
+function isConnectionError(error: unknown): boolean {
+  // Anything but the server's own answer (ECONNREFUSED, a dropped connection, a timeout) is the connection's.
+  if (!(error instanceof pg.DatabaseError)) return true;
+  const code = error.code ?? '';
+  return code.startsWith('08') || code.startsWith('57P') || code === '53300';
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
+  return text.replace(/postgres(ql)?:\/\/[^\s]+/g, (url) => redactedUrl(url));
+}
+
+export class PgDatabase {
+  /** The URL with any password replaced by `***` (for messages and logs). */
+  readonly safeUrl: string;
+  readonly #pool: pg.Pool;
+  readonly #logger: Logger;
+  #isAvailable = true;
+  #isClosed = false;
+  /** Until `connect` succeeded, a failure is its error to report, not a line in the log. */
+  #hasConnected = false;
+  #probe: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(url: string, options: PgDatabaseOptions) {
+    this.safeUrl = redactedUrl(url);
+    this.#logger = options.logger;
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+    // An idle connection the server dropped (a restart) must not end the process.
+    this.#pool.on('error', (error) => this.#lost(error));
+  }
+
+  /**
+   * Connects and migrates; rejects with a sentence naming the (password-free) URL and what to
+   * check when the server cannot be reached or refuses.
+   */
+  static async connect(url: string, options: PgDatabaseOptions): Promise<PgDatabase> {
+    let database: PgDatabase;
+    try {
+      database = new PgDatabase(url, options);
+    } catch (error) {
+      throw new Error(`the --store URL is not a PostgreSQL URL (${describe(error)}): expected postgres://user[:password]@host[:port]/database`);
+    }
+    try {
+      await database.#migrate();
+      database.#hasConnected = true;
+    } catch (error) {
+      await database.#pool.end().catch(() => {});
+      throw new Error(`cannot use PostgreSQL at ${database.safeUrl}: ${describe(error)}. Check that the server runs and accepts this user and database (the URL, its password, pg_hba.conf).`);
+    }
+    return database;
+  }
+
+  /** False while the server cannot be reached (or once closed). */
+  get isAvailable(): boolean {
+    return this.#isAvailable && !this.#isClosed;
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<Row[]> {
+    if (this.#isClosed) throw new Error('the PostgreSQL store is closed');
+    try {
+      const result = await this.#pool.query<Row>(text, values);
+      this.#isAvailable = true;
+      return result.rows;
+    } catch (error) {
+      if (isConnectionError(error)) this.#lost(error);
+      throw new Error(describe(error));
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection (rolled back if it throws). */
+  async transaction<T>(work: (query: <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
+    if (this.#isClosed) throw new Error('the PostgreSQL store is closed');
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      if (isConnectionError(error)) this.#lost(error);
+      throw new Error(describe(error));
+    }
+    let isBroken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(async (text, values) => (await client.query(text, values)).rows);
+      await client.query('COMMIT');
+      this.#isAvailable = true;
+      return result;
+    } catch (error) {
+      isBroken = isConnectionError(error);
+      if (isBroken) this.#lost(error);
+      else await client.query('ROLLBACK').catch(() => (isBroken = true));
+      throw new Error(describe(error));
+    } finally {
+      client.release(isBroken);
+    }
+  }
+
+  async #migrate(): Promise<void> {
+    await this.transaction(async (query) => {
+      await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await query(SCHEMA_VERSION_TABLE);
+      const [row] = await query<{ version: number }>(SELECT_SCHEMA_VERSION);
+      const current = Number(row?.version ?? 0);
+      if (current > MIGRATIONS.length) throw new Error(`the database's schema is version ${current}, newer than this relay's (${MIGRATIONS.length}): upgrade this relay`);
+      for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+        await query(MIGRATIONS[version - 1]!);
+        await query(RECORD_SCHEMA_VERSION, [version]);
+      }
+      if (current < MIGRATIONS.length) this.#logger.info('PostgreSQL schema migrated', { from: current, to: MIGRATIONS.length });
+    });
+  }
+
+  #lost(error: unknown): void {
+    if (this.#isClosed || !this.#hasConnected) return;
+    if (this.#isAvailable) this.#logger.error('PostgreSQL is unreachable: writes are refused (1013) until it is back', { store: this.safeUrl, error: describe(error) });
+    this.#isAvailable = false;
+    if (this.#probe) return;
+    this.#probe = setInterval(() => {
+      this.#pool.query('SELECT 1').then(
+        () => {
+          clearInterval(this.#probe);
+          this.#probe = undefined;
+          if (!this.#isAvailable) this.#logger.info('PostgreSQL is back', { store: this.safeUrl });
+          this.#isAvailable = true;
+        },
+        () => {},
+      );
+    }, PROBE_INTERVAL_MS);
+    this.#probe.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearInterval(this.#probe);
+    await this.#pool.end();
+  }
+}

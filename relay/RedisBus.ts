@@ -1,0 +1,254 @@
+/**
+ * RelayBus over Redis pub/sub (issue 10): one channel per room (`rollcall:room:<room>`), each
+ * message the binary payload of busPayload.ts. Two connections, because a Redis connection that
+ * subscribes can do nothing else: one publishes, one subscribes.
+ *
+ * Pub/sub keeps nothing, and that is fine here: the store is the truth (R5). While Redis is away
+ * publishes wait in the client's bounded offline queue (past it they are dropped), and once both
+ * connections are back node-redis has re-subscribed every room before `ready`, after which the
+ * `onReconnect` listeners run: the relay reloads each subscribed room from the store (`loadSince`)
+ * and so gets whatever the bus dropped meanwhile.
+ *
+ * The URL may carry a password: it reaches the client and nothing else. Logs name Redis as
+ * `redis://host:port`, and one line says it was lost (not one per retry), one that it is back.
+ */
+import { createClient } from 'redis';
+import type { Logger } from '../log/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { decodeBusPayload, encodeBusPayload } from './busPayload.ts';
+import type { BusMessage, RelayBus } from './RelayBus.ts';
+
+type RedisClient = ReturnType<typeof createClient>;
+
+export interface RedisBusOptions {
+  /** This relay process's id (unique): its own messages come back from Redis and are ignored. */
+  relayId: string;
+  logger?: Logger;
+  /** First wait before reconnecting, doubled per failed attempt up to `maxBackoffMs`. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How long `connect` waits for Redis before it gives up. */
+  connectTimeoutMs?: number;
+}
+
+/** Publishes waiting for Redis to come back; past this they are dropped (the store has them). */
+const OFFLINE_QUEUE_MAX = 10_000;
+const CHANNEL_PREFIX = 'rollcall:room:';
+
+/** `redis://host:port[/db]` of a Redis URL: no user name, no password. */
+export function redisDisplayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return 'redis://(unparsable URL)';
+  }
+}
+
+/** An error's message with every appearance of the URL's password (and the URL itself) removed. */
+function scrubbed(error: unknown, url: string): string {
+  let message = error instanceof Error ? error.message || error.name : String(error);
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // an unparsable URL has no password we could find in a message
+  }
+  message = message.replaceAll(url, redisDisplayUrl(url));
+  if (password) message = message.replaceAll(password, '[redacted]');
+  return message;
+}
+
+export class RedisBus implements RelayBus {
+  readonly relayId: string;
+  readonly #url: string;
+  readonly #logger: Logger;
+  readonly #publisher: RedisClient;
+  readonly #subscriber: RedisClient;
+  /** The rooms this relay wants, with their listener. */
+  readonly #listeners = new Map<string, (message: BusMessage) => void>();
+  /** Rooms whose SUBSCRIBE Redis confirmed (node-redis re-subscribes these by itself). */
+  readonly #subscribed = new Set<string>();
+  /** The latest SUBSCRIBE of each wanted room, settled once Redis answered or the connection dropped. */
+  readonly #subscribing = new Map<string, Promise<void>>();
+  #isComingBack = false;
+  readonly #reconnectListeners: (() => void)[] = [];
+  /** Since when the bus has been down (ms), or undefined while it is up. */
+  #downSinceMs: number | undefined;
+  #hasStarted = false;
+  #isClosed = false;
+  #errors = 0;
+
+  private constructor(url: string, options: RedisBusOptions) {
+    this.relayId = options.relayId;
+    this.#url = url;
+    this.#logger = options.logger ?? silentLogger;
+    const minBackoffMs = options.minBackoffMs ?? 50;
+    const maxBackoffMs = options.maxBackoffMs ?? 2000;
+    this.#publisher = createClient({
+      url,
+      commandsQueueMaxLength: OFFLINE_QUEUE_MAX,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 5000,
+        // Before the first connection a failure is `connect`'s to report; after it, retry forever.
+        reconnectStrategy: (retries, cause) => (this.#hasStarted && !this.#isClosed ? Math.min(maxBackoffMs, minBackoffMs * 2 ** retries) + Math.floor(Math.random() * minBackoffMs) : cause),
+      },
+    });
+    this.#subscriber = this.#publisher.duplicate();
+    for (const client of [this.#publisher, this.#subscriber]) {
+      // Without an 'error' listener an outage would throw out of the event loop.
+      client.on('error', (error: unknown) => this.#lost(error));
+      client.on('ready', () => this.#maybeBack());
+    }
+  }
+
+  /**
+   * Connects both connections to `url` (`redis://[:password@]host:port[/db]`, or rediss://).
+   * Throws an error a person can act on when Redis cannot be reached or refuses (no password
+   * in it).
+   */
+  static async connect(url: string, options: RedisBusOptions): Promise<RedisBus> {
+    let bus: RedisBus;
+    try {
+      bus = new RedisBus(url, options);
+    } catch (error) {
+      throw new Error(`the Redis URL for the relays' bus is not usable (${scrubbed(error, url)}): give it as redis://[:password@]host:port`);
+    }
+    try {
+      await Promise.all([bus.#publisher.connect(), bus.#subscriber.connect()]);
+    } catch (error) {
+      bus.#isClosed = true;
+      for (const client of [bus.#publisher, bus.#subscriber]) if (client.isOpen) client.destroy();
+      throw new Error(`could not reach Redis at ${redisDisplayUrl(url)} (${scrubbed(error, url)}): start Redis there, or check the --bus URL and its password`);
+    }
+    bus.#hasStarted = true;
+    return bus;
+  }
+
+  get isConnected(): boolean {
+    return !this.#isClosed && this.#publisher.isReady && this.#subscriber.isReady;
+  }
+
+  publish(room: string, rowId: number, update: Uint8Array): void {
+    if (this.#isClosed) return;
+    const payload = encodeBusPayload({ origin: this.relayId, rowId, update });
+    this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).catch((error: unknown) => this.#lost(error));
+  }
+
+  /**
+   * Also returns a promise that resolves once the subscription is live in Redis (never rejects):
+   * a relay that loads the room from the store after it misses nothing published meanwhile.
+   */
+  subscribe(room: string, onMessage: (message: BusMessage) => void): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    const isNew = !this.#listeners.has(room);
+    this.#listeners.set(room, onMessage);
+    return isNew ? this.#subscribeChannel(room) : (this.#subscribing.get(room) ?? Promise.resolve());
+  }
+
+  unsubscribe(room: string): void {
+    if (!this.#listeners.delete(room) || this.#isClosed) return;
+    this.#subscribed.delete(room);
+    this.#subscribing.delete(room);
+    this.#subscriber.unsubscribe(CHANNEL_PREFIX + room).catch((error: unknown) => this.#lost(error));
+  }
+
+  /**
+   * node-redis registers a channel's listener when Redis confirms the SUBSCRIBE, and
+   * re-subscribes after a reconnection only the confirmed ones: a SUBSCRIBE lost with the
+   * connection is made again in `#maybeBack`.
+   */
+  #subscribeChannel(room: string): Promise<void> {
+    const live = this.#subscriber.subscribe(CHANNEL_PREFIX + room, (payload: Buffer) => this.#deliver(room, payload), true).then(
+      () => {
+        if (this.#listeners.has(room)) this.#subscribed.add(room);
+      },
+      (error: unknown) => this.#lost(error),
+    );
+    this.#subscribing.set(room, live);
+    return live;
+  }
+
+  onReconnect(listener: () => void): void {
+    this.#reconnectListeners.push(listener);
+  }
+
+  /** Rooms subscribed now (tests, /metrics). */
+  get subscribedRooms(): number {
+    return this.#listeners.size;
+  }
+
+  /** Errors the connections reported so far (failed reconnection attempts among them), logged or not. */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#listeners.clear();
+    await Promise.all(
+      [this.#publisher, this.#subscriber].map(async (client) => {
+        if (!client.isOpen) return;
+        // Sends what is queued when Redis is there; otherwise there is nothing to wait for.
+        if (client.isReady) await client.close().catch(() => client.isOpen && client.destroy());
+        else client.destroy();
+      }),
+    );
+  }
+
+  #deliver(room: string, payload: Buffer): void {
+    const listener = this.#listeners.get(room);
+    if (!listener) return;
+    const message = decodeBusPayload(room, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+    if (!message) {
+      // Another program on the channel, or a relay of another version: not ours to apply.
+      this.#logger.warn('dropped a bus message that is not in this relay’s format', { room, bytes: payload.length });
+      return;
+    }
+    if (message.origin === this.relayId) return;
+    try {
+      listener(message);
+    } catch (error) {
+      this.#logger.error('a bus listener failed', { room, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #lost(error: unknown): void {
+    this.#errors++;
+    if (this.#isClosed || !this.#hasStarted || this.#downSinceMs !== undefined) return;
+    this.#downSinceMs = Date.now();
+    this.#logger.warn('lost the connection to Redis (the relays’ bus); retrying, and rooms catch up from the store once it is back', {
+      redis: redisDisplayUrl(this.#url),
+      error: scrubbed(error, this.#url),
+    });
+  }
+
+  #maybeBack(): void {
+    if (this.#isClosed || !this.#hasStarted || !this.isConnected || this.#isComingBack) return;
+    this.#isComingBack = true;
+    this.#resubscribeMissing().then(() => {
+      this.#isComingBack = false;
+      if (this.#isClosed || !this.isConnected) return;
+      const downForMs = this.#downSinceMs === undefined ? undefined : Date.now() - this.#downSinceMs;
+      this.#downSinceMs = undefined;
+      this.#logger.info('the connection to Redis is back; catching up every subscribed room from the store', { redis: redisDisplayUrl(this.#url), down_ms: downForMs });
+      for (const listener of this.#reconnectListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.#logger.error('a bus reconnect listener failed', { error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    });
+  }
+
+  /** Every wanted room live again before the relay catches up (else a publish could slip between). */
+  async #resubscribeMissing(): Promise<void> {
+    const missing = () => [...this.#listeners.keys()].filter((room) => !this.#subscribed.has(room));
+    // SUBSCRIBEs sent during the outage wait in the offline queue and are answered now.
+    await Promise.all(missing().map((room) => this.#subscribing.get(room)));
+    if (this.#isClosed || !this.isConnected) return;
+    await Promise.all(missing().map((room) => this.#subscribeChannel(room)));
+  }
+}

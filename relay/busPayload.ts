@@ -1,0 +1,44 @@
+/**
+ * The bytes of one bus message between relays (RelayBus; Redis carries them as a binary-safe
+ * string): a version byte, the publishing relay's id, the store's row id and the Yjs update as
+ * admitted. The room is the channel's, not the payload's: a relay subscribed to room A can only
+ * ever hear room A's messages. Pure, so it is table-tested without Redis.
+ *
+ *   0x01 | varuint origin length | origin (UTF-8) | varuint row id | update (to the end)
+ *
+ * A payload in any other shape (another version, truncated, an empty update) decodes to
+ * undefined: the receiver drops it (and logs it).
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import type { BusMessage } from './RelayBus.ts';
+
+export const BUS_PAYLOAD_VERSION = 1;
+/** Relay ids are short (a UUID); a longer one is not a relay's. */
+const MAX_ORIGIN_BYTES = 128;
+
+export function encodeBusPayload(message: Omit<BusMessage, 'room'>): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeUint8(encoder, BUS_PAYLOAD_VERSION);
+  encoding.writeVarString(encoder, message.origin);
+  encoding.writeVarUint(encoder, message.rowId);
+  encoding.writeUint8Array(encoder, message.update);
+  return encoding.toUint8Array(encoder);
+}
+
+export function decodeBusPayload(room: string, payload: Uint8Array): BusMessage | undefined {
+  try {
+    const decoder = decoding.createDecoder(payload);
+    if (decoding.readUint8(decoder) !== BUS_PAYLOAD_VERSION) return undefined;
+    const originBytes = decoding.readVarUint8Array(decoder);
+    if (originBytes.length === 0 || originBytes.length > MAX_ORIGIN_BYTES) return undefined;
+    const origin = new TextDecoder('utf-8', { fatal: true }).decode(originBytes);
+    const rowId = decoding.readVarUint(decoder);
+    if (!Number.isSafeInteger(rowId) || rowId < 1) return undefined;
+    const update = payload.slice(decoder.pos);
+    if (update.length === 0) return undefined;
+    return { room, origin, rowId, update };
+  } catch {
+    return undefined;
+  }
+}
