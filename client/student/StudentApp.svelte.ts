@@ -3,8 +3,9 @@
  * screen shows now and what it announces. A thin shell over the submission core
  * (client/core/SubmissionQueue) on IndexedDB, plus the route `#/s/<qr>`.
  */
-import { QR_URL_FRAGMENT_PREFIX, REASON_TEXT } from '../../protocol/index.ts';
+import { QR_URL_FRAGMENT_PREFIX } from '../../protocol/index.ts';
 import {
+  answerText,
   submissionTitle,
   SubmissionQueue,
   isAnswered,
@@ -128,7 +129,7 @@ export class StudentApp {
   }
 
   #announce(submission: Submission): void {
-    const reason = submission.state === 'rejected' && submission.reason ? ` ${REASON_TEXT[submission.reason]}` : '';
+    const reason = submission.state === 'rejected' || submission.attendance === 'late' ? ` ${answerText(submission)}` : '';
     this.announcement = `${submission.course}: ${submissionTitle(submission)}.${reason}`;
   }
 

@@ -43,7 +43,7 @@ describe('the seed walkthrough', () => {
   it('create_session returns a UUID session id, the signed QR, its URL and the window', async () => {
     const session = await createSession();
     expect(session.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(session.qr_text).toBe(`${server.baseUrl}/#/s/${session.payload_b64}.${session.signature}`);
+    expect(session.qr_text).toBe(`${server.baseUrl}/?rv=2#/s/${session.payload_b64}.${session.signature}`);
     expect(session.ends_at - session.starts_at).toBe(1200);
     const payload = decodeQrPayload(session.payload_b64);
     expect(payload.ok && payload.value).toMatchObject({ v: 1, s: session.session_id, c: 'Networks', a: session.starts_at, e: session.ends_at, r: 10 });
