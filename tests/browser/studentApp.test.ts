@@ -5,6 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
+import { ACCEPTED_LATE_TEXT } from '../../protocol/index.ts';
 import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers/browser.ts';
 import { createSession, qrLink, systemRequirement, useBrowserRun } from './system.ts';
 
@@ -72,6 +73,37 @@ describeInChromium(
       await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
       // The QR left the address bar, so a reload does not scan it again.
       expect(new URL(page.url()).hash).toBe('#/');
+      await run.closeContext();
+    });
+
+    it('[F3][F4] the QR link of this release’s validator (rv=2) on a late scan: the phone shows "Accepted — late", on its card, in its status region and in the history', async () => {
+      const context = await run.open(PHONE);
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      await page.goto(`${run.system.baseUrl}/`);
+      await enterStudentId(page, '2022IMT-050');
+      // Began ten minutes ago, late after two: a scan now is late (SPEC.md S2).
+      const nowS = Math.floor(Date.now() / 1000);
+      const session = await createSession(run.system.baseUrl, { course: 'MA301 Late', starts_at: nowS - 600, duration_minutes: 30, rotate_seconds: 0, late_after_minutes: 2 });
+      expect(session.qr_text).toContain('/?rv=2#/s/');
+      await page.goto('about:blank');
+      await page.goto(session.qr_text);
+
+      const card = page.locator('[data-testid="submission"][data-state="accepted"][data-attendance="late"]');
+      await card.waitFor({ timeout: 45_000 });
+      expect(await card.locator('.state').textContent()).toBe('Accepted — late');
+      expect(await card.textContent()).toContain(ACCEPTED_LATE_TEXT);
+      await page.waitForFunction(() => document.querySelector('[data-testid="announcer"]')?.textContent?.startsWith('MA301 Late: Accepted — late.'));
+      await keepScreenshot(page, 'student-5-accepted-late');
+      // The QR and its hint left the address bar.
+      expect(new URL(page.url()).search).toBe('');
+      expect(new URL(page.url()).hash).toBe('#/');
+
+      await page.getByRole('button', { name: /History \(1\)/ }).click();
+      const item = page.getByTestId('history-item');
+      expect(await item.locator('.state').textContent()).toBe('Accepted — late');
+      expect(await item.textContent()).toContain(ACCEPTED_LATE_TEXT);
+      expect(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
       await run.closeContext();
     });
 

@@ -114,7 +114,7 @@ describe('QR, attendance and overrides', () => {
     const qr = await get(`/qr/${session.session_id}`);
     expect(qr.status).toBe(200);
     expect(qr.body).toMatchObject({ session_id: session.session_id, course: 'Networks', accepted_count: 1, is_live: true });
-    expect(qr.body.qr_text).toContain('/#/s/');
+    expect(qr.body.qr_text).toContain('/?rv=2#/s/');
     const svg = await fetch(`${server.baseUrl}/qr/${session.session_id}.svg`);
     expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
     expect(await svg.text()).toMatch(/^<svg[\s\S]*<path[\s\S]*<\/svg>\s*$/);
