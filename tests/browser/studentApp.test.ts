@@ -76,7 +76,7 @@ describeInChromium(
       await run.closeContext();
     });
 
-    it('[F3][F4] the QR link of this release’s validator (rv=2) on a late scan: the phone shows "Accepted — late", on its card, in its status region and in the history', async () => {
+    it('[F3][F4] the QR link of this release’s validator (rv=2) on a late scan: the phone shows "Accepted — late", on its card, in its status region and in the history, after a reload too', async () => {
       const context = await run.open(PHONE);
       const page = await context.newPage();
       const errors = recordPageErrors(page);
@@ -103,6 +103,10 @@ describeInChromium(
       const item = page.getByTestId('history-item');
       expect(await item.locator('.state').textContent()).toBe('Accepted — late');
       expect(await item.textContent()).toContain(ACCEPTED_LATE_TEXT);
+      // Kept on the phone: after a reload the history still says late (IndexedDB holds it).
+      await page.reload();
+      await page.getByRole('button', { name: /History \(1\)/ }).click();
+      expect(await page.getByTestId('history-item').locator('.state').textContent()).toBe('Accepted — late');
       expect(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
       await run.closeContext();
     });
