@@ -87,7 +87,7 @@ export default defineConfig({
         globIgnores: ['professor/**', 'assets/professor-*', '.vite/**'],
         navigateFallback: '/index.html',
         // Never answer these from the cache: they are the live server (dashboard, API, sync, clock).
-        navigateFallbackDenylist: [/^\/professor/, /^\/sync\//, /^\/time$/, /^\/qr\//, /^\/attendance\//, /^\/sessions/, /^\/api\//],
+        navigateFallbackDenylist: [/^\/professor/, /^\/sync\//, /^\/time$/, /^\/qr\//, /^\/attendance\//, /^\/sessions/, /^\/api\//, /^\/events$/, /^\/statuses\//, /^\/report/, /^\/student_record/, /^\/roster/, /^\/courses/],
         cleanupOutdatedCaches: true,
         clientsClaim: true,
         skipWaiting: true,

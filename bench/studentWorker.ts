@@ -177,7 +177,7 @@ function openedStatus(message: Buffer, nonce: string, task: WorkerTask, device: 
   const decoder = decoding.createDecoder(new Uint8Array(message));
   decoding.readVarUint(decoder); // y-websocket message type: sync
   decoding.readVarUint(decoder); // sync step 2 or update
-  // Y.decodeUpdate leaves a first write's parent as the root's name (FIELD-NOTES).
+  // Y.decodeUpdate leaves a first write's parent as the root's name (docs/SPEC.md, "Notes from reading Yjs").
   const { structs } = Y.decodeUpdate(decoding.readVarUint8Array(decoder));
   for (const struct of structs) {
     if (!(struct instanceof Y.Item) || (struct.parent as unknown) !== ROOT_RECEIPTS || struct.parentSub !== nonce || !(struct.content instanceof Y.ContentAny)) continue;

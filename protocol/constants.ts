@@ -1,6 +1,6 @@
 /**
  * Names and numbers that every part must agree on (docs/SPEC.md). Other programs speak these,
- * so change them only together with docs/SPEC.md and docs/contract-amendments.md.
+ * so change them only together with docs/SPEC.md.
  */
 
 /** Version of every wire format in this file (QR payload, entry, receipt and their plaintexts). */

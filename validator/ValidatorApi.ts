@@ -31,6 +31,8 @@ import { DEFAULT_BODY_LIMIT_BYTES, queryOf, readJsonRequest, send, sendError, se
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from '../log/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
+import { LiveEvents } from './LiveEvents.ts';
+import type { RelayStatus } from '../protocol/events.ts';
 import { CreateSessionSchema, isDirectPathOpen, issueQr, newSessionRecord, publicSession } from './sessions.ts';
 import { lateAfterMinutes } from './sessionTimes.ts';
 import { courseContexts, sessionCounts } from './statusViews.ts';
@@ -59,17 +61,8 @@ export interface ValidatorApiOptions {
   relayStatus?: () => RelayStatus | undefined;
 }
 
-/** How the validator's follower stands with the relay (GET /healthz `relay`). */
-export interface RelayStatus {
-  /** The relay the follower connects to. */
-  url: string;
-  /** Rooms followed (sessions still open for entries). */
-  rooms: number;
-  /** Of those, rooms whose connection is proven and synced. */
-  connected: number;
-  /** Entries heard and not yet decided (the judge is behind, or the disk is full). */
-  waiting: number;
-}
+/** How the validator's follower stands with the relay (GET /healthz `relay`, the `relay` event). */
+export type { RelayStatus } from '../protocol/events.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
 
@@ -86,6 +79,8 @@ export class ValidatorApi {
   readonly #term: TermApi;
   /** Who may use professor routes, and the dashboard login. */
   readonly auth: ProfessorAuth;
+  /** `GET /events`: the store's changes, pushed to dashboards. */
+  readonly events: LiveEvents;
 
   /** Liveness, and the follower's connection to the relay when there is one (no secrets). */
   #health(): HealthResponse {
@@ -96,6 +91,7 @@ export class ValidatorApi {
   constructor(options: ValidatorApiOptions) {
     this.#options = options;
     this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
+    this.events = new LiveEvents({ onChange: (listener) => options.store.onChange(listener), relayStatus: () => options.relayStatus?.(), clock: options.clock });
     this.#term = new TermApi({ store: options.store, clock: options.clock });
     this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
     this.#routes = [
@@ -107,6 +103,7 @@ export class ValidatorApi {
       { pattern: /^\/create_session$/, isProfessor: true, methods: { POST: (req, res) => this.#createSession(req, res) } },
       { pattern: /^\/end_session$/, isProfessor: true, methods: { POST: (req, res) => this.#endSession(req, res) } },
       { pattern: /^\/session_options$/, isProfessor: true, methods: { POST: (req, res) => this.#sessionOptions(req, res) } },
+      { pattern: /^\/events$/, isProfessor: true, methods: { GET: (req, res) => this.events.open(req, res) } },
       { pattern: /^\/sessions$/, isProfessor: true, methods: { GET: (req, res) => this.#listSessions(req, res) } },
       { pattern: /^\/override$/, isProfessor: true, methods: { POST: (req, res) => this.#override(req, res) } },
       { pattern: /^\/roster$/, isProfessor: true, methods: { GET: (req, res) => this.#term.roster(req, res), POST: (req, res) => this.#roster(req, res) } },

@@ -86,6 +86,7 @@ export type DeleteSessionOutcome = { ok: true; rejectionsDeleted: number } | { o
 export type RecordOutcome = 'inserted' | 'exists';
 
 const SQL = {
+  tableNames: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
   insertSession: `INSERT INTO sessions (id, course, secret, box_public_key, box_secret_key, starts_at_s, ends_at_s,
       rotate_seconds, skew_seconds, late_sync_minutes, options, created_at_ms, ended_early_at_ms)
     VALUES (@id, @course, @secret, @box_public_key, @box_secret_key, @starts_at_s, @ends_at_s,
@@ -181,8 +182,25 @@ export class ValidatorStore {
     return new ValidatorStore(join(dataDir, DB_FILE_NAME));
   }
 
-  constructor(path: string) {
+  /**
+   * Opens an existing `<dataDir>/validator.db` to read only, beside the validator process that
+   * owns it (tests, diagnostics): nothing is migrated or repaired, and any write throws.
+   */
+  static openReadOnly(dataDir: string): ValidatorStore {
+    return new ValidatorStore(join(dataDir, DB_FILE_NAME), { readOnly: true });
+  }
+
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
+    if (options.readOnly) {
+      this.#db = new Database(path, { readonly: true, fileMustExist: true });
+      this.#db.pragma('busy_timeout = 5000');
+      const version = this.schemaVersion;
+      if (version !== MIGRATIONS.length) throw new Error(`validator database ${path} has schema version ${version}, not ${MIGRATIONS.length}: open it read-write once (start the validator) first`);
+      this.#sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, this.#db.prepare(text)])) as Statements;
+      this.courses = new CourseStore(this.#db);
+      return;
+    }
     this.#db = new Database(path);
     if (path !== ':memory:') {
       for (const suffix of ['', '-wal', '-shm']) {
@@ -228,6 +246,15 @@ export class ValidatorStore {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * Rows per table, by table name: a diagnostic, and how tests check that refused input changed
+   * nothing. (Names come from sqlite_master, never from a caller.)
+   */
+  rowCounts(): Record<string, number> {
+    const tables = this.#sql.tableNames.all() as { name: string }[];
+    return Object.fromEntries(tables.map(({ name }) => [name, (this.#db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
   }
 
   /**

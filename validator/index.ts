@@ -116,7 +116,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       relayStatus = status;
     },
     newLoginLink: (minutes) => api.auth.newLoginLink(minutes),
-    close: () => store.close(),
+    close: () => {
+      api.events.close();
+      store.close();
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * nacl.box's shared key computed with Node's native X25519 (about 20× faster than tweetnacl's
- * scalar multiplication, FIELD-NOTES "Crypto"), byte-compatible with `nacl.box.before`:
+ * scalar multiplication, docs/testing.md "Measured facts"), byte-compatible with `nacl.box.before`:
  * box.before(pk, sk) = HSalsa20(key = X25519(sk, pk), input = 16 zero bytes, constant = "expand 32-byte k").
  * The validator opens every entry and seals every receipt with this key, so it is the hot path.
  */

@@ -1,6 +1,6 @@
 /**
  * The QR signature with Node's HMAC: synchronous and ~10× faster than awaiting WebCrypto
- * (FIELD-NOTES), so the rules stay a synchronous pure function. Byte-identical to
+ * (docs/testing.md "Measured facts"), so the rules stay a synchronous pure function. Byte-identical to
  * `crypto/`'s `signQr`/`verifyQr` (tested): base64url(HMAC-SHA256(secret, ASCII payload_b64)).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';

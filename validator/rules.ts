@@ -1,5 +1,5 @@
 /**
- * The validation rules of DESIGN.md "Validation" as one synchronous pure function: the
+ * The validation rules of docs/SPEC.md "Validation" as one synchronous pure function: the
  * session, the submission as received, what the store already knows (read-only lookups) and
  * the clock in; a decision out. No I/O: the caller reads the store, calls `decide`, and writes
  * the decision. Crypto is deterministic computation and is injected (`RuleCrypto`) so tests and
@@ -290,8 +290,8 @@ function windowCheck(
   if (payload.t < session.startsAtS || payload.t > session.endsAtS) {
     return { reason: 'outside_window', note: 'the QR was issued outside the session’s window' };
   }
-  // Beyond DESIGN.md's slot check: a QR issued in time but scanned after the end (a static QR
-  // kept from the lecture, or a session ended early) is also outside the window. The direct path
+  // SPEC.md "How the rules read": beyond the slot check, a QR issued in time but scanned after the
+  // end (a static QR kept from the lecture, or a session ended early) is also outside the window. The direct path
   // uses the server's receive time as is; the sync path allows the skew on both of its clocks.
   if (submission.isDirect) {
     // The end chosen by `end_session` holds to the millisecond (the QR's `e` is its whole second).

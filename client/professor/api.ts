@@ -1,75 +1,54 @@
 /**
- * The dashboard's client of the validator's HTTP API (same origin). Professor routes answer
- * loopback peers, a browser logged in with a one-time login link (an HttpOnly cookie the
- * browser sends by itself), or anyone with the admin token: the token is kept in
- * sessionStorage (gone when the tab closes) and sent only as an Authorization header, never
- * in a URL.
+ * The dashboard's client of the validator's HTTP API (same origin). Every answer is parsed with
+ * its schema from protocol/api.ts (the one the validator builds it with): no casts, and a shape
+ * this dashboard does not know is a clear problem, never a blank column. Professor routes
+ * answer loopback peers, a browser logged in with a one-time login link (an HttpOnly cookie the
+ * browser sends by itself), or anyone with the admin token: the token is kept in sessionStorage
+ * (gone when the tab closes) and sent only as an Authorization header, never in a URL.
  */
+import type { z } from 'zod';
+import {
+  AttendanceResponseSchema,
+  CourseResponseSchema,
+  CoursesResponseSchema,
+  CreateSessionResponseSchema,
+  DeleteSessionResponseSchema,
+  EndSessionResponseSchema,
+  HealthResponseSchema,
+  LoginResponseSchema,
+  LogoutResponseSchema,
+  MarkResponseSchema,
+  OverrideResponseSchema,
+  QrResponseSchema,
+  ReportResponseSchema,
+  RosterImportResponseSchema,
+  RosterPreviewResponseSchema,
+  RosterResponseSchema,
+  SessionOptionsResponseSchema,
+  SessionStatusesResponseSchema,
+  SessionsResponseSchema,
+  StudentRecordResponseSchema,
+  type AttendanceResponse,
+  type AttendanceStatus,
+  type CourseRequest,
+  type CreateSessionRequest,
+  type ListedSession,
+  type QrResponse,
+  type ReportFormat,
+  type RosterMapping,
+  type Session,
+} from '../../protocol/api.ts';
+
 const TOKEN_KEY = 'rollcall:admin-token';
 
 /** A refusal carries the validator's `code` (e.g. `bad_token`, `login_link_used`) when it sent one. */
-export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string; code?: string };
+export type ApiFailure = { ok: false; status: number; error: string; code?: string };
+export type ApiResult<T> = { ok: true; value: T } | ApiFailure;
 
-/** One session as GET /sessions and POST /create_session describe it (fields we use). */
-export interface SessionInfo {
-  session_id: string;
-  course: string;
-  starts_at: number;
-  ends_at: number;
-  rotate_seconds?: number;
-  ended_at?: number | null;
-  accepted_count?: number;
-  status?: string;
-  /** Whether POST /submit_attendance is open for the session (absent on older validators: open). */
-  direct_path?: boolean;
-}
-
-/** GET /qr/<id>. */
-export interface QrInfo {
-  session_id: string;
-  payload_b64: string;
-  signature: string;
-  qr_text: string;
-  slot: number;
-  rotate_seconds: number;
-  expires_at?: number | null;
-  server_time_ms: number;
-  course: string;
-  starts_at: number;
-  ends_at: number;
-  accepted_count: number;
-}
-
-export interface AttendanceRow {
-  student_id: string;
-  decided_at: number;
-  flags?: string[];
-  via?: string;
-  device?: string;
-  reason?: string;
-  note?: string;
-  /** The client address of a direct submission; null on the other paths. */
-  address?: string | null;
-}
-
-/** GET /attendance/<id> with Accept: application/json. */
-export interface Attendance {
-  session?: SessionInfo;
-  accepted: AttendanceRow[];
-  rejected: AttendanceRow[];
-  counts: { accepted: number; rejected: number; flagged: number };
-  /** Direct-path rejections past the per-address cap: answered and counted, not stored. */
-  unstored_rejections?: { address: string; count: number; last_at: number }[];
-  unstored_device_rejections?: { device: string; count: number; last_at: number }[];
-}
-
-export interface CreateSessionRequest {
-  course: string;
-  duration_minutes: number;
-  rotate_seconds?: number;
-  starts_at?: number;
-  direct_path?: boolean;
-}
+export type SessionInfo = Session | ListedSession;
+export type QrInfo = QrResponse;
+export type Attendance = AttendanceResponse;
+export type { CreateSessionRequest };
 
 export function savedToken(): string | undefined {
   return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
@@ -80,11 +59,13 @@ export function saveToken(token: string): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
+/** The headers of a request to the validator: JSON, and the pasted admin token if there is one. */
+export function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
   return { Accept: 'application/json', ...extra, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
 }
 
-async function failureOf(response: Response): Promise<{ ok: false; status: number; error: string; code?: string }> {
+/** A refusal as the dashboard shows it: the validator's sentence and code, or the status line. */
+export async function failureOf(response: Response): Promise<ApiFailure> {
   try {
     const body = (await response.json()) as { error?: unknown; reason?: unknown; message?: unknown; code?: unknown };
     const text = body.error ?? body.message ?? body.reason;
@@ -95,52 +76,76 @@ async function failureOf(response: Response): Promise<{ ok: false; status: numbe
   return { ok: false, status: response.status, error: `${response.status} ${response.statusText}`.trim() };
 }
 
-async function call<T>(path: string, init: RequestInit = {}, token = savedToken()): Promise<ApiResult<T>> {
+const UNREACHABLE: ApiFailure = { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running on this laptop.' };
+
+async function call<S extends z.ZodType>(schema: S, path: string, init: RequestInit = {}, token = savedToken()): Promise<ApiResult<z.output<S>>> {
   let response: Response;
   try {
     response = await fetch(path, { ...init, cache: 'no-store', credentials: 'same-origin', headers: headers(init.headers as Record<string, string>, token) });
   } catch {
-    return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running on this laptop.' };
+    return UNREACHABLE;
   }
   if (!response.ok) return failureOf(response);
-  return { ok: true, value: (await response.json()) as T };
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    return { ok: false, status: response.status, error: `The validator's answer to ${path.split('?')[0]} is not JSON. Is this dashboard served by the same Rollcall?` };
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, status: response.status, code: 'unknown_shape', error: `The validator answered ${path.split('?')[0]} in a shape this dashboard does not know (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}). Reload the page; if it stays, the dashboard and the validator are different versions.` };
+  }
+  return { ok: true, value: parsed.data };
 }
 
-function post<T>(path: string, body: unknown, token = savedToken()): Promise<ApiResult<T>> {
-  return call<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }, token);
+function post<S extends z.ZodType>(schema: S, path: string, body: unknown, token = savedToken()): Promise<ApiResult<z.output<S>>> {
+  return call(schema, path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }, token);
 }
 
-/** GET /healthz: the validator's own view of its connection to the relay. */
-export interface Health {
-  ok: boolean;
-  relay?: { url: string; rooms: number; connected: number; waiting: number };
+const q = encodeURIComponent;
+
+/** A file download fetched with the header (the token stays out of the URL), as a Blob. */
+async function download(path: string, accept: string): Promise<ApiResult<Blob>> {
+  try {
+    const response = await fetch(path, { cache: 'no-store', credentials: 'same-origin', headers: headers({ Accept: accept }) });
+    if (!response.ok) return failureOf(response);
+    return { ok: true, value: await response.blob() };
+  } catch {
+    return UNREACHABLE;
+  }
 }
 
 export const api = {
-  health: () => call<Health>('/healthz'),
-  sessions: () => call<SessionInfo[] | { sessions: SessionInfo[] }>('/sessions'),
+  health: () => call(HealthResponseSchema, '/healthz'),
+  sessions: (course?: string) => call(SessionsResponseSchema, course === undefined ? '/sessions' : `/sessions?course=${q(course)}`),
   /** GET /sessions with a token the professor typed, before it is saved: is it the admin token? */
-  checkToken: (token: string) => call<unknown>('/sessions', {}, token),
+  checkToken: (token: string) => call(SessionsResponseSchema, '/sessions', {}, token),
   /** Spends a login link's secret (from the page's fragment, never a URL): the answer sets the login cookie. */
-  login: (secret: string) => post<{ ok: true; expires_at: number }>('/login', { secret }, ''),
-  logout: () => post<{ logged_out: boolean }>('/logout', {}, ''),
-  createSession: (request: CreateSessionRequest) => post<SessionInfo>('/create_session', request),
-  endSession: (sessionId: string) => post<unknown>('/end_session', { session_id: sessionId }),
-  setSessionOptions: (sessionId: string, options: { direct_path: boolean }) => post<SessionInfo>('/session_options', { session_id: sessionId, ...options }),
-  qr: (sessionId: string) => call<QrInfo>(`/qr/${encodeURIComponent(sessionId)}`),
-  attendance: (sessionId: string) => call<Attendance>(`/attendance/${encodeURIComponent(sessionId)}`),
+  login: (secret: string) => post(LoginResponseSchema, '/login', { secret }, ''),
+  logout: () => post(LogoutResponseSchema, '/logout', {}, ''),
+  createSession: (request: CreateSessionRequest) => post(CreateSessionResponseSchema, '/create_session', request),
+  endSession: (sessionId: string) => post(EndSessionResponseSchema, '/end_session', { session_id: sessionId }),
+  deleteSession: (sessionId: string) => post(DeleteSessionResponseSchema, '/delete_session', { session_id: sessionId }),
+  setSessionOptions: (sessionId: string, options: { direct_path: boolean }) => post(SessionOptionsResponseSchema, '/session_options', { session_id: sessionId, ...options }),
+  qr: (sessionId: string) => call(QrResponseSchema, `/qr/${q(sessionId)}`),
+  attendance: (sessionId: string) => call(AttendanceResponseSchema, `/attendance/${q(sessionId)}`),
+  statuses: (sessionId: string) => call(SessionStatusesResponseSchema, `/statuses/${q(sessionId)}`),
   override: (sessionId: string, studentId: string, status: 'accepted' | 'rejected', note: string) =>
-    post<unknown>('/override', { session_id: sessionId, student_id: studentId, status, note }),
-  /** The CSV as a Blob (fetched with the header, so the token stays out of the URL). */
-  async attendanceCsv(sessionId: string): Promise<ApiResult<Blob>> {
-    try {
-      const response = await fetch(`/attendance/${encodeURIComponent(sessionId)}.csv`, { headers: headers({ Accept: 'text/csv' }) });
-      if (!response.ok) return failureOf(response);
-      return { ok: true, value: await response.blob() };
-    } catch {
-      return { ok: false, status: 0, error: 'The validator does not answer. Check that `rollcall start` is still running.' };
-    }
-  },
+    post(OverrideResponseSchema, '/override', { session_id: sessionId, student_id: studentId, status, note }),
+  mark: (sessionId: string, studentId: string, status: AttendanceStatus, note: string) =>
+    post(MarkResponseSchema, '/mark', { session_id: sessionId, student_id: studentId, status, ...(note ? { note } : {}) }),
+  courses: () => call(CoursesResponseSchema, '/courses'),
+  /** Creates the course or changes the settings given (the others keep their value). */
+  setCourse: (request: CourseRequest) => post(CourseResponseSchema, '/course', request),
+  roster: (course: string) => call(RosterResponseSchema, `/roster?course=${q(course)}`),
+  previewRoster: (course: string, csv: string) => post(RosterPreviewResponseSchema, '/roster/preview', { course, csv }),
+  importRoster: (course: string, csv: string, mapping: RosterMapping) => post(RosterImportResponseSchema, '/roster/import', { course, csv, mapping }),
+  report: (course: string) => call(ReportResponseSchema, `/report?course=${q(course)}`),
+  studentRecord: (course: string, studentId: string) => call(StudentRecordResponseSchema, `/student_record?course=${q(course)}&student_id=${q(studentId)}`),
+  attendanceCsv: (sessionId: string) => download(`/attendance/${q(sessionId)}.csv`, 'text/csv'),
+  reportFile: (course: string, format: Exclude<ReportFormat, 'json'>) => download(`/report?course=${q(course)}&format=${format}`, '*/*'),
 };
 
 /** Refusals that mean "log in (login link) or give the admin token"; other 403s (cross_site) are shown as they are. */
@@ -149,4 +154,13 @@ const LOGIN_NEEDED = new Set(['professor_only', 'token_required', 'bad_token', '
 /** True when the answer means "loopback, a login or the admin token only". */
 export function needsToken(result: ApiResult<unknown>): boolean {
   return !result.ok && (result.status === 401 || (result.status === 403 && (result.code === undefined || LOGIN_NEEDED.has(result.code))));
+}
+
+/** Saves a Blob as a file the browser downloads. */
+export function saveFile(blob: Blob, fileName: string): void {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = fileName;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }

@@ -9,10 +9,15 @@ export function formatTimeLeft(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-export function sessionStatus(session: Pick<SessionInfo, 'starts_at' | 'ends_at' | 'ended_at' | 'status'>, nowMs: number): string {
-  if (session.status) return session.status;
-  const endsMs = (session.ended_at ?? session.ends_at) * 1000;
-  if (nowMs >= endsMs) return 'ended';
+export type SessionStatus = 'not started' | 'live' | 'ended';
+
+export function sessionStatus(session: Pick<SessionInfo, 'starts_at' | 'ends_at'>, nowMs: number): SessionStatus {
+  if (nowMs >= session.ends_at * 1000) return 'ended';
   if (nowMs < session.starts_at * 1000) return 'not started';
   return 'live';
+}
+
+/** "Mon 3 Nov, 10:00" in the laptop's time zone. */
+export function formatWhen(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }

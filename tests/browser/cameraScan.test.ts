@@ -1,6 +1,6 @@
 /**
  * The real camera path: a live session's QR rendered to an image, turned into a fake camera
- * video (FIELD-NOTES recipe), scanned by qr-scanner in Chromium, and accepted.
+ * video (docs/testing.md "Measured facts"), scanned by qr-scanner in Chromium, and accepted.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { QR_RENDER_OPTIONS } from '../../protocol/index.ts';
 import { describeInChromium, keepScreenshot } from '../helpers/browser.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { createSession, systemRequirement, useBrowserRun } from './system.ts';
+import { scanWithCamera } from './httpsCampus.ts';
 
 function ffmpegMissing(): string | undefined {
   const probe = spawnSync('ffmpeg', ['-version'], { encoding: 'utf8' });
@@ -27,8 +28,8 @@ describeInChromium(
       const session = await createSession(run.system.baseUrl, { course: 'EE301 Camera', duration_minutes: 60 });
       const dir = tempDir('rollcall-camera-');
       const png = join(dir, 'qr.png');
-      // FIELD-NOTES recipe, with the QR at 320 px: the QR text is a ~290-character URL (version
-      // 11, 61 modules), too dense to read at 240 px from a 640×480 frame.
+      // The fake-camera recipe of docs/testing.md, with the QR at 320 px: the QR text is a
+      // ~290-character URL (version 11, 61 modules), too dense to read at 240 px from 640×480.
       const video = join(dir, 'qr.y4m');
       await QRCode.toFile(png, session.qr_text, { ...QR_RENDER_OPTIONS, width: 640 });
       const ffmpeg = spawnSync(
@@ -47,8 +48,7 @@ describeInChromium(
       await page.goto(`${run.system.baseUrl}/`);
       await page.getByLabel('Student id').fill('2022IMT-051');
       await page.getByRole('button', { name: 'Save' }).click();
-      await page.getByRole('button', { name: 'Scan the QR code' }).click();
-      await page.locator('video').waitFor();
+      await scanWithCamera(page, 'scan');
       await keepScreenshot(page, 'scan-1-camera');
       await page.locator('[data-testid="submission"][data-state="accepted"]').waitFor({ timeout: 45_000 });
       expect(await page.locator('[data-testid="submission"]').textContent()).toContain('EE301 Camera');

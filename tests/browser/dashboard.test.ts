@@ -123,6 +123,64 @@ describeInChromium(
       await keepScreenshot(dashboard, 'dashboard-6-shared-address');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });
+
+    it('[L2] pushes instead of polling: between two QR rotations it fetches the QR once per rotation and nothing else; a burst of scans re-reads at most once a second; without the stream it still shows the screen, says so, and catches up when the stream is back', async () => {
+      await run.closeContext();
+      const context = await run.open({ viewport: { width: 1440, height: 900 } });
+      const dashboard = await context.newPage();
+      const errors = recordPageErrors(dashboard);
+      await dashboard.goto(`${run.system.baseUrl}/professor/`);
+      await dashboard.getByLabel('Course').fill('CS103 Pushed');
+      await dashboard.getByLabel(/QR changes every/).fill('2');
+      await dashboard.getByRole('button', { name: 'Create session' }).click();
+      const qr = dashboard.getByTestId('qr');
+      await qr.locator('svg').waitFor();
+      const pair = qrPair((await qr.getAttribute('data-qr-text')) ?? '');
+
+      // Two rotations observed: what was requested in between?
+      const rotated = async (from: string) => {
+        await waitFor(async () => (await qr.getAttribute('data-qr-text')) !== from, { timeoutMs: 10_000, message: 'the QR to rotate' });
+        return (await qr.getAttribute('data-qr-text')) ?? '';
+      };
+      const first = await rotated((await qr.getAttribute('data-qr-text')) ?? '');
+      const requests: string[] = [];
+      dashboard.on('request', (request) => requests.push(new URL(request.url()).pathname));
+      const second = await rotated(first);
+      await rotated(second);
+      expect(requests.filter((path) => !path.startsWith('/qr/'))).toEqual([]);
+      expect(requests.filter((path) => path.startsWith('/qr/')).length).toBe(2);
+
+      // A burst of scans: the count follows, and the re-reads it causes start at least 1 s apart.
+      const reads: number[] = [];
+      const onRequest = (request: { url(): string }) => {
+        if (new URL(request.url()).pathname.startsWith('/attendance/')) reads.push(Date.now());
+      };
+      dashboard.on('request', onRequest);
+      // (Scans spread over about 2 s, as a hall scans, so that several changes are pushed.)
+      for (let i = 0; i < 15; i++) {
+        const answer = await fetch(`${run.system.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: `2022IMT-5${String(i).padStart(2, '0')}`, ...pair }) });
+        expect(answer.status).toBe(200);
+        await new Promise((done) => setTimeout(done, 150));
+      }
+      await waitFor(async () => (await dashboard.getByTestId('accepted-count').textContent()) === '15', { message: 'the count to follow the burst' });
+      dashboard.off('request', onRequest);
+      expect(reads.length).toBeGreaterThan(1);
+      for (let i = 1; i < reads.length; i++) expect(reads[i]! - reads[i - 1]!).toBeGreaterThanOrEqual(950);
+
+      // The stream refused (a proxy that drops it, say): the header says so, the screen still
+      // loads; a student accepted meanwhile shows once the stream is back (a re-read on hello).
+      await dashboard.route('**/events', (route) => route.abort());
+      await dashboard.reload();
+      await dashboard.getByTestId('feed-status').filter({ hasText: 'Live updates paused' }).waitFor();
+      await qr.locator('svg').waitFor();
+      expect(await dashboard.getByTestId('accepted-count').textContent()).toBe('15');
+      const answer = await fetch(`${run.system.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: '2022IMT-400', ...pair }) });
+      expect(answer.status).toBe(200);
+      await dashboard.unroute('**/events');
+      await waitFor(async () => (await dashboard.getByTestId('accepted-count').textContent()) === '16', { timeoutMs: 30_000, message: 'the count after the stream came back' });
+      expect(await dashboard.getByTestId('feed-status').textContent()).toBe('');
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    });
   },
   systemRequirement,
 );

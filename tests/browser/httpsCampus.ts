@@ -18,8 +18,8 @@ import { launchChromiumTrusting, TEST_HOST, type TestPki } from '../helpers/http
 import { tempDir } from '../helpers/processes.ts';
 
 /**
- * Writes `video` (y4m), a fake camera filming the QR of `qrText` (FIELD-NOTES recipe, QR at
- * 320 px in 640×480: the QR link is too dense to read at 240 px). Chromium opens the file each
+ * Writes `video` (y4m), a fake camera filming the QR of `qrText` (docs/testing.md "Measured
+ * facts", QR at 320 px in 640×480: the QR link is too dense to read at 240 px). Chromium opens the file each
  * time the camera starts, so rewriting it points the next scan at another QR.
  */
 export async function filmQr(qrText: string, video: string): Promise<void> {
@@ -37,9 +37,50 @@ function submissionIn(page: Page, state: string) {
   return page.locator(`[data-testid="submission"][data-state="${state}"]`);
 }
 
-async function scanWithCamera(page: Page): Promise<void> {
+/**
+ * Opens the student app's camera scanner and waits until the camera is actually running (its
+ * video playing a stream) or the app shows a camera problem. A camera that does not start is
+ * something a student meets too, and the app answers it with its problem text and "Try again":
+ * that is tapped once, as a student would, with a line in the log naming the problem; a second
+ * problem (or one with no "Try again") fails the test with the app's words. If neither shows,
+ * the failure names what the page shows and keeps a screenshot, so a failure explains itself
+ * (waiting for a visible <video> once timed out on a busy machine with no word of why: the video
+ * is hidden as soon as the app shows a problem).
+ */
+export async function scanWithCamera(page: Page, name = 'camera'): Promise<void> {
+  // A flag the page keeps: a scan can be over (scanner stopped, view left) before a poll sees the
+  // video playing, but the 'playing' event it fired stays recorded.
+  const flag = '__rollcallCameraPlaying';
+  await page.evaluate((key) => {
+    const state = window as unknown as Record<string, boolean>;
+    state[key] = false;
+    document.addEventListener('playing', () => (state[key] = true), { capture: true });
+  }, flag);
   await page.getByRole('button', { name: 'Scan the QR code' }).click();
-  await page.locator('video').waitFor();
+  for (let attempt = 1; ; attempt++) {
+    let outcome: string;
+    try {
+      const handle = await page.waitForFunction(
+        (key) => {
+          const problem = document.querySelector('[data-testid="camera-problem"]');
+          if (problem) return `problem: ${problem.textContent ?? ''}`;
+          return (window as unknown as Record<string, boolean>)[key] ? 'running' : false;
+        },
+        flag,
+        { timeout: 45_000 },
+      );
+      outcome = String(await handle.jsonValue());
+    } catch (error) {
+      await keepScreenshot(page, `${name}-no-scanner`).catch(() => undefined);
+      const screen = (await page.locator('main').innerText().catch(() => '?')).replace(/\s+/g, ' ').slice(0, 300);
+      throw new Error(`the camera scanner did not start: the page shows "${screen}" (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    }
+    if (outcome === 'running') return;
+    const tryAgain = page.getByRole('button', { name: 'Try again' });
+    if (attempt > 1 || !(await tryAgain.isVisible())) throw new Error(`the camera did not start${attempt > 1 ? ', twice' : ''}; the app says ${outcome}`);
+    console.warn(`the camera did not start; the app says ${outcome}. Tapping "Try again".`);
+    await tryAgain.click();
+  }
 }
 
 export interface CampusRun {
@@ -76,7 +117,7 @@ export async function scanOnlineThenOffline(run: CampusRun): Promise<void> {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
 
-    await scanWithCamera(page);
+    await scanWithCamera(page, run.name);
     await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
     expect(await submissionIn(page, 'accepted').textContent()).toContain(`${run.name} online`);
     await keepScreenshot(page, `${run.name}-1-camera-accepted`);
@@ -89,7 +130,7 @@ export async function scanOnlineThenOffline(run: CampusRun): Promise<void> {
     expect(await page.getByRole('status').filter({ hasText: 'Offline' }).count()).toBe(1);
     expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
 
-    await scanWithCamera(page);
+    await scanWithCamera(page, run.name);
     const saved = submissionIn(page, 'saved');
     await saved.waitFor({ timeout: 45_000 });
     expect(await saved.textContent()).toContain(`${run.name} offline`);

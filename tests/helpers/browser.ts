@@ -1,7 +1,7 @@
 /**
  * Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core, with
- * the flags from FIELD-NOTES. In CI (CI=true) a missing Chromium fails the run loudly; on a
- * machine without it and without CI the browser tests skip with one clear line.
+ * the flags of docs/testing.md "Measured facts". In CI (CI=true) a missing Chromium fails the
+ * run loudly; on a machine without it and without CI the browser tests skip with one clear line.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * HTTPS that real Chromium trusts, with nothing ignored (FIELD-NOTES recipe): a throwaway CA
+ * HTTPS that real Chromium trusts, with nothing ignored (docs/testing.md "Measured facts"): a throwaway CA
  * made with openssl, a certificate it signs for `rollcall.test` (and localhost, 127.0.0.1), an
  * NSS database in a temporary HOME that trusts the CA (certutil), and Chromium launched with
  * that HOME and `--host-resolver-rules` sending rollcall.test to loopback. Node processes reach

@@ -7,8 +7,6 @@
  * say) the way only the validator could. (No unfiltered observer: only the room's validator
  * reads a room whole, R10; use roomSnapshot in relayClient.ts with a TestValidator.)
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -28,6 +26,7 @@ import {
 } from '../../protocol/index.ts';
 import { signPayloadSync } from '../../validator/index.ts';
 import { waitFor } from './processes.ts';
+import { readValidatorStore } from './validatorStore.ts';
 
 export interface SimulatedStudent {
   studentId: string;
@@ -102,14 +101,9 @@ export function connectStudent(baseUrl: string, sessionId: string, studentId: st
 
 /** Reads a session's HMAC secret from the validator's database (tests only: it never leaves the laptop). */
 export function readSessionSecret(validatorDataDir: string, sessionId: string): Uint8Array {
-  const db = new Database(join(validatorDataDir, 'validator.db'), { readonly: true, fileMustExist: true });
-  try {
-    const row = db.prepare('SELECT secret FROM sessions WHERE id = ?').get(sessionId) as { secret: Buffer } | undefined;
-    if (!row) throw new Error(`no session ${sessionId} in ${validatorDataDir}`);
-    return new Uint8Array(row.secret);
-  } finally {
-    db.close();
-  }
+  const session = readValidatorStore(validatorDataDir, (store) => store.getSession(sessionId));
+  if (!session) throw new Error(`no session ${sessionId} in ${validatorDataDir}`);
+  return session.secret;
 }
 
 /** Signs a QR with fields of the test's choosing, as the validator would (needs the secret). */

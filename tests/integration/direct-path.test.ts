@@ -4,11 +4,10 @@
  * stored rejections per address. Each test speaks from its own loopback source address
  * (127.0.0.x) so the per-address rules of one test do not touch another's.
  */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, requestFrom, submitFrom } from '../helpers/api.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -23,14 +22,9 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-/** Rows of the decisions table for a session, read from the SQLite file itself. */
-function storedDecisions(sessionId: string): number {
-  const db = new Database(join(dataDir, 'validator.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE session_id = ?').get(sessionId) as { n: number }).n;
-  } finally {
-    db.close();
-  }
+/** Decisions stored for a session, read from the validator's store (not its HTTP answers). */
+function storedDecisions(sessionId: string, validatorDataDir = dataDir): number {
+  return readValidatorStore(validatorDataDir, (store) => store.countDecisions(sessionId).decisions);
 }
 
 const professor = (method: 'GET' | 'POST', path: string, body?: unknown) => requestFrom(server.baseUrl, method, path, body);
@@ -65,10 +59,8 @@ describe('direct_path: the per-session switch', () => {
     expect(storedDecisions(session.session_id)).toBe(1);
     expect(await professor('POST', '/session_options', { session_id: session.session_id, direct_path: true })).toMatchObject({ status: 200, body: { direct_path: true } });
     expect(await submitFrom(server.baseUrl, '127.0.0.14', 'B-2', session)).toMatchObject({ status: 200, body: { status: 'accepted' } });
-    const db = new Database(join(dataDir, 'validator.db'), { readonly: true });
-    const audited = db.prepare(`SELECT detail FROM audit_log WHERE session_id = ? AND action = 'session_options' ORDER BY id`).all(session.session_id) as { detail: string }[];
-    db.close();
-    expect(audited.map((row) => JSON.parse(row.detail))).toEqual([{ direct_path: false }, { direct_path: true }]);
+    const audited = readValidatorStore(dataDir, (store) => store.auditLog(session.session_id)).filter((event) => event.action === 'session_options');
+    expect(audited.map((event) => event.detail)).toEqual([{ direct_path: false }, { direct_path: true }]);
   });
 
   it('POST /session_options refuses an unknown session, a missing or mistyped switch and unknown fields, and is a professor route', async () => {
@@ -113,15 +105,30 @@ describe('shared_address: one client address submitting for several student ids'
   });
 });
 
+/**
+ * Sends waves of `wave` requests at once until one is answered 429, and says how long that took:
+ * the bucket refills 5 a second while they travel, so on a busy machine a single wave may all
+ * get through; what the limit promises is "at most 20 + 5 per second elapsed", which is checked.
+ */
+async function floodUntilLimited<T extends { status: number }>(wave: number, send: (i: number) => Promise<T>): Promise<{ answers: T[]; allowedAtMost: number }> {
+  const answers: T[] = [];
+  const startedMs = performance.now();
+  while (!answers.some((answer) => answer.status === 429)) {
+    answers.push(...(await Promise.all(Array.from({ length: wave }, (_, i) => send(answers.length + i)))));
+  }
+  const elapsedS = (performance.now() - startedMs) / 1000;
+  return { answers, allowedAtMost: 20 + Math.ceil(5 * elapsedS) };
+}
+
 describe('rate limit per client address (default: 5 per second, 20 at once)', () => {
   it('answers past the burst 429 with Retry-After and a JSON body, stores nothing for those, and admits the address again after Retry-After', async () => {
     const session = await createSession(server.baseUrl, { course: 'Networks', duration_minutes: 20 });
     const before = storedDecisions(session.session_id);
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => submitFrom(server.baseUrl, '127.0.0.31', `R-${i}`, session)));
+    const { answers, allowedAtMost } = await floodUntilLimited(40, (i) => submitFrom(server.baseUrl, '127.0.0.31', `R-${i}`, session));
     const limited = answers.filter((answer) => answer.status === 429);
     const decided = answers.filter((answer) => answer.status !== 429);
     expect(decided.length).toBeGreaterThanOrEqual(20);
-    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(decided.length).toBeLessThanOrEqual(allowedAtMost);
     expect(decided.every((answer) => answer.status === 200)).toBe(true);
     const refusal = limited[0]!;
     expect(refusal.body).toMatchObject({ status: 'rejected', reason: 'rate_limited', flags: [], retry_after_s: 1 });
@@ -138,9 +145,11 @@ describe('rate limit per client address (default: 5 per second, 20 at once)', ()
   });
 
   it('counts malformed requests too (the limit runs before the body is read)', async () => {
-    const bad = await Promise.all(Array.from({ length: 30 }, () => requestFrom(server.baseUrl, 'POST', '/submit_attendance', { student_id: 'x' }, { localAddress: '127.0.0.33' })));
-    expect(bad.filter((answer) => answer.status === 400).length).toBeGreaterThanOrEqual(20);
-    expect(bad.filter((answer) => answer.status === 429).length).toBeGreaterThanOrEqual(5);
+    const { answers: bad, allowedAtMost } = await floodUntilLimited(30, () => requestFrom(server.baseUrl, 'POST', '/submit_attendance', { student_id: 'x' }, { localAddress: '127.0.0.33' }));
+    const read = bad.filter((answer) => answer.status === 400).length;
+    expect(read).toBeGreaterThanOrEqual(20);
+    expect(read).toBeLessThanOrEqual(allowedAtMost);
+    expect(read + bad.filter((answer) => answer.status === 429).length).toBe(bad.length);
   });
 });
 
@@ -169,9 +178,7 @@ describe('cap on stored rejections per session and client address (50)', () => {
     expect(attendance.counts).toEqual({ accepted: 2, rejected: 51, flagged: 1 });
     expect(attendance.rejected.filter((row: { address: string }) => row.address === '127.0.0.41')).toHaveLength(50);
     expect(attendance.unstored_rejections).toEqual([{ address: '127.0.0.41', count: 10, last_at: expect.any(Number) }]);
-    const db = new Database(join(unlimitedDir, 'validator.db'), { readonly: true });
-    expect((db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE session_id = ?').get(session.session_id) as { n: number }).n).toBe(53);
-    db.close();
+    expect(storedDecisions(session.session_id, unlimitedDir)).toBe(53);
 
     const text = await runCli(['attendance', session.session_id, '--server', unlimited.baseUrl]);
     expect(text.stdout).toMatch(/\+ 10 more direct rejections from 127\.0\.0\.41, counted but not stored/);

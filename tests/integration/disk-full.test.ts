@@ -143,8 +143,9 @@ describe('a full disk delays a submission but never loses it', () => {
     phone.provider.on('connection-close', (event: { code: number } | null) => event && closes.push(event.code));
     relayStore!.isFull = true;
     const entry = phone.submit(qr);
+    // The close is the proof: the relay closes only after the append failed, and it broadcasts
+    // only what it stored (R5), so nothing can reach the validator after this point.
     await waitFor(() => closes.includes(1011), { message: 'the relay to close with 1011' });
-    await new Promise((r) => setTimeout(r, 500));
     expect(relayStore!.appended).toBe(0);
     expect(syncDecisions(session.id)).toHaveLength(0);
     relayStore!.isFull = false; // space is back; y-websocket reconnects by itself and re-sends

@@ -23,18 +23,7 @@ import { RawRelayClient } from '../helpers/relayClient.ts';
 import { entryUpdate, fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 import { TestValidator } from '../helpers/testValidator.ts';
-
-/** mulberry32: a tiny seeded generator, so a failing run can be replayed exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/seededRandom.ts';
 
 /** A relay on fixed files and a fixed port that can be stopped and started again. */
 class RestartableRelay {

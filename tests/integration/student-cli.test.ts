@@ -3,12 +3,11 @@
  * offline survive the process exiting, sync on the next online run, and each gets a receipt;
  * nothing reaches the validator twice.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qrUrl } from '../../protocol/index.ts';
 import { createSession as createApiSession } from '../helpers/api.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -28,12 +27,7 @@ function createSession(course: string) {
 }
 
 function syncDecisionCount(): number {
-  const db = new Database(join(dataDir, 'validator.db'), { readonly: true });
-  try {
-    return (db.prepare("SELECT COUNT(*) AS n FROM decisions WHERE via = 'sync'").get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
+  return readValidatorStore(dataDir, (store) => store.listSessions().flatMap((session) => store.decisionsForSession(session.id)).filter((decision) => decision.via === 'sync').length);
 }
 
 describe('rollcall student', () => {

@@ -3,9 +3,12 @@
  * separate processes, a burst of 200 submissions from 200 phones, SIGKILL of one of them in the
  * middle (or SIGTERM of the relay: a rolling restart, issue 9), restart on the same data and
  * port; every entry ends with exactly one decision and its receipt reaches its phone.
+ *
+ * Where the fault strikes is chosen, not left to timers: a seeded plan says how many
+ * submissions go out first, how many of them the validator must have decided before the
+ * process is stopped, and how many more go out while it is down; the restart is awaited before
+ * the rest. The seed is in the test names; ROLLCALL_FAULT_SEED=<n> replays another.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORT, removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { createSession } from '../helpers/api.ts';
@@ -13,6 +16,8 @@ import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
 import { enrolValidatorInRelay } from '../helpers/validatorProcess.ts';
 import { logRecords } from '../helpers/logs.ts';
 import { CloseCode } from '../../protocol/index.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
+import { seedFromEnv, seededRandom } from '../helpers/seededRandom.ts';
 
 const BURST = 200;
 const running: StartedProcess[] = [];
@@ -38,12 +43,7 @@ async function startValidator(dataDir: string, relayUrl: string, port?: number):
 }
 
 function decisions(validatorDir: string, sessionId: string): { nonce: string; status: string }[] {
-  const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
-  try {
-    return db.prepare("SELECT nonce, status FROM decisions WHERE session_id = ? AND via = 'sync'").all(sessionId) as never;
-  } finally {
-    db.close();
-  }
+  return readValidatorStore(validatorDir, (store) => store.decisionsForSession(sessionId).filter((decision) => decision.via === 'sync').map(({ nonce, status }) => ({ nonce, status })));
 }
 
 async function setUp() {
@@ -58,14 +58,46 @@ async function setUp() {
   return { relayDir, validatorDir, relay, validator, session };
 }
 
-/** Submits the burst in waves, calling `fault` once about half of it is out. */
-async function burst(session: { payload_b64: string; signature: string }, fault: () => Promise<void>): Promise<string[]> {
+const SEED = seedFromEnv('ROLLCALL_FAULT_SEED', 20_261_125);
+
+/** Where a fault strikes in the burst (see the file's comment). */
+interface FaultPlan {
+  /** Submissions sent before the fault. */
+  before: number;
+  /** Of those, how many the validator has decided (at least) when the fault strikes. */
+  decided: number;
+  /** Submissions sent while the stopped process is down. */
+  whileDown: number;
+}
+
+function faultPlan(testSeed: number): FaultPlan {
+  const random = seededRandom(testSeed);
+  const before = 20 + Math.floor(random() * (BURST / 2));
+  const decided = 1 + Math.floor(random() * (before / 2));
+  const whileDown = 1 + Math.floor(random() * (BURST - before - 1));
+  return { before, decided, whileDown };
+}
+
+/**
+ * Submits the burst in waves; after `plan.before` submissions, once the validator has decided
+ * `plan.decided` of them, `stop` stops a process (some entries are still in flight then);
+ * `plan.whileDown` more go out; `restart` is awaited; then the rest.
+ */
+async function burst(session: { session_id: string; payload_b64: string; signature: string }, validatorDir: string, plan: FaultPlan, stop: () => Promise<void>, restart: () => Promise<unknown>): Promise<string[]> {
   const nonces: string[] = [];
-  for (let i = 0; i < BURST; i++) {
-    nonces.push(phones[i]!.submit(session).n);
-    if (i === BURST / 2) await fault();
-    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
-  }
+  const submitUpTo = async (end: number) => {
+    while (nonces.length < end) {
+      nonces.push(phones[nonces.length]!.submit(session).n);
+      if (nonces.length % 20 === 0) await new Promise((r) => setImmediate(r)); // let the sockets write a wave
+    }
+  };
+  await submitUpTo(plan.before);
+  await waitFor(() => decisions(validatorDir, session.session_id).length >= plan.decided, { timeoutMs: 60_000, message: `the validator to decide ${plan.decided} entries` });
+  await stop();
+  expect(decisions(validatorDir, session.session_id).length).toBeLessThan(BURST);
+  await submitUpTo(plan.before + plan.whileDown);
+  await restart();
+  await submitUpTo(BURST);
   return nonces;
 }
 
@@ -77,42 +109,36 @@ async function expectEveryoneAnswered(validatorDir: string, sessionId: string, n
   expect(new Set(rows.map((r) => r.nonce))).toEqual(new Set(nonces));
 }
 
-describe('faults in the middle of a 200-student burst', () => {
-  it('SIGKILL of the relay, then a restart on the same data: every entry ends with exactly one decision', async () => {
+describe(`faults in the middle of a 200-student burst (seed ${SEED})`, () => {
+  const relayKill = faultPlan(SEED);
+  it(`SIGKILL of the relay (${JSON.stringify(relayKill)}), then a restart on the same data: every entry ends with exactly one decision`, async () => {
     const { relayDir, relay, validatorDir, session } = await setUp();
     await waitFor(() => phones.every((p) => p.provider.synced), { timeoutMs: 60_000, message: 'all phones synced' });
-    const nonces = await burst(session, async () => {
-      expect(await relay.kill()).toBe('SIGKILL');
-      expect(decisions(validatorDir, session.session_id).length).toBeLessThan(BURST);
-      // Phones keep appending while the relay is down; y-websocket reconnects by itself.
-      setTimeout(() => void startRelay(relayDir, relay.port), 500);
-    });
+    // Phones keep appending while the relay is down; y-websocket reconnects by itself.
+    const stop = async () => void expect(await relay.kill()).toBe('SIGKILL');
+    const nonces = await burst(session, validatorDir, relayKill, stop, () => startRelay(relayDir, relay.port));
     await expectEveryoneAnswered(validatorDir, session.session_id, nonces);
   });
 
-  it('SIGTERM of the relay (a rolling restart): it exits 0, every phone is told to reconnect (1012), reconnects and gets its receipt; nothing is lost', async () => {
+  const relayTerm = faultPlan(SEED + 1);
+  it(`SIGTERM of the relay (a rolling restart, ${JSON.stringify(relayTerm)}): it exits 0, every phone is told to reconnect (1012), reconnects and gets its receipt; nothing is lost`, async () => {
     const { relayDir, relay, validatorDir, session } = await setUp();
     await waitFor(() => phones.every((p) => p.provider.synced), { timeoutMs: 60_000, message: 'all phones synced' });
     const closeCodes = phones.map(() => [] as number[]);
     phones.forEach((phone, i) => phone.provider.on('connection-close', (event) => closeCodes[i]!.push(event?.code ?? 0)));
-    const nonces = await burst(session, async () => {
-      expect(await relay.stop()).toBe(0);
-      expect(decisions(validatorDir, session.session_id).length).toBeLessThan(BURST);
-      setTimeout(() => void startRelay(relayDir, relay.port), 500);
-    });
+    const stop = async () => void expect(await relay.stop()).toBe(0);
+    const nonces = await burst(session, validatorDir, relayTerm, stop, () => startRelay(relayDir, relay.port));
     await expectEveryoneAnswered(validatorDir, session.session_id, nonces);
     expect(closeCodes.filter((codes) => codes[0] === CloseCode.Restarting)).toHaveLength(BURST);
     expect(logRecords(relay.stderr()).find((record) => record.msg.startsWith('relay closed'))).toMatchObject({ peers: BURST + 1, dropped_after_grace: 0 });
   });
 
-  it('SIGKILL of the validator, then a restart on the same data: every entry ends with exactly one decision', async () => {
+  const validatorKill = faultPlan(SEED + 2);
+  it(`SIGKILL of the validator (${JSON.stringify(validatorKill)}), then a restart on the same data: every entry ends with exactly one decision`, async () => {
     const { validatorDir, validator, relay, session } = await setUp();
     await waitFor(() => phones.every((p) => p.provider.synced), { timeoutMs: 60_000, message: 'all phones synced' });
-    const nonces = await burst(session, async () => {
-      expect(await validator.kill()).toBe('SIGKILL');
-      expect(decisions(validatorDir, session.session_id).length).toBeLessThan(BURST);
-      setTimeout(() => void startValidator(validatorDir, relay.baseUrl, validator.port), 500);
-    });
+    const stop = async () => void expect(await validator.kill()).toBe('SIGKILL');
+    const nonces = await burst(session, validatorDir, validatorKill, stop, () => startValidator(validatorDir, relay.baseUrl, validator.port));
     await expectEveryoneAnswered(validatorDir, session.session_id, nonces);
   });
 });

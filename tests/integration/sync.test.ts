@@ -3,14 +3,14 @@
  * validator + follower in one process), stock y-websocket clients as phones, receipts opened
  * with the device key, and every reason code reachable on this path produced by a crafted entry.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { newBoxKeyPair, toBase64Url } from '../../crypto/index.ts';
 import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { createSession as createApiSession, type CreatedSession } from '../helpers/api.ts';
 import { connectStudent, craftQr, qrPayloadOf, readSessionSecret, type SimulatedStudent } from '../helpers/students.ts';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
+import { relayNoOpUpdates } from '../helpers/relayMetrics.ts';
 
 let server: StartedProcess;
 let dataDir: string;
@@ -32,12 +32,7 @@ function student(sessionId: string, studentId: string, device = newBoxKeyPair())
 }
 
 function decisionRows(sessionId: string): { nonce: string; status: string; reason: string }[] {
-  const db = new Database(join(dataDir, 'validator.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT nonce, status, reason FROM decisions WHERE session_id = ?').all(sessionId) as never;
-  } finally {
-    db.close();
-  }
+  return readValidatorStore(dataDir, (store) => store.decisionsForSession(sessionId).map(({ nonce, status, reason }) => ({ nonce, status, reason })));
 }
 
 beforeAll(async () => {
@@ -82,10 +77,13 @@ describe('a stock y-websocket client as a phone', () => {
     first.close();
     // The same device comes back with its saved doc (as after a reload from IndexedDB) and
     // syncs everything again: the same Yjs items, so a no-op for the relay and the validator.
+    const noOpsBefore = await relayNoOpUpdates(server.baseUrl);
     const again = student(session.session_id, 'replayer', device);
     Y.applyUpdate(again.doc, saved);
     expect(await again.receipt(entry.n, 30_000, qrPayloadOf(session).k)).toMatchObject({ status: 'accepted' });
-    await new Promise((r) => setTimeout(r, 500));
+    // The proof that the replay reached the relay and went no further: it was admitted as
+    // bringing nothing new, so nothing was stored or broadcast for the validator to judge again.
+    await waitFor(async () => (await relayNoOpUpdates(server.baseUrl)) > noOpsBefore, { message: 'the relay to admit the replay as a no-op' });
     expect(decisionRows(session.session_id).filter((d) => d.nonce === entry.n)).toHaveLength(1);
   });
 });

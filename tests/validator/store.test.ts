@@ -30,6 +30,26 @@ describe('ValidatorStore', () => {
     reopened.close();
   });
 
+  it('opens read-only beside its owner: reads what the owner wrote, counts rows per table, refuses every write', () => {
+    const dir = tempDir();
+    const owner = ValidatorStore.open(dir);
+    const session = makeSession();
+    owner.insertSession(session);
+    owner.recordDecision(decision({ sessionId: session.id }));
+    const interval = owner.recordConnected(session.id, 10);
+    const reader = ValidatorStore.openReadOnly(dir);
+    expect(reader.getDecision(session.id, 'n1')).toMatchObject({ studentId: 'A', status: 'accepted' });
+    expect(reader.getSession(session.id)?.secret).toEqual(session.secret);
+    expect(reader.rowCounts()).toMatchObject({ sessions: 1, decisions: 1, connection_intervals: 1 });
+    expect(() => reader.recordDecision(decision({ sessionId: session.id, nonce: 'n2' }))).toThrow(/readonly/i);
+    reader.close();
+    // Opening a reader repaired nothing: the owner's interval is still open.
+    expect(owner.wasConnectedThroughout(session.id, 10, 10_000)).toBe(true);
+    owner.recordDisconnected(interval, 20);
+    owner.close();
+    expect(() => ValidatorStore.openReadOnly(tempDir())).toThrow();
+  });
+
   it('refuses a database from a newer Rollcall instead of misreading it', () => {
     const dir = tempDir();
     ValidatorStore.open(dir).close();
