@@ -1,6 +1,6 @@
 /** `rollcall session create|list|end` and `rollcall attendance`: clients of a running server. */
 import QRCode from 'qrcode';
-import { RECEIPT_VERSION_PARAM, qrEntryVersion, AttendanceResponseSchema, CreateSessionResponseSchema, DeleteSessionResponseSchema, EndSessionResponseSchema, SessionSchema, SessionsResponseSchema } from '../../protocol/index.ts';
+import { AttendanceResponseSchema, CreateSessionResponseSchema, DeleteSessionResponseSchema, EndSessionResponseSchema, SessionSchema, SessionsResponseSchema } from '../../protocol/index.ts';
 import { apiRequest, CliError, expectOk, parseAnswer, type ServerOptions } from '../apiClient.ts';
 
 export interface CreateOptions extends ServerOptions {
@@ -39,9 +39,9 @@ export async function createSession(options: CreateOptions): Promise<void> {
   if (session.warning) console.log(`Warning: ${session.warning}.`);
   if (options.directPath === false) console.log('Direct path (POST /submit_attendance) closed: students submit through the Rollcall app only.');
   console.log('QR JSON:');
-  // The pasted JSON carries the QR URL's `rv` hint too (SPEC.md F3): old clients ignore the field.
-  const readsEntryVersion = qrEntryVersion(session.qr_text);
-  console.log(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature, ...(readsEntryVersion > 1 ? { [RECEIPT_VERSION_PARAM]: readsEntryVersion } : {}) }));
+  // The seed's QR JSON exactly, without the `rv` hint (SPEC.md F3): scripts post it to
+  // POST /submit_attendance, whose body is strict. The hint travels in the QR text below.
+  console.log(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature }));
   console.log(`QR text: ${session.qr_text}`);
   console.log(await QRCode.toString(session.qr_text, { type: 'terminal', small: true }));
   if (session.rotate_seconds > 0) {
