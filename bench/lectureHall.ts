@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanUp, echoPhase, httpPhase, rollcallPhase, scalePhase, validatorAlonePhase, type BenchOptions, type LatencyLegs, type ScaleRow } from './phases.ts';
+import { cleanUp, echoPhase, httpPhase, rollcallPhase, scalePhase, validatorAlonePhase, type BenchOptions, type ValidatorAloneFigures, type LatencyLegs, type ScaleRow } from './phases.ts';
 import { REPO_ROOT } from './processes.ts';
 
 const HELP = `npm run bench -- [options]
@@ -29,6 +29,8 @@ const HELP = `npm run bench -- [options]
   --profile             write CPU profiles (.cpuprofile) of relay and validator to bench/results/
   --validator-only      only the validator alone on a pre-filled room (same as --phases alone)
   --alone-entries N     entries in that pre-filled room (default: the larger of --students and 5000)
+  --alone-versions LIST entry plaintext versions of the alone phase, one run each in this order
+                        (default 1; e.g. 1,2,1,2 compares receipts v1 and v2 in the same run)
   --campus              the campus benchmark instead (PostgreSQL, Redis, K relays behind Caddy,
                         a relay SIGKILLed mid-burst): npm run bench -- --campus --help
   --help                this text
@@ -59,6 +61,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'validator-only': { type: 'boolean', default: false },
     'alone-entries': { type: 'string' },
+    'alone-versions': { type: 'string', default: '1' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -172,9 +175,17 @@ try {
   }
   if (phases.has('alone')) {
     const aloneEntries = values['alone-entries'] ? positiveInt('alone-entries', values['alone-entries']) : Math.max(options.students, 5000);
-    console.log(`\n[4/5] The validator alone on a pre-filled room of ${aloneEntries} entries`);
-    const alone = await validatorAlonePhase(options, aloneEntries);
+    const versions = values['alone-versions']!.split(',').map((v) => v.trim());
+    if (versions.some((v) => v !== '1' && v !== '2')) {
+      console.error(`--alone-versions takes a comma list of 1 and 2 (entry plaintext versions), not "${values['alone-versions']}"`);
+      process.exit(2);
+    }
+    console.log(`\n[4/5] The validator alone on a pre-filled room of ${aloneEntries} entries (entry versions ${versions.join(', ')})`);
+    const runs = [];
+    for (const version of versions) runs.push(await validatorAlonePhase(options, aloneEntries, Number(version) as 1 | 2));
+    const alone = runs[0]!;
     report.validator_alone = alone;
+    report.validator_alone_runs = runs;
     report.validator_alone_decisions_per_s = alone.decisions_per_s;
     report.validator_decisions_per_s = alone.decisions_per_s;
   }
@@ -235,7 +246,9 @@ function printTable(r: Record<string, any>): void {
     add('HTTP path: accepted / p50 / p99', `${r.http.accepted} / ${r.http.p50_ms} / ${r.http.p99_ms} ms`);
     add('HTTP path: validator CPU / per request', `${r.http.validator.cpu_s} s / ${r.http.validator_cpu_ms_per_request} ms`, '(no sync, no sealing)');
   }
-  if (r.validator_alone) add('validator alone: decisions/s', `${r.validator_alone.decisions_per_s} (${r.validator_alone.decisions}/${r.validator_alone.entries}, caught up in ${r.validator_alone.catch_up_ms} ms incl. start)`, '≥ 3000');
+  for (const run of (r.validator_alone_runs ?? []) as ValidatorAloneFigures[]) {
+    add(`validator alone, entries v${run.entry_version}: decisions/s`, `${run.decisions_per_s} (${run.decisions}/${run.entries}, caught up in ${run.catch_up_ms} ms incl. start)`, '≥ 3000');
+  }
   for (const row of (r.scale ?? []) as ScaleRow[]) {
     const target = row.spread_s === 0 && row.students === 1000 ? 'p99 < 250 ms' : row.students >= 5000 && row.spread_s <= 10 ? 'p99 < 1000 ms' : '';
     add(

@@ -86,8 +86,8 @@ export function summarise(results: StudentResult[]): BurstFigures {
 }
 
 /** A benchmark session: an hour long, rotating every 10 s, as in a real lecture. */
-function createBenchSession(validatorUrl: string, course: string) {
-  return createSession(validatorUrl, { course, duration_minutes: 60, rotate_seconds: 10 });
+function createBenchSession(validatorUrl: string, course: string, options: Record<string, unknown> = {}) {
+  return createSession(validatorUrl, { course, duration_minutes: 60, rotate_seconds: 10, ...options });
 }
 
 function validatorKeyOf(qr: { payload_b64: string }): string {
@@ -501,6 +501,8 @@ export async function scalePhase(options: BenchOptions, students: number[], seco
 }
 
 export interface ValidatorAloneFigures {
+  /** The entry plaintext version of every entry in the room (SPEC.md F2: v2 entries get receipts v2). */
+  entry_version: 1 | 2;
   entries: number;
   decisions: number;
   decisions_per_s: number;
@@ -511,7 +513,7 @@ export interface ValidatorAloneFigures {
  * The validator alone, on a pre-filled room: entries are admitted while no validator runs, then
  * the validator starts and catches up. Decisions per second over first-seen → last decision.
  */
-export async function validatorAlonePhase(options: BenchOptions, entryCount: number): Promise<ValidatorAloneFigures> {
+export async function validatorAlonePhase(options: BenchOptions, entryCount: number, entryVersion: 1 | 2 = 1): Promise<ValidatorAloneFigures> {
   const relayPort = await freePort();
   const relayDir = tempDir('bench-alone-relay-');
   const validatorDir = tempDir('bench-alone-validator-');
@@ -522,13 +524,14 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
   try {
     // Make the session, then stop the validator so the room fills with no one deciding.
     const first = await startServer('cli/bin/rollcall.js', validatorArgs, validatorPort);
-    const session = await createBenchSession(first.url, 'Bench alone');
+    // Late from the start: a receipt v2 then computes and says `late` (SPEC.md S2, F2).
+    const session = await createBenchSession(first.url, 'Bench alone', { late_after_minutes: 0 });
     await first.stop();
     const k = validatorKeyOf(session);
     const updates: Uint8Array[] = [];
     for (let i = 0; i < entryCount; i++) {
       const scratch = new Y.Doc();
-      const entry = sealEntry({ v: 1, student_id: `A${i}`, payload_b64: session.payload_b64, signature: session.signature, scanned_at: Date.now() }, k, newBoxKeyPair()) as Entry;
+      const entry = sealEntry({ v: entryVersion, student_id: `A${i}`, payload_b64: session.payload_b64, signature: session.signature, scanned_at: Date.now() }, k, newBoxKeyPair()) as Entry;
       entriesMap(scratch).set(entry.n, entry);
       updates.push(Y.encodeStateAsUpdate(scratch));
     }
@@ -552,7 +555,7 @@ export async function validatorAlonePhase(options: BenchOptions, entryCount: num
       }
       const doneAtMs = Date.now();
       const spanMs = Math.max(1, doneAtMs - rate.firstSeenMs);
-      return { entries: entryCount, decisions: rate.decisions, decisions_per_s: Math.round((rate.decisions / spanMs) * 1000), catch_up_ms: Math.round(performance.now() - started) };
+      return { entry_version: entryVersion, entries: entryCount, decisions: rate.decisions, decisions_per_s: Math.round((rate.decisions / spanMs) * 1000), catch_up_ms: Math.round(performance.now() - started) };
     } finally {
       await validator.stop();
     }

@@ -311,7 +311,7 @@ function registerStudent(program: Command): void {
     .option('--server <url>', 'the relay to sync with', process.env.ROLLCALL_SERVER ?? `http://localhost:${DEFAULT_PORT}`)
     .addOption(new Option('--network <state>', 'start online or offline').choices(['online', 'offline']).default('online'))
     .option('--data <dir>', 'this device’s data folder (device key, queued submissions)', './student-data')
-    .option('--qr <text>', 'QR text or JSON to submit (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--qr <text>', 'QR text (the QR link, as the professor\'s screen shows it) or the QR JSON to submit (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--wait <seconds>', 'wait this long for receipts, then exit (no interactive menu)', integer('--wait', 0, 86400))
     .addHelpText(
       'after',

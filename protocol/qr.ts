@@ -4,10 +4,19 @@
  */
 import { toBase64Url, tryFromBase64Url } from '../crypto/base64url.ts';
 import { utf8Decode, utf8Encode } from '../crypto/bytes.ts';
-import { QrJsonSchema, QrPayloadSchema, parseWith, type Parsed, type QrJson, type QrPayload } from './schemas.ts';
+import { LATEST_ENTRY_VERSION, QrJsonSchema, QrPayloadSchema, parseWith, type EntryVersion, type Parsed, type QrJson, type QrPayload } from './schemas.ts';
 
 /** Fragment route of the student app that carries a QR: `#/s/<payload_b64>.<signature>`. */
 export const QR_URL_FRAGMENT_PREFIX = '#/s/';
+
+/**
+ * The QR URL's query parameter (and the QR JSON's field) by which a validator says the newest
+ * entry plaintext version it reads (docs/SPEC.md F3): `…/?rv=2#/s/<payload_b64>.<signature>`.
+ * In the query, not the fragment: phones of the previous release read only what follows `#/s/`,
+ * so they ignore it. It is not signed, on purpose: forging it changes only the format of the
+ * forger's own entry and receipt (a v2 entry to a v1 validator is refused as `malformed`).
+ */
+export const RECEIPT_VERSION_PARAM = 'rv';
 
 export function encodeQrPayload(payload: QrPayload): string {
   return toBase64Url(utf8Encode(JSON.stringify(payload)));
@@ -26,9 +35,38 @@ export function decodeQrPayload(payloadB64: string): Parsed<QrPayload> {
   return parseWith(QrPayloadSchema, json);
 }
 
-/** The QR's text: a URL that opens the student app, so a phone's own camera app works too. */
-export function qrUrl(appBaseUrl: string, qr: QrJson): string {
-  return `${appBaseUrl.replace(/\/+$/, '')}/${QR_URL_FRAGMENT_PREFIX}${qr.payload_b64}.${qr.signature}`;
+/**
+ * The QR's text: a URL that opens the student app, so a phone's own camera app works too.
+ * `readsEntryVersion` above 1 adds the `rv` hint (F3); without it the URL is the v1 one.
+ */
+export function qrUrl(appBaseUrl: string, qr: QrJson, readsEntryVersion: number = 1): string {
+  const hint = readsEntryVersion > 1 ? `?${RECEIPT_VERSION_PARAM}=${readsEntryVersion}` : '';
+  return `${appBaseUrl.replace(/\/+$/, '')}/${hint}${QR_URL_FRAGMENT_PREFIX}${qr.payload_b64}.${qr.signature}`;
+}
+
+/**
+ * The entry plaintext version to seal for a scanned or pasted QR (F3): the newest this release
+ * writes that the QR's validator says it reads (the `rv` query parameter of the URL, or the `rv`
+ * field of the QR JSON); 1 when the QR says nothing (a validator of the previous release).
+ */
+export function qrEntryVersion(text: string): EntryVersion {
+  const trimmed = text.trim();
+  let hint: unknown;
+  if (trimmed.startsWith('{')) {
+    try {
+      hint = (JSON.parse(trimmed) as Record<string, unknown>)[RECEIPT_VERSION_PARAM];
+    } catch {
+      return 1;
+    }
+  } else {
+    const fragmentAt = trimmed.indexOf('#');
+    const beforeFragment = fragmentAt >= 0 ? trimmed.slice(0, fragmentAt) : trimmed;
+    const queryAt = beforeFragment.indexOf('?');
+    if (queryAt < 0) return 1;
+    hint = Number(new URLSearchParams(beforeFragment.slice(queryAt + 1)).get(RECEIPT_VERSION_PARAM));
+  }
+  if (typeof hint !== 'number' || !Number.isInteger(hint) || hint < 2) return 1;
+  return Math.min(hint, LATEST_ENTRY_VERSION) as EntryVersion;
 }
 
 /**

@@ -49,6 +49,10 @@ export const REASON_TEXT: Record<DecisionReason | DirectPathRefusal, string> = {
   rate_limited: 'Too many submissions from your network at once. Wait a few seconds and try again.',
 };
 
+/** What an accepted scan counts as (SPEC.md S2), as a v2 receipt says it: `attendance`. */
+export const SCAN_ATTENDANCE = ['present', 'late'] as const;
+export type ScanAttendance = (typeof SCAN_ATTENDANCE)[number];
+
 /** What a student sees for an acceptance after the session's late limit (status `late`, SPEC.md S2). */
 export const ACCEPTED_LATE_TEXT = 'Accepted — late: you are marked late (scanned after the late limit).';
 

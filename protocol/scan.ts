@@ -5,13 +5,14 @@
  * Isomorphic; each client phrases the errors for its own screen.
  */
 import { openReceipt, sealEntry, type BoxKeyPair } from '../crypto/index.ts';
-import { decodeQrPayload, parseQrText } from './qr.ts';
+import { decodeQrPayload, parseQrText, qrEntryVersion } from './qr.ts';
 import {
   ReceiptPlaintextSchema,
   parseWith,
   studentId as studentIdSchema,
   type Entry,
   type EntryPlaintext,
+  type EntryVersion,
   type QrJson,
   type QrPayload,
   type ReceiptPlaintext,
@@ -26,6 +27,8 @@ export interface ReadScan {
   payload: QrPayload;
   /** The student id as the validator reads it (NFC): sealed, saved and matched in this spelling. */
   studentId: string;
+  /** The entry plaintext version to seal: 2 only when the QR says its validator reads it (F3). */
+  entryVersion: EntryVersion;
 }
 
 /**
@@ -39,13 +42,16 @@ export function readScan(qrText: string, studentId: string): { ok: true; scan: R
   if (!payload.ok) return { ok: false, problem: 'damaged_payload', error: payload.error };
   const checkedId = parseWith(studentIdSchema, studentId);
   if (!checkedId.ok) return { ok: false, problem: 'bad_student_id', error: checkedId.error };
-  return { ok: true, scan: { qr: qr.value, payload: payload.value, studentId: checkedId.value } };
+  return { ok: true, scan: { qr: qr.value, payload: payload.value, studentId: checkedId.value, entryVersion: qrEntryVersion(qrText) } };
 }
 
-/** Seals the scan to the QR's validator key `k` with this device's key (docs/SPEC.md "Entry"). */
+/**
+ * Seals the scan to the QR's validator key `k` with this device's key (docs/SPEC.md "Entry"), in
+ * the scan's entry version: v2 asks for a receipt v2, which says present or late (F2).
+ */
 export function sealScan(scan: ReadScan, scannedAtMs: number, device: BoxKeyPair): { entry: Entry; plaintext: EntryPlaintext } {
   const plaintext: EntryPlaintext = {
-    v: 1,
+    v: scan.entryVersion,
     student_id: scan.studentId,
     payload_b64: scan.qr.payload_b64,
     signature: scan.qr.signature,
@@ -55,8 +61,8 @@ export function sealScan(scan: ReadScan, scannedAtMs: number, device: BoxKeyPair
 }
 
 /**
- * Opens the receipt of one of this device's entries. `undefined` when it is not there, does not
- * open, is not a receipt, or names another student (a receipt that does not open is ignored,
+ * Opens the receipt of one of this device's entries, of either version (v1, or v2 which says
+ * present or late). `undefined` when it is not there, does not open, is not a receipt, or names another student (a receipt that does not open is ignored,
  * docs/SPEC.md); an empty `student_id` is the validator saying it could not read ours (`malformed`).
  */
 export function openReceiptFor(receipt: unknown, validatorKey: string, device: BoxKeyPair, studentId: string): ReceiptPlaintext | undefined {

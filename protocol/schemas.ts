@@ -13,7 +13,7 @@ import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
 } from './constants.ts';
-import { ACCEPTED_REASON, REJECTION_REASONS, REVIEW_FLAGS } from './reasons.ts';
+import { ACCEPTED_REASON, REJECTION_REASONS, REVIEW_FLAGS, SCAN_ATTENDANCE } from './reasons.ts';
 
 /** Canonical, unpadded base64url text (decodes, and re-encodes to itself). */
 export const base64Url = z.string().refine((text) => tryFromBase64Url(text) !== undefined, 'not canonical base64url');
@@ -89,15 +89,32 @@ export const EntrySchema = z.strictObject({
 });
 export type Entry = z.infer<typeof EntrySchema>;
 
-/** What a device seals inside an entry. */
-export const EntryPlaintextSchema = z.strictObject({
+/**
+ * What a device seals inside an entry, version 1 (docs/SPEC.md "Entry", F1): every validator
+ * reads it. A v1 entry is answered with a v1 receipt.
+ */
+export const EntryPlaintextV1Schema = z.strictObject({
   v: z.literal(1),
   student_id: studentId,
   payload_b64: QrJsonSchema.shape.payload_b64,
   signature: QrJsonSchema.shape.signature,
   scanned_at: unixMs,
 });
+
+/**
+ * Entry plaintext version 2 (F2): the fields of v1, and `v: 2` says "this device reads receipt
+ * v2". A validator of the previous release refuses it as `malformed` (its schema is strict), so a
+ * device sends it only when the QR says the validator reads it (the `rv` hint, F3).
+ */
+export const EntryPlaintextV2Schema = EntryPlaintextV1Schema.extend({ v: z.literal(2) });
+
+/** Every entry plaintext version this release reads, told apart by `v`. */
+export const EntryPlaintextSchema = z.discriminatedUnion('v', [EntryPlaintextV1Schema, EntryPlaintextV2Schema]);
 export type EntryPlaintext = z.infer<typeof EntryPlaintextSchema>;
+/** The entry plaintext versions this release writes and reads. */
+export type EntryVersion = EntryPlaintext['v'];
+/** The newest entry version (and receipt version) this release speaks. */
+export const LATEST_ENTRY_VERSION = 2 satisfies EntryVersion;
 
 /** A sealed validator answer in the `receipts` map, keyed by the nonce of the entry it answers. */
 export const ReceiptSchema = z.strictObject({
@@ -108,7 +125,7 @@ export const ReceiptSchema = z.strictObject({
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
-export const ReceiptPlaintextSchema = z.strictObject({
+const receiptPlaintextV1Fields = {
   v: z.literal(1),
   status: z.enum(['accepted', 'rejected']),
   reason: z.enum([ACCEPTED_REASON, ...REJECTION_REASONS]),
@@ -116,7 +133,31 @@ export const ReceiptPlaintextSchema = z.strictObject({
   /** Empty when the entry opened but its plaintext was malformed (no readable student id). */
   student_id: z.union([studentId, z.literal('')]),
   decided_at: unixMs,
-});
+};
+
+/**
+ * Receipt plaintext version 1 (F1): the answer to a v1 entry. An accepted v1 receipt does not
+ * say whether the student is present or late.
+ */
+export const ReceiptPlaintextV1Schema = z.strictObject(receiptPlaintextV1Fields);
+
+/**
+ * Receipt plaintext version 2 (F2): the answer to a v2 entry, v1's fields and `attendance`
+ * (`present` or `late`, SPEC.md S2), required when accepted and absent when rejected.
+ */
+export const ReceiptPlaintextV2Schema = z
+  .strictObject({ ...receiptPlaintextV1Fields, v: z.literal(2), attendance: z.enum(SCAN_ATTENDANCE).optional() })
+  .superRefine((receipt, context) => {
+    if (receipt.status === 'accepted' && receipt.attendance === undefined) {
+      context.addIssue({ code: 'custom', path: ['attendance'], message: 'an accepted v2 receipt says present or late' });
+    }
+    if (receipt.status === 'rejected' && receipt.attendance !== undefined) {
+      context.addIssue({ code: 'custom', path: ['attendance'], message: 'a rejected receipt has no attendance' });
+    }
+  });
+
+/** Every receipt plaintext version this release reads, told apart by `v`. */
+export const ReceiptPlaintextSchema = z.discriminatedUnion('v', [ReceiptPlaintextV1Schema, ReceiptPlaintextV2Schema]);
 export type ReceiptPlaintext = z.infer<typeof ReceiptPlaintextSchema>;
 
 /** Deeper than any wire object nests (entries and receipts are flat): refused, not walked. */

@@ -7,6 +7,7 @@ import { BatchKnownFacts, storeKnownFacts } from './knownFacts.ts';
 import { decide, nodeRuleCrypto, type RuleCrypto, type RuleDecision, type SubmissionInput } from './rules.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
 import type { Decision, SessionRecord } from './types.ts';
+import type { EntryVersion } from '../protocol/index.ts';
 
 export interface BatchResult {
   /** The decision that stands for each input, in input order (stored or previously stored). */
@@ -15,6 +16,8 @@ export interface BatchResult {
   isNew: boolean;
   /** Box key for sealing the receipt, when the entry opened and was decided now. */
   sharedKey?: Uint8Array;
+  /** The entry's plaintext version, when it was decided now and its plaintext parsed (SPEC.md F2). */
+  entryVersion?: EntryVersion;
 }
 
 export function decideAndRecord(
@@ -41,7 +44,7 @@ export function decideAndRecord(
   const stored = store.recordDecisions(fresh);
   return results.map((result) => {
     if (typeof result !== 'number') return result;
-    const { sharedKey } = fresh[result]!;
-    return { decision: stored[result]!, isNew: true, ...(sharedKey ? { sharedKey } : {}) };
+    const { sharedKey, entryVersion } = fresh[result]!;
+    return { decision: stored[result]!, isNew: true, ...(sharedKey ? { sharedKey } : {}), ...(entryVersion ? { entryVersion } : {}) };
   });
 }

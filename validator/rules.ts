@@ -23,6 +23,7 @@ import {
   studentId as studentIdSchema,
   type Entry,
   type EntryPlaintext,
+  type EntryVersion,
   type Parsed,
   type QrPayload,
   type RejectionReason,
@@ -136,6 +137,11 @@ function decodeQrPayloadRemembered(payloadB64: string): ReturnType<typeof decode
  */
 export interface RuleDecision extends Decision {
   sharedKey?: Uint8Array;
+  /**
+   * The version of the entry's plaintext, when it parsed: its receipt is sealed in the same
+   * version (SPEC.md F2). Not stored: a receipt sealed again later re-reads it from the entry.
+   */
+  entryVersion?: EntryVersion;
 }
 
 /** Decides one submission. Pure: same arguments, same decision. */
@@ -200,7 +206,7 @@ function decideEntry(input: EntryInput, session: SessionRules, known: KnownFacts
       isDirect: false,
       deviceKey: entry.d,
     },
-    { ...withKey, studentId: opened.value.student_id, scannedAtMs: opened.value.scanned_at },
+    { ...withKey, studentId: opened.value.student_id, scannedAtMs: opened.value.scanned_at, entryVersion: opened.value.v },
     session,
     known,
     crypto,
@@ -379,11 +385,12 @@ const PLAIN_ASCII_STUDENT_ID = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
  * the item limit); `undefined` when not sure (any student id outside printable ASCII included).
  */
 export function recognisedPlaintext(value: unknown): EntryPlaintext | undefined {
-  if (!hasExactly(value, PLAINTEXT_KEYS) || value.v !== 1) return undefined;
+  if (!hasExactly(value, PLAINTEXT_KEYS) || (value.v !== 1 && value.v !== 2)) return undefined;
+  const version = value.v;
   const { student_id: studentId, payload_b64: payloadB64, signature, scanned_at: scannedAt } = value;
   if (typeof studentId !== 'string' || !PLAIN_ASCII_STUDENT_ID.test(studentId)) return undefined;
   if (typeof payloadB64 !== 'string' || payloadB64.length < 1 || payloadB64.length > 1024 || base64UrlByteLength(payloadB64) === undefined) return undefined;
   if (!isBase64UrlOf(signature, 32) || signature.length !== 43) return undefined;
   if (typeof scannedAt !== 'number' || !Number.isInteger(scannedAt) || scannedAt < 0 || scannedAt > 2 ** 50) return undefined;
-  return { v: 1, student_id: studentId, payload_b64: payloadB64, signature, scanned_at: scannedAt };
+  return { v: version, student_id: studentId, payload_b64: payloadB64, signature, scanned_at: scannedAt };
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_ROTATE_SECONDS,
   DEFAULT_SKEW_SECONDS,
   FORMAT_VERSION,
+  LATEST_ENTRY_VERSION,
   SESSION_SECRET_BYTES,
   CreateSessionRequestSchema,
   encodeQrPayload,
@@ -110,7 +111,8 @@ export function issueQr(session: SessionRecord, nowMs: number, appBaseUrl: strin
     course: session.course,
     payload_b64: payloadB64,
     signature,
-    qr_text: qrUrl(appBaseUrl, { payload_b64: payloadB64, signature }),
+    // The `rv` hint (SPEC.md F3): this validator reads entry v2, so phones of this release ask for receipt v2.
+    qr_text: qrUrl(appBaseUrl, { payload_b64: payloadB64, signature }, LATEST_ENTRY_VERSION),
     slot,
     rotate_seconds: session.rotateSeconds,
     expires_at: endsAt === undefined ? null : endsAt * 1000,

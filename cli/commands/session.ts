@@ -39,6 +39,8 @@ export async function createSession(options: CreateOptions): Promise<void> {
   if (session.warning) console.log(`Warning: ${session.warning}.`);
   if (options.directPath === false) console.log('Direct path (POST /submit_attendance) closed: students submit through the Rollcall app only.');
   console.log('QR JSON:');
+  // The seed's QR JSON exactly, without the `rv` hint (SPEC.md F3): scripts post it to
+  // POST /submit_attendance, whose body is strict. The hint travels in the QR text below.
   console.log(JSON.stringify({ payload_b64: session.payload_b64, signature: session.signature }));
   console.log(`QR text: ${session.qr_text}`);
   console.log(await QRCode.toString(session.qr_text, { type: 'terminal', small: true }));

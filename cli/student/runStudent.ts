@@ -9,7 +9,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import WebSocket from 'ws';
-import { REASON_TEXT, escapeControlCharacters } from '../../protocol/index.ts';
+import { ACCEPTED_LATE_TEXT, REASON_TEXT, escapeControlCharacters } from '../../protocol/index.ts';
 import {
   submissionTitle,
   SubmissionQueue,
@@ -41,7 +41,8 @@ export function describeAnswer(submission: Submission): string {
   const latency = `latency: ${((latencyMs(submission) ?? 0) / 1000).toFixed(2)} s`;
   if (submission.state === 'accepted') {
     const flags = submission.flags && submission.flags.length > 0 ? ` (flagged for review: ${submission.flags.join(', ')})` : '';
-    return `[+] Submission accepted${flags}. ${latency}`;
+    const late = submission.attendance === 'late' ? ` — late. ${ACCEPTED_LATE_TEXT}` : '.';
+    return `[+] Submission accepted${flags}${late} ${latency}`;
   }
   const reason = submission.reason ?? 'malformed';
   return `[-] Submission rejected: ${reason}. ${REASON_TEXT[reason]} ${latency}`;
@@ -52,7 +53,7 @@ function describeQueue(submissions: Submission[]): string {
   return submissions
     .map((s) => {
       const when = new Date(s.scannedAtMs).toISOString();
-      const outcome = s.state === 'saved' ? 'saved on this device, waiting for the network' : s.state === 'sent' ? 'sent, waiting for the receipt' : `${s.state}${s.reason && s.reason !== 'ok' ? ` (${s.reason})` : ''}`;
+      const outcome = s.state === 'saved' ? 'saved on this device, waiting for the network' : s.state === 'sent' ? 'sent, waiting for the receipt' : `${s.state}${s.attendance === 'late' ? ' (late)' : ''}${s.reason && s.reason !== 'ok' ? ` (${s.reason})` : ''}`;
       return `  ${when}  ${escapeControlCharacters(s.course)}  ${s.studentId}  ${outcome}`;
     })
     .join('\n');

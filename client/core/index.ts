@@ -10,4 +10,4 @@ export type { SessionDocStore, PersistedDoc } from './SessionDocStore.ts';
 export { RelayClock, offsetFromRoundTrip } from './RelayClock.ts';
 export { ConnectionState, type Reachability } from './ConnectionState.ts';
 export { advance, isAnswered, isPending, latencyMs, newestFirst, type SessionFacts, type Submission, type SubmissionState } from './submission.ts';
-export { CONNECTION_TEXT, STATE_TEXT, formatLatency, submissionTitle, pendingHint, queueProblemText, scanProblemText, submitProblemText } from './studentText.ts';
+export { ACCEPTED_LATE_TITLE, ACCEPTED_UNSAID_TEXT, CONNECTION_TEXT, STATE_TEXT, answerText, formatLatency, submissionTitle, pendingHint, queueProblemText, scanProblemText, submitProblemText } from './studentText.ts';

@@ -2,7 +2,7 @@
  * The words both student clients show: each state, what to do next, and each problem naming
  * what failed. One place, so the phone and the terminal never say different things.
  */
-import type { ScanProblem } from '../../protocol/index.ts';
+import { ACCEPTED_LATE_TEXT, REASON_TEXT, type ScanProblem } from '../../protocol/index.ts';
 import type { Reachability } from './ConnectionState.ts';
 import type { QueueProblem, SubmitResult } from './SubmissionQueue.ts';
 import type { Submission, SubmissionState } from './submission.ts';
@@ -14,16 +14,31 @@ export const STATE_TEXT: Record<SubmissionState, string> = {
   rejected: 'Rejected',
 };
 
+/** The title of an acceptance that a receipt v2 says came after the late limit (SPEC.md S2, F2). */
+export const ACCEPTED_LATE_TITLE = 'Accepted — late';
+
 /**
- * The title of a submission's card and line, in both clients: the one place a new receipt
- * outcome gets its words. Hook for the term work's "Accepted — late" (ACCEPTED_LATE_TEXT): a
- * receipt does not say "late" today (its plaintext is `{v, status, reason, flags, student_id,
- * decided_at}`), so the phone cannot know; once a receipt carries it, `advance` copies it onto
- * the Submission and this returns the late words. Note ReceiptPlaintextSchema is strict: a new
- * field must come with a new `v` or a schema that tolerates it, or today's phones ignore the receipt.
+ * What an accepted receipt v1 means in words: a validator of the previous release answered, and
+ * v1 does not say present or late, so the phone does not claim either.
  */
-export function submissionTitle(submission: Pick<Submission, 'state' | 'reason'>): string {
+export const ACCEPTED_UNSAID_TEXT = 'Accepted: your attendance is recorded.';
+
+/**
+ * The title of a submission's card and line, in both clients: the one place a receipt outcome
+ * gets its words. A receipt v2 says present or late (`attendance`, copied by `advance`).
+ */
+export function submissionTitle(submission: Pick<Submission, 'state' | 'reason' | 'attendance'>): string {
+  if (submission.state === 'accepted' && submission.attendance === 'late') return ACCEPTED_LATE_TITLE;
   return STATE_TEXT[submission.state];
+}
+
+/** The sentence under the title of an answered submission: what it means, and what to do next. */
+export function answerText(submission: Pick<Submission, 'state' | 'reason' | 'attendance'>): string | undefined {
+  if (submission.state === 'accepted') {
+    if (submission.attendance === 'late') return ACCEPTED_LATE_TEXT;
+    return submission.attendance === 'present' ? REASON_TEXT.ok : ACCEPTED_UNSAID_TEXT;
+  }
+  return submission.state === 'rejected' && submission.reason ? REASON_TEXT[submission.reason] : undefined;
 }
 
 /** The badge: what is true about the way to the relay. */

@@ -3,7 +3,7 @@
  * saved (on this device) → sent (the relay holds it) → answered (accepted / rejected).
  * The one Submission type of both student clients (the phone app and `rollcall student`).
  */
-import type { DecisionReason, Entry, ReceiptPlaintext, ReviewFlag } from '../../protocol/index.ts';
+import type { DecisionReason, Entry, ReceiptPlaintext, ReviewFlag, ScanAttendance } from '../../protocol/index.ts';
 
 export type SubmissionState = 'saved' | 'sent' | 'accepted' | 'rejected';
 
@@ -30,6 +30,8 @@ export interface Submission {
   flags?: ReviewFlag[];
   /** The receipt's `decided_at`: the validator's clock, which is the relay's. */
   decidedAtMs?: number;
+  /** Present or late, as an accepted receipt v2 says (SPEC.md F2); absent when the receipt (v1) did not say. */
+  attendance?: ScanAttendance;
 }
 
 export function isPending(submission: Submission): boolean {
@@ -72,6 +74,7 @@ export function advance(submission: Submission, facts: SessionFacts): Submission
       reason: facts.answer.reason,
       flags: facts.answer.flags,
       decidedAtMs: facts.answer.decided_at,
+      ...(facts.answer.v === 2 && facts.answer.attendance ? { attendance: facts.answer.attendance } : {}),
       sentAtMs: submission.sentAtMs ?? facts.nowMs,
     };
   }

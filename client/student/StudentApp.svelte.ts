@@ -3,8 +3,9 @@
  * screen shows now and what it announces. A thin shell over the submission core
  * (client/core/SubmissionQueue) on IndexedDB, plus the route `#/s/<qr>`.
  */
-import { QR_URL_FRAGMENT_PREFIX, REASON_TEXT } from '../../protocol/index.ts';
+import { QR_URL_FRAGMENT_PREFIX, RECEIPT_VERSION_PARAM } from '../../protocol/index.ts';
 import {
+  answerText,
   submissionTitle,
   SubmissionQueue,
   isAnswered,
@@ -128,7 +129,7 @@ export class StudentApp {
   }
 
   #announce(submission: Submission): void {
-    const reason = submission.state === 'rejected' && submission.reason ? ` ${REASON_TEXT[submission.reason]}` : '';
+    const reason = submission.state === 'rejected' || submission.attendance === 'late' ? ` ${answerText(submission)}` : '';
     this.announcement = `${submission.course}: ${submissionTitle(submission)}.${reason}`;
   }
 
@@ -139,7 +140,13 @@ export class StudentApp {
     await this.submit(text);
     // Drop the QR from the address bar once it is saved, so a reload shows the app, not the
     // scan again (a repeat would be recognised anyway: same QR, same student).
-    if (location.hash.startsWith(QR_URL_FRAGMENT_PREFIX)) history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+    if (location.hash.startsWith(QR_URL_FRAGMENT_PREFIX)) {
+      // The `rv` hint (SPEC.md F3) belonged to that QR: it leaves with it.
+      const query = new URLSearchParams(location.search);
+      query.delete(RECEIPT_VERSION_PARAM);
+      const search = query.toString() ? `?${query}` : '';
+      history.replaceState(null, '', `${location.pathname}${search}#/`);
+    }
   }
 
   /** `#/s/<payload_b64>.<signature>`: the phone's own camera app opened the QR link. */

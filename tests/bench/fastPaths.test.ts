@@ -136,11 +136,11 @@ describe('recognisedEntry and recognisedPlaintext (the schemas skipped for well-
     expect(recognised).toBeGreaterThan(0);
   });
 
-  it('accept only plaintexts the schema accepts, and return what it returns; ASCII student ids are recognised', () => {
+  it('[F2] accept only plaintexts the schema accepts (v1 and v2), and return what it returns; ASCII student ids are recognised', () => {
     const random = seeded(2);
     for (let i = 0; i < 200; i++) {
       const plaintext = {
-        v: 1,
+        v: i % 2 === 0 ? 1 : 2,
         student_id: ['2022IMT-048', 'a', 'x'.repeat(64), "O'Brien J.", 'B7'][i % 5]!,
         payload_b64: toBase64Url(randomBytes(1 + Math.floor(random() * 760))),
         signature: toBase64Url(randomBytes(32)),

@@ -5,6 +5,8 @@
  */
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
+import { ACCEPTED_LATE_TEXT } from '../../protocol/index.ts';
+import { ACCEPTED_UNSAID_TEXT } from '../../client/core/index.ts';
 import { describeInChromium, keepScreenshot, recordPageErrors } from '../helpers/browser.ts';
 import { createSession, qrLink, systemRequirement, useBrowserRun } from './system.ts';
 
@@ -67,11 +69,50 @@ describeInChromium(
       expect(await page.getByRole('alert').textContent()).toMatch(/not a Rollcall QR code.*Scan the code shown by your professor/);
 
       const session = await createSession(run.system.baseUrl, { course: 'PHY201', duration_minutes: 30 });
+      // A link without the rv hint, as a validator of the previous release draws it: entry v1, receipt v1 (SPEC.md F3).
       await page.goto('about:blank');
       await page.goto(qrLink(run.system.baseUrl, session));
       await submissionIn(page, 'accepted').waitFor({ timeout: 45_000 });
+      // [F4] A receipt v1 says neither present nor late, and the phone claims neither.
+      expect(await submissionIn(page, 'accepted').getAttribute('data-attendance')).toBeNull();
+      expect(await submissionIn(page, 'accepted').textContent()).toContain(ACCEPTED_UNSAID_TEXT);
       // The QR left the address bar, so a reload does not scan it again.
       expect(new URL(page.url()).hash).toBe('#/');
+      await run.closeContext();
+    });
+
+    it('[F3][F4] the QR link of this release’s validator (rv=2) on a late scan: the phone shows "Accepted — late", on its card, in its status region and in the history, after a reload too', async () => {
+      const context = await run.open(PHONE);
+      const page = await context.newPage();
+      const errors = recordPageErrors(page);
+      await page.goto(`${run.system.baseUrl}/`);
+      await enterStudentId(page, '2022IMT-050');
+      // Began ten minutes ago, late after two: a scan now is late (SPEC.md S2).
+      const nowS = Math.floor(Date.now() / 1000);
+      const session = await createSession(run.system.baseUrl, { course: 'MA301 Late', starts_at: nowS - 600, duration_minutes: 30, rotate_seconds: 0, late_after_minutes: 2 });
+      expect(session.qr_text).toContain('/?rv=2#/s/');
+      await page.goto('about:blank');
+      await page.goto(session.qr_text);
+
+      const card = page.locator('[data-testid="submission"][data-state="accepted"][data-attendance="late"]');
+      await card.waitFor({ timeout: 45_000 });
+      expect(await card.locator('.state').textContent()).toBe('Accepted — late');
+      expect(await card.textContent()).toContain(ACCEPTED_LATE_TEXT);
+      await page.waitForFunction(() => document.querySelector('[data-testid="announcer"]')?.textContent?.startsWith('MA301 Late: Accepted — late.'));
+      await keepScreenshot(page, 'student-7-accepted-late');
+      // The QR and its hint left the address bar.
+      expect(new URL(page.url()).search).toBe('');
+      expect(new URL(page.url()).hash).toBe('#/');
+
+      await page.getByRole('button', { name: /History \(1\)/ }).click();
+      const item = page.getByTestId('history-item');
+      expect(await item.locator('.state').textContent()).toBe('Accepted — late');
+      expect(await item.textContent()).toContain(ACCEPTED_LATE_TEXT);
+      // Kept on the phone: after a reload the history still says late (IndexedDB holds it).
+      await page.reload();
+      await page.getByRole('button', { name: /History \(1\)/ }).click();
+      expect(await page.getByTestId('history-item').locator('.state').textContent()).toBe('Accepted — late');
+      expect(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
       await run.closeContext();
     });
 
@@ -90,15 +131,17 @@ describeInChromium(
       expect(await page.getByRole('status').filter({ hasText: 'Offline' }).count()).toBe(1);
       await keepScreenshot(page, 'student-4-offline-shell');
 
+      // The QR text as this release's validator issues it (`/?rv=2#/s/…`): the service worker
+      // serves the app for that URL too (its query is no precached page).
       await page.goto('about:blank');
-      await page.goto(qrLink(run.system.baseUrl, session));
+      await page.goto(session.qr_text);
       const saved = submissionIn(page, 'saved');
       await saved.waitFor();
       expect(await saved.textContent()).toContain('Saved on this phone');
       await keepScreenshot(page, 'student-5-offline-saved');
 
       await context.setOffline(false);
-      await submissionIn(page, 'accepted').waitFor({ timeout: 60_000 });
+      await page.locator('[data-testid="submission"][data-state="accepted"][data-attendance="present"]').waitFor({ timeout: 60_000 });
       await keepScreenshot(page, 'student-6-back-online-accepted');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     });

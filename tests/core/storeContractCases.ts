@@ -136,6 +136,19 @@ export const SUBMISSION_STORE_CASES: ContractCase[] = [
       checkSame(await (await h.openSubmissions(name)).loadAll(), [saved], 'unicode fields after a restart');
     },
   },
+  {
+    id: 'SS7',
+    name: 'what a receipt v2 said (present or late, SPEC.md F4) comes back after a restart',
+    async run(h) {
+      const name = fresh('ss7');
+      const late = sampleSubmission(4, { state: 'accepted', reason: 'ok', flags: [], decidedAtMs: 1_764_000_000_900, attendance: 'late' });
+      const present = sampleSubmission(5, { state: 'accepted', reason: 'ok', flags: [], decidedAtMs: 1_764_000_000_900, attendance: 'present' });
+      const store = await h.openSubmissions(name);
+      await store.save(late);
+      await store.save(present);
+      checkSame(byNonce(await (await h.openSubmissions(name)).loadAll()), byNonce([late, present]), 'attendance after a restart');
+    },
+  },
 ];
 
 const SESSION = 'T'.repeat(22);

@@ -15,8 +15,12 @@ import { StudentDatabase } from '../../cli/student/StudentDatabase.ts';
 import {
   ConnectionState,
   SubmissionQueue,
+  ACCEPTED_LATE_TITLE,
+  ACCEPTED_UNSAID_TEXT,
   advance,
+  answerText,
   offsetFromRoundTrip,
+  submissionTitle,
   pendingHint,
   scanProblemText,
   submitProblemText,
@@ -25,7 +29,7 @@ import {
   type SubmissionStore,
 } from '../../client/core/index.ts';
 import { entrySharedKey, newBoxKeyPair, sealReceipt, toBase64Url, type BoxKeyPair } from '../../crypto/index.ts';
-import { REASON_TEXT, REJECTION_REASONS, encodeQrPayload, encodeReceiptUpdate, entriesMap, type QrJson, type Receipt, type ReceiptPlaintext } from '../../protocol/index.ts';
+import { ACCEPTED_LATE_TEXT, REASON_TEXT, REJECTION_REASONS, encodeQrPayload, encodeReceiptUpdate, entriesMap, type QrJson, type Receipt, type ReceiptPlaintext } from '../../protocol/index.ts';
 import { removeTempDirs, tempDir } from '../helpers/processes.ts';
 
 afterAll(() => removeTempDirs());
@@ -56,6 +60,36 @@ describe('advance: the one rule that moves a submission', () => {
   it('[C2] never goes back: an answered submission stays answered, whatever the facts', () => {
     const answered = advance(saved, { answer: accepted, isHeldByRelay: true, nowMs: 1_900 });
     expect(advance(answered, { answer: undefined, isHeldByRelay: false, nowMs: 2_000 })).toBe(answered);
+  });
+});
+
+describe('present or late, as the receipt says (SPEC.md F4)', () => {
+  const answer = (plaintext: ReceiptPlaintext) => advance(saved, { answer: plaintext, isHeldByRelay: true, nowMs: 1_900 });
+  it('[F4] a v2 receipt that says late: "Accepted — late" and the late words, on the phone and the terminal alike', () => {
+    const late = answer({ ...accepted, v: 2, attendance: 'late' });
+    expect(late).toMatchObject({ state: 'accepted', attendance: 'late' });
+    expect(submissionTitle(late)).toBe(ACCEPTED_LATE_TITLE);
+    expect(ACCEPTED_LATE_TITLE).toBe('Accepted — late');
+    expect(answerText(late)).toBe(ACCEPTED_LATE_TEXT);
+  });
+  it('[F4] a v2 receipt that says present: "Accepted", marked present', () => {
+    const present = answer({ ...accepted, v: 2, attendance: 'present' });
+    expect(present.attendance).toBe('present');
+    expect(submissionTitle(present)).toBe('Accepted');
+    expect(answerText(present)).toBe(REASON_TEXT.ok);
+  });
+  it('[F4] an accepted v1 receipt says neither: "Accepted", and the phone claims neither present nor late', () => {
+    const unsaid = answer(accepted);
+    expect(unsaid.attendance).toBeUndefined();
+    expect(submissionTitle(unsaid)).toBe('Accepted');
+    expect(answerText(unsaid)).toBe(ACCEPTED_UNSAID_TEXT);
+  });
+  it('[F4] a rejection reads as before, in either version', () => {
+    for (const v of [1, 2] as const) {
+      const rejected = answer({ v, status: 'rejected', reason: 'stale_qr', flags: [], student_id: '2022IMT-048', decided_at: 1_800 });
+      expect(submissionTitle(rejected)).toBe('Rejected');
+      expect(answerText(rejected)).toBe(REASON_TEXT.stale_qr);
+    }
   });
 });
 

@@ -43,7 +43,7 @@ describe('the seed walkthrough', () => {
   it('create_session returns a UUID session id, the signed QR, its URL and the window', async () => {
     const session = await createSession();
     expect(session.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(session.qr_text).toBe(`${server.baseUrl}/#/s/${session.payload_b64}.${session.signature}`);
+    expect(session.qr_text).toBe(`${server.baseUrl}/?rv=2#/s/${session.payload_b64}.${session.signature}`);
     expect(session.ends_at - session.starts_at).toBe(1200);
     const payload = decodeQrPayload(session.payload_b64);
     expect(payload.ok && payload.value).toMatchObject({ v: 1, s: session.session_id, c: 'Networks', a: session.starts_at, e: session.ends_at, r: 10 });
@@ -114,7 +114,7 @@ describe('QR, attendance and overrides', () => {
     const qr = await get(`/qr/${session.session_id}`);
     expect(qr.status).toBe(200);
     expect(qr.body).toMatchObject({ session_id: session.session_id, course: 'Networks', accepted_count: 1, is_live: true });
-    expect(qr.body.qr_text).toContain('/#/s/');
+    expect(qr.body.qr_text).toContain('/?rv=2#/s/');
     const svg = await fetch(`${server.baseUrl}/qr/${session.session_id}.svg`);
     expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
     expect(await svg.text()).toMatch(/^<svg[\s\S]*<path[\s\S]*<\/svg>\s*$/);

@@ -178,7 +178,7 @@ describe('a scan on a student client (readScan, sealScan, openReceiptFor)', () =
     expect(readScan('hello', '2022IMT-048')).toMatchObject({ ok: false, problem: 'not_rollcall_qr' });
     expect(readScan(`${toBase64Url(new TextEncoder().encode('{}'))}.${signature}`, '2022IMT-048')).toMatchObject({ ok: false, problem: 'damaged_payload' });
     expect(readScan(JSON.stringify(qr), ' padded ')).toMatchObject({ ok: false, problem: 'bad_student_id' });
-    expect(readScan(JSON.stringify(qr), '2022IMT-048')).toEqual({ ok: true, scan: { qr, payload: scanPayload, studentId: '2022IMT-048' } });
+    expect(readScan(JSON.stringify(qr), '2022IMT-048')).toEqual({ ok: true, scan: { qr, payload: scanPayload, studentId: '2022IMT-048', entryVersion: 1 } });
   });
 
   it('seals the NFC spelling of the student id, and takes an NFC receipt for an id saved in NFD', () => {

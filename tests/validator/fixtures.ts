@@ -40,11 +40,13 @@ export interface EntryOptions {
   validatorKey?: Uint8Array;
   /** Replace the plaintext entirely. */
   plaintext?: unknown;
+  /** The plaintext's version (SPEC.md F2); 1 by default. */
+  version?: 1 | 2;
 }
 
 export function sealedEntry(session: SessionRecord, options: EntryOptions): Entry {
   const plaintext = options.plaintext ?? {
-    v: 1,
+    v: options.version ?? 1,
     student_id: options.studentId ?? '2022IMT-048',
     payload_b64: options.qr.payload_b64,
     signature: options.qr.signature,

@@ -7,11 +7,26 @@
  * decisions are committed, so a receipt never announces a decision the validator could forget.
  * The store alone says what is decided; a receipt the room already holds is checked, not trusted.
  */
-import { signDetached, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
-import { ACCEPTED_REASON, LATE_ANSWER_GRACE_MS, grantSigningBytes, isRejectionReason, parseReceipt, type Receipt, type ReceiptPlaintext, type RoomGrant } from '../../protocol/index.ts';
+import { openEntry, signDetached, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
+import {
+  ACCEPTED_REASON,
+  LATE_ANSWER_GRACE_MS,
+  grantSigningBytes,
+  isRejectionReason,
+  parseEntry,
+  parseReceipt,
+  type DecisionReason,
+  type EntryVersion,
+  type Receipt,
+  type ReceiptPlaintext,
+  type RoomGrant,
+  type ScanAttendance,
+} from '../../protocol/index.ts';
 import { sealReceipt } from '../../crypto/index.ts';
 import { decideAndRecord, type BatchResult } from '../decideBatch.ts';
 import { nativeSharedKey } from '../nativeSharedKey.ts';
+import { lateAfterMinutes } from '../sessionTimes.ts';
+import { scanStatus } from '../studentStatus.ts';
 import type { EntryInput } from '../rules.ts';
 import type { Decision, SessionRecord } from '../types.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
@@ -147,7 +162,11 @@ export class StoreJudge implements EntryJudge {
         }
         return;
       }
-      receipts.push(sealReceipt(receiptPlaintext(result.decision), result.decision.nonce, key));
+      // Answered in kind (SPEC.md F2): a v1 entry gets a v1 receipt, which a device of the
+      // previous release can read; a v2 entry gets a v2 receipt that says present or late.
+      const version = result.isNew ? (result.entryVersion ?? 1) : sealedEntryVersion(seen.raw, key);
+      const attendance = version >= 2 && result.decision.status === 'accepted' ? scanStatus(result.decision, { ...session, lateAfterMinutes: lateAfterMinutes(session) }) : undefined;
+      receipts.push(sealReceipt(receiptPlaintext(result.decision, version, attendance), result.decision.nonce, key));
     });
     return receipts;
   }
@@ -206,15 +225,33 @@ function opensWith(roomReceipt: unknown, key: Uint8Array): boolean {
   return nonce !== undefined && openJson(receipt.value.c, nonce, key) !== undefined;
 }
 
-/** The receipt's plaintext for a stored decision (SPEC.md "Receipt"). */
-export function receiptPlaintext(decision: Decision): ReceiptPlaintext {
-  const reason = decision.status === 'accepted' ? ACCEPTED_REASON : isRejectionReason(decision.reason) ? decision.reason : 'malformed';
-  return {
-    v: 1,
+/**
+ * The plaintext version of an entry decided before (its receipt is sealed again after the room
+ * lost it): read from the entry itself, which the room keeps, so no version is stored with the
+ * decision. 1 when it does not open or parse: every device reads v1.
+ */
+function sealedEntryVersion(rawEntry: unknown, key: Uint8Array): EntryVersion {
+  const entry = parseEntry(rawEntry);
+  if (!entry.ok) return 1;
+  const opened = openEntry(entry.value, key);
+  if (!opened.ok) return 1;
+  const plaintext = opened.plaintext as { v?: unknown } | null;
+  return typeof plaintext === 'object' && plaintext !== null && plaintext.v === 2 ? 2 : 1;
+}
+
+/**
+ * The receipt's plaintext for a stored decision (SPEC.md "Receipt"), in `version`: v1, or v2 with
+ * `attendance` (required when accepted, S2; left out when rejected).
+ */
+export function receiptPlaintext(decision: Decision, version: EntryVersion = 1, attendance: ScanAttendance = 'present'): ReceiptPlaintext {
+  const reason: DecisionReason = decision.status === 'accepted' ? ACCEPTED_REASON : isRejectionReason(decision.reason) ? decision.reason : 'malformed';
+  const v1 = {
     status: decision.status,
     reason,
     flags: decision.flags,
     student_id: decision.studentId ?? '',
     decided_at: decision.decidedAtMs,
   };
+  if (version === 1) return { v: 1, ...v1 };
+  return { v: 2, ...v1, ...(decision.status === 'accepted' ? { attendance } : {}) };
 }
