@@ -6,6 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { silentLogger } from '../log/index.ts';
+import { PgTrustStore } from '../relay/PgTrustStore.ts';
 import { startCaddyBalancer } from '../tests/helpers/caddy.ts';
 import { startPostgres, type TestPostgres } from '../tests/helpers/postgres.ts';
 import { runCli, type StartedProcess } from '../tests/helpers/processes.ts';
@@ -102,10 +104,16 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
     const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)));
     stoppers.push(() => balancer.stop());
     log(`  Caddy balancing them on ${balancer.baseUrl}`);
-    const code = await enrolmentCode(['--store', databaseUrl]);
     const validatorDir = tempDir('campus-validator-');
+    // Enrolled straight in the shared trust store (what `rollcall relay enroll` + `--enroll` achieve).
+    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
+    try {
+      await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
+    } finally {
+      await trust.close();
+    }
     const validatorPort = await freePort();
-    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, balancer.baseUrl, ['--enroll', code]), validatorPort);
+    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, balancer.baseUrl), validatorPort);
     stoppers.push(() => validator.stop());
     log(`  validator enrolled in the shared trust store, following rooms through Caddy`);
     const ownDatabase = `dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'`;
@@ -130,14 +138,6 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
 
 async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
   for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
-}
-
-/** `rollcall relay enroll --name … <storeArgs>`: the one-time code it prints. */
-async function enrolmentCode(storeArgs: string[]): Promise<string> {
-  const result = await runCli(['relay', 'enroll', '--name', 'campus-validator', ...storeArgs]);
-  const code = /^\s+([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})\s*$/m.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !code) throw new Error(`rollcall relay enroll printed no code (exit ${result.code}): ${result.stdout}${result.stderr}`);
-  return code;
 }
 
 export interface SqliteHall {
