@@ -57,6 +57,12 @@ const drainOption = () =>
     .default(0)
     .argParser(integer('--drain-seconds', 0, 600));
 
+/** `rollcall relay` and its trust subcommands: the shared PostgreSQL store of several relays (the URL is never printed with its password). */
+const storeOption = () =>
+  new Option('--store <url>', 'keep rooms and trust in PostgreSQL, shared by several relays: postgres://user[:password]@host[:port]/database (default: SQLite files in --data)').env(
+    'ROLLCALL_RELAY_STORE',
+  );
+
 /** R11, on the commands that run a relay (`start`, `relay`). */
 const maxConnectionsOption = () =>
   new Option('--max-connections-per-address <n>', 'WebSocket connections allowed from one address (a lecture hall behind one NAT is one address: raise it there)')
@@ -115,10 +121,16 @@ export function buildProgram(): Command {
   const relay = listenOptions(
     program
       .command('relay')
-      .description('run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite); its subcommands manage which validators it trusts'),
+      .description(
+        'run only the sync relay (y-websocket rooms at /sync/<session_id>, persisted in SQLite under --data, or in PostgreSQL with --store for several relays behind a load balancer, joined by --bus); its subcommands manage which validators it trusts',
+      ),
     'the relay',
   )
     .enablePositionalOptions()
+    .addOption(storeOption())
+    .addOption(
+      new Option('--bus <url>', 'several relays on one --store: Redis to hear each other’s updates, redis://[:password@]host:port (needs --store)').env('ROLLCALL_RELAY_BUS'),
+    )
     .addOption(maxConnectionsOption())
     .addOption(drainOption())
     .addOption(logFormatOption())
@@ -129,19 +141,24 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'what to call that validator, e.g. prof-lovelace-laptop (used to revoke it)')
     .option('--expires <hours>', 'hours the code stays valid', positiveNumber('--expires', 24 * 30), 24)
     .option('--data <dir>', 'the relay’s data folder', './data')
-    .action((options: { name: string; expires: number; data: string }) => enrolCommand({ name: options.name, expiresHours: options.expires, data: options.data }, print));
+    .addOption(storeOption())
+    .action((options: { name: string; expires: number; data: string; store?: string }) =>
+      enrolCommand({ name: options.name, expiresHours: options.expires, data: options.data, ...(options.store ? { store: options.store } : {}) }, print),
+    );
   relay
     .command('revoke')
     .description('stop trusting a validator: its connections close and its rooms refuse new entries')
     .argument('<name>', 'the name given at enrolment')
     .option('--data <dir>', 'the relay’s data folder', './data')
-    .action((name: string, options: { data: string }) => revokeCommand({ name, data: options.data }, print));
+    .addOption(storeOption())
+    .action((name: string, options: { data: string; store?: string }) => revokeCommand({ name, data: options.data, ...(options.store ? { store: options.store } : {}) }, print));
   relay
     .command('validators')
     .description('list the validators this relay trusts (and revoked ones)')
     .option('--data <dir>', 'the relay’s data folder', './data')
+    .addOption(storeOption())
     .option('--json', 'print JSON')
-    .action((options: { data: string; json?: boolean }) => listValidatorsCommand(options, print));
+    .action((options: { data: string; json?: boolean; store?: string }) => listValidatorsCommand(options, print));
 
   const session = program.command('session').description('create, list and end sessions on a running Rollcall');
   serverOptions(

@@ -39,6 +39,8 @@ export class PgDatabase {
   readonly #logger: Logger;
   #isAvailable = true;
   #isClosed = false;
+  /** Until `connect` succeeded, a failure is its error to report, not a line in the log. */
+  #hasConnected = false;
   #probe: ReturnType<typeof setInterval> | undefined;
 
   private constructor(url: string, options: PgDatabaseOptions) {
@@ -68,6 +70,7 @@ export class PgDatabase {
     }
     try {
       await database.#migrate();
+      database.#hasConnected = true;
     } catch (error) {
       await database.#pool.end().catch(() => {});
       throw new Error(`cannot use PostgreSQL at ${database.safeUrl}: ${describe(error)}. Check that the server runs and accepts this user and database (the URL, its password, pg_hba.conf).`);
@@ -139,7 +142,7 @@ export class PgDatabase {
   }
 
   #lost(error: unknown): void {
-    if (this.#isClosed) return;
+    if (this.#isClosed || !this.#hasConnected) return;
     if (this.#isAvailable) this.#logger.error('PostgreSQL is unreachable: writes are refused (1013) until it is back', { store: this.safeUrl, error: describe(error) });
     this.#isAvailable = false;
     if (this.#probe) return;

@@ -70,6 +70,8 @@ export class PgUpdateStore implements UpdateStore {
     return (await this.#database.query<{ room: string }>(SQL.rooms)).map((row) => row.room);
   }
 
+  readonly holdsKeys = true;
+
   get isOpen(): boolean {
     return !this.#isClosed && this.#database.isAvailable;
   }

@@ -30,11 +30,17 @@ import { RelayMetrics } from './RelayMetrics.ts';
 import { EMPTY_AWARENESS as EMPTY_AWARENESS_MESSAGE } from './syncMessages.ts';
 import { RelayRoom, type RelayCounters } from './RelayRoom.ts';
 import { RelayTrust } from './RelayTrust.ts';
+import type { RelayBus } from './RelayBus.ts';
 import type { TrustStore } from './TrustStore.ts';
 import type { UpdateStore } from './UpdateStore.ts';
 
 export interface RelayOptions {
   store: UpdateStore;
+  /**
+   * Other relays on the same store (R12): what this relay admits is published after it is
+   * stored; what they admit in a room loaded here is applied and forwarded to this relay's peers.
+   */
+  bus?: RelayBus;
   /** Enrolled validators, enrolment codes and room grants (R9–R11). */
   trust: TrustStore;
   /** The built app (dist/client): served with an SPA fallback to index.html. */
@@ -59,6 +65,8 @@ export interface RelayStats {
   /** Refusals per rule id (R1…R11). */
   refusedByRule: Record<string, number>;
   compactions: number;
+  /** Updates other relays admitted, applied here and forwarded to this relay's peers (R12). */
+  fromOtherRelays: number;
   /** Bytes of WebSocket messages received from and sent to peers. */
   bytesReceived: number;
   bytesSent: number;
@@ -75,6 +83,8 @@ function socketData(data: RawData): Uint8Array {
 export class Relay {
   readonly limits: RelayLimits;
   readonly #store: UpdateStore;
+  readonly #bus: RelayBus | undefined;
+  readonly #busCatchUp: ReturnType<typeof setInterval> | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #http: HttpRoutes;
@@ -84,7 +94,7 @@ export class Relay {
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
-  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0 };
+  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 };
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
   readonly #trustRefresh: ReturnType<typeof setInterval>;
@@ -98,10 +108,13 @@ export class Relay {
   #isDraining = false;
   #isClosed = false;
   #isRefreshingTrust = false;
+  /** Re-reading trust failed (the store is away) and has not succeeded since. */
+  #isTrustStale = false;
 
   constructor(options: RelayOptions) {
     this.limits = relayLimits(options.limits);
     this.#store = options.store;
+    this.#bus = options.bus;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
     this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now });
@@ -113,7 +126,8 @@ export class Relay {
       health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
       readiness: () => {
         if (this.#isDraining) return { isReady: false, reason: 'draining: the relay is stopping' };
-        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed' };
+        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed or unreachable' };
+        if (this.#bus && !this.#bus.isConnected) return { isReady: false, reason: 'the bus between relays is unreachable' };
         return { isReady: true };
       },
       metrics: this.#metrics,
@@ -125,6 +139,18 @@ export class Relay {
     this.#keepAlive.unref();
     this.#trustRefresh = setInterval(() => void this.#refreshTrust(), this.limits.trustRefreshMs);
     this.#trustRefresh.unref();
+    if (this.#bus) {
+      // The bus is best effort (R12): after an outage, and every few seconds in case it dropped
+      // a message, each loaded room reads from the store what other relays stored since.
+      this.#bus.onReconnect(() => this.#catchUpRooms());
+      this.#busCatchUp = setInterval(() => this.#catchUpRooms(), this.limits.busCatchUpMs);
+      this.#busCatchUp.unref();
+    }
+  }
+
+  #catchUpRooms(): void {
+    if (this.#isClosed) return;
+    for (const room of this.#rooms.values()) room.catchUp();
   }
 
   /** The relay's trust (enrol its own validator in `rollcall start`; tests). */
@@ -276,7 +302,7 @@ export class Relay {
       },
       (error: unknown) => {
         this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-        if (this.#rooms.get(roomName) === room) this.#rooms.delete(roomName);
+        this.#unload(room);
         connection.close(CloseCode.StoreUnavailable, 'the relay could not load this room; reconnect later');
       },
     );
@@ -314,8 +340,12 @@ export class Relay {
     let lost: string[];
     try {
       lost = await this.#trust.refresh();
+      if (this.#isTrustStale) this.#logger.info('the trusted validators are read again');
+      this.#isTrustStale = false;
     } catch (error) {
-      this.#logger.error('could not re-read the trusted validators', { error: error instanceof Error ? error.message : String(error) });
+      // One line per outage, not one a second: the store logs that it is unreachable too.
+      if (!this.#isTrustStale) this.#logger.error('could not re-read the trusted validators; the last ones read still hold', { error: error instanceof Error ? error.message : String(error) });
+      this.#isTrustStale = true;
       return;
     } finally {
       this.#isRefreshingTrust = false;
@@ -329,8 +359,15 @@ export class Relay {
     }
   }
 
+  #unload(room: RelayRoom): void {
+    if (this.#rooms.get(room.name) !== room) return;
+    this.#rooms.delete(room.name);
+    this.#bus?.unsubscribe(room.name);
+  }
+
   #room(name: string): RelayRoom {
     let room = this.#rooms.get(name);
+    const bus = this.#bus;
     if (!room) {
       room = new RelayRoom({
         name,
@@ -340,9 +377,12 @@ export class Relay {
         logger: this.#logger,
         counters: this.#counters,
         observeAppendSeconds: (seconds) => this.#metrics.observeAppend(seconds),
-        onIdle: (idle) => {
-          if (this.#rooms.get(idle.name) === idle) this.#rooms.delete(idle.name);
-        },
+        onIdle: (idle) => this.#unload(idle),
+        ...(bus ? { onStored: (rowId: number, update: Uint8Array) => bus.publish(name, rowId, update) } : {}),
+        // Subscribed before the room is read from the store: nothing stored meanwhile is missed.
+        subscribed: bus?.subscribe(name, (message) => {
+          if (message.origin !== bus.relayId) this.#rooms.get(name)?.applyStored(message.rowId, message.update);
+        }),
       });
       this.#rooms.set(name, room);
     }
@@ -440,8 +480,12 @@ export class Relay {
     for (const ws of this.#sockets.keys()) ws.terminate();
     clearInterval(this.#keepAlive);
     clearInterval(this.#trustRefresh);
+    clearInterval(this.#busCatchUp);
     await Promise.allSettled([...this.#rooms.values()].map((room) => room.settled()));
-    for (const room of this.#rooms.values()) room.stop();
+    for (const room of this.#rooms.values()) {
+      room.stop();
+      this.#bus?.unsubscribe(room.name);
+    }
     this.#rooms.clear();
     await new Promise<void>((done) => this.#wss.close(() => done()));
     if (peers > 0) this.#logger.info('relay closed: peers told to reconnect (1012)', { peers, dropped_after_grace: dropped });

@@ -160,9 +160,7 @@ export class RelayConnection {
           this.refuse(refuse('R3', `a state vector of ${message.stateVector.length} bytes is over the ${maxBytes}-byte limit`, CloseCode.TooLarge));
           return;
         }
-        const reply = room.syncStep2For(this, message.stateVector);
-        if (reply.ok) this.send(reply.message);
-        else this.refuse(reply);
+        room.answerSyncStep1(message.stateVector, this);
         return;
       }
       case 'sync-step2':

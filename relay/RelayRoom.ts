@@ -26,6 +26,8 @@ export interface RelayCounters {
   duplicates: number;
   refused: number;
   compactions: number;
+  /** Updates other relays admitted and stored, applied here (the bus, catching up). */
+  fromOtherRelays: number;
 }
 
 export interface RoomOptions {
@@ -42,6 +44,8 @@ export interface RoomOptions {
   guard: RoomGuard;
   /** An update this relay admitted is stored under `rowId` (the bus tells the other relays). */
   onStored?(rowId: number, update: Uint8Array): void;
+  /** Resolves once the room's bus subscription is live: the room is read from the store after it (R12). */
+  subscribed?: Promise<void> | void;
 }
 
 /** The relay's trust, as a room needs it (implemented by RelayTrust). */
@@ -60,7 +64,11 @@ export interface RoomGuard {
 /** Stored rows are trusted to be admitted once already; room caps must never drop them on load. */
 const LOAD_LIMITS = { itemBytes: Number.POSITIVE_INFINITY, roomItems: Number.POSITIVE_INFINITY, roomBytes: Number.POSITIVE_INFINITY };
 
-type Job = { kind: 'admit'; update: Uint8Array; from: RelayConnection } | { kind: 'stored'; row: StoredUpdate } | { kind: 'catch-up' };
+type Job =
+  | { kind: 'admit'; update: Uint8Array; from: RelayConnection }
+  | { kind: 'answer'; stateVector: Uint8Array; from: RelayConnection }
+  | { kind: 'stored'; row: StoredUpdate }
+  | { kind: 'catch-up' };
 
 function keysOf(fresh: HeldItem[]): ItemKey[] {
   return fresh.map((held) => ({ root: held.kind === 'entry' ? ROOT_ENTRIES : ROOT_RECEIPTS, key: held.key }));
@@ -111,6 +119,7 @@ export class RelayRoom {
   }
 
   async #load(): Promise<void> {
+    await this.#options.subscribed;
     const rows = await this.#options.store.load(this.name);
     for (const row of rows) this.#applyStored(row, false);
     this.#rowsSinceCompaction = rows.length;
@@ -179,6 +188,14 @@ export class RelayRoom {
     this.#enqueue({ kind: 'admit', update, from });
   }
 
+  /**
+   * A peer's sync step 1, answered in its turn: after every update it sent before (a writer that
+   * asks for the room behind its updates learns they were stored or refused).
+   */
+  answerSyncStep1(stateVector: Uint8Array, from: RelayConnection): void {
+    this.#enqueue({ kind: 'answer', stateVector, from });
+  }
+
   /** An update another relay stored under `rowId` (the bus): applied and broadcast, not stored again. */
   applyStored(rowId: number, update: Uint8Array): void {
     this.#enqueue({ kind: 'stored', row: { id: rowId, update } });
@@ -218,6 +235,7 @@ export class RelayRoom {
     while ((job = this.#jobs.shift())) {
       try {
         if (job.kind === 'admit') await this.#admit(job.update, job.from);
+        else if (job.kind === 'answer') this.#answer(job.stateVector, job.from);
         else if (job.kind === 'stored') this.#applyStored(job.row, true);
         else {
           this.#isCatchUpQueued = false;
@@ -228,7 +246,7 @@ export class RelayRoom {
         else {
           // A bug, not the peer's fault: logged, and the next update is judged as usual.
           this.#options.logger.error('could not judge an update', { room: this.name, error: message(error) });
-          if (job.kind === 'admit') job.from.close(1011, 'internal error');
+          if (job.kind === 'admit' || job.kind === 'answer') job.from.close(1011, 'internal error');
         }
       }
     }
@@ -279,6 +297,13 @@ export class RelayRoom {
     this.#broadcast(prepared.toStore, prepared.fresh, from);
     this.#options.onStored?.(appended.id, prepared.toStore);
     this.#maybeCompact();
+  }
+
+  #answer(stateVector: Uint8Array, from: RelayConnection): void {
+    if (from.isClosed) return;
+    const reply = this.syncStep2For(from, stateVector);
+    if (reply.ok) from.send(reply.message);
+    else from.refuse(reply);
   }
 
   /** Inspects an update against the room: what to store, or nothing (refused, the peer told; or nothing new). */
@@ -332,6 +357,7 @@ export class RelayRoom {
     } else if (prepared.toStore !== null) {
       this.state.commit(prepared.fresh, isLive ? prepared.toStore.length : row.update.length);
       if (isLive) {
+        this.#options.counters.fromOtherRelays++;
         this.#rowsSinceCompaction++;
         this.#broadcast(prepared.toStore, prepared.fresh, undefined);
       }

@@ -6,9 +6,11 @@
  *
  * Asynchronous, because a shared database answers over the network; a room admits its updates
  * one at a time, in order (RelayRoom's queue), so an update is stored before the next one of
- * its room is judged. `append` also records the keys of the items the update writes, and
- * refuses a key the room already holds: that is R7 across relays, where two relays may judge
- * writes of one key at the same moment and each room's memory knows only its own.
+ * its room is judged. `append` is given the keys of the items the update writes: a store that
+ * several relays share (`holdsKeys`) records them and refuses a key the room already holds —
+ * R7 across relays, where two relays may judge writes of one key at the same moment and each
+ * room's memory knows only its own. A store one relay process owns (SQLite) need not: that
+ * relay's rooms refuse a held key in memory before they append.
  */
 
 /** One item an update writes: the root map (`entries`, `receipts`) and its key (the nonce). */
@@ -37,9 +39,9 @@ export interface UpdateStore {
   /** The rows of `room` with an id above `afterId`, in id order (catching up with other relays). */
   loadSince(room: string, afterId: number): Promise<StoredUpdate[]>;
   /**
-   * Durably stores one admitted update of `room` writing `keys`, atomically with those keys,
-   * unless the room already holds one of them. Rejects if it could not be stored (the relay
-   * then admits nothing).
+   * Durably stores one admitted update of `room` writing `keys`; a store that `holdsKeys`
+   * stores the keys atomically with it, unless the room already holds one of them (then
+   * nothing is stored). Rejects if it could not be stored (the relay then admits nothing).
    */
   append(room: string, update: Uint8Array, keys: readonly ItemKey[]): Promise<Appended>;
   /**
@@ -50,6 +52,8 @@ export interface UpdateStore {
   replace(room: string, merged: Uint8Array, upToId: number): Promise<void>;
   /** Names of the rooms that have rows. */
   rooms(): Promise<string[]>;
+  /** Whether `append` refuses a key the room holds (required of a store several relays share). */
+  readonly holdsKeys: boolean;
   /**
    * False once closed, or while its database cannot be reached: the relay is then not ready
    * (/readyz) and refuses writes until it is back.
@@ -99,6 +103,7 @@ export class MemoryUpdateStore implements UpdateStore {
     return [...this.#rows.keys()];
   }
 
+  readonly holdsKeys = true;
   isOpen = true;
 
   async close(): Promise<void> {

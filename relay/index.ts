@@ -1,6 +1,6 @@
 /** The relay part (docs/SPEC.md "Relay admission"): what other parts and tests may import. */
 export { Relay, type RelayOptions, type RelayStats } from './Relay.ts';
-export { startRelayServer, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
+export { startRelayServer, STORE_ERROR_CODE, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
 export { MemoryUpdateStore, type Appended, type ItemKey, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';
@@ -9,6 +9,8 @@ export { PgUpdateStore } from './PgUpdateStore.ts';
 export { PgTrustStore } from './PgTrustStore.ts';
 export { redactedUrl } from './redactedUrl.ts';
 export { RedisBus, redisDisplayUrl, type RedisBusOptions } from './RedisBus.ts';
+export { MemoryBus, memoryBusHub, type MemoryBusHub } from './MemoryBus.ts';
+export type { BusMessage, RelayBus } from './RelayBus.ts';
 export { inspectUpdate, decodeUpdateSafely, type Inspection, type Refusal, type RoomFacts } from './inspectUpdate.ts';
 export { RoomState } from './RoomState.ts';
 export { createLogger, silentLogger, type Logger } from '../log/index.ts';

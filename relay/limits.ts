@@ -47,6 +47,8 @@ export interface RelayLimits {
   trustRefreshMs: number;
   /** On close (SIGTERM): how long peers have to answer the 1012 close before they are dropped. */
   shutdownGraceMs: number;
+  /** With a bus (several relays, R12): how often each loaded room reads what other relays stored, in case the bus dropped it. */
+  busCatchUpMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -71,6 +73,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   enrolmentsPerMinute: 10,
   trustRefreshMs: 1_000,
   shutdownGraceMs: 5_000,
+  busCatchUpMs: 3_000,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

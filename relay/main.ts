@@ -1,6 +1,7 @@
 /**
  * The relay as a process: `node cli/bin/run-ts.js relay/main.ts --port 0 --data <dir>
- * [--host 127.0.0.1] [--static dist/client]`. Prints `relay listening on http://HOST:PORT`.
+ * [--host 127.0.0.1] [--static dist/client] [--store postgres://…] [--bus redis://…]`.
+ * Prints `relay listening on http://HOST:PORT`.
  * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
  */
 import { createLogger } from '../log/index.ts';
@@ -14,13 +15,15 @@ function option(name: string): string | undefined {
 const port = Number(option('port') ?? '5001');
 const dataDir = option('data');
 if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>]\n');
+  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>] [--store postgres://…] [--bus redis://…]\n');
   process.exit(2);
 }
 const staticDir = option('static');
+const storeUrl = option('store') ?? process.env.ROLLCALL_RELAY_STORE;
+const busUrl = option('bus') ?? process.env.ROLLCALL_RELAY_BUS;
 const logger = createLogger({ component: 'relay' });
 try {
-  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}) });
+  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}), ...(storeUrl ? { storeUrl } : {}), ...(busUrl ? { busUrl } : {}) });
   process.stdout.write(`relay listening on ${running.url}\n`);
   let isStopping = false;
   const stop = () => {

@@ -1,7 +1,9 @@
 /**
  * A standalone relay: its own HTTP server, rooms stored in `<dataDir>/relay.db`, enrolled
- * validators and room grants in `<dataDir>/relay-trust.db`.
+ * validators and room grants in `<dataDir>/relay-trust.db`; or, for several relays (R12), both
+ * in PostgreSQL (`storeUrl`) with a Redis bus between them (`busUrl`).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -9,16 +11,27 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayLimits } from './limits.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import { PgDatabase } from './PgDatabase.ts';
+import { PgTrustStore } from './PgTrustStore.ts';
+import { PgUpdateStore } from './PgUpdateStore.ts';
 import { Relay } from './Relay.ts';
+import type { RelayBus } from './RelayBus.ts';
+import { RedisBus } from './RedisBus.ts';
 import { SqliteTrustStore, TRUST_DB_FILE } from './SqliteTrustStore.ts';
 import { SqliteUpdateStore } from './SqliteUpdateStore.ts';
+import type { TrustStore } from './TrustStore.ts';
+import type { UpdateStore } from './UpdateStore.ts';
 
 export interface RelayServerOptions {
   /** 0: any free port (see the returned `port`). */
   port: number;
   host?: string;
-  /** Folder of relay.db (created if missing). */
+  /** Folder of relay.db and relay-trust.db (created if missing); unused with `storeUrl`. */
   dataDir: string;
+  /** `postgres://…`: rooms and trust in PostgreSQL, shared with other relays, instead of `dataDir`. */
+  storeUrl?: string;
+  /** `redis://…`: the bus to the other relays on `storeUrl` (R12). Needs `storeUrl`. */
+  busUrl?: string;
   staticDir?: string;
   limits?: Partial<RelayLimits>;
   logger?: Logger;
@@ -46,14 +59,57 @@ export interface RunningRelayServer {
 
 export const RELAY_DB_FILE = 'relay.db';
 
+interface RelayStores {
+  store: UpdateStore;
+  trust: TrustStore;
+  bus?: RelayBus;
+  close(): Promise<void>;
+}
+
+/** Opens what the relay keeps its rooms and trust in; rejects with a sentence a person can act on. */
+async function openStores(options: RelayServerOptions, logger: Logger): Promise<RelayStores> {
+  if (options.busUrl && !options.storeUrl) throw new Error('a bus (--bus) joins relays that share one store: give --store postgres://… too');
+  if (!options.storeUrl) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const store = new SqliteUpdateStore(join(options.dataDir, RELAY_DB_FILE));
+    const trust = new SqliteTrustStore(join(options.dataDir, TRUST_DB_FILE));
+    return { store, trust, close: async () => void (await Promise.all([store.close(), trust.close()])) };
+  }
+  if (!/^postgres(ql)?:\/\//.test(options.storeUrl)) throw new Error('--store takes a PostgreSQL URL, postgres://user[:password]@host[:port]/database (without it the relay keeps its rooms in --data)');
+  const database = await PgDatabase.connect(options.storeUrl, { logger });
+  let bus: RedisBus | undefined;
+  try {
+    if (options.busUrl) bus = await RedisBus.connect(options.busUrl, { relayId: randomUUID(), logger });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return {
+    store: new PgUpdateStore(database),
+    trust: new PgTrustStore(database),
+    ...(bus ? { bus } : {}),
+    close: async () => {
+      await bus?.close();
+      await database.close();
+    },
+  };
+}
+
+/** `code` of the error `startRelayServer` rejects with when its store or bus cannot be used (its message says what to check). */
+export const STORE_ERROR_CODE = 'RELAY_STORE_UNAVAILABLE';
+
 export async function startRelayServer(options: RelayServerOptions): Promise<RunningRelayServer> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteUpdateStore(join(options.dataDir, RELAY_DB_FILE));
-  const trust = new SqliteTrustStore(join(options.dataDir, TRUST_DB_FILE));
+  const logger = options.logger ?? createLogger({ component: 'relay' });
+  const stores = await openStores(options, logger).catch((error: unknown) => {
+    throw Object.assign(new Error(error instanceof Error ? error.message : String(error)), { code: STORE_ERROR_CODE });
+  });
+  const { store, trust } = stores;
+  if (stores.bus) logger.info('relay sharing its rooms with other relays', { relay_id: stores.bus.relayId });
   const relay = new Relay({
     store,
     trust,
-    logger: options.logger ?? createLogger({ component: 'relay' }),
+    ...(stores.bus ? { bus: stores.bus } : {}),
+    logger,
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
@@ -78,8 +134,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     });
   } catch (error) {
     await relay.close();
-    await store.close();
-    await trust.close();
+    await stores.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -98,8 +153,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
         await relay.close();
         server.closeAllConnections();
         await isServerClosed;
-        await store.close();
-        await trust.close();
+        await stores.close();
       })()),
   };
 }

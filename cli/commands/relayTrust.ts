@@ -1,23 +1,33 @@
 /**
  * The relay operator's side of trust (SPEC.md "Enrolment"): `rollcall relay enroll`, `revoke`
- * and `validators` work on the relay's data folder directly (the operator is on the relay's
- * machine; a running relay notices within a second), and the validator's side,
+ * and `validators` work on the relay's data folder directly, or on its PostgreSQL store with
+ * `--store` (the operator is on the relay's machine; running relays notice within a second),
+ * and the validator's side,
  * `rollcall validator --enroll <code>`, which redeems a code over HTTPS (cli/commands/relayHttps.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { signDetached, toBase64Url, type SigningKeyPair } from '../../crypto/index.ts';
 import { enrolmentSigningBytes } from '../../protocol/index.ts';
-import { ENROL_PATH, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode } from '../../relay/index.ts';
+import { ENROL_PATH, PgTrustStore, SqliteTrustStore, TRUST_DB_FILE, VALIDATOR_NAME_PATTERN, hashEnrolmentCode, newEnrolmentCode, silentLogger, type TrustStore } from '../../relay/index.ts';
 import { CliError } from '../apiClient.ts';
 import { relayRequest } from './relayHttps.ts';
 
 export interface RelayDataOptions {
   data: string;
+  /** `--store postgres://…`: the relays' shared store instead of `data`. */
+  store?: string;
 }
 
-function openTrust(dataDir: string, mustExist: boolean): SqliteTrustStore {
-  const dir = resolve(dataDir);
+async function openTrust(options: RelayDataOptions, mustExist: boolean): Promise<TrustStore> {
+  if (options.store) {
+    try {
+      return await PgTrustStore.connect(options.store, { logger: silentLogger });
+    } catch (error) {
+      throw new CliError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const dir = resolve(options.data);
   if (mustExist && !existsSync(join(dir, TRUST_DB_FILE))) {
     throw new CliError(`no relay data in ${dir} (${TRUST_DB_FILE} is missing): pass the relay's --data folder`);
   }
@@ -34,7 +44,7 @@ export async function enrolCommand(options: RelayDataOptions & { name: string; e
   if (!VALIDATOR_NAME_PATTERN.test(options.name)) {
     throw new CliError('--name must be 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit (e.g. prof-lovelace-laptop)');
   }
-  const trust = openTrust(options.data, false);
+  const trust = await openTrust(options, false);
   try {
     const code = newEnrolmentCode();
     const now = Date.now();
@@ -52,7 +62,7 @@ export async function enrolCommand(options: RelayDataOptions & { name: string; e
 }
 
 export async function revokeCommand(options: RelayDataOptions & { name: string }, print: (line: string) => void): Promise<void> {
-  const trust = openTrust(options.data, true);
+  const trust = await openTrust(options, true);
   try {
     const count = await trust.revoke(options.name, Date.now());
     if (count === 0) {
@@ -66,7 +76,7 @@ export async function revokeCommand(options: RelayDataOptions & { name: string }
 }
 
 export async function listValidatorsCommand(options: RelayDataOptions & { json?: boolean }, print: (line: string) => void): Promise<void> {
-  const trust = openTrust(options.data, true);
+  const trust = await openTrust(options, true);
   try {
     const now = Date.now();
     const rows = [];

@@ -43,6 +43,10 @@ export interface ServeOptions {
   logFormat?: LogFormatChoice;
   /** `--drain-seconds`: on SIGTERM, answer /readyz 503 this long before closing connections. */
   drainSeconds?: number;
+  /** `rollcall relay --store postgres://…`: rooms and trust in PostgreSQL, shared by several relays. */
+  store?: string;
+  /** `rollcall relay --bus redis://…`: the bus between relays sharing `store`. */
+  bus?: string;
 }
 
 /** The process's loggers, one per component, all in the format the flags chose. */
@@ -285,25 +289,30 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
   await assertPortFree(options);
   const certificate = loadCertificate(options);
   await ensureAppBuilt(print);
-  const { startRelayServer } = await import('../../relay/index.ts');
+  const { startRelayServer, STORE_ERROR_CODE, redactedUrl, redisDisplayUrl } = await import('../../relay/index.ts');
   try {
     const logFor = loggers(options);
     const running = await startRelayServer({
       port: options.port,
       host: options.host,
       dataDir: resolve(options.data),
+      ...(options.store ? { storeUrl: options.store } : {}),
+      ...(options.bus ? { busUrl: options.bus } : {}),
       staticDir: APP_DIST_DIR,
       logger: logFor('relay'),
       ...relayLimitOptions(options),
       ...(certificate ? { tls: certificate.pair } : {}),
     });
     print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
+    // Never the URLs as given: they may hold passwords.
+    print(`  Rooms and trust: ${options.store ? `PostgreSQL at ${redactedUrl(options.store)}` : resolve(options.data)}${options.bus ? `; bus to the other relays: ${redisDisplayUrl(options.bus)}` : ''}`);
     if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
     closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
       await running.close({ drainMs: (options.drainSeconds ?? 0) * 1000 });
     });
   } catch (error) {
+    if ((error as { code?: string }).code === STORE_ERROR_CODE) throw new CliError((error as Error).message);
     throw listenError(error, options);
   }
 }

@@ -50,6 +50,9 @@ class FillableStore implements UpdateStore {
   get isOpen() {
     return this.inner.isOpen;
   }
+  get holdsKeys() {
+    return this.inner.holdsKeys;
+  }
   close() {
     return this.inner.close();
   }

@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../log/index.ts';
 import { decodeBusPayload, encodeBusPayload } from '../../relay/busPayload.ts';
 import type { BusMessage, RelayBus } from '../../relay/RelayBus.ts';
+import { memoryBusHub } from '../../relay/MemoryBus.ts';
 import { RedisBus } from '../../relay/RedisBus.ts';
 import { freePort, removeTempDirs, waitFor } from '../helpers/processes.ts';
 import { describeWithRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -139,6 +140,13 @@ function runRelayBusContract(name: string, harness: () => BusHarness): void {
     });
   });
 }
+
+/** In-process relays (tests of several Relay instances in one process) share one hub. */
+const memoryHub = memoryBusHub();
+runRelayBusContract('MemoryBus', () => ({
+  open: async (relayId) => memoryHub.open(relayId),
+  restart: () => memoryHub.restart(),
+}));
 
 describeWithRedis('RedisBus', () => {
   let redis: TestRedis;

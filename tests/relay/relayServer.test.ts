@@ -178,9 +178,9 @@ describe('keep-alive and HTTP', () => {
     const { relay, baseUrl } = await serve({ store });
     const ready = await fetch(`${baseUrl}/readyz`);
     expect([ready.status, await ready.json()]).toEqual([200, { ok: true }]);
-    store.close();
+    await store.close();
     const closed = await fetch(`${baseUrl}/readyz`);
-    expect([closed.status, await closed.json()]).toEqual([503, { ok: false, reason: 'a store is closed' }]);
+    expect([closed.status, await closed.json()]).toEqual([503, { ok: false, reason: 'a store is closed or unreachable' }]);
     relay.beginDraining();
     expect(await (await fetch(`${baseUrl}/readyz`)).json()).toMatchObject({ reason: expect.stringMatching(/^draining/) });
     expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
