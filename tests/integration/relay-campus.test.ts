@@ -18,7 +18,7 @@ import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } 
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
 import { entryUpdate, fakeEntry } from '../helpers/roomUpdates.ts';
-import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
+import { connectStudent, qrPayloadOf, type SimulatedStudent } from '../helpers/students.ts';
 import { validatorOfDataDir } from '../helpers/validatorProcess.ts';
 import { describeInCampus } from '../helpers/campus.ts';
 
@@ -190,7 +190,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     extraRelays.push(fresh);
     // The same phone, on the new relay: its entry and receipt come back from PostgreSQL (filtered).
     const again = phone(fresh.baseUrl, session.session_id, 'EMPTY-MACHINE-1', first.device);
-    expect(await again.receipt(entry.n)).toMatchObject({ status: 'accepted', student_id: 'EMPTY-MACHINE-1' });
+    expect(await again.receipt(entry.n, 30_000, qrPayloadOf(session).k)).toMatchObject({ status: 'accepted', student_id: 'EMPTY-MACHINE-1' });
     const whole = await roomSnapshot(fresh.baseUrl, session.session_id, validatorOfDataDir(validatorDir, 'prof-campus'));
     expect(Object.keys(whole.entries)).toEqual([entry.n]);
     expect(Object.keys(whole.receipts)).toEqual([entry.n]);
