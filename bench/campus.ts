@@ -116,7 +116,8 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
         child.once('close', (code) => reject(new Error(`campus worker ${i} exited with ${code} before reporting`)));
       }),
     );
-    child.send({ ...task, firstIndex, count: shares[i]! } satisfies CampusWorkerTask);
+    const share = { ...task, firstIndex, count: shares[i]! } satisfies CampusWorkerTask;
+    child.on('message', (m: CampusWorkerMessage) => m.type === 'listening' && child.send(share));
     firstIndex += shares[i]!;
   });
   await Promise.all(ready);
