@@ -40,7 +40,7 @@ export function postgresCpuSeconds(port: number): number {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return { pid: Number(pid), ppid: Number(fields[1]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
+        return { pid: Number(pid), ppid: Number(fields[1]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
       } catch {
         return undefined; // gone meanwhile
       }
@@ -74,7 +74,7 @@ export interface Campus {
 }
 
 /** Starts PostgreSQL, Redis, `relays` relays on both, Caddy over them, and an enrolled validator behind Caddy. */
-export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void): Promise<Campus> {
+export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: 'least_conn' | 'uri_hash' = 'least_conn'): Promise<Campus> {
   const postgres = await startPostgres();
   const stoppers: (() => Promise<unknown>)[] = [() => postgres.stop()];
   try {
@@ -101,9 +101,9 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
       stoppers.push(() => relay.stop());
     }
     log(`  ${relayCount} relays on ports ${relays.map((relay) => new URL(relay.url).port).join(', ')}`);
-    const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)));
+    const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)), { lbPolicy });
     stoppers.push(() => balancer.stop());
-    log(`  Caddy balancing them on ${balancer.baseUrl}`);
+    log(`  Caddy balancing them on ${balancer.baseUrl} (lb_policy ${lbPolicy})`);
     const validatorDir = tempDir('campus-validator-');
     // Enrolled straight in the shared trust store (what `rollcall relay enroll` + `--enroll` achieve).
     const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
