@@ -31,8 +31,9 @@ const HELP = `npm run bench -- --campus [options]
   --seconds T         each burst spread over T seconds (default 30)
   --idle-phones P     connected idle phones for the memory phase (default 10000; 0: skip it)
   --workers W         phone worker processes (default 2)
-  --lb-policy P       Caddy's lb_policy: least_conn (default: every room spread over every
-                      relay) or uri_hash (a room's sockets on one relay while it lives)
+  --lb-policy P       Caddy's lb_policy: least_conn (default) or uri_hash. Caddy 2.6 hashes the
+                      path *and* query, and phones carry ?device=…, so uri_hash does not keep a
+                      room's phones on one relay either (measured: the same CPU)
   --json FILE         also write the figures as JSON
   --help              this text
 

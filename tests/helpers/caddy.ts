@@ -47,7 +47,7 @@ export interface BalancerOptions {
   healthIntervalMs?: number;
   /** How long a request keeps trying other upstreams when the one it picked cannot be reached. */
   tryDurationMs?: number;
-  /** least_conn (default) spreads every room over every relay; uri_hash keeps a room's sockets on one relay while it lives. */
+  /** least_conn (default) spreads sockets evenly; uri_hash hashes path and query (a phone's ?device= too, so not per room). */
   lbPolicy?: 'least_conn' | 'uri_hash';
 }
 
