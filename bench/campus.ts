@@ -31,6 +31,9 @@ const HELP = `npm run bench -- --campus [options]
   --seconds T         each burst spread over T seconds (default 30)
   --idle-phones P     connected idle phones for the memory phase (default 10000; 0: skip it)
   --workers W         phone worker processes (default 2)
+  --lb-policy P       Caddy's lb_policy: least_conn (default) or uri_hash. Caddy 2.6 hashes the
+                      path *and* query, and phones carry ?device=…, so uri_hash does not keep a
+                      room's phones on one relay either (measured: the same CPU)
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -45,6 +48,7 @@ interface CampusOptions {
   spreadMs: number;
   idlePhones: number;
   workers: number;
+  lbPolicy: 'least_conn' | 'uri_hash';
   log: (line: string) => void;
 }
 
@@ -116,7 +120,8 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
         child.once('close', (code) => reject(new Error(`campus worker ${i} exited with ${code} before reporting`)));
       }),
     );
-    child.send({ ...task, firstIndex, count: shares[i]! } satisfies CampusWorkerTask);
+    const share = { ...task, firstIndex, count: shares[i]! } satisfies CampusWorkerTask;
+    child.on('message', (m: CampusWorkerMessage) => m.type === 'listening' && child.send(share));
     firstIndex += shares[i]!;
   });
   await Promise.all(ready);
@@ -253,6 +258,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     students_per_session: options.students,
     students: total,
     spread_s: options.spreadMs / 1000,
+    lb_policy: options.lbPolicy,
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
   };
@@ -263,7 +269,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     report.campus_skipped = 'rollcall relay has no --store/--bus in this tree';
   } else {
     options.log(`\n[1/5] Campus: PostgreSQL, Redis, ${options.relays} relays behind Caddy, one validator`);
-    const campus = await startCampus(options.relays, maxConnections, options.log);
+    const campus = await startCampus(options.relays, maxConnections, options.log, options.lbPolicy);
     try {
       Object.assign(report, await campusPhases(options, campus));
     } finally {
@@ -367,6 +373,11 @@ function printTable(r: Record<string, any>): void {
   for (const row of rows) console.log(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
 }
 
+function lbPolicyOf(text: string): 'least_conn' | 'uri_hash' {
+  if (text !== 'least_conn' && text !== 'uri_hash') throw new Error(`--lb-policy must be least_conn or uri_hash (got "${text}")`);
+  return text;
+}
+
 /** The `--campus` entry of `npm run bench`; returns the exit code. */
 export async function runCampusCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -378,6 +389,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       seconds: { type: 'string', default: '30' },
       'idle-phones': { type: 'string', default: '10000' },
       workers: { type: 'string', default: '2' },
+      'lb-policy': { type: 'string', default: 'least_conn' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -402,6 +414,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       spreadMs: seconds * 1000,
       idlePhones: whole('idle-phones', values['idle-phones']!, 0),
       workers: whole('workers', values.workers!, 1),
+      lbPolicy: lbPolicyOf(values['lb-policy']!),
       log: (line) => console.log(line),
     };
   } catch (error) {

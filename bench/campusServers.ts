@@ -6,6 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { silentLogger } from '../log/index.ts';
+import { PgTrustStore } from '../relay/PgTrustStore.ts';
 import { startCaddyBalancer } from '../tests/helpers/caddy.ts';
 import { startPostgres, type TestPostgres } from '../tests/helpers/postgres.ts';
 import { runCli, type StartedProcess } from '../tests/helpers/processes.ts';
@@ -38,7 +40,7 @@ export function postgresCpuSeconds(port: number): number {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return { pid: Number(pid), ppid: Number(fields[1]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
+        return { pid: Number(pid), ppid: Number(fields[1]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
       } catch {
         return undefined; // gone meanwhile
       }
@@ -72,7 +74,7 @@ export interface Campus {
 }
 
 /** Starts PostgreSQL, Redis, `relays` relays on both, Caddy over them, and an enrolled validator behind Caddy. */
-export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void): Promise<Campus> {
+export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: 'least_conn' | 'uri_hash' = 'least_conn'): Promise<Campus> {
   const postgres = await startPostgres();
   const stoppers: (() => Promise<unknown>)[] = [() => postgres.stop()];
   try {
@@ -99,13 +101,19 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
       stoppers.push(() => relay.stop());
     }
     log(`  ${relayCount} relays on ports ${relays.map((relay) => new URL(relay.url).port).join(', ')}`);
-    const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)));
+    const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)), { lbPolicy });
     stoppers.push(() => balancer.stop());
-    log(`  Caddy balancing them on ${balancer.baseUrl}`);
-    const code = await enrolmentCode(['--store', databaseUrl]);
+    log(`  Caddy balancing them on ${balancer.baseUrl} (lb_policy ${lbPolicy})`);
     const validatorDir = tempDir('campus-validator-');
+    // Enrolled straight in the shared trust store (what `rollcall relay enroll` + `--enroll` achieve).
+    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
+    try {
+      await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
+    } finally {
+      await trust.close();
+    }
     const validatorPort = await freePort();
-    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, balancer.baseUrl, ['--enroll', code]), validatorPort);
+    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, balancer.baseUrl), validatorPort);
     stoppers.push(() => validator.stop());
     log(`  validator enrolled in the shared trust store, following rooms through Caddy`);
     const ownDatabase = `dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'`;
@@ -130,14 +138,6 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
 
 async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
   for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
-}
-
-/** `rollcall relay enroll --name … <storeArgs>`: the one-time code it prints. */
-async function enrolmentCode(storeArgs: string[]): Promise<string> {
-  const result = await runCli(['relay', 'enroll', '--name', 'campus-validator', ...storeArgs]);
-  const code = /^\s+([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})\s*$/m.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !code) throw new Error(`rollcall relay enroll printed no code (exit ${result.code}): ${result.stdout}${result.stderr}`);
-  return code;
 }
 
 export interface SqliteHall {

@@ -5,7 +5,8 @@
  * if its relay dies; receipts are opened after the clock stops. `idle`: phones connect, sync and
  * stay connected until told to stop (the relays' memory per idle phone).
  *
- * IPC: the task in; `ready` once every phone is connected, `progress` every second, `done`.
+ * IPC: `listening`, then the task in; `ready` once every phone is connected, `progress` every
+ * half second, `done`.
  */
 import * as Y from 'yjs';
 import { sealEntry, toBase64Url } from '../crypto/index.ts';
@@ -43,6 +44,8 @@ export interface CampusPhoneResult {
 }
 
 export type CampusWorkerMessage =
+  /** The worker listens for its task (a task sent earlier, while tsx still loads the module, would be lost). */
+  | { type: 'listening' }
   | { type: 'ready' }
   | { type: 'progress'; submitted: number; receipts: number }
   | { type: 'done'; results: CampusPhoneResult[] };
@@ -144,3 +147,4 @@ process.once('message', (task: CampusWorkerTask) => {
     process.exit(1);
   });
 });
+send({ type: 'listening' });

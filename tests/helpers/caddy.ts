@@ -47,6 +47,8 @@ export interface BalancerOptions {
   healthIntervalMs?: number;
   /** How long a request keeps trying other upstreams when the one it picked cannot be reached. */
   tryDurationMs?: number;
+  /** least_conn (default) spreads sockets evenly; uri_hash hashes path and query (a phone's ?device= too, so not per room). */
+  lbPolicy?: 'least_conn' | 'uri_hash';
 }
 
 /**
@@ -57,7 +59,7 @@ export interface BalancerOptions {
  * `/readyz` polled every `health_interval` (active; 503 while a relay drains).
  * `least_conn`: WebSockets are long-lived, so new phones go where the fewest are.
  */
-export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthIntervalMs = 500, tryDurationMs = 5000 }: { port: number; upstreamPorts: number[]; stateDir: string } & BalancerOptions): string {
+export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthIntervalMs = 500, tryDurationMs = 5000, lbPolicy = 'least_conn' }: { port: number; upstreamPorts: number[]; stateDir: string } & BalancerOptions): string {
   return `{
 	admin off
 	auto_https off
@@ -68,7 +70,7 @@ export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthInterva
 http://127.0.0.1:${port} {
 	bind 127.0.0.1
 	reverse_proxy ${upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join(' ')} {
-		lb_policy least_conn
+		lb_policy ${lbPolicy}
 		lb_try_duration ${tryDurationMs}ms
 		lb_try_interval 100ms
 		fail_duration 10s

@@ -9,10 +9,12 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBytes, toBase64Url } from '../../crypto/index.ts';
+import { silentLogger } from '../../log/index.ts';
+import { PgTrustStore } from '../../relay/PgTrustStore.ts';
 import { createSession, type CreatedSession } from '../helpers/api.ts';
 import { startCaddyBalancer } from '../helpers/caddy.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { removeTempDirs, runCli, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
+import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
 import { entryUpdate, fakeEntry } from '../helpers/roomUpdates.ts';
@@ -76,15 +78,17 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     redis = await startRedis();
     for (let i = 0; i < 3; i++) relays.push(await startRollcall(relayArgs()));
     balancer = await startCaddyBalancer(relays.map((relay) => relay.port));
-    const enrolled = await runCli(['relay', 'enroll', '--name', 'prof-campus', '--store', databaseUrl]);
-    const code = /^\s+([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})\s*$/m.exec(enrolled.stdout)?.[1];
-    if (!code) throw new Error(`rollcall relay enroll --store printed no code: ${enrolled.stdout}${enrolled.stderr}`);
+    // Enrolled straight in the shared trust store (what `rollcall relay enroll` + `--enroll` achieve): every relay sees it.
     validatorDir = tempDir('rollcall-campus-validator-');
-    validatorOfDataDir(validatorDir, 'prof-campus');
+    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
+    try {
+      await validatorOfDataDir(validatorDir, 'prof-campus').enrolIn(trust);
+    } finally {
+      await trust.close();
+    }
     // The validator is connected to relay C only: phones elsewhere reach it through the bus.
     const relayC = relays[2]!;
-    validator = await startRollcall(['validator', '--data', validatorDir, '--relay', relayC.baseUrl, '--public-url', balancer.baseUrl, '--enroll', code]);
-    await waitFor(() => /Enrolled with the relay/.test(validator.stdout()), { message: 'the validator to enrol' });
+    validator = await startRollcall(['validator', '--data', validatorDir, '--relay', relayC.baseUrl, '--public-url', balancer.baseUrl]);
   }, 180_000);
 
   afterAll(async () => {

@@ -1,0 +1,32 @@
+/**
+ * A small run of `npm run bench -- --campus` so it cannot rot: PostgreSQL, Redis, three relays
+ * behind Caddy, a relay SIGKILLed mid-burst, the SQLite baseline. Correctness only (every
+ * student answered, nothing decided twice, the JSON keys the issue names); figures are never
+ * asserted: they belong to the bench on a quiet machine.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeInCampus } from '../helpers/campus.ts';
+import { removeTempDirs, runNode, tempDir } from '../helpers/processes.ts';
+
+afterAll(() => removeTempDirs());
+
+describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)', () => {
+  it('runs every phase, every student gets a receipt across the SIGKILL, and the JSON has the issue’s keys', async () => {
+    const json = join(tempDir('rollcall-campus-bench-'), 'campus.json');
+    const run = await runNode(
+      ['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--campus', '--sessions', '3', '--students', '10', '--seconds', '2', '--idle-phones', '60', '--json', json],
+      { timeoutMs: 280_000 },
+    );
+    expect(run.stderr).not.toMatch(/Error|failed/);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Record<string, any>;
+    expect(report).toMatchObject({ students: 30, receipts: 30, lost: 0, decided_twice: 0 });
+    for (const key of ['p99_ms', 'relay_cpu_ratio', 'failover_receipts', 'postgres_statements_per_entry']) expect(typeof report[key], key).toBe('number');
+    expect(report.failover).toMatchObject({ receipts: 30, lost: 0 });
+    expect(report.failover_receipts).toBe(report.failover_phones);
+    expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
+    expect(report.idle.kib_per_phone).toHaveLength(3);
+  }, 300_000);
+});
