@@ -86,7 +86,9 @@ export async function startWorkers(task: Omit<WorkerTask, 'firstIndex' | 'count'
         child.once('close', (code) => reject(new Error(`student worker ${i} exited with ${code} before reporting`)));
       }),
     );
-    child.send({ ...task, firstIndex, count } satisfies WorkerTask);
+    // Sent once the worker listens: a message that arrives while its modules still load is dropped.
+    const share = { ...task, firstIndex, count } satisfies WorkerTask;
+    child.on('message', (m: WorkerMessage) => m.type === 'listening' && child.send(share));
     firstIndex += count;
   });
   await Promise.all(ready);

@@ -54,6 +54,8 @@ export interface StudentResult {
 }
 
 export type WorkerMessage =
+  /** The worker listens for its task: a message sent before this would be dropped (no listener yet). */
+  | { type: 'listening' }
   | { type: 'ready' }
   | { type: 'progress'; submitted: number; receipts: number }
   | { type: 'done'; results: StudentResult[] };
@@ -253,3 +255,4 @@ process.once('message', (task: WorkerTask) => {
     process.exit(1);
   });
 });
+send({ type: 'listening' });
