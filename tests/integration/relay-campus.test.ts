@@ -5,8 +5,7 @@
  * one of the issue's "done when" cases. Faults come at chosen points (a SIGKILL right after the
  * first half of a burst was sent, Redis stopped between two halves), never after a random sleep.
  */
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { readValidatorStore } from '../helpers/validatorStore.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBytes, toBase64Url } from '../../crypto/index.ts';
 import { silentLogger } from '../../log/index.ts';
@@ -63,14 +62,12 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
 
   /** Decisions per student of a session in the validator's own database (two = decided twice). */
   function decisionsPerStudent(sessionId: string): Map<string, number> {
-    const db = new Database(join(validatorDir, 'validator.db'), { readonly: true });
-    try {
-      const rows = db.prepare('SELECT student_id, COUNT(*) AS n FROM decisions WHERE session_id = ? GROUP BY student_id').all(sessionId) as { student_id: string; n: number }[];
-      return new Map(rows.map((row) => [row.student_id, row.n]));
-    } finally {
-      db.close();
-    }
+    const decisions = readValidatorStore(validatorDir, (store) => store.decisionsForSession(sessionId));
+    const perStudent = new Map<string, number>();
+    for (const decision of decisions) perStudent.set(decision.studentId ?? "", (perStudent.get(decision.studentId ?? "") ?? 0) + 1);
+    return perStudent;
   }
+
 
   beforeAll(async () => {
     postgres = await startPostgres();
