@@ -7,6 +7,7 @@
  * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
  * exit code is 1 only when a receipt was lost or an entry decided twice.
  */
+import type { BalancerPolicy } from '../tests/helpers/caddy.ts';
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,9 +32,10 @@ const HELP = `npm run bench -- --campus [options]
   --seconds T         each burst spread over T seconds (default 30)
   --idle-phones P     connected idle phones for the memory phase (default 10000; 0: skip it)
   --workers W         phone worker processes (default 2)
-  --lb-policy P       Caddy's lb_policy: least_conn (default) or uri_hash. Caddy 2.6 hashes the
-                      path *and* query, and phones carry ?device=…, so uri_hash does not keep a
-                      room's phones on one relay either (measured: the same CPU)
+  --lb-policy P       least_conn (default), uri_hash or room_hash. Caddy 2.6's uri_hash hashes the
+                      path *and* query, and phones carry ?device=…, so it does not keep a room's
+                      phones on one relay (measured: the same CPU as least_conn); room_hash does
+                      (the path copied into a header, lb_policy header: docs/scaling.md)
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -48,7 +50,7 @@ interface CampusOptions {
   spreadMs: number;
   idlePhones: number;
   workers: number;
-  lbPolicy: 'least_conn' | 'uri_hash';
+  lbPolicy: BalancerPolicy;
   log: (line: string) => void;
 }
 
@@ -373,8 +375,8 @@ function printTable(r: Record<string, any>): void {
   for (const row of rows) console.log(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
 }
 
-function lbPolicyOf(text: string): 'least_conn' | 'uri_hash' {
-  if (text !== 'least_conn' && text !== 'uri_hash') throw new Error(`--lb-policy must be least_conn or uri_hash (got "${text}")`);
+function lbPolicyOf(text: string): BalancerPolicy {
+  if (text !== 'least_conn' && text !== 'uri_hash' && text !== 'room_hash') throw new Error(`--lb-policy must be least_conn, uri_hash or room_hash (got "${text}")`);
   return text;
 }
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { silentLogger } from '../log/index.ts';
 import { PgTrustStore } from '../relay/PgTrustStore.ts';
-import { startCaddyBalancer } from '../tests/helpers/caddy.ts';
+import { startCaddyBalancer, type BalancerPolicy } from '../tests/helpers/caddy.ts';
 import { startPostgres, type TestPostgres } from '../tests/helpers/postgres.ts';
 import { runCli, type StartedProcess } from '../tests/helpers/processes.ts';
 import { startRedis, type TestRedis } from '../tests/helpers/redis.ts';
@@ -74,7 +74,7 @@ export interface Campus {
 }
 
 /** Starts PostgreSQL, Redis, `relays` relays on both, Caddy over them, and an enrolled validator behind Caddy. */
-export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: 'least_conn' | 'uri_hash' = 'least_conn'): Promise<Campus> {
+export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: BalancerPolicy = 'least_conn'): Promise<Campus> {
   const postgres = await startPostgres();
   const stoppers: (() => Promise<unknown>)[] = [() => postgres.stop()];
   try {

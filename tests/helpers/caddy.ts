@@ -42,13 +42,19 @@ export async function startCaddy(pki: TestPki, upstreamPort: number): Promise<St
   });
 }
 
+export type BalancerPolicy = 'least_conn' | 'uri_hash' | 'room_hash';
+
 export interface BalancerOptions {
   /** How often Caddy asks each upstream's /readyz (a draining or dead relay is taken out). */
   healthIntervalMs?: number;
   /** How long a request keeps trying other upstreams when the one it picked cannot be reached. */
   tryDurationMs?: number;
-  /** least_conn (default) spreads sockets evenly; uri_hash hashes path and query (a phone's ?device= too, so not per room). */
-  lbPolicy?: 'least_conn' | 'uri_hash';
+  /**
+   * least_conn (default) spreads sockets evenly; uri_hash hashes path and query (a phone's
+   * ?device= too, so not per room); room_hash keeps a room's sockets on one relay while it lives
+   * (Caddy copies the path, /sync/<room>, into a header and hashes that: docs/scaling.md).
+   */
+  lbPolicy?: BalancerPolicy;
 }
 
 /**
@@ -69,8 +75,8 @@ export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthInterva
 
 http://127.0.0.1:${port} {
 	bind 127.0.0.1
-	reverse_proxy ${upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join(' ')} {
-		lb_policy ${lbPolicy}
+${lbPolicy === 'room_hash' ? '\trequest_header X-Rollcall-Room {path}\n' : ''}	reverse_proxy ${upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join(' ')} {
+		lb_policy ${lbPolicy === 'room_hash' ? 'header X-Rollcall-Room' : lbPolicy}
 		lb_try_duration ${tryDurationMs}ms
 		lb_try_interval 100ms
 		fail_duration 10s
