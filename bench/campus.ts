@@ -7,6 +7,7 @@
  * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
  * exit code is 1 only when a receipt was lost or an entry decided twice.
  */
+import { relayMetrics } from '../tests/helpers/relayMetrics.ts';
 import type { BalancerPolicy } from '../tests/helpers/caddy.ts';
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -212,6 +213,27 @@ function rssKiB(pid: number): number {
   return match ? Number(match[1]) : Number.NaN;
 }
 
+/**
+ * With room affinity, waits until each room is loaded on one relay only: opening the sessions
+ * (and the idle phones) loaded every room on every relay, and a loaded room hears all of its
+ * updates through the bus, which is the very work affinity saves. A room with no peer unloads
+ * after a minute (relay/limits.ts `idleUnloadMs`).
+ */
+async function roomsOnOneRelay(options: CampusOptions, relays: readonly { url: string }[], rooms: number): Promise<void> {
+  options.log(`  room_hash: waiting for the rooms the set-up loaded everywhere to unload (a minute after their last peer)`);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const loaded = await Promise.all(relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_open_rooms') ?? 0));
+    const total = loaded.reduce((a, b) => a + b, 0);
+    if (total <= rooms) {
+      options.log(`  rooms loaded per relay: ${loaded.join(' + ')} = ${total} for ${rooms} sessions`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`rooms still loaded on several relays after 120 s (${loaded.join(' + ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 /** A relay's JS heap in use plus memory outside the heap (Buffers), in KiB, from its /metrics. */
 async function heapKiB(relay: ServerProcess): Promise<number> {
   const text = await (await fetch(`${relay.url}/metrics`)).text();
@@ -311,6 +333,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     options.log(`\n[2/5] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
     idle = await idlePhase(options, campus.relays, sessions);
   }
+  if (options.lbPolicy === 'room_hash') await roomsOnOneRelay(options, campus.relays, sessions.length);
   await campus.resetStatements();
   options.log(`\n[3/5] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
