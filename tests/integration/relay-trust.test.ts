@@ -4,7 +4,7 @@
  * (`rollcall validator --relay … --enroll <code>`), and the embedded default (`rollcall start`).
  * Each test is an attack a security review reproduced on the relay before these rules.
  */
-import Database from 'better-sqlite3';
+import { SqliteUpdateStore } from '../../relay/index.ts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,13 +50,15 @@ async function upgradeStatus(baseUrl: string, room: string, device?: string): Pr
   }
 }
 
-function storedRows(relayDataDir: string, rooms: string[]): number {
-  const db = new Database(join(relayDataDir, 'relay.db'), { readonly: true });
+/** Rows the relay stored for `rooms`, read through its store's API (never its SQL). */
+async function storedRows(relayDataDir: string, rooms: string[]): Promise<number> {
+  const store = new SqliteUpdateStore(join(relayDataDir, 'relay.db'));
   try {
-    const count = db.prepare(`SELECT COUNT(*) AS n FROM room_updates WHERE room IN (${rooms.map(() => '?').join(',')})`).get(...rooms) as { n: number };
-    return count.n;
+    let rows = 0;
+    for (const room of rooms) rows += (await store.load(room)).length;
+    return rows;
   } finally {
-    db.close();
+    store.close();
   }
 }
 
@@ -174,7 +176,7 @@ describe('a hosted relay with the professor’s validator connecting out', () =>
     silent.sendUpdate(entryUpdate(fakeEntry()));
     expect(await silent.closed()).toMatchObject({ code: 4401 });
     expect(silent.relayStateVector).toBeUndefined();
-    expect(storedRows(relayDir, rooms)).toBe(0);
+    expect(await storedRows(relayDir, rooms)).toBe(0);
   });
 
   it('[R10] a second enrolled validator can neither open nor answer the first one’s room', async () => {
@@ -275,6 +277,6 @@ describe('the embedded default (rollcall start) under the same attacks', () => {
   it('[R9] room spam: random rooms are refused at the upgrade and nothing is stored', async () => {
     const rooms = Array.from({ length: 31 }, () => randomUUID());
     for (const room of rooms) expect(await upgradeStatus(server.baseUrl, room, toBase64Url(randomBytes(32)))).toBe(404);
-    expect(storedRows(dataDir, rooms)).toBe(0);
+    expect(await storedRows(dataDir, rooms)).toBe(0);
   });
 });
