@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpsRequest, TEST_HOST, type TestPki } from './https.ts';
-import { freePort, startExecutable, tempDir, type StartedProcess } from './processes.ts';
+import { freePort, freePorts, startExecutable, tempDir, type StartedProcess } from './processes.ts';
 
 /** The Caddyfile of the test: https://rollcall.test:<port> in front of `upstreamPort`. */
 export function testCaddyfile({ port, httpPort, upstreamPort, pki, stateDir }: { port: number; httpPort: number; upstreamPort: number; pki: TestPki; stateDir: string }): string {
@@ -31,9 +31,10 @@ https://${TEST_HOST}:${port} {
 /** Starts `caddy run` in front of `upstreamPort`; ready when GET /healthz through it answers 200 over TLS. */
 export async function startCaddy(pki: TestPki, upstreamPort: number): Promise<StartedProcess> {
   const dir = tempDir('rollcall-caddy-');
-  const port = await freePort();
+  // Two distinct ports: Caddy refuses an https_port equal to its http_port.
+  const [port, httpPort] = (await freePorts(2)) as [number, number];
   const config = join(dir, 'Caddyfile');
-  writeFileSync(config, testCaddyfile({ port, httpPort: await freePort(), upstreamPort, pki, stateDir: join(dir, 'state') }));
+  writeFileSync(config, testCaddyfile({ port, httpPort, upstreamPort, pki, stateDir: join(dir, 'state') }));
   return startExecutable('caddy', ['run', '--config', config, '--adapter', 'caddyfile'], {
     port,
     env: { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },

@@ -62,6 +62,32 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `count` distinct loopback ports nobody listens on right now. Two `freePort()` calls may return
+ * the same port (the first is closed before the second is chosen, and the OS may hand it out
+ * again): a config that needs two ports (Caddy's https_port and http_port) takes them here,
+ * chosen while all of them are held.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolvePort, reject) => {
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => {
+              const address = server.address();
+              resolvePort(typeof address === 'object' && address ? address.port : 0);
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((closed) => (server.listening ? server.close(() => closed()) : closed()))));
+  }
+}
+
 export interface StartedProcess {
   child: ChildProcess;
   port: number;
