@@ -19,7 +19,7 @@ import { sendAndSettle } from '../tests/helpers/roomWriters.ts';
 import { TestValidator } from '../tests/helpers/testValidator.ts';
 import { validatorOfDataDir } from '../tests/helpers/validatorProcess.ts';
 import { cpuSeconds, cpuTimes, peakRssMiB, type CpuTimes } from './procStats.ts';
-import { freePort, startServer, startWorkers, type ServerProcess } from './processes.ts';
+import { freePort, freePorts, startServer, startWorkers, type ServerProcess } from './processes.ts';
 import type { ValidatorProof } from './rawStudent.ts';
 import type { StudentResult } from './studentWorker.ts';
 
@@ -252,8 +252,8 @@ function profileArgs(options: BenchOptions, name: string): string[] {
 export async function rollcallPhase(options: BenchOptions): Promise<RollcallFigures> {
   const relayDir = tempDir('bench-relay-');
   const validatorDir = tempDir('bench-validator-');
-  const relayPort = await freePort();
-  const validatorPort = await freePort();
+  // Chosen together: two freePort() calls in a row may return the same port.
+  const [relayPort, validatorPort] = (await freePorts(2)) as [number, number];
   // The validator's identity, enrolled before the relay starts; the bench also reads the room whole as it.
   const identity = await validatorOfDataDir(validatorDir, 'bench-validator').enrolInDataDir(relayDir);
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, relayDir, options), relayPort, profileArgs(options, 'relay'));

@@ -6,7 +6,7 @@ import type { StudentResult, WorkerMessage, WorkerTask } from './studentWorker.t
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export { freePort } from '../tests/helpers/processes.ts';
+export { freePort, freePorts } from '../tests/helpers/processes.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
