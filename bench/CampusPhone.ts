@@ -6,12 +6,10 @@
  * (empty) state vector, then its entry again if it had sent it. A relay that has the entry
  * counts the copy as a duplicate; one whose room has the receipt sends it in sync step 2.
  */
-import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
+import { encodeSyncStep1, encodeSyncUpdate } from '../relay/syncMessages.ts';
 
-const MESSAGE_SYNC = 0;
 const RECEIPTS = Buffer.from('receipts');
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
@@ -50,10 +48,7 @@ export class CampusPhone {
   /** Encodes the entry's update ahead of `submit`. */
   prepare(nonce: string, update: Uint8Array): void {
     this.#nonce = Buffer.from(nonce);
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MESSAGE_SYNC);
-    syncProtocol.writeUpdate(encoder, update);
-    this.#entryMessage = encoding.toUint8Array(encoder);
+    this.#entryMessage = encodeSyncUpdate(update);
   }
 
   submit(): void {
@@ -104,9 +99,7 @@ export class CampusPhone {
   }
 }
 
+/** Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). */
 function syncStep1(): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_SYNC);
-  syncProtocol.writeSyncStep1(encoder, new Y.Doc());
-  return encoding.toUint8Array(encoder);
+  return encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
 }

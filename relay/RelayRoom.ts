@@ -70,6 +70,8 @@ type Job =
   | { kind: 'stored'; row: StoredUpdate }
   | { kind: 'catch-up' };
 
+const NO_KEYS: readonly ItemKey[] = [];
+
 function keysOf(fresh: HeldItem[]): ItemKey[] {
   return fresh.map((held) => ({ root: held.kind === 'entry' ? ROOT_ENTRIES : ROOT_RECEIPTS, key: held.key }));
 }
@@ -275,7 +277,9 @@ export class RelayRoom {
     let appended;
     try {
       const startedAt = performance.now();
-      appended = await this.#options.store.append(this.name, prepared.toStore, keysOf(prepared.fresh));
+      const { store } = this.#options;
+      // A store of one relay (SQLite) does not record keys: its room's memory already holds R7.
+      appended = await store.append(this.name, prepared.toStore, store.holdsKeys ? keysOf(prepared.fresh) : NO_KEYS);
       this.#options.observeAppendSeconds((performance.now() - startedAt) / 1000);
       if (!appended.ok) {
         // Another relay stored one of these keys a moment ago (or an earlier attempt of ours whose

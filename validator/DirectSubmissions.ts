@@ -11,8 +11,7 @@ import { z } from 'zod';
 import { ACCEPTED_LATE_TEXT, QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
 import { AddressRateLimiter } from './AddressRateLimiter.ts';
 import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
-import { lateAfterMinutes } from './sessionTimes.ts';
-import { scanStatus } from './studentStatus.ts';
+import { scanStatus, statusSession } from './studentStatus.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from '../log/index.ts';
 import { decide } from './rules.ts';
@@ -166,7 +165,7 @@ export class DirectSubmissions {
     this.#options.logger.info('decision', { via: 'direct', session: session.id, status: decision.status, reason: decision.reason, stored: isStored });
     const common = { status: decision.status, reason: decision.reason, flags: decision.flags, session_id: session.id, course: session.course, decided_at: decision.decidedAtMs };
     if (decision.status === 'accepted') {
-      const attendanceStatus = scanStatus(decision, { ...session, lateAfterMinutes: lateAfterMinutes(session) });
+      const attendanceStatus = scanStatus(decision, statusSession(session));
       return answer(200, { ...common, attendance_status: attendanceStatus, message: attendanceStatus === 'late' ? ACCEPTED_LATE_TEXT : REASON_TEXT.ok });
     }
     const reason = decision.reason as RejectionReason;

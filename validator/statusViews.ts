@@ -5,9 +5,8 @@
  */
 import type { CourseSettings, ReportResponse, SessionCounts, SessionStatusesResponse, StudentRecordResponse } from '../protocol/index.ts';
 import { publicSession } from './sessions.ts';
-import { lateAfterMinutes } from './sessionTimes.ts';
 import { studentKey } from './studentIds.ts';
-import { sessionStatuses, type RosterEntry, type SessionStatuses } from './studentStatus.ts';
+import { sessionStatuses, statusSession, type RosterEntry, type SessionStatuses } from './studentStatus.ts';
 import { buildTermReport } from './termReport.ts';
 import type { SessionRecord } from './types.ts';
 import type { ValidatorStore } from './ValidatorStore.ts';
@@ -36,7 +35,7 @@ export function courseContexts(store: ValidatorStore): (course: string) => Cours
 /** The statuses of one session's students now. */
 export function statusesOf(store: ValidatorStore, session: SessionRecord, nowMs: number, context = courseContext(store, session.course)): SessionStatuses {
   return sessionStatuses({
-    session: { ...session, lateAfterMinutes: lateAfterMinutes(session) },
+    session: statusSession(session),
     settings: context.settings,
     roster: context.roster,
     decisions: store.decisionsForSession(session.id),

@@ -6,7 +6,7 @@
  * present or late by itself, and the answer says which absences may still change.
  */
 import type { AttendanceStatus, CourseSettings, ReviewItem, StatusChange, StatusCounts, StudentStatus } from '../protocol/index.ts';
-import { provisionalUntilMs, sessionEndMs } from './sessionTimes.ts';
+import { lateAfterMinutes, provisionalUntilMs, sessionEndMs } from './sessionTimes.ts';
 import { studentKey } from './studentIds.ts';
 import type { Decision, SessionRecord } from './types.ts';
 
@@ -22,6 +22,11 @@ export type StatusSession = Pick<SessionRecord, 'startsAtS' | 'endsAtS' | 'lateS
   endedEarlyAtMs?: number | undefined;
   lateAfterMinutes: number | null;
 };
+
+/** A stored session as the status functions read it (its late rule taken from its options). */
+export function statusSession(session: SessionRecord): StatusSession {
+  return { ...session, lateAfterMinutes: lateAfterMinutes(session) };
+}
 
 export interface SessionStatusInput {
   session: StatusSession;

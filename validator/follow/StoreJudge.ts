@@ -25,8 +25,8 @@ import {
 import { sealReceipt } from '../../crypto/index.ts';
 import { decideAndRecord, type BatchResult } from '../decideBatch.ts';
 import { nativeSharedKey } from '../nativeSharedKey.ts';
-import { lateAfterMinutes } from '../sessionTimes.ts';
-import { scanStatus } from '../studentStatus.ts';
+import { provisionalUntilMs } from '../sessionTimes.ts';
+import { scanStatus, statusSession } from '../studentStatus.ts';
 import type { EntryInput } from '../rules.ts';
 import type { Decision, SessionRecord } from '../types.ts';
 import type { ValidatorStore } from '../ValidatorStore.ts';
@@ -165,7 +165,7 @@ export class StoreJudge implements EntryJudge {
       // Answered in kind (SPEC.md F2): a v1 entry gets a v1 receipt, which a device of the
       // previous release can read; a v2 entry gets a v2 receipt that says present or late.
       const version = result.isNew ? (result.entryVersion ?? 1) : sealedEntryVersion(seen.raw, key);
-      const attendance = version >= 2 && result.decision.status === 'accepted' ? scanStatus(result.decision, { ...session, lateAfterMinutes: lateAfterMinutes(session) }) : undefined;
+      const attendance = version >= 2 && result.decision.status === 'accepted' ? scanStatus(result.decision, statusSession(session)) : undefined;
       receipts.push(sealReceipt(receiptPlaintext(result.decision, version, attendance), result.decision.nonce, key));
     });
     return receipts;
@@ -194,7 +194,7 @@ export class StoreJudge implements EntryJudge {
  * being refused by the relay with no answer (SPEC.md R9, `LATE_ANSWER_GRACE_MS`).
  */
 export function writesUntilMs(session: Pick<SessionRecord, 'endsAtS' | 'lateSyncMinutes'>): number {
-  return session.endsAtS * 1000 + session.lateSyncMinutes * 60_000 + LATE_ANSWER_GRACE_MS;
+  return provisionalUntilMs(session) + LATE_ANSWER_GRACE_MS;
 }
 
 /** The session's room grant, signed now (SPEC.md "Room grants"). */
