@@ -142,6 +142,11 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--bus <url>', 'several relays on one --store: Redis to hear each other’s updates, redis://[:password@]host:port (needs --store)').env('ROLLCALL_RELAY_BUS'),
     )
+    .addOption(
+      new Option('--store-batch-ms <ms>', 'with --store: updates admitted within this many ms are stored in one PostgreSQL statement (0: only those arriving together); each waits at most this long')
+        .default(10)
+        .argParser(integer('--store-batch-ms', 0, 1000)),
+    )
     .addOption(maxConnectionsOption())
     .addOption(drainOption())
     .addOption(logFormatOption())

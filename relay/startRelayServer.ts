@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { RelayLimits } from './limits.ts';
+import { relayLimits, type RelayLimits } from './limits.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { PgDatabase } from './PgDatabase.ts';
 import { PgTrustStore } from './PgTrustStore.ts';
@@ -85,7 +85,7 @@ async function openStores(options: RelayServerOptions, logger: Logger): Promise<
     throw error;
   }
   return {
-    store: new PgUpdateStore(database),
+    store: new PgUpdateStore(database, { batchWindowMs: relayLimits(options.limits).storeBatchMs }),
     trust: new PgTrustStore(database),
     ...(bus ? { bus } : {}),
     close: async () => {

@@ -34,6 +34,8 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `rollcall relay --store-batch-ms`: R13's window on a shared store. */
+  storeBatchMs?: number;
   /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
   tlsCert?: string;
   tlsKey?: string;
@@ -102,7 +104,11 @@ function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<D
 }
 
 function relayLimitOptions(options: ServeOptions) {
-  return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
+  const limits = {
+    ...(options.maxConnectionsPerAddress ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress } : {}),
+    ...(options.storeBatchMs !== undefined ? { storeBatchMs: options.storeBatchMs } : {}),
+  };
+  return Object.keys(limits).length > 0 ? { limits } : {};
 }
 
 /**
