@@ -72,6 +72,8 @@ export class PgUpdateStore implements UpdateStore {
   readonly #batchWindowMs: number;
   readonly #maxBatch: number;
   #pending: PendingAppend[] = [];
+  #appends = 0;
+  #statements = 0;
   #flushTimer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   #isClosed = false;
 
@@ -117,7 +119,13 @@ export class PgUpdateStore implements UpdateStore {
     while (this.#pending.length > 0) void this.#send(this.#pending.splice(0, this.#maxBatch));
   }
 
+  /** Appends answered, and the statements they took (a group is one; its fallback one per append). */
+  get statistics(): { appends: number; statements: number } {
+    return { appends: this.#appends, statements: this.#statements };
+  }
+
   async #send(group: PendingAppend[]): Promise<void> {
+    this.#appends += group.length;
     try {
       const rows = group.length === 1 ? [await this.#appendOne(group[0]!)] : await this.#appendMany(group);
       group.forEach((pending, i) => pending.resolve(appended(rows[i]!)));
@@ -133,6 +141,7 @@ export class PgUpdateStore implements UpdateStore {
   }
 
   async #appendOne({ room, update, keys }: PendingAppend): Promise<AppendRow> {
+    this.#statements++;
     const [row] = await this.#database.query<AppendRow>(SQL.append, [room, asBuffer(update), keys.map((item) => item.root), keys.map((item) => item.key)]);
     if (!row) throw new Error('rollcall_append answered nothing');
     return row;
@@ -143,6 +152,7 @@ export class PgUpdateStore implements UpdateStore {
     const order = group.map((_, i) => i).sort((a, b) => (group[a]!.room < group[b]!.room ? -1 : group[a]!.room > group[b]!.room ? 1 : a - b));
     const sorted = order.map((i) => group[i]!);
     const keys = sorted.flatMap((pending) => pending.keys);
+    this.#statements++;
     const rows = await this.#database.query<AppendRow>(SQL.appendMany, [
       sorted.map((pending) => pending.room),
       Buffer.concat(sorted.map((pending) => pending.update)),
