@@ -249,10 +249,13 @@ export class Relay {
       this.#unusableForwardedFor++;
       if (!this.#loggedUnusable.has(client.source)) {
         this.#loggedUnusable.add(client.source);
-        const what = client.source === 'missing_header' ? 'no X-Forwarded-For' : 'an X-Forwarded-For that is not a list of IP addresses';
-        this.#logger.warn(`a request from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11a). Logged once; a load balancer should set the header (Caddy's reverse_proxy does)`, {
-          proxy: client.address,
-        });
+        // No header can be honest (a probe, `rollcall start`'s own follower on loopback): info.
+        // A header that is not a list of addresses is a proxy misconfigured: a warning.
+        if (client.source === 'missing_header') {
+          this.#logger.info("a request from a trusted proxy carried no X-Forwarded-For: it is counted under the proxy's own address (R11a). Logged once; a load balancer in front should set the header (Caddy's reverse_proxy does)", { proxy: client.address });
+        } else {
+          this.#logger.warn("a request from a trusted proxy carried an X-Forwarded-For that is not a list of IP addresses: it is counted under the proxy's own address (R11a). Logged once; check what the proxy writes in the header", { proxy: client.address });
+        }
       }
     }
     return client.address;

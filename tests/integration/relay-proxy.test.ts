@@ -94,6 +94,15 @@ function refusedAddresses(relay: StartedProcess): unknown[] {
     .map((record) => record.address);
 }
 
+/**
+ * The addresses named by the R11 refusal lines logged from line `from` on, once there are
+ * `count` of them (stderr reaches the test after the HTTP answer does).
+ */
+async function refusalsLogged(relay: StartedProcess, from: number, count: number): Promise<unknown[]> {
+  await waitFor(() => refusedAddresses(relay).length >= from + count, { message: `${count} R11 refusal log lines` });
+  return refusedAddresses(relay).slice(from);
+}
+
 async function endPhones(relay: StartedProcess): Promise<void> {
   for (const client of clients.splice(0)) client.end();
   await waitFor(async () => (await connections(relay)) === 0, { message: 'the phones’ connections to close' });
@@ -117,42 +126,51 @@ describe.skipIf(missing !== undefined)('a relay behind Caddy with --trusted-prox
 
   afterEach(async () => endPhones(trusting.relay));
 
-  it('says which proxies it trusts when it starts', () => {
-    expect(trusting.relay.stdout()).toContain('Trusted proxies (their X-Forwarded-For names the client R11 counts): 127.0.0.1');
+  it('says which proxies it trusts when it starts', async () => {
+    await waitFor(() => trusting.relay.stdout().includes('Trusted proxies (their X-Forwarded-For names the client R11 counts): 127.0.0.1'), { message: 'the banner’s trusted proxies' });
   });
 
   it('[R11][R11a] counts each phone behind the proxy under its own address: a third from 127.0.0.2 is refused, one from 127.0.0.3 connects', async () => {
     const { balancer, relay, room } = trusting;
+    const logged = refusedAddresses(relay).length;
     expect(await phone(balancer.baseUrl, room, '127.0.0.2')).toBe(101);
     expect(await phone(balancer.baseUrl, room, '127.0.0.2')).toBe(101);
     // Caddy replaces what a phone writes in X-Forwarded-For: a forged one buys nothing.
     expect(await phone(balancer.baseUrl, room, '127.0.0.2', { 'x-forwarded-for': '10.9.9.9' })).toBe(429);
     expect(await phone(balancer.baseUrl, room, '127.0.0.3')).toBe(101);
     expect(await connections(relay)).toBe(3);
-    expect(refusedAddresses(relay)).toEqual(['127.0.0.2']);
+    expect(await refusalsLogged(relay, logged, 1)).toEqual(['127.0.0.2']);
   });
 
   it('[R11a] ignores X-Forwarded-For from a peer that is not a trusted proxy: a phone straight from 127.0.0.5 is counted as 127.0.0.5', async () => {
     const { relay, room } = trusting;
+    const logged = refusedAddresses(relay).length;
     expect(await phone(relay.baseUrl, room, '127.0.0.5', { 'x-forwarded-for': '10.9.9.9' })).toBe(101);
     expect(await phone(relay.baseUrl, room, '127.0.0.5', { 'x-forwarded-for': '10.9.9.8' })).toBe(101);
     expect(await phone(relay.baseUrl, room, '127.0.0.5', { 'x-forwarded-for': '10.9.9.7' })).toBe(429);
-    expect(refusedAddresses(relay).at(-1)).toBe('127.0.0.5');
+    expect(await refusalsLogged(relay, logged, 1)).toEqual(['127.0.0.5']);
     expect(relay.stderr()).not.toContain('10.9.9.');
   });
 
-  it('[R11a] a trusted proxy’s request without X-Forwarded-For is counted under the proxy’s address, and logged once, not per request', async () => {
+  it('[R11a] a trusted proxy’s request without a usable X-Forwarded-For is counted under the proxy’s address, and logged once, not per request', async () => {
     const { relay, room } = trusting;
+    const logged = refusedAddresses(relay).length;
     const unusable = async () => (await relayMetrics(relay.baseUrl)).get('rollcall_relay_unusable_forwarded_for_total') ?? 0;
     const before = await unusable();
-    // Straight from 127.0.0.1, the trusted proxy's own address, with no header.
+    // Straight from 127.0.0.1, the trusted proxy's own address: no header, then a header that lists no address.
     expect(await phone(relay.baseUrl, room, '127.0.0.1')).toBe(101);
     expect(await phone(relay.baseUrl, room, '127.0.0.1')).toBe(101);
     expect(await phone(relay.baseUrl, room, '127.0.0.1')).toBe(429);
-    expect(await unusable()).toBe(before + 3);
-    const warnings = logRecords(relay.stderr()).filter((record) => record.msg.startsWith('a request from a trusted proxy carried no X-Forwarded-For'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.proxy).toBe('127.0.0.1');
+    expect(await phone(relay.baseUrl, room, '127.0.0.1', { 'x-forwarded-for': 'unknown' })).toBe(429);
+    expect(await phone(relay.baseUrl, room, '127.0.0.1', { 'x-forwarded-for': '203.0.113.9:4711' })).toBe(429);
+    expect(await unusable()).toBe(before + 5);
+    // The last request's refusal is logged after anything its address could log: once it is here, all is.
+    expect(await refusalsLogged(relay, logged, 3)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+    const records = logRecords(relay.stderr());
+    const missingLines = records.filter((record) => record.msg.startsWith('a request from a trusted proxy carried no X-Forwarded-For'));
+    const malformedLines = records.filter((record) => record.msg.startsWith('a request from a trusted proxy carried an X-Forwarded-For that is not a list of IP addresses'));
+    expect(missingLines.map((record) => [record.level, record.proxy])).toEqual([['info', '127.0.0.1']]);
+    expect(malformedLines.map((record) => [record.level, record.proxy])).toEqual([['warn', '127.0.0.1']]);
   });
 
   it('[R11][R11a] one address behind the proxy exhausting its enrolment attempts does not block another', async () => {
@@ -174,12 +192,13 @@ describe.skipIf(missing !== undefined)('a relay behind Caddy without --trusted-p
 
   it('[R11][R11a] counts every phone behind the proxy as the proxy’s one address', async () => {
     const { balancer, relay, room } = plain;
+    const logged = refusedAddresses(relay).length;
     expect(await phone(balancer.baseUrl, room, '127.0.0.2')).toBe(101);
     expect(await phone(balancer.baseUrl, room, '127.0.0.2')).toBe(101);
     expect(await phone(balancer.baseUrl, room, '127.0.0.2')).toBe(429);
     expect(await phone(balancer.baseUrl, room, '127.0.0.3')).toBe(429);
     expect(await connections(relay)).toBe(2);
-    expect(refusedAddresses(relay)).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect(await refusalsLogged(relay, logged, 2)).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 
   it('[R11][R11a] shares one enrolment bucket among every address behind the proxy', async () => {
@@ -208,5 +227,32 @@ describe('rollcall relay --trusted-proxy', () => {
       expect(help.stdout).toContain('--trusted-proxy <list>');
       expect(help.stdout).toMatch(/X-Forwarded-For\s+names the\s+client/);
     }
+  });
+});
+
+describe('rollcall start --trusted-proxy', () => {
+  let server: StartedProcess | undefined;
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('[R11][R11a] counts the client a trusted proxy names on the embedded relay too', async () => {
+    server = await startRollcall(['start', '--data', tempDir('rollcall-proxy-start-'), '--trusted-proxy', '127.0.0.1', '--max-connections-per-address', '2']);
+    await waitFor(() => server!.stdout().includes('Trusted proxies (their X-Forwarded-For names the client R11 counts): 127.0.0.1'), { message: 'the banner’s trusted proxies' });
+    // Unfiltered peers: taken at the upgrade, before any grant (R11 is checked first), held until their proof times out.
+    const peer = async (forwardedFor: string): Promise<number> => {
+      try {
+        clients.push(await RawRelayClient.connect(server!.baseUrl, randomUUID(), { headers: { 'x-forwarded-for': forwardedFor } }));
+        return 101;
+      } catch (error) {
+        return Number(/HTTP (\d+)/.exec(String(error))?.[1] ?? 0);
+      }
+    };
+    expect(await peer('203.0.113.1')).toBe(101);
+    expect(await peer('203.0.113.1')).toBe(101);
+    expect(await peer('203.0.113.1')).toBe(429);
+    expect(await peer('203.0.113.2')).toBe(101);
+    expect(await refusalsLogged(server!, 0, 1)).toEqual(['203.0.113.1']);
   });
 });
