@@ -36,7 +36,8 @@ export const TRUSTED_PROXY_FORM = 'an IP address or CIDR range, e.g. 10.0.0.5, 1
 export function canonicalAddress(text: string): string | undefined {
   const family = isIP(text);
   if (family === 0 || text.includes('%')) return undefined;
-  if (family === 4) return new SocketAddress({ address: text, family: 'ipv4' }).address;
+  // Node's isIP takes IPv4 only in plain dotted decimal (no leading zeros): already canonical.
+  if (family === 4) return text;
   const address = new SocketAddress({ address: text, family: 'ipv6' }).address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
   return mapped ? mapped[1] : address;
