@@ -48,17 +48,14 @@ function parseEntry(entry: string): { address: string; prefix: number; family: '
   const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(entry);
   if (!match) return undefined;
   const written = match[1]!;
-  let address = canonicalAddress(written);
+  const address = canonicalAddress(written);
   if (address === undefined) return undefined;
-  let family: 'ipv4' | 'ipv6' = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+  const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
   let prefix = match[2] === undefined ? (family === 'ipv4' ? 32 : 128) : Number(match[2]);
-  if (family === 'ipv4' && isIP(written) === 6) {
-    // ::ffff:10.0.0.0/104 is 10.0.0.0/8; a mapped range shorter than /96 reaches past IPv4.
-    if (match[2] === undefined) prefix = 32;
-    else if (prefix < 96) [address, family] = [written.toLowerCase(), 'ipv6'];
-    else prefix -= 96;
-  }
-  if (prefix > (family === 'ipv4' ? 32 : 128)) return undefined;
+  // An IPv4-mapped range, ::ffff:10.0.0.0/104, is the IPv4 range 10.0.0.0/8 (one shorter than
+  // /96 would reach past IPv4: refused below as a prefix out of range).
+  if (family === 'ipv4' && isIP(written) === 6 && match[2] !== undefined) prefix -= 96;
+  if (prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) return undefined;
   return { address, prefix, family };
 }
 

@@ -65,7 +65,7 @@ describe('[R11a] --trusted-proxy entries', () => {
     expect(canonicalAddress('localhost')).toBeUndefined();
   });
 
-  it.each(['localhost', 'caddy.campus.example', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/', '10.0.0.0/8/8', '10.0.0.256', '*', 'fe80::1%eth0', '10.0.0.1:80'])('refuses %j and names it', (entry) => {
+  it.each(['localhost', 'caddy.campus.example', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/', '10.0.0.0/8/8', '10.0.0.256', '*', 'fe80::1%eth0', '10.0.0.1:80', '::ffff:10.0.0.0/64'])('refuses %j and names it', (entry) => {
     const parsed = parseTrustedProxies([`127.0.0.1,${entry}`]);
     expect(parsed).toEqual({ ok: false, entry, error: expect.stringContaining(`"${entry}" is not an IP address or CIDR range, e.g. 10.0.0.5`) });
   });
