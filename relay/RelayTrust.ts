@@ -5,7 +5,8 @@
  * this class adds the cache, the store writes and the clock.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
+import { tryFromBase64Url } from '../crypto/index.ts';
+import { nativeVerifyDetached as verifyDetached } from '../crypto/nativeEd25519.ts';
 import { CloseCode, EnrolRequestSchema, enrolmentSigningBytes, parseWith, type ValidatorMessage } from '../protocol/index.ts';
 import { hashEnrolmentCode } from './enrolment.ts';
 import { sendJson } from './httpRoutes.ts';

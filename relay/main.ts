@@ -1,7 +1,7 @@
 /**
  * The relay as a process: `node cli/bin/run-ts.js relay/main.ts --port 0 --data <dir>
  * [--host 127.0.0.1] [--static dist/client] [--store postgres://…] [--bus redis://…]
- * [--trusted-proxy <addresses and CIDR ranges, comma-separated>]`.
+ * [--trusted-proxy <addresses and CIDR ranges, comma-separated>] [--store-batch-ms <ms>]`.
  * Prints `relay listening on http://HOST:PORT`.
  * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
  */
@@ -17,7 +17,7 @@ function option(name: string): string | undefined {
 const port = Number(option('port') ?? '5001');
 const dataDir = option('data');
 if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>] [--store postgres://…] [--bus redis://…] [--trusted-proxy <list>]\n');
+  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>] [--store postgres://…] [--bus redis://…] [--trusted-proxy <list>] [--store-batch-ms <ms>]\n');
   process.exit(2);
 }
 const staticDir = option('static');
@@ -28,9 +28,14 @@ if (!trusted.ok) {
   process.stderr.write(`--trusted-proxy: ${trusted.error}\n`);
   process.exit(2);
 }
+const storeBatchMs = option('store-batch-ms');
+if (storeBatchMs !== undefined && !/^\d{1,4}$/.test(storeBatchMs)) {
+  process.stderr.write(`--store-batch-ms takes whole milliseconds (got "${storeBatchMs}")\n`);
+  process.exit(2);
+}
 const logger = createLogger({ component: 'relay' });
 try {
-  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}), ...(storeUrl ? { storeUrl } : {}), ...(busUrl ? { busUrl } : {}), trustedProxies: trusted.proxies });
+  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}), ...(storeUrl ? { storeUrl } : {}), ...(busUrl ? { busUrl } : {}), trustedProxies: trusted.proxies, ...(storeBatchMs !== undefined ? { limits: { storeBatchMs: Number(storeBatchMs) } } : {}) });
   process.stdout.write(`relay listening on ${running.url}\n`);
   let isStopping = false;
   const stop = () => {

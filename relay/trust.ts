@@ -4,7 +4,8 @@
  * the relay passes what its TrustStore knows (asynchronously: it may be a shared database) and
  * the time; table-tested in tests/relay/.
  */
-import { fromBase64Url, toBase64Url, tryFromBase64Url, verifyDetached } from '../crypto/index.ts';
+import { fromBase64Url, toBase64Url, tryFromBase64Url } from '../crypto/index.ts';
+import { nativeVerifyDetached as verifyDetached } from '../crypto/nativeEd25519.ts';
 import {
   MAX_GRANT_AHEAD_MS,
   RoomGrantSchema,

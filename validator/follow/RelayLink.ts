@@ -13,7 +13,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { signDetached } from '../../crypto/index.ts';
+import { nativeSignDetached as signDetached } from '../../crypto/nativeEd25519.ts';
 import {
   ROOT_ENTRIES,
   ROOT_RECEIPTS,

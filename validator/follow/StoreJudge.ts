@@ -7,7 +7,8 @@
  * decisions are committed, so a receipt never announces a decision the validator could forget.
  * The store alone says what is decided; a receipt the room already holds is checked, not trusted.
  */
-import { openEntry, signDetached, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
+import { openEntry, toBase64Url, tryFromBase64Url, openJson, type SigningKeyPair } from '../../crypto/index.ts';
+import { nativeSignDetached as signDetached } from '../../crypto/nativeEd25519.ts';
 import {
   ACCEPTED_REASON,
   LATE_ANSWER_GRACE_MS,
