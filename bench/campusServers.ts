@@ -140,6 +140,40 @@ async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
   for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
 }
 
+/**
+ * One relay on PostgreSQL + Redis (a database of its own on the campus's server, the campus's
+ * Redis) and its validator, phones straight to it: the same load as the SQLite hall on the same
+ * kind of process, so the two relays' CPU per entry compare the stores and the bus alone.
+ */
+export async function startPgHall(campus: Campus, maxConnections: number, relayExtra: string[] = []): Promise<SqliteHall> {
+  const databaseUrl = await campus.postgres.createDatabase();
+  const relayPort = await freePort();
+  const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, tempDir('campus-pg-relay-'), maxConnections, ['--store', databaseUrl, '--bus', campus.redis.url, ...relayExtra]), relayPort);
+  const validatorDir = tempDir('campus-pg-validator-');
+  try {
+    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
+    try {
+      await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
+    } finally {
+      await trust.close();
+    }
+    const validatorPort = await freePort();
+    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, relay.url), validatorPort);
+    return {
+      relay,
+      validator,
+      validatorDir,
+      stop: async () => {
+        await validator.stop();
+        await relay.stop();
+      },
+    };
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+}
+
 export interface SqliteHall {
   relay: ServerProcess;
   validator: ServerProcess;

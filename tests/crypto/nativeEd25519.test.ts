@@ -41,7 +41,7 @@ describe('[R10] native Ed25519 (relay and validator) agrees with tweetnacl (phon
     const message = new TextEncoder().encode('grant for room 1');
     const signature = signDetached(message, pair.secretKey);
     const flipped = signature.slice();
-    flipped[10] ^= 1;
+    flipped[10] = flipped[10]! ^ 1;
     const cases: [string, Uint8Array, Uint8Array, Uint8Array][] = [
       ['changed message', new TextEncoder().encode('grant for room 2'), signature, pair.publicKey],
       ['another key', message, signature, other.publicKey],
