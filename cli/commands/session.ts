@@ -88,10 +88,10 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   const answer = await apiRequest(options, 'GET', `attendance/${options.sessionId}`);
   const attendance = parseAnswer(answer, AttendanceResponseSchema, 'reading attendance');
   if (options.json) return void console.log(JSON.stringify(answer.json, null, 2));
-  console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} present, ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
+  console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} accepted (present or late), ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
   for (const entry of attendance.accepted) {
     const via = entry.address ? `${entry.via} from ${entry.address}` : entry.via;
-    console.log(`  present   ${(entry.student_id ?? '').padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
+    console.log(`  accepted  ${(entry.student_id ?? '').padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
   }
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
   for (const entry of attendance.unstored_rejections) {
