@@ -20,8 +20,9 @@ import type { CampusPhoneResult, CampusSession, CampusWorkerMessage, CampusWorke
 import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startSqliteHall, type Campus } from './campusServers.ts';
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
+import { unlessInterrupted } from './interruption.ts';
 import { cpuSeconds } from './procStats.ts';
-import { REPO_ROOT, type ServerProcess } from './processes.ts';
+import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 
@@ -101,9 +102,11 @@ interface WorkerPool {
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
   const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
-  const children = shares.map(() =>
-    fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
+  const children = shares.map((_, i) => {
+    const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    trackChild(`phone worker ${i + 1}`, child, 5000);
+    return child;
+  });
   const ready: Promise<void>[] = [];
   const results: Promise<CampusPhoneResult[]>[] = [];
   let firstIndex = 0;
@@ -450,6 +453,9 @@ export async function runCampusCli(argv: string[]): Promise<number> {
   let report: Record<string, unknown>;
   try {
     report = await runCampus(options);
+  } catch (error) {
+    await unlessInterrupted(); // servers stopped under a phase by Ctrl-C: bench/interruption.ts reports and exits
+    throw error;
   } finally {
     cleanUp();
   }
