@@ -108,6 +108,16 @@ describeInChromium(
       await page.keyboard.press('Tab');
       expect(await activeText(page)).toBe('BUTTON:Show full screen');
       expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
+      // [S8] The late rule fixed from the session view: late after 0 min makes all three late, empty makes them present again.
+      const lateAfter = page.getByLabel('Late after (minutes from the start; empty: never late)');
+      await lateAfter.fill('0');
+      await page.getByRole('button', { name: 'Save late rule' }).click();
+      await page.getByTestId('late-rule-outcome').filter({ hasText: 'Saved: scans more than 0 min after the start are late.' }).waitFor();
+      await page.getByTestId('status-counts').filter({ hasText: /0 present · 3 late/ }).waitFor();
+      await lateAfter.fill('');
+      await lateAfter.press('Enter');
+      await page.getByTestId('late-rule-outcome').filter({ hasText: 'Saved: no scan counts as late.' }).waitFor();
+      await page.getByTestId('status-counts').filter({ hasText: /3 present · 0 late/ }).waitFor();
       await expectAccessible(page, 'live session with QR');
       await keepScreenshot(page, 'a11y-1-live-session');
 
