@@ -41,6 +41,9 @@ const HELP = `npm run bench -- --campus [options]
   --json FILE         also write the figures as JSON
   --help              this text
 
+Ctrl-C or SIGTERM stops PostgreSQL, Redis, Caddy, the relays, the validator and the phone workers,
+removes their temporary folders, says so in one line, and exits 130 (SIGINT) or 143 (SIGTERM).
+
 Targets (issue 10): 100 % receipts and p99 scan→receipt < 1 s for the campus run and across the
 SIGKILL of a relay (zero lost, zero decided twice); relay CPU per admitted entry on PostgreSQL +
 Redis ≤ 2× the SQLite relay's in the same run; idle phones ≤ 16 KiB each per relay.`;

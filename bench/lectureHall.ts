@@ -37,6 +37,9 @@ const HELP = `npm run bench -- [options]
                         a relay SIGKILLed mid-burst): npm run bench -- --campus --help
   --help                this text
 
+Ctrl-C or SIGTERM stops every process the run started and removes its temporary folders, says
+so in one line, and exits 130 (SIGINT) or 143 (SIGTERM).
+
 Targets (docs/SPEC.md, issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
 validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the stock server's;
 1,000-entry doc ≤ 600 KB; ≤ 4 KB received per phone.
