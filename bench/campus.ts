@@ -38,6 +38,8 @@ const HELP = `npm run bench -- --campus [options]
                       path *and* query, and phones carry ?device=…, so it does not keep a room's
                       phones on one relay (measured: the same CPU as least_conn); room_hash does
                       (the path copied into a header, lb_policy header: docs/scaling.md)
+  --store-batch-ms W  the relays' --store-batch-ms (R13: updates admitted within W ms share one
+                      PostgreSQL statement; default: the relay's, 10)
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -56,6 +58,8 @@ interface CampusOptions {
   idlePhones: number;
   workers: number;
   lbPolicy: BalancerPolicy;
+  /** The relays' --store-batch-ms; undefined: the relay's default. */
+  storeBatchMs?: number;
   log: (line: string) => void;
 }
 
@@ -289,6 +293,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     students: total,
     spread_s: options.spreadMs / 1000,
     lb_policy: options.lbPolicy,
+    ...(options.storeBatchMs !== undefined ? { store_batch_ms: options.storeBatchMs } : {}),
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
   };
@@ -299,7 +304,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     report.campus_skipped = 'rollcall relay has no --store/--bus in this tree';
   } else {
     options.log(`\n[1/5] Campus: PostgreSQL, Redis, ${options.relays} relays behind Caddy, one validator`);
-    const campus = await startCampus(options.relays, maxConnections, options.log, options.lbPolicy);
+    const campus = await startCampus(options.relays, maxConnections, options.log, options.lbPolicy, options.storeBatchMs === undefined ? [] : ['--store-batch-ms', String(options.storeBatchMs)]);
     try {
       Object.assign(report, await campusPhases(options, campus));
     } finally {
@@ -421,6 +426,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       'idle-phones': { type: 'string', default: '10000' },
       workers: { type: 'string', default: '2' },
       'lb-policy': { type: 'string', default: 'least_conn' },
+      'store-batch-ms': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -446,6 +452,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       idlePhones: whole('idle-phones', values['idle-phones']!, 0),
       workers: whole('workers', values.workers!, 1),
       lbPolicy: lbPolicyOf(values['lb-policy']!),
+      ...(values['store-batch-ms'] !== undefined ? { storeBatchMs: whole('store-batch-ms', values['store-batch-ms'], 0) } : {}),
       log: (line) => console.log(line),
     };
   } catch (error) {

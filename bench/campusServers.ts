@@ -74,7 +74,7 @@ export interface Campus {
 }
 
 /** Starts PostgreSQL, Redis, `relays` relays on both, Caddy over them, and an enrolled validator behind Caddy. */
-export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: BalancerPolicy = 'least_conn'): Promise<Campus> {
+export async function startCampus(relayCount: number, maxConnections: number, log: (line: string) => void, lbPolicy: BalancerPolicy = 'least_conn', relayExtra: string[] = []): Promise<Campus> {
   const postgres = await startPostgres();
   const stoppers: (() => Promise<unknown>)[] = [() => postgres.stop()];
   try {
@@ -96,7 +96,7 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
     const relays: ServerProcess[] = [];
     for (let i = 0; i < relayCount; i++) {
       const port = await freePort();
-      const relay = await startServer('cli/bin/rollcall.js', relayArgs(port, tempDir(`campus-relay-${i}-`), maxConnections, ['--store', databaseUrl, '--bus', redis.url]), port);
+      const relay = await startServer('cli/bin/rollcall.js', relayArgs(port, tempDir(`campus-relay-${i}-`), maxConnections, ['--store', databaseUrl, '--bus', redis.url, ...relayExtra]), port);
       relays.push(relay);
       stoppers.push(() => relay.stop());
     }

@@ -13,6 +13,7 @@ import { CliError } from './apiClient.ts';
 import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
+import { parseTrustedProxies } from '../relay/index.ts';
 import { ATTENDANCE_STATUSES, ID_CASES } from '../protocol/index.ts';
 import { listCourses, parsePoints, setCourse, showCourse } from './commands/course.ts';
 import { markStudent, showStatuses } from './commands/marks.ts';
@@ -90,6 +91,22 @@ const maxConnectionsOption = () =>
     .default(512)
     .argParser(integer('--max-connections-per-address', 1, 1_000_000));
 
+/** Each `--trusted-proxy` value, checked, added to the ones before it (the option repeats). */
+function trustedProxyList(text: string, previous: string[] | undefined): string[] {
+  const parsed = parseTrustedProxies([text]);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  return [...(previous ?? []), ...parsed.proxies.entries];
+}
+
+/** R11a, on the commands that run a relay (`start`, `relay`): a load balancer whose X-Forwarded-For names the client. */
+const trustedProxyOption = () =>
+  new Option(
+    '--trusted-proxy <list>',
+    'IP addresses and CIDR ranges (comma-separated, IPv4 or IPv6; repeatable) of the load balancer in front: from these peers only, X-Forwarded-For names the client that R11 counts (connections and enrolment attempts per address); from any other peer the header is ignored',
+  )
+    .env('ROLLCALL_RELAY_TRUSTED_PROXIES')
+    .argParser(trustedProxyList);
+
 const listenOptions = (command: Command, what: string) =>
   command
     .addOption(new Option('--port <port>', `port to serve ${what} on`).default(DEFAULT_PORT).argParser(integer('--port', 0, 65535)))
@@ -123,6 +140,7 @@ export function buildProgram(): Command {
       .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .addOption(maxConnectionsOption())
+      .addOption(trustedProxyOption())
       .addOption(drainOption())
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runServer(options, runStart));
@@ -152,7 +170,13 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--bus <url>', 'several relays on one --store: Redis to hear each other’s updates, redis://[:password@]host:port (needs --store)').env('ROLLCALL_RELAY_BUS'),
     )
+    .addOption(
+      new Option('--store-batch-ms <ms>', 'with --store: updates admitted within this many ms are stored in one PostgreSQL statement (0: only those arriving together); each waits at most this long')
+        .default(10)
+        .argParser(integer('--store-batch-ms', 0, 1000)),
+    )
     .addOption(maxConnectionsOption())
+    .addOption(trustedProxyOption())
     .addOption(drainOption())
     .addOption(logFormatOption())
     .action((options: ServeOptions) => runServer(options, runRelayServer));

@@ -1,10 +1,17 @@
 /**
  * Admitted updates in PostgreSQL, shared by several relays (issue 10): the same rows as
  * SqliteUpdateStore plus each room's item keys, whose primary key on (room, root, key) makes
- * R7 hold across relays. An append is one call of `rollcall_append` (relay/pgSchema.ts): it
- * locks the room's row, refuses a key the room holds, inserts the update and its keys, in one
- * transaction. Durability is the server's (synchronous_commit, replication): a relay answers
- * only after the commit, so an admitted update survives any relay.
+ * R7 hold across relays. Appends are grouped (R13): those asked for within `batchWindowMs` of
+ * the first go to PostgreSQL as one call of `rollcall_append_many` (relay/pgSchema.ts), which
+ * for each, in room order, locks the room's row, refuses a key the room holds, or inserts the
+ * update and its keys; one transaction, one round trip. Each append is answered on its own (a
+ * conflict refuses that one only). Durability is the server's (synchronous_commit,
+ * replication): a relay answers only after the commit, so an admitted update survives any relay.
+ *
+ * Why group: a relay's CPU per admitted update is dominated not by PostgreSQL's work but by the
+ * event-loop wake-ups around each statement (the reply, then the bus's); a group shares them
+ * (docs/performance.md, "The campus"). A room has at most one append in flight (RelayRoom's
+ * queue), so the window delays each update once, by at most `batchWindowMs`.
  */
 import { Buffer } from 'node:buffer';
 import type { Logger } from '../log/index.ts';
@@ -14,15 +21,44 @@ import type { Appended, ItemKey, StoredUpdate, UpdateStore } from './UpdateStore
 const SQL = {
   selectSince: 'SELECT id, update_bytes FROM relay_updates WHERE room = $1 AND id > $2 ORDER BY id',
   append: 'SELECT row_id, previous_id, conflict_root, conflict_key FROM rollcall_append($1, $2, $3, $4)',
+  appendMany: 'SELECT ord, row_id, previous_id, conflict_root, conflict_key FROM rollcall_append_many($1, $2, $3, $4, $5, $6)',
+  heads: 'SELECT room, last_row_id FROM relay_rooms WHERE room = ANY($1)',
   replace: 'SELECT rollcall_replace($1, $2, $3)',
   rooms: 'SELECT room FROM relay_rooms WHERE EXISTS (SELECT 1 FROM relay_updates u WHERE u.room = relay_rooms.room)',
 } as const;
 
 interface AppendRow {
+  ord?: number;
   row_id: string | null;
   previous_id: string | null;
   conflict_root: string | null;
   conflict_key: string | null;
+}
+
+/** One append waiting for its group. */
+interface PendingAppend {
+  room: string;
+  update: Uint8Array;
+  keys: readonly ItemKey[];
+  resolve(appended: Appended): void;
+  reject(error: unknown): void;
+}
+
+export interface PgUpdateStoreOptions {
+  /** Closing the store closes the database too (a store with a database of its own). */
+  ownsDatabase?: boolean;
+  /** Appends asked for within this many ms of the first go as one statement (0: those of one event-loop turn). Default 10. */
+  batchWindowMs?: number;
+  /** At most this many appends per statement (default 256): a full group goes at once. */
+  maxBatch?: number;
+}
+
+export const DEFAULT_BATCH_WINDOW_MS = 10;
+const DEFAULT_MAX_BATCH = 256;
+
+function appended(row: AppendRow): Appended {
+  if (row.conflict_key !== null) return { ok: false, conflict: { root: row.conflict_root!, key: row.conflict_key } };
+  return { ok: true, id: Number(row.row_id), previousId: Number(row.previous_id) };
 }
 
 /** A view, not a copy: node-postgres sends Buffers as bytea. */
@@ -33,17 +69,26 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export class PgUpdateStore implements UpdateStore {
   readonly #database: PgDatabase;
   readonly #ownsDatabase: boolean;
+  readonly #batchWindowMs: number;
+  readonly #maxBatch: number;
+  #pending: PendingAppend[] = [];
+  #appends = 0;
+  #statements = 0;
+  #flushTimer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   #isClosed = false;
 
-  /** On a database shared with the relay's PgTrustStore; closing the store leaves it open. */
-  constructor(database: PgDatabase, { ownsDatabase = false }: { ownsDatabase?: boolean } = {}) {
+  /** On a database shared with the relay's PgTrustStore; closing the store leaves it open (unless `ownsDatabase`). */
+  constructor(database: PgDatabase, options: PgUpdateStoreOptions = {}) {
     this.#database = database;
-    this.#ownsDatabase = ownsDatabase;
+    this.#ownsDatabase = options.ownsDatabase ?? false;
+    this.#batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
+    this.#maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   }
 
   /** A store with a database of its own (tests, benchmarks). */
-  static async connect(url: string, options: { logger: Logger }): Promise<PgUpdateStore> {
-    return new PgUpdateStore(await PgDatabase.connect(url, options), { ownsDatabase: true });
+  static async connect(url: string, options: { logger: Logger } & Omit<PgUpdateStoreOptions, 'ownsDatabase'>): Promise<PgUpdateStore> {
+    const { logger, ...storeOptions } = options;
+    return new PgUpdateStore(await PgDatabase.connect(url, { logger }), { ...storeOptions, ownsDatabase: true });
   }
 
   async load(room: string): Promise<StoredUpdate[]> {
@@ -55,15 +100,81 @@ export class PgUpdateStore implements UpdateStore {
     return rows.map((row) => ({ id: Number(row.id), update: new Uint8Array(row.update_bytes) }));
   }
 
-  async append(room: string, update: Uint8Array, keys: readonly ItemKey[]): Promise<Appended> {
+  append(room: string, update: Uint8Array, keys: readonly ItemKey[]): Promise<Appended> {
+    if (this.#isClosed) return Promise.reject(new Error('the PostgreSQL store is closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ room, update, keys, resolve, reject });
+      if (this.#pending.length >= this.#maxBatch) this.#flush();
+      else if (this.#flushTimer === undefined) {
+        this.#flushTimer = this.#batchWindowMs > 0 ? setTimeout(() => this.#flush(), this.#batchWindowMs) : setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Sends the waiting appends (several statements if more than `maxBatch` wait). */
+  #flush(): void {
+    clearTimeout(this.#flushTimer as ReturnType<typeof setTimeout>);
+    clearImmediate(this.#flushTimer as ReturnType<typeof setImmediate>);
+    this.#flushTimer = undefined;
+    while (this.#pending.length > 0) void this.#send(this.#pending.splice(0, this.#maxBatch));
+  }
+
+  /** Appends answered, and the statements they took (a group is one; its fallback one per append). */
+  get statistics(): { appends: number; statements: number } {
+    return { appends: this.#appends, statements: this.#statements };
+  }
+
+  async #send(group: PendingAppend[]): Promise<void> {
+    this.#appends += group.length;
+    try {
+      const rows = group.length === 1 ? [await this.#appendOne(group[0]!)] : await this.#appendMany(group);
+      group.forEach((pending, i) => pending.resolve(appended(rows[i]!)));
+    } catch (error) {
+      if (group.length === 1 || !this.#database.isAvailable) {
+        for (const pending of group) pending.reject(error);
+        return;
+      }
+      // A statement error, not the connection's: one append of the group must not fail the
+      // others. Each goes again alone, and only its own error reaches its room.
+      await Promise.all(group.map((pending) => this.#appendOne(pending).then((row) => pending.resolve(appended(row)), pending.reject)));
+    }
+  }
+
+  async #appendOne({ room, update, keys }: PendingAppend): Promise<AppendRow> {
+    this.#statements++;
     const [row] = await this.#database.query<AppendRow>(SQL.append, [room, asBuffer(update), keys.map((item) => item.root), keys.map((item) => item.key)]);
     if (!row) throw new Error('rollcall_append answered nothing');
-    if (row.conflict_key !== null) return { ok: false, conflict: { root: row.conflict_root!, key: row.conflict_key } };
-    return { ok: true, id: Number(row.row_id), previousId: Number(row.previous_id) };
+    return row;
+  }
+
+  /** One statement for the group, in room order (two relays' groups lock shared rooms in one order: no deadlock). */
+  async #appendMany(group: PendingAppend[]): Promise<AppendRow[]> {
+    const order = group.map((_, i) => i).sort((a, b) => (group[a]!.room < group[b]!.room ? -1 : group[a]!.room > group[b]!.room ? 1 : a - b));
+    const sorted = order.map((i) => group[i]!);
+    const keys = sorted.flatMap((pending) => pending.keys);
+    this.#statements++;
+    const rows = await this.#database.query<AppendRow>(SQL.appendMany, [
+      sorted.map((pending) => pending.room),
+      Buffer.concat(sorted.map((pending) => pending.update)),
+      sorted.map((pending) => pending.update.length),
+      sorted.map((pending) => pending.keys.length),
+      keys.map((item) => item.root),
+      keys.map((item) => item.key),
+    ]);
+    if (rows.length !== group.length) throw new Error(`rollcall_append_many answered ${rows.length} rows for ${group.length} appends`);
+    const byInput: AppendRow[] = new Array(group.length);
+    for (const row of rows) byInput[order[row.ord! - 1]!] = row;
+    return byInput;
   }
 
   async replace(room: string, merged: Uint8Array, upToId: number): Promise<void> {
     await this.#database.query(SQL.replace, [room, asBuffer(merged), upToId]);
+  }
+
+  async heads(rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    const rows = await this.#database.query<{ room: string; last_row_id: string }>(SQL.heads, [rooms]);
+    return new Map(rows.filter((row) => row.last_row_id !== '0').map((row) => [row.room, Number(row.last_row_id)]));
   }
 
   async rooms(): Promise<string[]> {
@@ -78,6 +189,8 @@ export class PgUpdateStore implements UpdateStore {
 
   async close(): Promise<void> {
     if (this.#isClosed) return;
+    // Appends already asked for are sent: the relay stops only once its rooms have settled.
+    this.#flush();
     this.#isClosed = true;
     if (this.#ownsDatabase) await this.#database.close();
   }

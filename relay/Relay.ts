@@ -24,6 +24,7 @@ import {
 import { silentLogger, type Logger } from '../log/index.ts';
 import { HttpRoutes } from './httpRoutes.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
+import { NO_TRUSTED_PROXIES, clientAddress, type TrustedProxies } from './clientAddress.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { RelayConnection } from './RelayConnection.ts';
 import { RelayMetrics } from './RelayMetrics.ts';
@@ -46,6 +47,11 @@ export interface RelayOptions {
   /** The built app (dist/client): served with an SPA fallback to index.html. */
   staticDir?: string;
   limits?: Partial<RelayLimits>;
+  /**
+   * Proxies (a load balancer) whose X-Forwarded-For names the client R11 counts (R11a);
+   * default none: every request is counted under its socket's address.
+   */
+  trustedProxies?: TrustedProxies;
   logger?: Logger;
   /** Unix ms; the relay's only clock (GET /time, rate limits, keep-alive). */
   clock?: () => number;
@@ -70,6 +76,8 @@ export interface RelayStats {
   /** Bytes of WebSocket messages received from and sent to peers. */
   bytesReceived: number;
   bytesSent: number;
+  /** Requests from a trusted proxy without a usable X-Forwarded-For, counted under the proxy's address (R11a). */
+  unusableForwardedFor: number;
 }
 
 const deviceKey = base64UrlOf(PUBLIC_KEY_BYTES);
@@ -89,8 +97,12 @@ export class Relay {
   readonly #now: () => number;
   readonly #http: HttpRoutes;
   readonly #trust: RelayTrust;
-  /** Open WebSocket connections per peer address (R11). */
+  /** Open WebSocket connections per client address (R11, R11a). */
   readonly #connectionsByAddress = new Map<string, number>();
+  readonly #trustedProxies: TrustedProxies;
+  /** Requests from a trusted proxy whose X-Forwarded-For was missing or malformed (logged once each way). */
+  #unusableForwardedFor = 0;
+  readonly #loggedUnusable = new Set<string>();
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
@@ -117,7 +129,8 @@ export class Relay {
     this.#bus = options.bus;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
-    this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now });
+    this.#trustedProxies = options.trustedProxies ?? NO_TRUSTED_PROXIES;
+    this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now, addressOf: (req) => this.#addressOf(req) });
     this.#metrics = new RelayMetrics(() => this.stats());
     const trustStore = options.trust;
     this.#http = new HttpRoutes({
@@ -143,7 +156,7 @@ export class Relay {
       // The bus is best effort (R12): after an outage, and every few seconds in case it dropped
       // a message, each loaded room reads from the store what other relays stored since.
       this.#bus.onReconnect(() => this.#catchUpRooms());
-      this.#busCatchUp = setInterval(() => this.#catchUpRooms(), this.limits.busCatchUpMs);
+      this.#busCatchUp = setInterval(() => void this.#catchUpMovedRooms(), this.limits.busCatchUpMs);
       this.#busCatchUp.unref();
     }
   }
@@ -151,6 +164,26 @@ export class Relay {
   #catchUpRooms(): void {
     if (this.#isClosed) return;
     for (const room of this.#rooms.values()) room.catchUp();
+  }
+
+  /**
+   * The periodic catch-up (R12): one read of every loaded room's last row id, then only the rooms
+   * with a row this relay has not applied read their rows (a room per statement for each room
+   * every few seconds would cost a relay with hundreds of rooms more than its admissions).
+   */
+  async #catchUpMovedRooms(): Promise<void> {
+    if (this.#isClosed || this.#rooms.size === 0) return;
+    let heads: Map<string, number>;
+    try {
+      heads = await this.#store.heads([...this.#rooms.keys()]);
+    } catch (error) {
+      this.#logger.warn('could not read the rooms’ last rows to catch up; will retry', { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    for (const [name, head] of heads) {
+      const room = this.#rooms.get(name);
+      if (room && head > room.lastRowId) room.catchUp();
+    }
   }
 
   /** The relay's trust (enrol its own validator in `rollcall start`; tests). */
@@ -195,7 +228,7 @@ export class Relay {
     if (device !== undefined && !deviceKey.safeParse(device).success) {
       return this.#refuseUpgrade(socket, 400, `the ${DEVICE_QUERY_PARAM} parameter must be a device public key (base64url of ${PUBLIC_KEY_BYTES} bytes)`);
     }
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = this.#addressOf(req);
     if ((this.#connectionsByAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
       this.#countRefusal('R11');
       this.#logger.warn('refused R11: too many connections from one address', { address, limit: this.limits.maxConnectionsPerAddress });
@@ -223,6 +256,29 @@ export class Relay {
       },
     );
     return true;
+  }
+
+  /**
+   * The client address R11 counts (R11a). A trusted proxy that sent no usable X-Forwarded-For
+   * is counted and logged once per kind (missing, malformed), not per request: a misconfigured
+   * balancer would otherwise write a line per phone.
+   */
+  #addressOf(req: IncomingMessage): string {
+    const client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
+    if (client.source === 'missing_header' || client.source === 'malformed_header') {
+      this.#unusableForwardedFor++;
+      if (!this.#loggedUnusable.has(client.source)) {
+        this.#loggedUnusable.add(client.source);
+        // No header can be honest (a probe, `rollcall start`'s own follower on loopback): info.
+        // A header that is not a list of addresses is a proxy misconfigured: a warning.
+        if (client.source === 'missing_header') {
+          this.#logger.info("a request from a trusted proxy carried no X-Forwarded-For: it is counted under the proxy's own address (R11a). Logged once; a load balancer in front should set the header (Caddy's reverse_proxy does)", { proxy: client.address });
+        } else {
+          this.#logger.warn("a request from a trusted proxy carried an X-Forwarded-For that is not a list of IP addresses: it is counted under the proxy's own address (R11a). Logged once; check what the proxy writes in the header", { proxy: client.address });
+        }
+      }
+    }
+    return client.address;
   }
 
   #refuseUpgrade(socket: Duplex, status: number, reason: string): true {
@@ -434,6 +490,7 @@ export class Relay {
       refusedByRule: { ...this.#refusedByRule },
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
+      unusableForwardedFor: this.#unusableForwardedFor,
     };
   }
 

@@ -24,7 +24,7 @@ export interface ConnectionOptions {
   device: string | undefined;
   /** Unfiltered connections: the random bytes this peer must sign to prove it is the room's validator (R10). */
   challenge?: Uint8Array;
-  /** The peer's address (quotas, logs). */
+  /** The client's address as R11 counts it (quotas, logs): the socket's, or the one a trusted proxy names (R11a). */
   address?: string;
   limits: RelayLimits;
   now: () => number;

@@ -19,6 +19,7 @@ export interface MetricsSource {
   refusedByRule: Record<string, number>;
   bytesReceived: number;
   bytesSent: number;
+  unusableForwardedFor: number;
 }
 
 /** Seconds: a WAL insert takes tens of microseconds; a slow disk shows up in the upper buckets. */
@@ -101,6 +102,14 @@ export class RelayMetrics {
       registers,
       collect() {
         setTotal(this, source().bytesSent);
+      },
+    });
+    new Counter({
+      name: 'rollcall_relay_unusable_forwarded_for_total',
+      help: 'Upgrades and enrolments from a trusted proxy (--trusted-proxy) without a usable X-Forwarded-For, counted under the proxy\'s own address (R11a): a misconfigured load balancer.',
+      registers,
+      collect() {
+        setTotal(this, source().unusableForwardedFor);
       },
     });
     this.#appendSeconds = new Histogram({

@@ -298,8 +298,10 @@ export class RelayRoom {
     counters.admitted++;
     this.#rowsSinceCompaction++;
     this.#markApplied(appended.id, appended.previousId);
-    this.#broadcast(prepared.toStore, prepared.fresh, from);
+    // The bus first: Redis's reply then tends to arrive while this relay is still writing to its
+    // peers, and is read in the same event-loop turn instead of waking the relay again.
     this.#options.onStored?.(appended.id, prepared.toStore);
+    this.#broadcast(prepared.toStore, prepared.fresh, from);
     this.#maybeCompact();
   }
 

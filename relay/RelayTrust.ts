@@ -33,6 +33,8 @@ export interface RelayTrustOptions {
   limits: RelayLimits;
   logger: Logger;
   now: () => number;
+  /** The client address of a request, as R11 counts it (R11a: the socket's, or a trusted proxy's X-Forwarded-For). */
+  addressOf: (req: IncomingMessage) => string;
 }
 
 export class RelayTrust implements RoomGuard {
@@ -40,6 +42,7 @@ export class RelayTrust implements RoomGuard {
   readonly #limits: RelayLimits;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #addressOf: (req: IncomingMessage) => string;
   readonly #validators = new Map<string, EnrolledValidator>();
   /** null: looked up, no grant (so a spammer's random room names cost one indexed read each, then nothing). */
   readonly #grants = new Map<string, CachedGrant | null>();
@@ -54,6 +57,7 @@ export class RelayTrust implements RoomGuard {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#now = options.now;
+    this.#addressOf = options.addressOf;
     this.ready = this.#start();
   }
 
@@ -200,7 +204,7 @@ export class RelayTrust implements RoomGuard {
       sendJson(res, 405, { error: `POST ${ENROL_PATH} with {"code","public_key","proof"}`, code: 'method_not_allowed' }, { allow: 'POST' });
       return true;
     }
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = this.#addressOf(req);
     if (!this.#enrolBucket(address).take()) {
       this.#logger.warn('refused R11: too many enrolment attempts', { address });
       sendJson(res, 429, { error: 'too many enrolment attempts from this address; wait a minute', code: 'rate_limited' }, { 'retry-after': '60' });

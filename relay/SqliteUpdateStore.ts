@@ -86,6 +86,15 @@ export class SqliteUpdateStore implements UpdateStore {
     return (this.#db.prepare(SELECT_ROOMS).all() as { room: string }[]).map((row) => row.room);
   }
 
+  async heads(rooms: readonly string[]): Promise<Map<string, number>> {
+    const heads = new Map<string, number>();
+    for (const room of rooms) {
+      const id = this.#lastIds.get(room) ?? this.#selectLastId.get(room);
+      if (id !== null && id !== undefined) heads.set(room, id);
+    }
+    return heads;
+  }
+
   readonly holdsKeys = false;
 
   get isOpen(): boolean {

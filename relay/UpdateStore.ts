@@ -52,6 +52,12 @@ export interface UpdateStore {
   replace(room: string, merged: Uint8Array, upToId: number): Promise<void>;
   /** Names of the rooms that have rows. */
   rooms(): Promise<string[]>;
+  /**
+   * The id of the last row appended to each of `rooms` (compaction keeps it); rooms without rows
+   * are absent. One read for every room a relay holds: its periodic catch-up (R12) reads only
+   * the rooms that moved.
+   */
+  heads(rooms: readonly string[]): Promise<Map<string, number>>;
   /** Whether `append` refuses a key the room holds (required of a store several relays share). */
   readonly holdsKeys: boolean;
   /**
@@ -101,6 +107,10 @@ export class MemoryUpdateStore implements UpdateStore {
 
   async rooms(): Promise<string[]> {
     return [...this.#rows.keys()];
+  }
+
+  async heads(rooms: readonly string[]): Promise<Map<string, number>> {
+    return new Map(rooms.flatMap((room) => (this.#lastIds.has(room) ? [[room, this.#lastIds.get(room)!] as const] : [])));
   }
 
   readonly holdsKeys = true;

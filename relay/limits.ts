@@ -49,6 +49,11 @@ export interface RelayLimits {
   shutdownGraceMs: number;
   /** With a bus (several relays, R12): how often each loaded room reads what other relays stored, in case the bus dropped it. */
   busCatchUpMs: number;
+  /**
+   * On a shared store (PostgreSQL, R13): updates of several rooms admitted within this many ms
+   * are stored in one statement. 0: only those of one event-loop turn. Each update waits at most this long.
+   */
+  storeBatchMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -74,6 +79,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   trustRefreshMs: 1_000,
   shutdownGraceMs: 5_000,
   busCatchUpMs: 3_000,
+  storeBatchMs: 10,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

@@ -1,10 +1,12 @@
 /**
  * The relay as a process: `node cli/bin/run-ts.js relay/main.ts --port 0 --data <dir>
- * [--host 127.0.0.1] [--static dist/client] [--store postgres://…] [--bus redis://…]`.
+ * [--host 127.0.0.1] [--static dist/client] [--store postgres://…] [--bus redis://…]
+ * [--trusted-proxy <addresses and CIDR ranges, comma-separated>]`.
  * Prints `relay listening on http://HOST:PORT`.
  * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
  */
 import { createLogger } from '../log/index.ts';
+import { parseTrustedProxies } from './clientAddress.ts';
 import { startRelayServer } from './startRelayServer.ts';
 
 function option(name: string): string | undefined {
@@ -15,15 +17,20 @@ function option(name: string): string | undefined {
 const port = Number(option('port') ?? '5001');
 const dataDir = option('data');
 if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>] [--store postgres://…] [--bus redis://…]\n');
+  process.stderr.write('usage: relay/main.ts --data <dir> [--port <n>, 0 = any] [--host <addr>] [--static <dir>] [--store postgres://…] [--bus redis://…] [--trusted-proxy <list>]\n');
   process.exit(2);
 }
 const staticDir = option('static');
 const storeUrl = option('store') ?? process.env.ROLLCALL_RELAY_STORE;
 const busUrl = option('bus') ?? process.env.ROLLCALL_RELAY_BUS;
+const trusted = parseTrustedProxies([option('trusted-proxy') ?? process.env.ROLLCALL_RELAY_TRUSTED_PROXIES ?? '']);
+if (!trusted.ok) {
+  process.stderr.write(`--trusted-proxy: ${trusted.error}\n`);
+  process.exit(2);
+}
 const logger = createLogger({ component: 'relay' });
 try {
-  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}), ...(storeUrl ? { storeUrl } : {}), ...(busUrl ? { busUrl } : {}) });
+  const running = await startRelayServer({ port, host: option('host') ?? '127.0.0.1', dataDir, logger, ...(staticDir ? { staticDir } : {}), ...(storeUrl ? { storeUrl } : {}), ...(busUrl ? { busUrl } : {}), trustedProxies: trusted.proxies });
   process.stdout.write(`relay listening on ${running.url}\n`);
   let isStopping = false;
   const stop = () => {

@@ -3,9 +3,10 @@
  * relay applies those its database lacks when it starts, under an advisory lock (two relays
  * starting at once migrate once), and records the version in `rollcall_relay_schema`.
  *
- * Why the functions: an admission is one round trip (`rollcall_append`), and it locks the
- * room's row first, so the rows of one room get ids in the order their transactions commit
- * (a relay catching up with `id > last seen` never skips a row that committed late).
+ * Why the functions: an admission is one round trip (`rollcall_append`, or `rollcall_append_many`
+ * for a group of appends: R13), and it locks the room's row first, so the rows of one room get
+ * ids in the order their transactions commit (a relay catching up with `id > last seen` never
+ * skips a row that committed late).
  */
 
 /** Serialises migrations across relays (an arbitrary constant: "rollcall"). */
@@ -106,5 +107,46 @@ CREATE TRIGGER relay_validators_changed AFTER INSERT OR UPDATE OR DELETE ON rela
   FOR EACH STATEMENT EXECUTE FUNCTION rollcall_bump_trust_version();
 CREATE TRIGGER relay_room_grants_changed AFTER INSERT OR UPDATE OR DELETE ON relay_room_grants
   FOR EACH STATEMENT EXECUTE FUNCTION rollcall_bump_trust_version();
+`,
+  // 2: a group of appends in one statement (R13). Each as rollcall_append, in the order given
+  // (the relay sorts by room: groups of two relays lock shared rooms in one order). The updates
+  // come concatenated in one bytea with their lengths, the keys flattened with a count per append.
+  `
+CREATE FUNCTION rollcall_append_many(p_rooms text[], p_updates bytea, p_lengths int[], p_key_counts int[], p_roots text[], p_keys text[])
+RETURNS TABLE (ord int, row_id bigint, previous_id bigint, conflict_root text, conflict_key text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_room text;
+  v_roots text[];
+  v_keys text[];
+  v_update_at int := 1;
+  v_key_at int := 1;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_rooms, 1), 0) LOOP
+    v_room := p_rooms[i];
+    v_roots := p_roots[v_key_at : v_key_at + p_key_counts[i] - 1];
+    v_keys := p_keys[v_key_at : v_key_at + p_key_counts[i] - 1];
+    v_key_at := v_key_at + p_key_counts[i];
+    ord := i;
+    row_id := NULL;
+    conflict_root := NULL;
+    conflict_key := NULL;
+    INSERT INTO relay_rooms (room) VALUES (v_room) ON CONFLICT (room) DO NOTHING;
+    SELECT r.last_row_id INTO previous_id FROM relay_rooms r WHERE r.room = v_room FOR UPDATE;
+    SELECT k.root, k.key INTO conflict_root, conflict_key
+      FROM unnest(v_roots, v_keys) AS n(root, key)
+      JOIN relay_item_keys k ON k.room = v_room AND k.root = n.root AND k.key = n.key
+      LIMIT 1;
+    IF conflict_key IS NOT NULL THEN
+      previous_id := NULL;
+    ELSE
+      INSERT INTO relay_updates (room, update_bytes) VALUES (v_room, substring(p_updates FROM v_update_at FOR p_lengths[i])) RETURNING id INTO row_id;
+      INSERT INTO relay_item_keys (room, root, key) SELECT v_room, n.root, n.key FROM unnest(v_roots, v_keys) AS n(root, key);
+      UPDATE relay_rooms SET last_row_id = row_id WHERE room = v_room;
+    END IF;
+    v_update_at := v_update_at + p_lengths[i];
+    RETURN NEXT;
+  END LOOP;
+END $$;
 `,
 ];

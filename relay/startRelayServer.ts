@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { RelayLimits } from './limits.ts';
+import type { TrustedProxies } from './clientAddress.ts';
+import { relayLimits, type RelayLimits } from './limits.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { PgDatabase } from './PgDatabase.ts';
 import { PgTrustStore } from './PgTrustStore.ts';
@@ -34,6 +35,8 @@ export interface RelayServerOptions {
   busUrl?: string;
   staticDir?: string;
   limits?: Partial<RelayLimits>;
+  /** A load balancer in front (R11a): its X-Forwarded-For names the client R11 counts. */
+  trustedProxies?: TrustedProxies;
   logger?: Logger;
   /**
    * Serve HTTPS and WSS on the port with this PEM certificate chain and key. Swap them later
@@ -85,7 +88,7 @@ async function openStores(options: RelayServerOptions, logger: Logger): Promise<
     throw error;
   }
   return {
-    store: new PgUpdateStore(database),
+    store: new PgUpdateStore(database, { batchWindowMs: relayLimits(options.limits).storeBatchMs }),
     trust: new PgTrustStore(database),
     ...(bus ? { bus } : {}),
     close: async () => {
@@ -112,6 +115,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     logger,
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
   });
   const answer = (req: IncomingMessage, res: ServerResponse) => {
     if (relay.handleHttp(req, res)) return;

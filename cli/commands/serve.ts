@@ -14,7 +14,7 @@ import { CliError } from '../apiClient.ts';
 import { CertificateFiles, describeCertificate } from './CertificateFiles.ts';
 import { readRelayCa, relayRequest } from './relayHttps.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
-import type { Relay } from '../../relay/index.ts';
+import { parseTrustedProxies, type Relay, type TrustedProxies } from '../../relay/index.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
@@ -34,6 +34,10 @@ export interface ServeOptions {
   enroll?: string;
   /** R11: WebSocket connections allowed from one address. */
   maxConnectionsPerAddress?: number;
+  /** `rollcall relay --store-batch-ms`: R13's window on a shared store. */
+  storeBatchMs?: number;
+  /** R11a: `--trusted-proxy` entries (checked by the parser): the load balancer whose X-Forwarded-For is believed. */
+  trustedProxy?: string[];
   /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
   tlsCert?: string;
   tlsKey?: string;
@@ -102,7 +106,24 @@ function directPathLimits(options: ServeOptions): { directPathLimits?: Partial<D
 }
 
 function relayLimitOptions(options: ServeOptions) {
-  return options.maxConnectionsPerAddress ? { limits: { maxConnectionsPerAddress: options.maxConnectionsPerAddress } } : {};
+  const limits = {
+    ...(options.maxConnectionsPerAddress ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress } : {}),
+    ...(options.storeBatchMs !== undefined ? { storeBatchMs: options.storeBatchMs } : {}),
+  };
+  return Object.keys(limits).length > 0 ? { limits } : {};
+}
+
+/** `--trusted-proxy` as the relay takes it (R11a), or nothing when none was given. */
+function trustedProxyOptions(options: ServeOptions): { trustedProxies?: TrustedProxies } {
+  if (!options.trustedProxy?.length) return {};
+  const parsed = parseTrustedProxies(options.trustedProxy);
+  if (!parsed.ok) throw new CliError(`--trusted-proxy: ${parsed.error}`);
+  return { trustedProxies: parsed.proxies };
+}
+
+/** The banner's line about `--trusted-proxy`, or none. */
+function printTrustedProxies(options: ServeOptions, print: (line: string) => void): void {
+  if (options.trustedProxy?.length) print(`  Trusted proxies (their X-Forwarded-For names the client R11 counts): ${options.trustedProxy.join(', ')}`);
 }
 
 /**
@@ -301,11 +322,13 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
       staticDir: APP_DIST_DIR,
       logger: logFor('relay'),
       ...relayLimitOptions(options),
+      ...trustedProxyOptions(options),
       ...(certificate ? { tls: certificate.pair } : {}),
     });
     print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
     // Never the URLs as given: they may hold passwords.
     print(`  Rooms and trust: ${options.store ? `PostgreSQL at ${redactedUrl(options.store)}` : resolve(options.data)}${options.bus ? `; bus to the other relays: ${redisDisplayUrl(options.bus)}` : ''}`);
+    printTrustedProxies(options, print);
     if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
     closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
@@ -362,7 +385,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   const relayModule = await import('../../relay/index.ts');
   const relayStore = new relayModule.SqliteUpdateStore(join(dataDir, relayModule.RELAY_DB_FILE));
   const trustStore = new relayModule.SqliteTrustStore(join(dataDir, relayModule.TRUST_DB_FILE));
-  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options) });
+  const relay = new relayModule.Relay({ store: relayStore, trust: trustStore, staticDir: APP_DIST_DIR, logger: logFor('relay'), ...relayLimitOptions(options), ...trustedProxyOptions(options) });
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port, certificate);
   let running;
   try {
@@ -405,6 +428,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Dashboard (this computer):   ${running.url}/professor/`);
   print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
   print(`  Data folder:                 ${dataDir}`);
+  printTrustedProxies(options, print);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
   print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
   if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));

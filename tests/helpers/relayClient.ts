@@ -22,6 +22,10 @@ export interface RelayClientOptions {
   grant?: SignedGrant;
   /** For wss:// with a test CA: the certificates to trust (tests/helpers/https.ts). */
   ca?: Buffer;
+  /** Connect from this local address: any 127.x.y.z on Linux, so one test makes "phones" on distinct addresses. */
+  localAddress?: string;
+  /** Extra upgrade request headers (a forged X-Forwarded-For). */
+  headers?: Record<string, string>;
 }
 
 export class RawRelayClient {
@@ -46,7 +50,11 @@ export class RawRelayClient {
     this.#options = options;
     this.#room = decodeURIComponent(target.pathname.split('/').pop() ?? '');
     if (options.device) target.searchParams.set('device', options.device);
-    this.socket = new WebSocket(target, options.ca ? { ca: options.ca } : {});
+    this.socket = new WebSocket(target, {
+      ...(options.ca ? { ca: options.ca } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => {

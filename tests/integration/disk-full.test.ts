@@ -47,6 +47,9 @@ class FillableStore implements UpdateStore {
   rooms() {
     return this.inner.rooms();
   }
+  heads(rooms: readonly string[]) {
+    return this.inner.heads(rooms);
+  }
   get isOpen() {
     return this.inner.isOpen;
   }

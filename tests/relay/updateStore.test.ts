@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../log/index.ts';
 import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
-import { MemoryUpdateStore, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
+import { MemoryUpdateStore, type Appended, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
 import { SqliteUpdateStore } from '../../relay/SqliteUpdateStore.ts';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { freePort, removeTempDirs, tempDir } from '../helpers/processes.ts';
@@ -86,6 +86,38 @@ function runUpdateStoreContract(name: string, open: () => UpdateStore | Promise<
       await appended(store, 'room', update);
       update[0] = 0;
       expect(Array.from((await store.load('room'))[0]!.update)).toEqual([7, 7]);
+      await store.close();
+    });
+
+    it('[R12] heads names the last row id of each room asked about (compaction keeps it); rooms without rows are absent', async () => {
+      const store = await open();
+      expect(await store.heads(['room', 'other'])).toEqual(new Map());
+      await appended(store, 'room', bytes(1), [entry('n1')]);
+      const last = await appended(store, 'room', bytes(2), [entry('n2')]);
+      const other = await appended(store, 'other', bytes(3), [entry('n1')]);
+      expect(await store.heads(['room', 'other', 'nobody'])).toEqual(new Map([['room', last], ['other', other]]));
+      await store.replace('room', bytes(1, 2), last);
+      expect(await store.heads(['room'])).toEqual(new Map([['room', last]]));
+      expect(await store.heads([])).toEqual(new Map());
+      await store.close();
+    });
+
+    it('appends asked for at once, over several rooms, are each answered on their own: a held key refuses only its update', async () => {
+      const store = await open();
+      await appended(store, 'room-0', bytes(0), [entry('held')]);
+      const asked = Array.from({ length: 12 }, (_, i) => ({ room: `room-${i % 4}`, key: i === 5 ? 'held' : `n${i}` }));
+      const results = await Promise.all(asked.map(({ room, key }, i) => store.append(room, bytes(i + 1), [entry(key)])));
+      // 'held' went to room-1 (5 % 4): a store that holds keys refuses a key only in the room that holds it.
+      expect(results.every((result) => result.ok)).toBe(true);
+      const again = await Promise.all([store.append('room-0', bytes(50), [entry('held')]), store.append('room-3', bytes(51), [entry('fresh')])]);
+      if (store.holdsKeys) expect(again[0]).toEqual({ ok: false, conflict: entry('held') });
+      expect(again[1]!.ok).toBe(true);
+      for (let room = 0; room < 4; room++) {
+        const rows = await store.load(`room-${room}`);
+        const expected = [...(room === 0 ? [0] : []), ...asked.flatMap((item, i) => (item.room === `room-${room}` ? [i + 1] : [])), ...(room === 0 && !store.holdsKeys ? [50] : []), ...(room === 3 ? [51] : [])];
+        // Each room's rows in the order its appends were asked for, each naming the one before.
+        expect(rows.map((row) => row.update[0])).toEqual(expected);
+      }
       await store.close();
     });
 
@@ -171,6 +203,56 @@ describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () =>
     expect((await a.load('room')).map((row) => Array.from(row.update))).toEqual([[1, 2], [3]]);
     expect(await b.append('room', bytes(9), [entry('n1')])).toEqual({ ok: false, conflict: entry('n1') });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('[R13] appends asked for within the window (here: until the group is full) go to PostgreSQL as one statement, each answered on its own, each room a chain', async () => {
+    const url = await server!.createDatabase();
+    const setUp = await connect(url);
+    await appended(setUp, 'room-2', bytes(0), [entry('held')]);
+    await setUp.close();
+    // A window no test waits for: the group goes when it is full (maxBatch), whatever the machine's speed.
+    const store = await PgUpdateStore.connect(url, { logger: silentLogger, batchWindowMs: 60_000, maxBatch: 30 });
+    const before = store.statistics;
+    const asked: Promise<Appended>[] = [];
+    for (let i = 0; i < 30; i++) {
+      // Asked over several event-loop turns.
+      if (i % 10 === 0) await new Promise((done) => setTimeout(done, 2));
+      asked.push(store.append(`room-${i % 10}`, bytes(i + 1), [entry(i === 12 ? 'held' : `n${i}`)]));
+    }
+    const results = await Promise.all(asked);
+    expect(store.statistics).toEqual({ appends: before.appends + 30, statements: before.statements + 1 });
+    expect(results[12]).toEqual({ ok: false, conflict: entry('held') });
+    expect(results.filter((result) => result.ok)).toHaveLength(29);
+    for (let room = 0; room < 10; room++) {
+      const rows = await store.load(`room-${room}`);
+      const mine = results.flatMap((result, i) => (i % 10 === room && result.ok ? [result] : []));
+      expect(rows.map((row) => row.id)).toEqual([...(room === 2 ? [rows[0]!.id] : []), ...mine.map((result) => result.id)]);
+      // previousId chains the room's rows: a relay catching up from it misses none.
+      for (const result of mine) {
+        const at = rows.findIndex((row) => row.id === result.id);
+        expect(result.previousId).toBe(at === 0 ? 0 : rows[at - 1]!.id);
+      }
+    }
+    await store.close();
+  });
+
+  it('[R13] a statement error inside a group fails only the append that caused it; the others are stored', async () => {
+    const url = await server!.createDatabase();
+    const store = await PgUpdateStore.connect(url, { logger: silentLogger, batchWindowMs: 20 });
+    // One key twice in one update: the key table's primary key refuses it, and with it the group's statement.
+    const asked = [
+      store.append('room-a', bytes(1), [entry('a1')]),
+      store.append('room-b', bytes(2), [entry('twice'), entry('twice')]),
+      store.append('room-c', bytes(3), [entry('c1')]),
+    ];
+    const settled = await Promise.allSettled(asked);
+    expect(settled.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await store.load('room-a')).map((row) => Array.from(row.update))).toEqual([[1]]);
+    expect(await store.load('room-b')).toEqual([]);
+    expect((await store.load('room-c')).map((row) => Array.from(row.update))).toEqual([[3]]);
+    // The group, then each append again alone.
+    expect(store.statistics).toEqual({ appends: 3, statements: 4 });
+    await store.close();
   });
 
   it('an unreachable server, or a database it does not have, is a clear error naming the URL without its password', async () => {
