@@ -205,7 +205,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action((options: { data: string; json?: boolean; store?: string }) => listValidatorsCommand(options, print));
 
-  const session = program.command('session').description('create, list and end sessions on a running Rollcall');
+  const session = program.command('session').description('create, list, change, end and delete sessions on a running Rollcall; a session’s statuses');
   serverOptions(
     session
       .command('create')
