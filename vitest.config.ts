@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 // start real processes, so they get generous timeouts and run files in parallel only as far as
 // two cores allow.
 const BROWSER = ['tests/browser/**/*.test.ts'];
-const INTEGRATION = ['tests/integration/**/*.test.ts', 'tests/bench/bench.test.ts'];
+const INTEGRATION = ['tests/integration/**/*.test.ts', 'tests/bench/bench.test.ts', 'tests/bench/campus.test.ts', 'tests/bench/interrupt.test.ts'];
 
 export default defineConfig({
   test: {

@@ -20,8 +20,9 @@ import type { CampusPhoneResult, CampusSession, CampusWorkerMessage, CampusWorke
 import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, startSqliteHall, type Campus } from './campusServers.ts';
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
+import { unlessInterrupted } from './interruption.ts';
 import { cpuSeconds } from './procStats.ts';
-import { REPO_ROOT, type ServerProcess } from './processes.ts';
+import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 
@@ -41,6 +42,9 @@ const HELP = `npm run bench -- --campus [options]
                       PostgreSQL statement; default: the relay's, 10)
   --json FILE         also write the figures as JSON
   --help              this text
+
+Ctrl-C or SIGTERM stops PostgreSQL, Redis, Caddy, the relays, the validator and the phone workers,
+removes their temporary folders, says so in one line, and exits 130 (SIGINT) or 143 (SIGTERM).
 
 Targets (issue 10): 100 % receipts and p99 scan→receipt < 1 s for the campus run and across the
 SIGKILL of a relay (zero lost, zero decided twice); relay CPU per admitted entry on PostgreSQL +
@@ -105,9 +109,11 @@ interface WorkerPool {
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
   const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
-  const children = shares.map(() =>
-    fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
+  const children = shares.map((_, i) => {
+    const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    trackChild(`phone worker ${i + 1}`, child, 5000);
+    return child;
+  });
   const ready: Promise<void>[] = [];
   const results: Promise<CampusPhoneResult[]>[] = [];
   let firstIndex = 0;
@@ -478,6 +484,9 @@ export async function runCampusCli(argv: string[]): Promise<number> {
   let report: Record<string, unknown>;
   try {
     report = await runCampus(options);
+  } catch (error) {
+    await unlessInterrupted(); // servers stopped under a phase by Ctrl-C: bench/interruption.ts reports and exits
+    throw error;
   } finally {
     cleanUp();
   }

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanUp, echoPhase, httpPhase, rollcallPhase, scalePhase, validatorAlonePhase, type BenchOptions, type ValidatorAloneFigures, type LatencyLegs, type ScaleRow } from './phases.ts';
 import { REPO_ROOT } from './processes.ts';
+import { removeTempDirs } from '../tests/helpers/processes.ts';
+import { stopEverythingOnSignal, unlessInterrupted } from './interruption.ts';
 
 const HELP = `npm run bench -- [options]
 
@@ -35,6 +37,9 @@ const HELP = `npm run bench -- [options]
                         a relay SIGKILLed mid-burst): npm run bench -- --campus --help
   --help                this text
 
+Ctrl-C or SIGTERM stops every process the run started and removes its temporary folders, says
+so in one line, and exits 130 (SIGINT) or 143 (SIGTERM).
+
 Targets (docs/SPEC.md, issue 5): 100 % receipts, p99 scan→receipt < 1 s for 1,000 students within 10 s;
 validator ≥ 3,000 decisions/s; relay CPU per admitted update ≤ 1.2× the stock server's;
 1,000-entry doc ≤ 600 KB; ≤ 4 KB received per phone.
@@ -42,10 +47,18 @@ The follower at lecture-hall scale (issue "Who may write what"; --phases scale):
 ≤ 0.5 ms per entry at every spread, for 1,000 and 5,000 students; 5,000 over 10 s: 100 %
 receipts, p99 < 1 s; 1,000 at one instant (--seconds 0): p99 < 250 ms.`;
 
+// Ctrl-C or SIGTERM: stop every server and worker, remove the folders (bench's and the helpers'), exit 128 + n.
+stopEverythingOnSignal(() => cleanUp() + removeTempDirs());
+
 if (process.argv.includes('--campus')) {
   // The campus benchmark (issue 10) has options of its own: bench/campus.ts.
   const { runCampusCli } = await import('./campus.ts');
-  process.exit(await runCampusCli(process.argv.slice(2)));
+  const code = await runCampusCli(process.argv.slice(2)).catch(async (error: unknown) => {
+    await unlessInterrupted();
+    throw error;
+  });
+  await unlessInterrupted();
+  process.exit(code);
 }
 
 const { values } = parseArgs({
@@ -193,9 +206,13 @@ try {
     console.log(`\n[5/5] The follower at scale: ${scaleStudents.join(', ')} students × over ${scaleSeconds.join(', ')} s, one run each`);
     report.scale = await scalePhase(options, scaleStudents, scaleSeconds);
   }
+} catch (error) {
+  await unlessInterrupted(); // a phase whose servers an interruption stopped: the interruption reports
+  throw error;
 } finally {
   cleanUp();
 }
+await unlessInterrupted();
 report.bench_seconds = Math.round((performance.now() - started) / 100) / 10;
 
 printTable(report);

@@ -58,8 +58,11 @@ export function tempDir(prefix: string): string {
   tempDirs.push(dir);
   return dir;
 }
-export function cleanUp(): void {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+/** Deletes every folder `tempDir()` made so far; returns how many. */
+export function cleanUp(): number {
+  const dirs = tempDirs.splice(0);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  return dirs.length;
 }
 
 function percentile(sorted: number[], p: number): number {

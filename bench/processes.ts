@@ -2,6 +2,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trackRunning } from '../tests/helpers/runningProcesses.ts';
 import type { StudentResult, WorkerMessage, WorkerTask } from './studentWorker.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,6 +17,25 @@ export interface ServerProcess {
   output(): string;
 }
 
+/**
+ * Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. Until then
+ * it is tracked (tests/helpers/runningProcesses.ts) as `name`, so an interrupted bench stops it.
+ */
+export function trackChild(name: string, child: ChildProcess, graceMs = 10_000): () => Promise<void> {
+  const exited = new Promise<void>((resolveExit) => (child.exitCode !== null || child.signalCode !== null ? resolveExit() : child.once('exit', () => resolveExit())));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  const untrack = trackRunning({ name, stop });
+  void exited.then(untrack);
+  return stop;
+}
+
 /** Spawns `node [nodeArgs] <script> <args>` and waits until `GET <url>/healthz` answers 200. */
 export async function startServer(script: string, args: string[], port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, script), ...args], {
@@ -26,29 +46,21 @@ export async function startServer(script: string, args: string[], port: number, 
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  // "relay on port 41000", "validator on port 41001", "bench/stockServer.ts on port 41002"
+  const stop = trackChild(`${args[0] ?? script} on port ${port}`, child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited before it was ready:\n${output.slice(-2000)}`);
     const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`${script} did not answer /healthz within 60 s:\n${output.slice(-2000)}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${script} did not answer /healthz within 60 s:\n${output.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    child,
-    pid: child.pid!,
-    url,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { child, pid: child.pid!, url, output: () => output, stop };
 }
 
 export interface WorkerPool {
@@ -75,6 +87,7 @@ export async function startWorkers(task: Omit<WorkerTask, 'firstIndex' | 'count'
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
+    trackChild(`student worker ${i + 1}`, child, 5000);
     ready.push(new Promise((resolveReady) => child.on('message', (m: WorkerMessage) => m.type === 'ready' && resolveReady())));
     results.push(
       new Promise((resolveDone, reject) => {

@@ -8,9 +8,9 @@
  * Talks to the orchestrator over the IPC channel (`process.send`): `ready` once every
  * connection has synced, `progress` every second, `done` with per-student figures.
  */
-import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { SyncProvider } from '../tests/helpers/SyncProvider.ts';
 import { newBoxKeyPair, sealEntry, toBase64Url } from '../crypto/index.ts';
 import { appendEntry, entriesMap, openReceiptFor, receiptsMap } from '../protocol/index.ts';
 import { nativeSharedKey } from '../validator/index.ts';
@@ -81,7 +81,7 @@ function countingWebSocket(counter: Counter): typeof WebSocket {
 
 interface Student {
   doc: Y.Doc;
-  provider: WebsocketProvider;
+  provider: SyncProvider;
   counter: Counter;
   device: ReturnType<typeof newBoxKeyPair>;
   nonce?: string;
@@ -104,7 +104,7 @@ async function run(task: WorkerTask): Promise<void> {
     const device = newBoxKeyPair();
     const doc = new Y.Doc();
     const counter: Counter = { received: 0, sent: 0 };
-    const provider = new WebsocketProvider(task.syncUrl, task.sessionId, doc, {
+    const provider = new SyncProvider(task.syncUrl, task.sessionId, doc, {
       WebSocketPolyfill: countingWebSocket(counter) as unknown as typeof globalThis.WebSocket,
       disableBc: true,
       ...(task.isFiltered ? { params: { device: toBase64Url(device.publicKey) } } : {}),

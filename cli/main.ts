@@ -37,10 +37,20 @@ function positiveNumber(name: string, max: number) {
   };
 }
 
-/** Minutes, or `none` (no late status). */
-function lateAfter(text: string): number | null {
-  if (text === 'none') return null;
-  return integer('--late-after', 0, 1440)(text);
+/**
+ * Minutes, or `none` (no late status). `none` stays a word until {@link lateAfterOption}:
+ * commander stores a parser's null as '' (so `course set --late-after none` once sent '').
+ */
+function lateAfter(text: string): number | 'none' {
+  if (text === 'none') return 'none';
+  const minutes = Number(text);
+  if (!/^\d+$/.test(text.trim()) || minutes > 1440) throw new InvalidArgumentError('--late-after must be a whole number of minutes from 0 to 1440, or none (no late status)');
+  return minutes;
+}
+
+/** A parsed `--late-after` as the API's late_after_minutes (null: no late status); nothing when not given. */
+function lateAfterOption(given: number | 'none' | undefined): { lateAfter?: number | null } {
+  return given === undefined ? {} : { lateAfter: given === 'none' ? null : given };
 }
 
 /** Unix seconds, or an ISO date/time such as 2025-03-01T09:00. */
@@ -195,7 +205,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action((options: { data: string; json?: boolean; store?: string }) => listValidatorsCommand(options, print));
 
-  const session = program.command('session').description('create, list and end sessions on a running Rollcall');
+  const session = program.command('session').description('create, list, change, end and delete sessions on a running Rollcall; a session’s statuses');
   serverOptions(
     session
       .command('create')
@@ -220,11 +230,13 @@ export function buildProgram(): Command {
   serverOptions(
     session
       .command('options')
-      .description('change a running session’s options')
+      .alias('set')
+      .description('change a session’s options, live or ended: the direct path, and when scans count as late (statuses follow at once)')
       .argument('<session_id>', 'the session to change')
       .option('--direct-path', 'open the direct path (POST /submit_attendance) for this session')
-      .option('--no-direct-path', 'close the direct path: submissions through it are answered 403 direct_path_disabled'),
-  ).action((sessionId: string, options) => setSessionOptions({ ...options, sessionId }));
+      .option('--no-direct-path', 'close the direct path: submissions through it are answered 403 direct_path_disabled')
+      .option('--late-after <minutes>', 'scans more than this many minutes after the start are late; none: no late status (receipts already sent keep what they said)', lateAfter),
+  ).action((sessionId: string, options) => setSessionOptions({ ...options, ...lateAfterOption(options.lateAfter), sessionId }));
   serverOptions(session.command('end').description('end a session now').argument('<session_id>', 'the session to end')).action((sessionId: string, options) =>
     endSession({ ...options, sessionId }),
   );
@@ -287,7 +299,7 @@ export function buildProgram(): Command {
       .option('--points <table>', 'points per status, e.g. present=2,late=1,excused=none,absent=0 (Moodle’s default; none = not counted) or present=100,late=50,excused=none,absent=0', parsePoints)
       .addOption(new Option('--id-case <how>', 'compare student ids ignoring case (default) or with case').choices(ID_CASES))
       .option('--json', 'print JSON'),
-  ).action((name: string, options) => setCourse({ ...options, course: name }));
+  ).action((name: string, options) => setCourse({ ...options, ...lateAfterOption(options.lateAfter), course: name }));
 
   serverOptions(
     program

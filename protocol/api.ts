@@ -18,6 +18,10 @@ import { courseName, sessionId, studentId } from './schemas.ts';
 const unixSeconds = z.number().int().min(0).max(2 ** 40);
 const unixMs = z.number().int().min(0).max(2 ** 50);
 
+/** Minutes after a session's start from which a scan is `late` (S2): 0 to 1440 (a day), fractions allowed. */
+const LATE_AFTER_PROBLEM = 'must be a number of minutes from 0 to 1440 after the start, or null for no late status';
+const lateAfterMinutes = z.number({ error: LATE_AFTER_PROBLEM }).min(0, LATE_AFTER_PROBLEM).max(1440, LATE_AFTER_PROBLEM);
+
 /** Every 4xx/5xx answer: a sentence a person can act on, and a stable code. */
 export const ApiErrorSchema = z.object({ error: z.string(), code: z.string() });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
@@ -71,7 +75,7 @@ export const CreateSessionRequestSchema = z.strictObject({
   /** Whether `POST /submit_attendance` may be used for this session (default true, as the seed). */
   direct_path: z.boolean().optional(),
   /** A scan after start + this many minutes is `late` (default: the course's setting; null: never late). */
-  late_after_minutes: z.number().min(0).max(1440).nullable().optional(),
+  late_after_minutes: lateAfterMinutes.nullable().optional(),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequestSchema>;
 
@@ -157,8 +161,15 @@ export type EndSessionRequest = z.infer<typeof EndSessionRequestSchema>;
 export const EndSessionResponseSchema = SessionSchema.extend({ already_ended: z.boolean() });
 export type EndSessionResponse = z.infer<typeof EndSessionResponseSchema>;
 
-/** Options a professor may change on an existing session (today only the direct path switch). */
-export const SessionOptionsRequestSchema = z.strictObject({ session_id: sessionId, direct_path: z.boolean() });
+/**
+ * Options a professor may change on an existing session, live or ended: the direct path switch,
+ * and the late rule (S8: statuses follow it at once). Each is optional; at least one is given.
+ */
+export const SessionOptionsRequestSchema = z
+  .strictObject({ session_id: sessionId, direct_path: z.boolean().optional(), late_after_minutes: lateAfterMinutes.nullable().optional() })
+  .refine((request) => request.direct_path !== undefined || request.late_after_minutes !== undefined, {
+    error: 'say what to change: direct_path (true or false) and/or late_after_minutes (minutes, or null for no late status)',
+  });
 export type SessionOptionsRequest = z.infer<typeof SessionOptionsRequestSchema>;
 export const SessionOptionsResponseSchema = SessionSchema;
 
@@ -251,7 +262,7 @@ export const ID_CASES = ['insensitive', 'sensitive'] as const;
 
 export const CourseSettingsSchema = z.strictObject({
   /** Default `late_after_minutes` of the course's new sessions; null: no late status. */
-  late_after_minutes: z.number().min(0).max(1440).nullable(),
+  late_after_minutes: lateAfterMinutes.nullable(),
   /** Students under this percentage are listed first in the report. */
   threshold_percent: z.number().min(0).max(100),
   points: StatusPointsSchema,

@@ -200,10 +200,20 @@ export class ValidatorApi {
     const session = this.#options.store.getSession(request.value.session_id);
     if (!session) return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     const nowMs = this.#options.clock();
+    const { direct_path: directPath, late_after_minutes: lateAfter } = request.value;
     const wasOpen = isDirectPathOpen(session);
-    const changed = this.#options.store.setSessionOptions(session.id, { ...session.options, direct_path: request.value.direct_path })!;
-    if (wasOpen !== request.value.direct_path) {
-      this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail: { direct_path: request.value.direct_path } });
+    const lateAfterBefore = lateAfterMinutes(session);
+    const changed = this.#options.store.setSessionOptions(session.id, {
+      ...session.options,
+      ...(directPath !== undefined ? { direct_path: directPath } : {}),
+      ...(lateAfter !== undefined ? { late_after_minutes: lateAfter } : {}),
+    })!;
+    const audit = (detail: Record<string, unknown>) => this.#options.store.audit({ atMs: nowMs, actor: 'professor', action: 'session_options', sessionId: session.id, detail });
+    if (directPath !== undefined && wasOpen !== directPath) audit({ direct_path: directPath });
+    // S8: statuses are computed from the session, so they follow at once; the audit log keeps what it was.
+    if (lateAfter !== undefined && lateAfter !== lateAfterBefore) {
+      audit({ late_after_minutes: lateAfter, late_after_minutes_before: lateAfterBefore });
+      this.#options.logger.info('session late rule changed', { session: session.id, late_after_minutes: lateAfter, before: lateAfterBefore });
     }
     sendJson(res, 200, publicSession(changed, nowMs) satisfies Session);
   }

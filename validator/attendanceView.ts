@@ -94,7 +94,7 @@ td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}.flag{col
 <body>
 <h1>${escapeHtml(session.course)}</h1>
 <p>Session <code>${id}</code>, ${escapeHtml(time(session.starts_at * 1000))} to ${escapeHtml(time(session.ends_at * 1000))}${session.is_live ? ' (live)' : ''}.</p>
-<p><strong>${counts.accepted}</strong> present, <strong class="flag">${counts.flagged}</strong> flagged for review, ${counts.rejected} rejected.
+<p><strong>${counts.accepted}</strong> accepted (present or late), <strong class="flag">${counts.flagged}</strong> flagged for review, ${counts.rejected} rejected.
 <a href="/attendance/${id}.csv">Download CSV</a> · <a href="/qr/${id}.svg">QR code</a></p>
 ${attendance.unstored_rejections
   .map((entry) => `<p class="flag">${entry.count} more direct submissions from ${escapeHtml(entry.address)} were refused and counted, not stored (over the cap per address).</p>`)
@@ -102,7 +102,7 @@ ${attendance.unstored_rejections
 ${attendance.unstored_device_rejections
   .map((entry) => `<p class="flag">${entry.count} more scans from device ${escapeHtml(entry.device.slice(0, 8))}… were refused and counted, not stored (over the cap per device).</p>`)
   .join('\n')}
-<h2>Present</h2>
+<h2>Accepted</h2>
 <table><thead><tr><th>Student</th><th>Decided</th><th>Via</th><th>Flags</th><th>Note</th></tr></thead><tbody>
 ${rows(attendance.accepted, false)}
 </tbody></table>

@@ -17,6 +17,8 @@ export async function showStatuses(options: ServerOptions & { sessionId: string;
   if (options.json) return void print(JSON.stringify(view, null, 2));
   const { counts } = view;
   print(`${view.session.course} (${view.session.session_id}): ${counts.present} present, ${counts.late} late, ${counts.excused} excused, ${counts.absent} absent${counts.pending ? `, ${counts.pending} without a status yet` : ''}`);
+  const lateAfter = view.session.late_after_minutes;
+  print(lateAfter === null ? 'No late rule: every accepted scan is present.' : `Late: scans more than ${lateAfter} min after the start.`);
   if (counts.provisional > 0) print(`${counts.provisional} absences are provisional: an offline scan may still sync until ${new Date(view.session.provisional_until ?? 0).toLocaleString()}.`);
   for (const student of view.students) {
     const how = student.source === 'mark' ? `marked${student.note ? `: ${student.note}` : ''}` : student.scan ? `scan via ${student.scan.via}` : '';

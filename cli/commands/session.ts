@@ -65,11 +65,24 @@ export async function listSessions(options: ServerOptions & { json?: boolean; co
   }
 }
 
-export async function setSessionOptions(options: ServerOptions & { sessionId: string; directPath?: boolean }): Promise<void> {
-  if (options.directPath === undefined) throw new CliError('say what to change: --direct-path (open it) or --no-direct-path (close it)');
-  const answer = await apiRequest(options, 'POST', 'session_options', { session_id: options.sessionId, direct_path: options.directPath });
-  parseAnswer(answer, SessionSchema, 'changing the session');
-  console.log(`Session ${options.sessionId}: the direct path (POST /submit_attendance) is now ${options.directPath ? 'open' : 'closed: students submit through the Rollcall app only'}.`);
+/** `rollcall session options|set <id>`: only the options given are sent, so the others keep their value. */
+export async function setSessionOptions(options: ServerOptions & { sessionId: string; directPath?: boolean; lateAfter?: number | null }): Promise<void> {
+  if (options.directPath === undefined && options.lateAfter === undefined) {
+    throw new CliError('say what to change: --late-after <minutes> (or none), --direct-path (open it) or --no-direct-path (close it)');
+  }
+  const answer = await apiRequest(options, 'POST', 'session_options', {
+    session_id: options.sessionId,
+    ...(options.directPath !== undefined ? { direct_path: options.directPath } : {}),
+    ...(options.lateAfter !== undefined ? { late_after_minutes: options.lateAfter } : {}),
+  });
+  const session = parseAnswer(answer, SessionSchema, 'changing the session');
+  if (options.directPath !== undefined) {
+    console.log(`Session ${options.sessionId}: the direct path (POST /submit_attendance) is now ${options.directPath ? 'open' : 'closed: students submit through the Rollcall app only'}.`);
+  }
+  if (options.lateAfter !== undefined) {
+    const rule = session.late_after_minutes === null ? 'no scan counts as late' : `scans more than ${session.late_after_minutes} min after the start count as late`;
+    console.log(`Session ${options.sessionId}: ${rule}; statuses follow at once (see rollcall session statuses ${options.sessionId}).`);
+  }
 }
 
 export async function endSession(options: ServerOptions & { sessionId: string }): Promise<void> {
@@ -88,10 +101,10 @@ export async function showAttendance(options: ServerOptions & { sessionId: strin
   const answer = await apiRequest(options, 'GET', `attendance/${options.sessionId}`);
   const attendance = parseAnswer(answer, AttendanceResponseSchema, 'reading attendance');
   if (options.json) return void console.log(JSON.stringify(answer.json, null, 2));
-  console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} present, ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
+  console.log(`${attendance.session.course} (${attendance.session.session_id}): ${attendance.counts.accepted} accepted (present or late), ${attendance.counts.flagged} flagged, ${attendance.counts.rejected} rejected`);
   for (const entry of attendance.accepted) {
     const via = entry.address ? `${entry.via} from ${entry.address}` : entry.via;
-    console.log(`  present   ${(entry.student_id ?? '').padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
+    console.log(`  accepted  ${(entry.student_id ?? '').padEnd(16)} ${new Date(entry.decided_at).toISOString()}  ${via}${entry.flags.length ? `  flags: ${entry.flags.join(', ')}` : ''}`);
   }
   for (const entry of attendance.rejected) console.log(`  rejected  ${(entry.student_id ?? '(unreadable)').padEnd(16)} ${entry.reason}  ${entry.via}`);
   for (const entry of attendance.unstored_rejections) {

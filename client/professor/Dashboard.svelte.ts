@@ -265,6 +265,13 @@ export class Dashboard {
     return true;
   }
 
+  /** Changes the session's late rule (SPEC.md S8; null: no late status); the statuses shown follow on the refresh. */
+  async setLateAfter(sessionId: string, minutes: number | null): ReturnType<typeof api.setSessionOptions> {
+    const result = await api.setSessionOptions(sessionId, { late_after_minutes: minutes });
+    if (result.ok) await this.refresh();
+    return result;
+  }
+
   async override(studentId: string, status: 'accepted' | 'rejected', note: string): Promise<void> {
     if (this.route.name !== 'session') return;
     if (this.#check(await api.override(this.route.sessionId, studentId, status, note))) await this.refresh();

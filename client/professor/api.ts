@@ -128,7 +128,8 @@ export const api = {
   createSession: (request: CreateSessionRequest) => post(CreateSessionResponseSchema, '/create_session', request),
   endSession: (sessionId: string) => post(EndSessionResponseSchema, '/end_session', { session_id: sessionId }),
   deleteSession: (sessionId: string) => post(DeleteSessionResponseSchema, '/delete_session', { session_id: sessionId }),
-  setSessionOptions: (sessionId: string, options: { direct_path: boolean }) => post(SessionOptionsResponseSchema, '/session_options', { session_id: sessionId, ...options }),
+  /** Only the options given change (SessionOptionsRequest); `late_after_minutes: null` removes the late status. */
+  setSessionOptions: (sessionId: string, options: { direct_path?: boolean; late_after_minutes?: number | null }) => post(SessionOptionsResponseSchema, '/session_options', { session_id: sessionId, ...options }),
   qr: (sessionId: string) => call(QrResponseSchema, `/qr/${q(sessionId)}`),
   attendance: (sessionId: string) => call(AttendanceResponseSchema, `/attendance/${q(sessionId)}`),
   statuses: (sessionId: string) => call(SessionStatusesResponseSchema, `/statuses/${q(sessionId)}`),

@@ -93,7 +93,7 @@ describeInChromium(
         const answer = await fetch(`${run.system.baseUrl}/submit_attendance`, { method: 'POST', body: JSON.stringify({ student_id: studentId, payload_b64: pair[1], signature: pair[2] }) });
         expect(answer.status).toBe(200);
       }
-      await page.getByRole('status').filter({ hasText: /3 present · 2 to review/ }).waitFor();
+      await page.getByRole('status').filter({ hasText: /3 accepted · 2 to review/ }).waitFor();
       // Repeated buttons in the review list, each named after its student.
       const review = page.getByTestId('flagged');
       for (const studentId of ['2022IMT-301', '2022IMT-302']) {
@@ -108,6 +108,16 @@ describeInChromium(
       await page.keyboard.press('Tab');
       expect(await activeText(page)).toBe('BUTTON:Show full screen');
       expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
+      // [S8] The late rule fixed from the session view: late after 0 min makes all three late, empty makes them present again.
+      const lateAfter = page.getByLabel('Late after (minutes from the start; empty: never late)');
+      await lateAfter.fill('0');
+      await page.getByRole('button', { name: 'Save late rule' }).click();
+      await page.getByTestId('late-rule-outcome').filter({ hasText: 'Saved: scans more than 0 min after the start are late.' }).waitFor();
+      await page.getByTestId('status-counts').filter({ hasText: /0 present · 3 late/ }).waitFor();
+      await lateAfter.fill('');
+      await lateAfter.press('Enter');
+      await page.getByTestId('late-rule-outcome').filter({ hasText: 'Saved: no scan counts as late.' }).waitFor();
+      await page.getByTestId('status-counts').filter({ hasText: /3 present · 0 late/ }).waitFor();
       await expectAccessible(page, 'live session with QR');
       await keepScreenshot(page, 'a11y-1-live-session');
 

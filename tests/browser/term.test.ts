@@ -152,6 +152,16 @@ describeInChromium(
       await waitFor(() => Date.now() > startsAtMs + lateAfterMinutes * 60_000 + 1_500, { timeoutMs: 30_000, message: 'the late mark to pass' });
       expect(await direct('2022NET-002')).toMatchObject({ reason: 'ok', attendance_status: 'late' });
       await waitFor(async () => (await statusOf(page, '2022NET-002')) === 'Late', { message: '002 late, pushed' });
+      // Each counted once: on time under Present, late under Late (Present once read the accepted
+      // count, late students included); the Scans panel counts both as accepted scans.
+      await page.getByTestId('status-counts').filter({ hasText: /1 present · 1 late/ }).waitFor();
+      await page.getByTestId('attendance-counts').filter({ hasText: /2 accepted/ }).waitFor();
+      const list = await context.newPage();
+      await list.goto(`${run.system.baseUrl}/professor/`);
+      const listed = list.locator('tbody tr').filter({ has: list.locator(`a[href="#/session/${sessionId}"]`) });
+      await listed.getByTestId('session-late').filter({ hasText: /^1$/ }).waitFor();
+      expect(await listed.getByTestId('session-present').textContent()).toBe('1');
+      await list.close();
 
       // The end: the QR gives way to the result; the others are absent, provisionally.
       page.once('dialog', (dialog) => void dialog.accept());

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe } from 'vitest';
 import { freePort } from './processes.ts';
+import { trackRunning } from './runningProcesses.ts';
 
 const isCi = process.env.CI === 'true' || process.env.CI === '1';
 const SUPERUSER = 'rollcall';
@@ -96,29 +97,50 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
-  runAsOwner('initdb', ['-D', dataDir, '-A', 'trust', '-U', SUPERUSER, '--no-sync', '-E', 'UTF8', '--locale', 'C']);
   let port = 0;
-  const start = (onPort: number) =>
-    // fsync off: a test's data need not survive a power cut, and the machine is shared.
-    runAsOwner('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${onPort} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
-      start(port);
-      break;
-    } catch (error) {
-      // Another process took the port between freePort() and listen: try another.
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      if (attempt >= 2 || !/already in use|could not bind/i.test(log)) throw new Error(`${error instanceof Error ? error.message : String(error)}\n${log.slice(-2000)}`);
-    }
-  }
-  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
-  let isRunning = true;
+  let isRunning = false;
   const stopServer = () => {
     if (!isRunning) return;
     runAsOwner('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     isRunning = false;
   };
+  const removeAll = async () => {
+    try {
+      stopServer();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      untrack();
+    }
+  };
+  // Tracked from its folder on: pg_ctl detaches the server from us, so nothing else would stop it.
+  const untrack = trackRunning({
+    get name() {
+      return port ? `PostgreSQL on port ${port}` : `PostgreSQL (being set up in ${dir})`;
+    },
+    stop: removeAll,
+  });
+  const start = (onPort: number) =>
+    // fsync off: a test's data need not survive a power cut, and the machine is shared.
+    runAsOwner('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${onPort} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  try {
+    runAsOwner('initdb', ['-D', dataDir, '-A', 'trust', '-U', SUPERUSER, '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+    for (let attempt = 0; ; attempt++) {
+      port = await freePort();
+      try {
+        start(port);
+        isRunning = true;
+        break;
+      } catch (error) {
+        // Another process took the port between freePort() and listen: try another.
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+        if (attempt >= 2 || !/already in use|could not bind/i.test(log)) throw new Error(`${error instanceof Error ? error.message : String(error)}\n${log.slice(-2000)}`);
+      }
+    }
+  } catch (error) {
+    await removeAll();
+    throw error;
+  }
+  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
   return {
     port,
     url,
@@ -141,12 +163,6 @@ export async function startPostgres(): Promise<TestPostgres> {
       start(port);
       isRunning = true;
     },
-    async stop() {
-      try {
-        stopServer();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: removeAll,
   };
 }

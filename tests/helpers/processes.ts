@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trackRunning } from './runningProcesses.ts';
 
 /** The repository root (tests/helpers/../..). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,8 +46,11 @@ export function tempDir(prefix = 'rollcall-test-'): string {
   return dir;
 }
 
-export function removeTempDirs(): void {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+/** Deletes every folder `tempDir()` made so far; returns how many. */
+export function removeTempDirs(): number {
+  const dirs = tempDirs.splice(0);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  return dirs.length;
 }
 
 /** A loopback port nobody listens on right now (the OS picks it). */
@@ -147,12 +151,6 @@ async function startOnce(executable: string, args: string[], port: number, optio
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let exitValue: number | string | undefined;
-  const exited = new Promise<number | string>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exitValue = code ?? signal ?? 'unknown';
-      resolveExit(exitValue);
-    });
-  });
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (graceMs = 10_000) => {
     if (exitValue !== undefined) return exitValue;
@@ -162,6 +160,15 @@ async function startOnce(executable: string, args: string[], port: number, optio
     clearTimeout(timer);
     return value;
   };
+  // "rollcall.js relay on port 41000", "redis-server on port 6380": what an interrupted bench says it stopped.
+  const untrack = trackRunning({ name: `${executable === process.execPath ? `${basename(args[0] ?? 'node')} ${args[1] ?? ''}`.trim() : basename(executable)} on port ${port}`, stop: () => stop(5000) });
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exitValue = code ?? signal ?? 'unknown';
+      untrack();
+      resolveExit(exitValue);
+    });
+  });
   const started: StartedProcess = {
     child,
     port,

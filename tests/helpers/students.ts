@@ -7,9 +7,10 @@
  * say) the way only the validator could. (No unfiltered observer: only the room's validator
  * reads a room whole, R10; use roomSnapshot in relayClient.ts with a TestValidator.)
  */
-import { WebsocketProvider } from 'y-websocket';
+import type { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { SyncProvider } from './SyncProvider.ts';
 import { newBoxKeyPair, openReceipt, sealEntry, toBase64Url, type BoxKeyPair } from '../../crypto/index.ts';
 import {
   ReceiptPlaintextSchema,
@@ -59,7 +60,8 @@ export function relaySyncUrl(baseUrl: string): string {
 export function connectStudent(baseUrl: string, sessionId: string, studentId: string, { device = newBoxKeyPair() } = {}): SimulatedStudent {
   const doc = new Y.Doc();
   const counter = { bytes: 0 };
-  const provider = new WebsocketProvider(relaySyncUrl(baseUrl), sessionId, doc, {
+  // y-websocket's provider, with one shared process `exit` listener (a test holds dozens of phones).
+  const provider = new SyncProvider(relaySyncUrl(baseUrl), sessionId, doc, {
     WebSocketPolyfill: countingWebSocket(counter) as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     params: { device: toBase64Url(device.publicKey) },

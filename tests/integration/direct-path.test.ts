@@ -182,7 +182,7 @@ describe('cap on stored rejections per session and client address (50)', () => {
 
     const text = await runCli(['attendance', session.session_id, '--server', unlimited.baseUrl]);
     expect(text.stdout).toMatch(/\+ 10 more direct rejections from 127\.0\.0\.41, counted but not stored/);
-    expect(text.stdout).toMatch(/present\s+D-2\s+\S+\s+direct from 127\.0\.0\.41\s+flags: shared_address/);
+    expect(text.stdout).toMatch(/accepted\s+D-2\s+\S+\s+direct from 127\.0\.0\.41\s+flags: shared_address/);
 
     await unlimited.stop();
     unlimited = await startRollcall(['start', '--data', unlimitedDir, '--direct-rate', '0']);

@@ -33,7 +33,7 @@ describe('rollcall CLI', () => {
     expect(list.stdout).toMatch(/1 present/);
 
     const text = await runCli(['attendance', id!, '--server', server.baseUrl]);
-    expect(text.stdout).toMatch(/present\s+2022IMT-048/);
+    expect(text.stdout).toMatch(/accepted\s+2022IMT-048/);
     const csv = await runCli(['attendance', id!, '--csv', '--server', server.baseUrl]);
     expect(csv.stdout.split('\n')[1]).toMatch(/^2022IMT-048,accepted,ok,,direct,/);
 
