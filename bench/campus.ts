@@ -39,7 +39,7 @@ const HELP = `npm run bench -- --campus [options]
                       phones on one relay (measured: the same CPU as least_conn); room_hash does
                       (the path copied into a header, lb_policy header: docs/scaling.md)
   --store-batch-ms W  the relays' --store-batch-ms (R13: updates admitted within W ms share one
-                      PostgreSQL statement; default: the relay's, 10)
+                      PostgreSQL statement; default: the relay's, 25)
   --json FILE         also write the figures as JSON
   --help              this text
 

@@ -14,6 +14,7 @@ import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOpti
 import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { parseTrustedProxies } from '../relay/index.ts';
+import { DEFAULT_RELAY_LIMITS } from '../relay/limits.ts';
 import { ATTENDANCE_STATUSES, ID_CASES } from '../protocol/index.ts';
 import { listCourses, parsePoints, setCourse, showCourse } from './commands/course.ts';
 import { markStudent, showStatuses } from './commands/marks.ts';
@@ -172,7 +173,7 @@ export function buildProgram(): Command {
     )
     .addOption(
       new Option('--store-batch-ms <ms>', 'with --store: updates admitted within this many ms are stored in one PostgreSQL statement (0: only those arriving together); each waits at most this long')
-        .default(10)
+        .default(DEFAULT_RELAY_LIMITS.storeBatchMs)
         .argParser(integer('--store-batch-ms', 0, 1000)),
     )
     .addOption(maxConnectionsOption())

@@ -79,7 +79,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   trustRefreshMs: 1_000,
   shutdownGraceMs: 5_000,
   busCatchUpMs: 3_000,
-  storeBatchMs: 10,
+  storeBatchMs: 25,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
