@@ -8,7 +8,7 @@
  * exit code is 1 only when a receipt was lost or an entry decided twice.
  */
 import { relayMetrics } from '../tests/helpers/relayMetrics.ts';
-import type { BalancerPolicy } from '../tests/helpers/caddy.ts';
+import { startCaddyBalancer, type BalancerPolicy } from '../tests/helpers/caddy.ts';
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +40,10 @@ const HELP = `npm run bench -- --campus [options]
                       (the path copied into a header, lb_policy header: docs/scaling.md)
   --store-batch-ms W  the relays' --store-batch-ms (R13: updates admitted within W ms share one
                       PostgreSQL statement; default: the relay's, 25)
+  --baseline-behind-caddy
+                      the SQLite baseline's phones go through Caddy too (a one-upstream
+                      reverse_proxy, as a hosted relay sits behind its TLS front): both sides
+                      then pay the proxy in front of the relay
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -60,6 +64,8 @@ interface CampusOptions {
   lbPolicy: BalancerPolicy;
   /** The relays' --store-batch-ms; undefined: the relay's default. */
   storeBatchMs?: number;
+  /** The SQLite baseline's phones through Caddy too. */
+  baselineBehindCaddy?: boolean;
   log: (line: string) => void;
 }
 
@@ -294,6 +300,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     spread_s: options.spreadMs / 1000,
     lb_policy: options.lbPolicy,
     ...(options.storeBatchMs !== undefined ? { store_batch_ms: options.storeBatchMs } : {}),
+    baseline_behind_caddy: options.baselineBehindCaddy ?? false,
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
   };
@@ -330,7 +337,14 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
       options.log(`  ${options.idlePhones} idle phones on the SQLite relay first (memory per phone)`);
       idle = await idlePhase(options, [hall.relay], sessions);
     }
-    const measured = await burst(options, 'sqlite', `${hall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
+    const front = options.baselineBehindCaddy ? await startCaddyBalancer([Number(new URL(hall.relay.url).port)]) : undefined;
+    if (front) options.log(`  the baseline's phones go through Caddy on ${front.baseUrl}`);
+    let measured: Awaited<ReturnType<typeof burst>>;
+    try {
+      measured = await burst(options, 'sqlite', `${(front?.baseUrl ?? hall.relay.url).replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
+    } finally {
+      await front?.stop();
+    }
     report.sqlite = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(hall.validatorDir), ...(idle ? { idle } : {}) };
   } finally {
     await hall.stop();
@@ -448,6 +462,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '2' },
       'lb-policy': { type: 'string', default: 'least_conn' },
       'store-batch-ms': { type: 'string' },
+      'baseline-behind-caddy': { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -474,6 +489,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       workers: whole('workers', values.workers!, 1),
       lbPolicy: lbPolicyOf(values['lb-policy']!),
       ...(values['store-batch-ms'] !== undefined ? { storeBatchMs: whole('store-batch-ms', values['store-batch-ms'], 0) } : {}),
+      baselineBehindCaddy: values['baseline-behind-caddy'] === true,
       log: (line) => console.log(line),
     };
   } catch (error) {
