@@ -78,6 +78,8 @@ export interface RelayStats {
   bytesSent: number;
   /** Requests from a trusted proxy without a usable X-Forwarded-For, counted under the proxy's address (R11a). */
   unusableForwardedFor: number;
+  /** A store that groups appends (PostgreSQL, R13): appends sent and the statements that carried them. */
+  store?: { appends: number; statements: number };
 }
 
 const deviceKey = base64UrlOf(PUBLIC_KEY_BYTES);
@@ -491,6 +493,7 @@ export class Relay {
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
       unusableForwardedFor: this.#unusableForwardedFor,
+      ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
     };
   }
 
