@@ -122,6 +122,8 @@ export class Relay {
   #isDraining = false;
   #isClosed = false;
   #isRefreshingTrust = false;
+  /** The periodic catch-up's read of the rooms' last rows is under way. */
+  #isCatchingUp = false;
   /** Re-reading trust failed (the store is away) and has not succeeded since. */
   #isTrustStale = false;
 
@@ -174,14 +176,19 @@ export class Relay {
    * every few seconds would cost a relay with hundreds of rooms more than its admissions).
    */
   async #catchUpMovedRooms(): Promise<void> {
-    if (this.#isClosed || this.#rooms.size === 0) return;
+    // One read at a time: a store slower than busCatchUpMs must not pile reads up in its pool.
+    if (this.#isClosed || this.#rooms.size === 0 || this.#isCatchingUp) return;
+    this.#isCatchingUp = true;
     let heads: Map<string, number>;
     try {
       heads = await this.#store.heads([...this.#rooms.keys()]);
     } catch (error) {
       this.#logger.warn('could not read the rooms’ last rows to catch up; will retry', { error: error instanceof Error ? error.message : String(error) });
       return;
+    } finally {
+      this.#isCatchingUp = false;
     }
+    if (this.#isClosed) return;
     for (const [name, head] of heads) {
       const room = this.#rooms.get(name);
       if (room && head > room.lastRowId) room.catchUp();
