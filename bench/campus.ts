@@ -34,10 +34,12 @@ const HELP = `npm run bench -- --campus [options]
   --seconds T         each burst spread over T seconds (default 30)
   --idle-phones P     connected idle phones for the memory phase (default 10000; 0: skip it)
   --workers W         phone worker processes (default 2)
-  --lb-policy P       least_conn (default), uri_hash or room_hash. Caddy 2.6's uri_hash hashes the
-                      path *and* query, and phones carry ?device=…, so it does not keep a room's
-                      phones on one relay (measured: the same CPU as least_conn); room_hash does
-                      (the path copied into a header, lb_policy header: docs/scaling.md)
+  --lb-policy P       room_hash (default: deploy/Caddyfile.campus; the path copied into a header,
+                      lb_policy header: a lecture's phones on one relay; the run first waits a
+                      minute for the rooms its set-up loaded everywhere to unload), least_conn
+                      (no affinity: every relay hears every room through the bus) or uri_hash
+                      (Caddy 2.6 hashes the path *and* query, and phones carry ?device=…, so it
+                      spreads them as least_conn does)
   --store-batch-ms W  the relays' --store-batch-ms (R13: updates admitted within W ms share one
                       PostgreSQL statement; default: the relay's, 25)
   --baseline-behind-caddy
@@ -460,7 +462,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       seconds: { type: 'string', default: '30' },
       'idle-phones': { type: 'string', default: '10000' },
       workers: { type: 'string', default: '2' },
-      'lb-policy': { type: 'string', default: 'least_conn' },
+      'lb-policy': { type: 'string', default: 'room_hash' },
       'store-batch-ms': { type: 'string' },
       'baseline-behind-caddy': { type: 'boolean', default: false },
       json: { type: 'string' },

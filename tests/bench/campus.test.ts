@@ -15,8 +15,9 @@ afterAll(() => removeTempDirs());
 describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)', () => {
   it('runs every phase, every student gets a receipt across the SIGKILL, and the JSON has the issue’s keys', async () => {
     const json = join(tempDir('rollcall-campus-bench-'), 'campus.json');
+    // least_conn: the default room_hash first waits a minute for the set-up's rooms to unload.
     const run = await runNode(
-      ['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--campus', '--sessions', '3', '--students', '10', '--seconds', '2', '--idle-phones', '60', '--json', json],
+      ['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--campus', '--sessions', '3', '--students', '10', '--seconds', '2', '--idle-phones', '60', '--lb-policy', 'least_conn', '--json', json],
       { timeoutMs: 280_000 },
     );
     expect(run.stderr).not.toMatch(/Error|failed/);
@@ -27,6 +28,8 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.failover).toMatchObject({ receipts: 30, lost: 0 });
     expect(report.failover_receipts).toBe(report.failover_phones);
     expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
+    expect(report.one_pg_relay).toMatchObject({ receipts: 30, lost: 0, decided_twice: 0 });
+    expect(typeof report.one_relay_cpu_ratio).toBe('number');
     expect(report.idle.kib_per_phone).toHaveLength(3);
   }, 300_000);
 });
