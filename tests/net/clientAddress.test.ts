@@ -3,7 +3,7 @@
  * peer is a trusted proxy, the right-most X-Forwarded-For address that is not a trusted proxy.
  */
 import { describe, expect, it } from 'vitest';
-import { NO_TRUSTED_PROXIES, canonicalAddress, clientAddress, parseTrustedProxies, type TrustedProxies } from '../../relay/clientAddress.ts';
+import { NO_TRUSTED_PROXIES, canonicalAddress, clientAddress, parseTrustedProxies, type TrustedProxies } from '../../net/index.ts';
 
 function proxies(...lists: string[]): TrustedProxies {
   const parsed = parseTrustedProxies(lists);
