@@ -100,7 +100,7 @@ function trustedProxyList(text: string, previous: string[] | undefined): string[
 }
 
 /**
- * R11a, on the commands that serve phones (`start`, `relay`, `validator`): a proxy whose
+ * R11a and R11b, on the commands that serve phones (`start`, `relay`, `validator`): a proxy whose
  * X-Forwarded-For names the client. ROLLCALL_RELAY_TRUSTED_PROXIES, its name before the
  * validator took it too, still works on `start` and `relay` (`withOldTrustedProxyName`).
  */

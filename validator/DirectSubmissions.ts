@@ -54,7 +54,7 @@ export const STUDENT_CORS = {
 };
 
 /**
- * Limits per client address on the direct path (the address SPEC.md R11a names: the socket's,
+ * Limits per client address on the direct path (the address SPEC.md R11b names: the socket's,
  * or a trusted proxy's X-Forwarded-For; docs/http-api.md explains the numbers). The path is public and decides with no device checks, so one address must not
  * be able to sign in ids at machine speed nor fill the disk with stored rejections.
  */
@@ -78,7 +78,7 @@ export interface DirectSubmissionsOptions {
   logger: Logger;
   clock: () => number;
   limits?: Partial<DirectPathLimits>;
-  /** R11a: the proxies whose X-Forwarded-For names the client (default: none, the socket's address). */
+  /** R11b: the proxies whose X-Forwarded-For names the client (default: none, the socket's address). */
   trustedProxies?: TrustedProxies;
 }
 
@@ -99,8 +99,8 @@ export class DirectSubmissions {
   }
 
   /**
-   * The address the limits and `shared_address` key on (R11a). A trusted proxy that sent no
-   * usable X-Forwarded-For is logged once per kind, as the relay does: behind a misconfigured
+   * The address the limits and `shared_address` key on (R11b: R11a's rule). A trusted proxy
+   * that sent no usable X-Forwarded-For is logged once per kind, as the relay does: behind a misconfigured
    * proxy every phone shares the proxy's address, and the professor's review list would fill
    * with `shared_address` flags.
    */
@@ -109,7 +109,7 @@ export class DirectSubmissions {
     if ((client.source === 'missing_header' || client.source === 'malformed_header') && !this.#loggedUnusable.has(client.source)) {
       this.#loggedUnusable.add(client.source);
       const what = client.source === 'missing_header' ? 'no X-Forwarded-For' : 'an X-Forwarded-For that is not a list of IP addresses';
-      this.#options.logger.warn(`a direct submission from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11a), so submissions through it share one rate limit and are flagged shared_address. Logged once; make the proxy set the header (Caddy's reverse_proxy does)`, { proxy: client.address });
+      this.#options.logger.warn(`a direct submission from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11b), so submissions through it share one rate limit and are flagged shared_address. Logged once; make the proxy set the header (Caddy's reverse_proxy does)`, { proxy: client.address });
     }
     return client.address;
   }

@@ -58,7 +58,7 @@ export interface ValidatorApiOptions {
   trustedHostNames: () => readonly string[];
   /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
   directPathLimits?: Partial<DirectPathLimits>;
-  /** R11a: proxies whose X-Forwarded-For names the direct path's client (never the professor). */
+  /** R11b: proxies whose X-Forwarded-For names the direct path's client (never the professor). */
   trustedProxies?: TrustedProxies;
   /** The sync follower's view of the relay, for /healthz and the dashboard (none without a follower). */
   relayStatus?: () => RelayStatus | undefined;

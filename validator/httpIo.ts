@@ -114,9 +114,9 @@ export function sendError(res: ServerResponse, status: number, code: string, err
 }
 
 /**
- * The client address the direct path keys its flag and limits on (SPEC.md R11a): the socket's
- * remote address, unless that peer is a proxy the operator trusts (`--trusted-proxy`), whose
- * X-Forwarded-For then names the client. From any other peer the header is ignored: a client
+ * The client address the direct path keys its flag and limits on (SPEC.md R11b, R11a's rule):
+ * the socket's remote address, unless that peer is a proxy the operator trusts
+ * (`--trusted-proxy`), whose X-Forwarded-For then names the client. From any other peer the header is ignored: a client
  * could write it. IPv4-mapped IPv6 (`::ffff:10.0.0.5`, when listening on `::`) is written as IPv4
  * so one client has one spelling. Never used to decide who is the professor (ProfessorAuth reads
  * the socket itself).

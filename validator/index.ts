@@ -58,7 +58,7 @@ export interface ValidatorOptions {
   /** Per-address limits of the direct path (`submissionsPerSecond: 0` turns the rate limit off). */
   directPathLimits?: Partial<DirectPathLimits>;
   /**
-   * SPEC.md R11a: from these peers only, X-Forwarded-For names the client the direct path counts
+   * SPEC.md R11b: from these peers only, X-Forwarded-For names the client the direct path counts
    * (its rate limit, stored-rejection cap and `shared_address`). Default: none. It never makes
    * anyone the professor.
    */

@@ -37,7 +37,7 @@ export interface ServeOptions {
   maxConnectionsPerAddress?: number;
   /** `rollcall relay --store-batch-ms`: R13's window on a shared store. */
   storeBatchMs?: number;
-  /** R11a: `--trusted-proxy` entries (checked by the parser): the load balancer whose X-Forwarded-For is believed. */
+  /** R11a, R11b: `--trusted-proxy` entries (checked by the parser): the proxy whose X-Forwarded-For is believed (relay and direct path). */
   trustedProxy?: string[];
   /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
   tlsCert?: string;
@@ -114,7 +114,7 @@ function relayLimitOptions(options: ServeOptions) {
   return Object.keys(limits).length > 0 ? { limits } : {};
 }
 
-/** `--trusted-proxy` as the relay and the validator take it (R11a), or nothing when none was given. */
+/** `--trusted-proxy` as the relay and the validator take it (R11a, R11b), or nothing when none was given. */
 function trustedProxyOptions(options: ServeOptions): { trustedProxies?: TrustedProxies } {
   if (!options.trustedProxy?.length) return {};
   const parsed = parseTrustedProxies(options.trustedProxy);

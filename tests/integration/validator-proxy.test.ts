@@ -1,5 +1,5 @@
 /**
- * The validator's direct path behind a proxy (SPEC.md R11a, "Client address"): real `rollcall
+ * The validator's direct path behind a proxy (SPEC.md R11b, "Client address"): real `rollcall
  * start` processes behind real Caddy (tests/helpers/caddy.ts `startCaddyBalancer`, one
  * upstream). Linux lets a client bind any 127.x.y.z, so "phones" from 127.0.0.2, 127.0.0.3, …
  * are distinct clients to Caddy, which reaches Rollcall from 127.0.0.1 and names the phone in
@@ -66,11 +66,11 @@ describe.skipIf(missing !== undefined)('rollcall start --trusted-proxy 127.0.0.1
     fronted = await startFronted(['--trusted-proxy', '127.0.0.1']);
   });
 
-  it('[R11a] says in its banner that the direct path counts the client the proxy names', () => {
+  it('[R11b] says in its banner that the direct path counts the client the proxy names', () => {
     expect(fronted.server.stdout()).toContain('Trusted proxies (their X-Forwarded-For names the client R11 and the direct path count): 127.0.0.1');
   });
 
-  it('[R11a] two students from two phones are not flagged shared_address, and each is recorded under its phone’s address', async () => {
+  it('[R11b] two students from two phones are not flagged shared_address, and each is recorded under its phone’s address', async () => {
     const session = await createSession(fronted.server.baseUrl, { course: 'Proxies', duration_minutes: 20 });
     expect(await submitFrom(fronted.caddy.baseUrl, '127.0.0.2', 'P-1', session)).toMatchObject({ status: 200, body: { status: 'accepted', flags: [] } });
     expect(await submitFrom(fronted.caddy.baseUrl, '127.0.0.3', 'P-2', session)).toMatchObject({ status: 200, body: { status: 'accepted', flags: [] } });
@@ -83,7 +83,7 @@ describe.skipIf(missing !== undefined)('rollcall start --trusted-proxy 127.0.0.1
     });
   });
 
-  it('[R11a] rate-limits each phone on its own: one phone’s flood does not hold up another', async () => {
+  it('[R11b] rate-limits each phone on its own: one phone’s flood does not hold up another', async () => {
     const refusal = await exhaust(fronted.caddy.baseUrl, '127.0.0.4');
     expect(refusal.body).toMatchObject({ reason: 'rate_limited' });
     expect(refusal.body.error).toMatch(/from 127\.0\.0\.4:/);
@@ -91,7 +91,7 @@ describe.skipIf(missing !== undefined)('rollcall start --trusted-proxy 127.0.0.1
     expect((await garbage(fronted.caddy.baseUrl, '127.0.0.5')).status).toBe(400);
   });
 
-  it('[R11a] a phone cannot choose its address: a forged X-Forwarded-For, through Caddy or straight to the port, changes nothing', async () => {
+  it('[R11b] a phone cannot choose its address: a forged X-Forwarded-For, through Caddy or straight to the port, changes nothing', async () => {
     const session = await createSession(fronted.server.baseUrl, { course: 'Proxies', duration_minutes: 20 });
     // Through Caddy: Caddy trusts no client's header and names the phone itself.
     const viaCaddy = (studentId: string, forged: string) =>
@@ -115,7 +115,7 @@ describe.skipIf(missing !== undefined)('rollcall start --trusted-proxy 127.0.0.1
     expect(refusal.body.error).toMatch(/from 127\.0\.0\.8:/);
   });
 
-  it('[R11a] a trusted proxy’s request with no X-Forwarded-For is counted under the proxy and logged once', async () => {
+  it('[R11b] a trusted proxy’s request with no X-Forwarded-For is counted under the proxy and logged once', async () => {
     // 127.0.0.1 is the trusted proxy: a request from it that names no client.
     expect((await garbage(fronted.server.baseUrl, '127.0.0.1')).status).toBe(400);
     expect((await garbage(fronted.server.baseUrl, '127.0.0.1')).status).toBe(400);
@@ -145,7 +145,7 @@ describe.skipIf(missing !== undefined)('rollcall start without --trusted-proxy b
     fronted = await startFronted([]);
   });
 
-  it('[R11a] counts every phone as Caddy’s address: the second student is flagged shared_address, and X-Forwarded-For is ignored', async () => {
+  it('[R11b] counts every phone as Caddy’s address: the second student is flagged shared_address, and X-Forwarded-For is ignored', async () => {
     const session = await createSession(fronted.server.baseUrl, { course: 'Proxies', duration_minutes: 20 });
     expect(await submitFrom(fronted.caddy.baseUrl, '127.0.0.2', 'N-1', session)).toMatchObject({ status: 200, body: { flags: [] } });
     expect(await submitFrom(fronted.caddy.baseUrl, '127.0.0.3', 'N-2', session)).toMatchObject({ status: 200, body: { flags: ['shared_address'] } });
@@ -155,14 +155,14 @@ describe.skipIf(missing !== undefined)('rollcall start without --trusted-proxy b
     });
   });
 
-  it('[R11a] rate-limits all phones behind Caddy together', async () => {
+  it('[R11b] rate-limits all phones behind Caddy together', async () => {
     await exhaust(fronted.caddy.baseUrl, '127.0.0.4');
     expect((await garbage(fronted.caddy.baseUrl, '127.0.0.5')).status).toBe(429);
   });
 });
 
 describe.skipIf(missing !== undefined)('rollcall validator behind Caddy, trusted proxies from the environment', () => {
-  it('[R11a] ROLLCALL_TRUSTED_PROXIES gives rollcall validator the same rule: two phones, no shared_address', async () => {
+  it('[R11b] ROLLCALL_TRUSTED_PROXIES gives rollcall validator the same rule: two phones, no shared_address', async () => {
     const server = await startRollcall(['validator', '--data', tempDir('rollcall-valproxy-env-')], { env: { ROLLCALL_TRUSTED_PROXIES: '127.0.0.1' } });
     started.push(server);
     // Alone, the validator has /healthz but no /readyz (the relay's drain signal).
@@ -175,7 +175,7 @@ describe.skipIf(missing !== undefined)('rollcall validator behind Caddy, trusted
     expect(await recorded(server, session)).toEqual({ 'V-1': { address: '127.0.0.2', flags: [] }, 'V-2': { address: '127.0.0.3', flags: [] } });
   });
 
-  it('[R11a] rollcall start still reads the old name, ROLLCALL_RELAY_TRUSTED_PROXIES, for both parts', async () => {
+  it('[R11b] rollcall start still reads the old name, ROLLCALL_RELAY_TRUSTED_PROXIES, for both parts', async () => {
     const server = await startRollcall(['start', '--data', tempDir('rollcall-valproxy-old-')], { env: { ROLLCALL_RELAY_TRUSTED_PROXIES: '127.0.0.1' } });
     started.push(server);
     const caddy = await startCaddyBalancer([server.port]);

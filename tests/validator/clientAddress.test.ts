@@ -1,5 +1,5 @@
 /**
- * The client address the direct path keys on (SPEC.md R11a): the socket's, one spelling per
+ * The client address the direct path keys on (SPEC.md R11b, R11a's rule): the socket's, one spelling per
  * client; X-Forwarded-For only from a peer named a trusted proxy.
  */
 import type { IncomingMessage } from 'node:http';
@@ -16,7 +16,7 @@ function proxies(list: string): TrustedProxies {
   return parsed.proxies;
 }
 
-describe('[R11a] the direct path client address', () => {
+describe('[R11b] the direct path client address', () => {
   it('writes IPv4-mapped IPv6 as IPv4 and keeps real IPv6 as is', () => {
     expect(addressOf(from('::ffff:10.0.0.5'))).toBe('10.0.0.5');
     expect(addressOf(from('10.0.0.5'))).toBe('10.0.0.5');
