@@ -104,10 +104,10 @@ function trustedProxyList(text: string, previous: string[] | undefined): string[
  * X-Forwarded-For names the client. ROLLCALL_RELAY_TRUSTED_PROXIES, its name before the
  * validator took it too, still works on `start` and `relay` (`withOldTrustedProxyName`).
  */
-const trustedProxyOption = (counted: string) =>
+const trustedProxyOption = (counted: string, { readsOldName }: { readsOldName: boolean }) =>
   new Option(
     '--trusted-proxy <list>',
-    `IP addresses and CIDR ranges (comma-separated, IPv4 or IPv6; repeatable) of the proxy or load balancer in front (Caddy on this computer: 127.0.0.1): from these peers only, X-Forwarded-For names the client that ${counted}; from any other peer the header is ignored. Never makes a request the professor's`,
+    `IP addresses and CIDR ranges (comma-separated, IPv4 or IPv6; repeatable) of the proxy or load balancer in front (Caddy on this computer: 127.0.0.1): from these peers only, X-Forwarded-For names the client that ${counted}; from any other peer the header is ignored${readsOldName ? `; ${OLD_TRUSTED_PROXIES_ENV}, the old name, is read when neither is given` : ''}`,
   )
     .env(TRUSTED_PROXIES_ENV)
     .argParser(trustedProxyList);
@@ -158,7 +158,7 @@ export function buildProgram(): Command {
       .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .addOption(maxConnectionsOption())
-      .addOption(trustedProxyOption('R11 counts (relay connections, enrolment attempts) and the direct path counts (its rate limit, shared_address)'))
+      .addOption(trustedProxyOption('R11 counts (relay connections, enrolment attempts) and the direct path counts (its rate limit, shared_address; never who is the professor)', { readsOldName: true }))
       .addOption(drainOption())
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runServer(withOldTrustedProxyName(options), runStart));
@@ -171,7 +171,7 @@ export function buildProgram(): Command {
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
       .option('--relay-ca <file>', 'also trust this CA certificate (PEM) for a wss:// relay whose certificate a private CA signed (or set NODE_EXTRA_CA_CERTS)')
-      .addOption(trustedProxyOption('the direct path counts (its rate limit, stored-rejection cap, shared_address)'))
+      .addOption(trustedProxyOption('the direct path counts (its rate limit, stored-rejection cap, shared_address; never who is the professor)', { readsOldName: false }))
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 
@@ -195,7 +195,7 @@ export function buildProgram(): Command {
         .argParser(integer('--store-batch-ms', 0, 1000)),
     )
     .addOption(maxConnectionsOption())
-    .addOption(trustedProxyOption('R11 counts (connections and enrolment attempts per address)'))
+    .addOption(trustedProxyOption('R11 counts (connections and enrolment attempts per address)', { readsOldName: true }))
     .addOption(drainOption())
     .addOption(logFormatOption())
     .action((options: ServeOptions) => runServer(withOldTrustedProxyName(options), runRelayServer));
