@@ -12,7 +12,7 @@
  * One difference, on purpose: OpenSSL refuses a signature whose S is not reduced (S ≥ L, a
  * malleated copy of a valid signature), which tweetnacl accepts. No honest signer makes one.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { SIGNATURE_ED25519_BYTES, SIGN_PUBLIC_KEY_BYTES, SIGN_SECRET_KEY_BYTES } from './signing.ts';
 
 /** Few validators sign for a relay, one identity signs for a validator: keep their key objects. */
@@ -48,6 +48,7 @@ export function nativeSignDetached(message: Uint8Array, secretKey: Uint8Array): 
   if (secretKey.length !== SIGN_SECRET_KEY_BYTES) throw new Error(`an Ed25519 secret key has ${SIGN_SECRET_KEY_BYTES} bytes`);
   const bytes = Buffer.from(secretKey.buffer, secretKey.byteOffset, secretKey.byteLength);
   const x = bytes.subarray(32).toString('base64url');
-  const key = cached(privateKeys, bytes.toString('base64url'), () => createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: bytes.subarray(0, 32).toString('base64url'), x }, format: 'jwk' }));
+  // Keyed by a hash of the secret key, not the key itself.
+  const key = cached(privateKeys, createHash('sha256').update(bytes).digest('base64url'), () => createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: bytes.subarray(0, 32).toString('base64url'), x }, format: 'jwk' }));
   return new Uint8Array(sign(null, message, key));
 }

@@ -52,11 +52,14 @@ export interface PgUpdateStoreOptions {
   batchWindowMs?: number;
   /** At most this many appends per statement (default 256): a full group goes at once. */
   maxBatch?: number;
+  /** At most about this many update bytes per statement (default 8 MiB; PostgreSQL refuses a message over 1 GB). */
+  maxBatchBytes?: number;
 }
 
 /** The relay's default window (`storeBatchMs`, docs/performance.md: 25 ms measured against 0 and 10). */
 export const DEFAULT_BATCH_WINDOW_MS = DEFAULT_RELAY_LIMITS.storeBatchMs;
 const DEFAULT_MAX_BATCH = 256;
+const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 function appended(row: AppendRow): Appended {
   if (row.conflict_key !== null) return { ok: false, conflict: { root: row.conflict_root!, key: row.conflict_key } };
@@ -73,7 +76,11 @@ export class PgUpdateStore implements UpdateStore {
   readonly #ownsDatabase: boolean;
   readonly #batchWindowMs: number;
   readonly #maxBatch: number;
+  readonly #maxBatchBytes: number;
   #pending: PendingAppend[] = [];
+  #pendingBytes = 0;
+  /** Groups sent and not yet answered: closing waits for them. */
+  readonly #inFlight = new Set<Promise<void>>();
   #appends = 0;
   #statements = 0;
   #flushTimer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
@@ -85,12 +92,21 @@ export class PgUpdateStore implements UpdateStore {
     this.#ownsDatabase = options.ownsDatabase ?? false;
     this.#batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
     this.#maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    if (!Number.isInteger(this.#maxBatch) || this.#maxBatch < 1) throw new Error(`maxBatch must be a whole number of at least 1 (got ${this.#maxBatch})`);
+    if (!(this.#batchWindowMs >= 0)) throw new Error(`batchWindowMs must be 0 or more (got ${this.#batchWindowMs})`);
   }
 
   /** A store with a database of its own (tests, benchmarks). */
   static async connect(url: string, options: { logger: Logger } & Omit<PgUpdateStoreOptions, 'ownsDatabase'>): Promise<PgUpdateStore> {
     const { logger, ...storeOptions } = options;
-    return new PgUpdateStore(await PgDatabase.connect(url, { logger }), { ...storeOptions, ownsDatabase: true });
+    const database = await PgDatabase.connect(url, { logger });
+    try {
+      return new PgUpdateStore(database, { ...storeOptions, ownsDatabase: true });
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
   }
 
   async load(room: string): Promise<StoredUpdate[]> {
@@ -106,7 +122,8 @@ export class PgUpdateStore implements UpdateStore {
     if (this.#isClosed) return Promise.reject(new Error('the PostgreSQL store is closed'));
     return new Promise((resolve, reject) => {
       this.#pending.push({ room, update, keys, resolve, reject });
-      if (this.#pending.length >= this.#maxBatch) this.#flush();
+      this.#pendingBytes += update.length;
+      if (this.#pending.length >= this.#maxBatch || this.#pendingBytes >= this.#maxBatchBytes) this.#flush();
       else if (this.#flushTimer === undefined) {
         this.#flushTimer = this.#batchWindowMs > 0 ? setTimeout(() => this.#flush(), this.#batchWindowMs) : setImmediate(() => this.#flush());
       }
@@ -118,7 +135,26 @@ export class PgUpdateStore implements UpdateStore {
     clearTimeout(this.#flushTimer as ReturnType<typeof setTimeout>);
     clearImmediate(this.#flushTimer as ReturnType<typeof setImmediate>);
     this.#flushTimer = undefined;
-    while (this.#pending.length > 0) void this.#send(this.#pending.splice(0, this.#maxBatch));
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let group: PendingAppend[] = [];
+    let bytes = 0;
+    for (const append of pending) {
+      if (group.length > 0 && (group.length >= this.#maxBatch || bytes + append.update.length > this.#maxBatchBytes)) {
+        this.#track(this.#send(group));
+        group = [];
+        bytes = 0;
+      }
+      group.push(append);
+      bytes += append.update.length;
+    }
+    if (group.length > 0) this.#track(this.#send(group));
+  }
+
+  #track(sending: Promise<void>): void {
+    this.#inFlight.add(sending);
+    void sending.finally(() => this.#inFlight.delete(sending));
   }
 
   /** Appends answered, and the statements they took (a group is one; its fallback one per append). */
@@ -126,20 +162,40 @@ export class PgUpdateStore implements UpdateStore {
     return { appends: this.#appends, statements: this.#statements };
   }
 
+  /** Sends one group and answers each of its appends; never rejects (each append's promise carries its own outcome). */
   async #send(group: PendingAppend[]): Promise<void> {
     this.#appends += group.length;
+    let rows: AppendRow[];
     try {
-      const rows = group.length === 1 ? [await this.#appendOne(group[0]!)] : await this.#appendMany(group);
-      group.forEach((pending, i) => pending.resolve(appended(rows[i]!)));
+      rows = group.length === 1 ? [await this.#appendOne(group[0]!)] : await this.#appendMany(group);
     } catch (error) {
       if (group.length === 1 || !this.#database.isAvailable) {
         for (const pending of group) pending.reject(error);
         return;
       }
-      // A statement error, not the connection's: one append of the group must not fail the
-      // others. Each goes again alone, and only its own error reaches its room.
-      await Promise.all(group.map((pending) => this.#appendOne(pending).then((row) => pending.resolve(appended(row)), pending.reject)));
+      // A statement error, not the connection's: nothing of the group was stored, and one
+      // append must not fail the others. Each goes again alone, one at a time (R13), and only
+      // its own error reaches its room.
+      for (const pending of group) {
+        try {
+          pending.resolve(appended(await this.#appendOne(pending)));
+        } catch (single) {
+          pending.reject(single);
+        }
+      }
+      return;
     }
+    // Committed: an answer that cannot be read is an error for each append (its room closes
+    // the writer with 1013, the phone re-sends, R7 then finds the stored key), never a retry.
+    let answers: Appended[];
+    try {
+      for (let i = 0; i < group.length; i++) if (rows[i] === undefined) throw new Error(`the store answered no row for append ${i + 1} of ${group.length}`);
+      answers = rows.map(appended);
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    group.forEach((pending, i) => pending.resolve(answers[i]!));
   }
 
   async #appendOne({ room, update, keys }: PendingAppend): Promise<AppendRow> {
@@ -163,7 +219,6 @@ export class PgUpdateStore implements UpdateStore {
       keys.map((item) => item.root),
       keys.map((item) => item.key),
     ]);
-    if (rows.length !== group.length) throw new Error(`rollcall_append_many answered ${rows.length} rows for ${group.length} appends`);
     const byInput: AppendRow[] = new Array(group.length);
     for (const row of rows) byInput[order[row.ord! - 1]!] = row;
     return byInput;
@@ -191,9 +246,11 @@ export class PgUpdateStore implements UpdateStore {
 
   async close(): Promise<void> {
     if (this.#isClosed) return;
-    // Appends already asked for are sent: the relay stops only once its rooms have settled.
+    // Appends already asked for are sent and answered before the database closes (a relay
+    // stops only once its rooms have settled; this is for every other caller).
     this.#flush();
     this.#isClosed = true;
+    await Promise.allSettled([...this.#inFlight]);
     if (this.#ownsDatabase) await this.#database.close();
   }
 }

@@ -78,6 +78,8 @@ export interface RelayStats {
   bytesSent: number;
   /** Requests from a trusted proxy without a usable X-Forwarded-For, counted under the proxy's address (R11a). */
   unusableForwardedFor: number;
+  /** A store that groups appends (PostgreSQL, R13): appends sent and the statements that carried them. */
+  store?: { appends: number; statements: number };
 }
 
 const deviceKey = base64UrlOf(PUBLIC_KEY_BYTES);
@@ -120,6 +122,8 @@ export class Relay {
   #isDraining = false;
   #isClosed = false;
   #isRefreshingTrust = false;
+  /** The periodic catch-up's read of the rooms' last rows is under way. */
+  #isCatchingUp = false;
   /** Re-reading trust failed (the store is away) and has not succeeded since. */
   #isTrustStale = false;
 
@@ -172,14 +176,19 @@ export class Relay {
    * every few seconds would cost a relay with hundreds of rooms more than its admissions).
    */
   async #catchUpMovedRooms(): Promise<void> {
-    if (this.#isClosed || this.#rooms.size === 0) return;
+    // One read at a time: a store slower than busCatchUpMs must not pile reads up in its pool.
+    if (this.#isClosed || this.#rooms.size === 0 || this.#isCatchingUp) return;
+    this.#isCatchingUp = true;
     let heads: Map<string, number>;
     try {
       heads = await this.#store.heads([...this.#rooms.keys()]);
     } catch (error) {
       this.#logger.warn('could not read the rooms’ last rows to catch up; will retry', { error: error instanceof Error ? error.message : String(error) });
       return;
+    } finally {
+      this.#isCatchingUp = false;
     }
+    if (this.#isClosed) return;
     for (const [name, head] of heads) {
       const room = this.#rooms.get(name);
       if (room && head > room.lastRowId) room.catchUp();
@@ -491,6 +500,7 @@ export class Relay {
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
       unusableForwardedFor: this.#unusableForwardedFor,
+      ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
     };
   }
 

@@ -20,6 +20,7 @@ export interface MetricsSource {
   bytesReceived: number;
   bytesSent: number;
   unusableForwardedFor: number;
+  store?: { appends: number; statements: number };
 }
 
 /** Seconds: a WAL insert takes tens of microseconds; a slow disk shows up in the upper buckets. */
@@ -110,6 +111,24 @@ export class RelayMetrics {
       registers,
       collect() {
         setTotal(this, source().unusableForwardedFor);
+      },
+    });
+    new Counter({
+      name: 'rollcall_relay_store_appends_total',
+      help: 'Admitted updates sent to a store that groups them (PostgreSQL, R13); 0 on SQLite, which stores each at once.',
+      registers,
+      collect() {
+        const { store } = source();
+        if (store) setTotal(this, store.appends);
+      },
+    });
+    new Counter({
+      name: 'rollcall_relay_store_statements_total',
+      help: 'Statements that carried them (a group is one; appends / statements is how well --store-batch-ms groups).',
+      registers,
+      collect() {
+        const { store } = source();
+        if (store) setTotal(this, store.statements);
       },
     });
     this.#appendSeconds = new Histogram({

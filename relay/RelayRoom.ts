@@ -300,7 +300,12 @@ export class RelayRoom {
     this.#markApplied(appended.id, appended.previousId);
     // The bus first: Redis's reply then tends to arrive while this relay is still writing to its
     // peers, and is read in the same event-loop turn instead of waking the relay again.
-    this.#options.onStored?.(appended.id, prepared.toStore);
+    try {
+      this.#options.onStored?.(appended.id, prepared.toStore);
+    } catch (error) {
+      // The bus is best effort (R12): the other relays catch up from the store.
+      this.#options.logger.warn('could not publish an admitted update on the bus', { room: this.name, error: message(error) });
+    }
     this.#broadcast(prepared.toStore, prepared.fresh, from);
     this.#maybeCompact();
   }
@@ -353,10 +358,15 @@ export class RelayRoom {
     }
   }
 
-  /** Applies a row already in the store (loading, the bus, catching up); broadcast when live. */
-  #applyStored(row: StoredUpdate, isLive: boolean): void {
+  /**
+   * Applies a row already in the store (loading, the bus, catching up); broadcast when live.
+   * A row read by catching up is applied even under an id the bus already delivered: another
+   * relay may have compacted rows this relay never got into one row under that id, and only
+   * what is new in it comes out of `prepare` (the rest is a duplicate).
+   */
+  #applyStored(row: StoredUpdate, isLive: boolean, isCatchUp = false): void {
     if (row.id <= this.#lastRowId && isLive) return;
-    if (this.#appliedAbove.has(row.id)) return;
+    if (!isCatchUp && this.#appliedAbove.has(row.id)) return;
     const prepared = this.state.prepare(row.update, LOAD_LIMITS, 'stored');
     if (!prepared.ok) {
       this.#options.logger.error('a stored update of this room no longer passes admission; skipped', { room: this.name, row: row.id, rule: prepared.rule, reason: prepared.reason });
@@ -375,7 +385,7 @@ export class RelayRoom {
   async #catchUp(): Promise<void> {
     const rows = await this.#options.store.loadSince(this.name, this.#lastRowId);
     for (const row of rows) {
-      this.#applyStored(row, true);
+      this.#applyStored(row, true, true);
       // Rows come in id order and every one up to here is now applied.
       this.#lastRowId = row.id;
     }

@@ -61,6 +61,11 @@ export interface UpdateStore {
   /** Whether `append` refuses a key the room holds (required of a store several relays share). */
   readonly holdsKeys: boolean;
   /**
+   * A store that groups appends into statements (R13) says how many of each it sent (the relay's
+   * /metrics: appends per statement is how well the window groups).
+   */
+  readonly statistics?: { appends: number; statements: number };
+  /**
    * False once closed, or while its database cannot be reached: the relay is then not ready
    * (/readyz) and refuses writes until it is back.
    */

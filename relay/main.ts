@@ -29,8 +29,8 @@ if (!trusted.ok) {
   process.exit(2);
 }
 const storeBatchMs = option('store-batch-ms');
-if (storeBatchMs !== undefined && !/^\d{1,4}$/.test(storeBatchMs)) {
-  process.stderr.write(`--store-batch-ms takes whole milliseconds (got "${storeBatchMs}")\n`);
+if (storeBatchMs !== undefined && !(/^\d{1,4}$/.test(storeBatchMs) && Number(storeBatchMs) <= 1000)) {
+  process.stderr.write(`--store-batch-ms takes whole milliseconds from 0 to 1000 (got "${storeBatchMs}")\n`);
   process.exit(2);
 }
 const logger = createLogger({ component: 'relay' });

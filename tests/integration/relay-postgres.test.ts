@@ -117,5 +117,11 @@ describeWithPostgres('rollcall relay --store postgres://…', () => {
     await waitFor(() => receiptsMap(doc).get(entry.n), { message: 'the receipt at the phone' });
     expect(relay.stdout() + relay.stderr()).not.toContain('pg-s3cret');
     expect(relay.stderr()).toContain('PostgreSQL is unreachable');
+    // R13 on /metrics: the appends the store was sent (the refused try, the entry, the receipt) and the statements that carried them.
+    const metrics = await (await fetch(`${relay.baseUrl}/metrics`)).text();
+    const total = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(total('rollcall_relay_store_appends_total')).toBeGreaterThanOrEqual(2);
+    expect(total('rollcall_relay_store_statements_total')).toBeGreaterThanOrEqual(1);
+    expect(total('rollcall_relay_store_statements_total')).toBeLessThanOrEqual(total('rollcall_relay_store_appends_total'));
   });
 });

@@ -255,6 +255,30 @@ describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () =>
     await store.close();
   });
 
+  it('[R13] closing the store sends and answers the appends still waiting for their window before the database closes', async () => {
+    const url = await server!.createDatabase();
+    const store = await PgUpdateStore.connect(url, { logger: silentLogger, batchWindowMs: 60_000 });
+    const asked = [store.append('room-a', bytes(1), [entry('a')]), store.append('room-b', bytes(2), [entry('b')])];
+    await store.close();
+    const settled = await Promise.allSettled(asked);
+    expect(settled.map((result) => result.status === 'fulfilled' && result.value.ok)).toEqual([true, true]);
+    const reopened = await connect(url);
+    expect((await reopened.load('room-a')).map((row) => Array.from(row.update))).toEqual([[1]]);
+    expect((await reopened.load('room-b')).map((row) => Array.from(row.update))).toEqual([[2]]);
+    await reopened.close();
+  });
+
+  it('[R13] a group never carries more than maxBatch appends or about maxBatchBytes of updates; a bad setting is refused', async () => {
+    const url = await server!.createDatabase();
+    const store = await PgUpdateStore.connect(url, { logger: silentLogger, batchWindowMs: 60_000, maxBatch: 3, maxBatchBytes: 10 });
+    // 4 + 4 bytes fit, the third update does not: it goes in the next statement.
+    const results = await Promise.all([1, 2, 3].map((i) => store.append(`room-${i}`, bytes(i, i, i, i), [entry(`n${i}`)])));
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(store.statistics).toEqual({ appends: 3, statements: 2 });
+    await store.close();
+    await expect(PgUpdateStore.connect(url, { logger: silentLogger, maxBatch: 0 })).rejects.toThrow(/maxBatch must be a whole number of at least 1/);
+  });
+
   it('an unreachable server, or a database it does not have, is a clear error naming the URL without its password', async () => {
     const nobody = `postgres://rollcall:hunter2@127.0.0.1:${await freePort()}/rollcall`;
     const missing = `postgres://rollcall:hunter2@127.0.0.1:${server!.port}/nowhere`;
