@@ -13,7 +13,7 @@ import { CliError } from './apiClient.ts';
 import { runRelayServer, runServer, runStart, runValidatorServer, type ServeOptions } from './commands/serve.ts';
 import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
-import { parseTrustedProxies } from '../relay/index.ts';
+import { OLD_TRUSTED_PROXIES_ENV, TRUSTED_PROXIES_ENV, parseTrustedProxies } from '../net/index.ts';
 import { DEFAULT_RELAY_LIMITS } from '../relay/limits.ts';
 import { ATTENDANCE_STATUSES, ID_CASES } from '../protocol/index.ts';
 import { listCourses, parsePoints, setCourse, showCourse } from './commands/course.ts';
@@ -99,14 +99,31 @@ function trustedProxyList(text: string, previous: string[] | undefined): string[
   return [...(previous ?? []), ...parsed.proxies.entries];
 }
 
-/** R11a, on the commands that run a relay (`start`, `relay`): a load balancer whose X-Forwarded-For names the client. */
-const trustedProxyOption = () =>
+/**
+ * R11a and R11b, on the commands that serve phones (`start`, `relay`, `validator`): a proxy whose
+ * X-Forwarded-For names the client. ROLLCALL_RELAY_TRUSTED_PROXIES, its name before the
+ * validator took it too, still works on `start` and `relay` (`withOldTrustedProxyName`).
+ */
+const trustedProxyOption = (counted: string, { readsOldName }: { readsOldName: boolean }) =>
   new Option(
     '--trusted-proxy <list>',
-    'IP addresses and CIDR ranges (comma-separated, IPv4 or IPv6; repeatable) of the load balancer in front: from these peers only, X-Forwarded-For names the client that R11 counts (connections and enrolment attempts per address); from any other peer the header is ignored',
+    `IP addresses and CIDR ranges (comma-separated, IPv4 or IPv6; repeatable) of the proxy or load balancer in front (Caddy on this computer: 127.0.0.1): from these peers only, X-Forwarded-For names the client that ${counted}; from any other peer the header is ignored${readsOldName ? `; ${OLD_TRUSTED_PROXIES_ENV}, the old name, is read when neither is given` : ''}`,
   )
-    .env('ROLLCALL_RELAY_TRUSTED_PROXIES')
+    .env(TRUSTED_PROXIES_ENV)
     .argParser(trustedProxyList);
+
+/**
+ * `ROLLCALL_RELAY_TRUSTED_PROXIES`, the old name of the variable, when neither the flag nor the
+ * new name is given: an operator's unit file written for the relay keeps working (and, on
+ * `rollcall start`, now covers the embedded validator's direct path too).
+ */
+function withOldTrustedProxyName(options: ServeOptions): ServeOptions {
+  const old = process.env[OLD_TRUSTED_PROXIES_ENV];
+  if (options.trustedProxy !== undefined || old === undefined || old.trim() === '') return options;
+  const parsed = parseTrustedProxies([old]);
+  if (!parsed.ok) throw new CliError(`${OLD_TRUSTED_PROXIES_ENV} (the old name of ${TRUSTED_PROXIES_ENV}): ${parsed.error}`);
+  return { ...options, trustedProxy: [...parsed.proxies.entries] };
+}
 
 const listenOptions = (command: Command, what: string) =>
   command
@@ -141,10 +158,10 @@ export function buildProgram(): Command {
       .option('--require-token', 'require the admin token (or a dashboard login) on professor routes even from this computer')
       .option('--trust-proxy', 'every request comes through a reverse proxy on this computer (nginx, Caddy): loopback is not the professor; X-Forwarded-Proto/Host are believed')
       .addOption(maxConnectionsOption())
-      .addOption(trustedProxyOption())
+      .addOption(trustedProxyOption('R11 counts (relay connections, enrolment attempts) and the direct path counts (its rate limit, shared_address; never who is the professor)', { readsOldName: true }))
       .addOption(drainOption())
       .addOption(logFormatOption()),
-  ).action((options: ServeOptions) => runServer(options, runStart));
+  ).action((options: ServeOptions) => runServer(withOldTrustedProxyName(options), runStart));
 
   directPathOptions(
     listenOptions(program.command('validator').description('run only the validator (sessions, decisions, HTTP API)'), 'the validator')
@@ -154,6 +171,7 @@ export function buildProgram(): Command {
       .option('--relay <url>', 'relay to follow session rooms on, e.g. wss://relay.example.edu (without it: only the seed’s direct HTTP path)')
       .option('--enroll <code>', 'redeem the relay operator’s one-time enrolment code (once; the relay then trusts this laptop’s key)')
       .option('--relay-ca <file>', 'also trust this CA certificate (PEM) for a wss:// relay whose certificate a private CA signed (or set NODE_EXTRA_CA_CERTS)')
+      .addOption(trustedProxyOption('the direct path counts (its rate limit, stored-rejection cap, shared_address; never who is the professor)', { readsOldName: false }))
       .addOption(logFormatOption()),
   ).action((options: ServeOptions) => runServer(options, runValidatorServer));
 
@@ -177,10 +195,10 @@ export function buildProgram(): Command {
         .argParser(integer('--store-batch-ms', 0, 1000)),
     )
     .addOption(maxConnectionsOption())
-    .addOption(trustedProxyOption())
+    .addOption(trustedProxyOption('R11 counts (connections and enrolment attempts per address)', { readsOldName: true }))
     .addOption(drainOption())
     .addOption(logFormatOption())
-    .action((options: ServeOptions) => runServer(options, runRelayServer));
+    .action((options: ServeOptions) => runServer(withOldTrustedProxyName(options), runRelayServer));
   relay
     .command('enroll')
     .description('make a one-time code that lets one validator (a professor’s laptop) open rooms on this relay')

@@ -24,7 +24,7 @@ import {
 import { silentLogger, type Logger } from '../log/index.ts';
 import { HttpRoutes } from './httpRoutes.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
-import { NO_TRUSTED_PROXIES, clientAddress, type TrustedProxies } from './clientAddress.ts';
+import { NO_TRUSTED_PROXIES, clientAddress, type TrustedProxies } from '../net/index.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { RelayConnection } from './RelayConnection.ts';
 import { RelayMetrics } from './RelayMetrics.ts';

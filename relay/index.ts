@@ -1,7 +1,7 @@
 /** The relay part (docs/SPEC.md "Relay admission"): what other parts and tests may import. */
 export { Relay, type RelayOptions, type RelayStats } from './Relay.ts';
 export { startRelayServer, STORE_ERROR_CODE, RELAY_DB_FILE, type RelayServerOptions, type RunningRelayServer } from './startRelayServer.ts';
-export { NO_TRUSTED_PROXIES, TRUSTED_PROXY_FORM, canonicalAddress, clientAddress, parseTrustedProxies, type ClientAddress, type TrustedProxies } from './clientAddress.ts';
+export { NO_TRUSTED_PROXIES, TRUSTED_PROXY_FORM, canonicalAddress, clientAddress, parseTrustedProxies, type ClientAddress, type TrustedProxies } from '../net/index.ts';
 export { DEFAULT_RELAY_LIMITS, relayLimits, type RelayLimits } from './limits.ts';
 export { MemoryUpdateStore, type Appended, type ItemKey, type StoredUpdate, type UpdateStore } from './UpdateStore.ts';
 export { SqliteUpdateStore } from './SqliteUpdateStore.ts';

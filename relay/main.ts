@@ -6,7 +6,7 @@
  * (`rollcall relay` is the user-facing command; this entry is for tests and benchmarks.)
  */
 import { createLogger } from '../log/index.ts';
-import { parseTrustedProxies } from './clientAddress.ts';
+import { OLD_TRUSTED_PROXIES_ENV, TRUSTED_PROXIES_ENV, parseTrustedProxies } from '../net/index.ts';
 import { startRelayServer } from './startRelayServer.ts';
 
 function option(name: string): string | undefined {
@@ -23,7 +23,7 @@ if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {
 const staticDir = option('static');
 const storeUrl = option('store') ?? process.env.ROLLCALL_RELAY_STORE;
 const busUrl = option('bus') ?? process.env.ROLLCALL_RELAY_BUS;
-const trusted = parseTrustedProxies([option('trusted-proxy') ?? process.env.ROLLCALL_RELAY_TRUSTED_PROXIES ?? '']);
+const trusted = parseTrustedProxies([option('trusted-proxy') ?? process.env[TRUSTED_PROXIES_ENV] ?? process.env[OLD_TRUSTED_PROXIES_ENV] ?? '']);
 if (!trusted.ok) {
   process.stderr.write(`--trusted-proxy: ${trusted.error}\n`);
   process.exit(2);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { TrustedProxies } from './clientAddress.ts';
+import type { TrustedProxies } from '../net/index.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { PgDatabase } from './PgDatabase.ts';

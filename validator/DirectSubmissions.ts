@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ACCEPTED_LATE_TEXT, QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
 import { AddressRateLimiter } from './AddressRateLimiter.ts';
-import { clientAddress, readJsonBody, sendJson } from './httpIo.ts';
+import { readJsonBody, requestClientAddress, sendJson } from './httpIo.ts';
+import { NO_TRUSTED_PROXIES, type TrustedProxies } from '../net/index.ts';
 import { scanStatus, statusSession } from './studentStatus.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from '../log/index.ts';
@@ -53,8 +54,8 @@ export const STUDENT_CORS = {
 };
 
 /**
- * Limits per client address on the direct path (the socket's address: docs/http-api.md explains
- * the numbers). The path is public and decides with no device checks, so one address must not
+ * Limits per client address on the direct path (the address SPEC.md R11b names: the socket's,
+ * or a trusted proxy's X-Forwarded-For; docs/http-api.md explains the numbers). The path is public and decides with no device checks, so one address must not
  * be able to sign in ids at machine speed nor fill the disk with stored rejections.
  */
 export interface DirectPathLimits {
@@ -77,6 +78,8 @@ export interface DirectSubmissionsOptions {
   logger: Logger;
   clock: () => number;
   limits?: Partial<DirectPathLimits>;
+  /** R11b: the proxies whose X-Forwarded-For names the client (default: none, the socket's address). */
+  trustedProxies?: TrustedProxies;
 }
 
 export class DirectSubmissions {
@@ -84,11 +87,31 @@ export class DirectSubmissions {
   readonly #limits: DirectPathLimits;
   /** Undefined when the rate limit is off (`submissionsPerSecond: 0`). */
   readonly #rateLimiter: AddressRateLimiter | undefined;
+  readonly #trustedProxies: TrustedProxies;
+  /** Which kinds of unusable X-Forwarded-For were logged already: once each, not per request. */
+  readonly #loggedUnusable = new Set<string>();
 
   constructor(options: DirectSubmissionsOptions) {
     this.#options = options;
     this.#limits = { ...DEFAULT_DIRECT_PATH_LIMITS, ...options.limits };
     this.#rateLimiter = this.#limits.submissionsPerSecond > 0 ? new AddressRateLimiter(this.#limits.submissionsPerSecond, this.#limits.burst, options.clock) : undefined;
+    this.#trustedProxies = options.trustedProxies ?? NO_TRUSTED_PROXIES;
+  }
+
+  /**
+   * The address the limits and `shared_address` key on (R11b: R11a's rule). A trusted proxy
+   * that sent no usable X-Forwarded-For is logged once per kind, as the relay does: behind a misconfigured
+   * proxy every phone shares the proxy's address, and the professor's review list would fill
+   * with `shared_address` flags.
+   */
+  #addressOf(req: IncomingMessage): string {
+    const client = requestClientAddress(req, this.#trustedProxies);
+    if ((client.source === 'missing_header' || client.source === 'malformed_header') && !this.#loggedUnusable.has(client.source)) {
+      this.#loggedUnusable.add(client.source);
+      const what = client.source === 'missing_header' ? 'no X-Forwarded-For' : 'an X-Forwarded-For that is not a list of IP addresses';
+      this.#options.logger.warn(`a direct submission from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11b), so submissions through it share one rate limit and are flagged shared_address. Logged once; make the proxy set the header (Caddy's reverse_proxy does)`, { proxy: client.address });
+    }
+    return client.address;
   }
 
   /** Answers one `POST /submit_attendance`. */
@@ -102,7 +125,7 @@ export class DirectSubmissions {
     const refuse = (status: number, reason: DirectPathRefusal, error: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
       answer(status, { status: 'rejected', reason, flags: [], ...extra, error, message: REASON_TEXT[reason] }, headers);
 
-    const address = clientAddress(req);
+    const address = this.#addressOf(req);
     // Rate first, before the body is even read: a flood costs a map lookup per request.
     const rate = this.#rateLimiter?.take(address);
     if (rate && !rate.isAllowed) {

@@ -30,6 +30,7 @@ import { attendanceCsv, attendanceHtml, buildAttendance } from './attendanceView
 import { DEFAULT_BODY_LIMIT_BYTES, queryOf, readJsonRequest, send, sendError, sendJson, wantsJson } from './httpIo.ts';
 import { DirectSubmissions, STUDENT_CORS, type DirectPathLimits } from './DirectSubmissions.ts';
 import type { Logger } from '../log/index.ts';
+import type { TrustedProxies } from '../net/index.ts';
 import { ProfessorAuth } from './ProfessorAuth.ts';
 import { LiveEvents } from './LiveEvents.ts';
 import type { RelayStatus } from '../protocol/events.ts';
@@ -57,6 +58,8 @@ export interface ValidatorApiOptions {
   trustedHostNames: () => readonly string[];
   /** The direct path's per-address limits (defaults: DEFAULT_DIRECT_PATH_LIMITS). */
   directPathLimits?: Partial<DirectPathLimits>;
+  /** R11b: proxies whose X-Forwarded-For names the direct path's client (never the professor). */
+  trustedProxies?: TrustedProxies;
   /** The sync follower's view of the relay, for /healthz and the dashboard (none without a follower). */
   relayStatus?: () => RelayStatus | undefined;
 }
@@ -93,7 +96,7 @@ export class ValidatorApi {
     this.auth = new ProfessorAuth({ ...options, trustProxy: options.trustProxy ?? false });
     this.events = new LiveEvents({ onChange: (listener) => options.store.onChange(listener), relayStatus: () => options.relayStatus?.(), clock: options.clock });
     this.#term = new TermApi({ store: options.store, clock: options.clock });
-    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}) });
+    this.#direct = new DirectSubmissions({ store: options.store, logger: options.logger, clock: options.clock, ...(options.directPathLimits ? { limits: options.directPathLimits } : {}), ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}) });
     this.#routes = [
       { pattern: /^\/healthz$/, isProfessor: false, methods: { GET: (_req, res) => sendJson(res, 200, this.#health()) } },
       { pattern: /^\/submit_attendance$/, isProfessor: false, methods: { POST: (req, res) => this.#direct.submit(req, res), OPTIONS: (_req, res) => send(res, 204, '', STUDENT_CORS) } },

@@ -11,6 +11,7 @@ import { DEFAULT_PORT } from '../protocol/index.ts';
 import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import type { TrustedProxies } from '../net/index.ts';
 import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
 import { DEFAULT_LOGIN_LINK_MINUTES, type LoginLink } from './ProfessorAuth.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
@@ -56,6 +57,12 @@ export interface ValidatorOptions {
   trustProxy?: boolean;
   /** Per-address limits of the direct path (`submissionsPerSecond: 0` turns the rate limit off). */
   directPathLimits?: Partial<DirectPathLimits>;
+  /**
+   * SPEC.md R11b: from these peers only, X-Forwarded-For names the client the direct path counts
+   * (its rate limit, stored-rejection cap and `shared_address`). Default: none. It never makes
+   * anyone the professor.
+   */
+  trustedProxies?: TrustedProxies;
 }
 
 /** The validator: its store and its HTTP routes, ready to be mounted in a server. */
@@ -96,6 +103,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     trustedHostNames: () => trustedHostNames,
     relayStatus: () => relayStatus?.(),
     ...(options.directPathLimits ? { directPathLimits: options.directPathLimits } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
   });
   return {
     store,

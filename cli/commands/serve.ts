@@ -14,7 +14,8 @@ import { CliError } from '../apiClient.ts';
 import { CertificateFiles, describeCertificate } from './CertificateFiles.ts';
 import { readRelayCa, relayRequest } from './relayHttps.ts';
 import { keyFingerprint, redeemEnrolmentCode } from './relayTrust.ts';
-import { parseTrustedProxies, type Relay, type TrustedProxies } from '../../relay/index.ts';
+import type { Relay } from '../../relay/index.ts';
+import { parseTrustedProxies, type TrustedProxies } from '../../net/index.ts';
 import { APP_DIST_DIR, dashboardHandler, ensureAppBuilt } from './staticApp.ts';
 
 export interface ServeOptions {
@@ -36,7 +37,7 @@ export interface ServeOptions {
   maxConnectionsPerAddress?: number;
   /** `rollcall relay --store-batch-ms`: R13's window on a shared store. */
   storeBatchMs?: number;
-  /** R11a: `--trusted-proxy` entries (checked by the parser): the load balancer whose X-Forwarded-For is believed. */
+  /** R11a, R11b: `--trusted-proxy` entries (checked by the parser): the proxy whose X-Forwarded-For is believed (relay and direct path). */
   trustedProxy?: string[];
   /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
   tlsCert?: string;
@@ -113,7 +114,7 @@ function relayLimitOptions(options: ServeOptions) {
   return Object.keys(limits).length > 0 ? { limits } : {};
 }
 
-/** `--trusted-proxy` as the relay takes it (R11a), or nothing when none was given. */
+/** `--trusted-proxy` as the relay and the validator take it (R11a, R11b), or nothing when none was given. */
 function trustedProxyOptions(options: ServeOptions): { trustedProxies?: TrustedProxies } {
   if (!options.trustedProxy?.length) return {};
   const parsed = parseTrustedProxies(options.trustedProxy);
@@ -121,9 +122,9 @@ function trustedProxyOptions(options: ServeOptions): { trustedProxies?: TrustedP
   return { trustedProxies: parsed.proxies };
 }
 
-/** The banner's line about `--trusted-proxy`, or none. */
-function printTrustedProxies(options: ServeOptions, print: (line: string) => void): void {
-  if (options.trustedProxy?.length) print(`  Trusted proxies (their X-Forwarded-For names the client R11 counts): ${options.trustedProxy.join(', ')}`);
+/** The banner's line about `--trusted-proxy` (`counted`: what the client's address is counted by), or none. */
+function printTrustedProxies(options: ServeOptions, counted: string, print: (line: string) => void): void {
+  if (options.trustedProxy?.length) print(`  Trusted proxies (their X-Forwarded-For names the client ${counted}): ${options.trustedProxy.join(', ')}`);
 }
 
 /**
@@ -250,7 +251,9 @@ export async function runValidatorServer(options: ServeOptions): Promise<void> {
       ...(certificate ? { tls: certificate.pair } : {}),
       ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
+      ...trustedProxyOptions(options),
     });
+    printTrustedProxies(options, 'the direct path counts', print);
     if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));
     if (!options.relay) {
       if (options.enroll) throw new CliError('--enroll needs --relay: the relay to enrol with');
@@ -328,7 +331,7 @@ export async function runRelayServer(options: ServeOptions): Promise<void> {
     print(`Rollcall relay listening on ${running.url} (rooms at /sync/<session_id>, student app at /)`);
     // Never the URLs as given: they may hold passwords.
     print(`  Rooms and trust: ${options.store ? `PostgreSQL at ${redactedUrl(options.store)}` : resolve(options.data)}${options.bus ? `; bus to the other relays: ${redisDisplayUrl(options.bus)}` : ''}`);
-    printTrustedProxies(options, print);
+    printTrustedProxies(options, 'R11 counts', print);
     if (certificate) serveCertificate(certificate, running.server, { publicUrl: undefined, localUrl: running.url }, print, logFor('tls'));
     closeOnSignal(logFor('cli'), async () => {
       certificate?.close();
@@ -403,6 +406,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
       ...(certificate ? { tls: certificate.pair } : {}),
       ...(options.trustProxy ? { trustProxy: true } : {}),
       ...directPathLimits(options),
+      ...trustedProxyOptions(options),
       // This command prints its own banner: it runs more than the validator.
       print: () => {},
     });
@@ -428,7 +432,7 @@ export async function runStart(options: ServeOptions): Promise<void> {
   print(`  Dashboard (this computer):   ${running.url}/professor/`);
   print(`  Sync relay:                  ${running.url.replace(/^http/, 'ws')}/sync/<session_id>`);
   print(`  Data folder:                 ${dataDir}`);
-  printTrustedProxies(options, print);
+  printTrustedProxies(options, 'R11 and the direct path count', print);
   print(`  Admin token (for professor routes from other computers): ${running.validator.adminToken}`);
   print(`  Dashboard login link (works once, for ${DEFAULT_LOGIN_LINK_MINUTES} minutes; \`rollcall login-link\` makes another): ${running.validator.newLoginLink().url}`);
   if (certificate) serveCertificate(certificate, running.server, { publicUrl, localUrl: running.url }, print, logFor('tls'));

@@ -56,6 +56,8 @@ export interface BalancerOptions {
    * (Caddy copies the path, /sync/<room>, into a header and hashes that: docs/scaling.md).
    */
   lbPolicy?: BalancerPolicy;
+  /** What Caddy polls to know an upstream is up (default /readyz, the relay's; `rollcall validator` alone has only /healthz). */
+  healthUri?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export interface BalancerOptions {
  * `/readyz` polled every `health_interval` (active; 503 while a relay drains).
  * `least_conn`: WebSockets are long-lived, so new phones go where the fewest are.
  */
-export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthIntervalMs = 500, tryDurationMs = 5000, lbPolicy = 'least_conn' }: { port: number; upstreamPorts: number[]; stateDir: string } & BalancerOptions): string {
+export function balancerCaddyfile({ port, upstreamPorts, stateDir, healthIntervalMs = 500, tryDurationMs = 5000, lbPolicy = 'least_conn', healthUri = '/readyz' }: { port: number; upstreamPorts: number[]; stateDir: string } & BalancerOptions): string {
   return `{
 	admin off
 	auto_https off
@@ -81,7 +83,7 @@ ${lbPolicy === 'room_hash' ? '\trequest_header X-Rollcall-Room {path}\n' : ''}	r
 		lb_try_duration ${tryDurationMs}ms
 		lb_try_interval 100ms
 		fail_duration 10s
-		health_uri /readyz
+		health_uri ${healthUri}
 		health_interval ${healthIntervalMs}ms
 		health_timeout 1s
 	}

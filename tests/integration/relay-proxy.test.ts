@@ -221,8 +221,8 @@ describe('rollcall relay --trusted-proxy', () => {
     expect(fromFlag.stdout + fromEnv.stdout).not.toContain('listening');
   });
 
-  it('is documented in --help of the commands that run a relay', async () => {
-    for (const command of ['relay', 'start']) {
+  it('is documented in --help of the commands that serve phones (relay, start, validator)', async () => {
+    for (const command of ['relay', 'start', 'validator']) {
       const help = await runCli([command, '--help']);
       expect(help.stdout).toContain('--trusted-proxy <list>');
       expect(help.stdout).toMatch(/X-Forwarded-For\s+names the\s+client/);
@@ -239,7 +239,7 @@ describe('rollcall start --trusted-proxy', () => {
 
   it('[R11][R11a] counts the client a trusted proxy names on the embedded relay too', async () => {
     server = await startRollcall(['start', '--data', tempDir('rollcall-proxy-start-'), '--trusted-proxy', '127.0.0.1', '--max-connections-per-address', '2']);
-    await waitFor(() => server!.stdout().includes('Trusted proxies (their X-Forwarded-For names the client R11 counts): 127.0.0.1'), { message: 'the banner’s trusted proxies' });
+    await waitFor(() => server!.stdout().includes('Trusted proxies (their X-Forwarded-For names the client R11 and the direct path count): 127.0.0.1'), { message: 'the banner’s trusted proxies' });
     // Unfiltered peers: taken at the upgrade, before any grant (R11 is checked first), held until their proof times out.
     const peer = async (forwardedFor: string): Promise<number> => {
       try {

@@ -1,9 +1,10 @@
 /**
- * The address R11 counts (relay/clientAddress.ts, SPEC.md R11a): the socket's peer, or, when the
- * peer is a trusted proxy, the right-most X-Forwarded-For address that is not a trusted proxy.
+ * The address R11 and the direct path count (net/clientAddress.ts, SPEC.md R11a, R11b): the
+ * socket's peer, or, when the peer is a trusted proxy, the right-most X-Forwarded-For address
+ * that is not a trusted proxy.
  */
 import { describe, expect, it } from 'vitest';
-import { NO_TRUSTED_PROXIES, canonicalAddress, clientAddress, parseTrustedProxies, type TrustedProxies } from '../../relay/clientAddress.ts';
+import { NO_TRUSTED_PROXIES, canonicalAddress, clientAddress, parseTrustedProxies, type TrustedProxies } from '../../net/index.ts';
 
 function proxies(...lists: string[]): TrustedProxies {
   const parsed = parseTrustedProxies(lists);

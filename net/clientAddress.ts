@@ -2,11 +2,12 @@
  * Which address a request comes from (SPEC.md R11a): the socket's peer, unless that peer is a
  * proxy the operator trusts (`--trusted-proxy`), in which case X-Forwarded-For names the
  * client. Behind a load balancer every socket's peer is the balancer, so without this R11's
- * per-address caps would count a whole campus as one address. Pure: no I/O, no clock.
+ * per-address caps, and the validator's direct-path rate limit and `shared_address` flag, would
+ * count a whole campus as one address. Pure: no I/O, no clock.
  */
 import { BlockList, SocketAddress, isIP } from 'node:net';
 
-/** The proxies whose X-Forwarded-For the relay believes. */
+/** The proxies whose X-Forwarded-For the relay and the validator believe. */
 export interface TrustedProxies {
   /** The entries in canonical spelling (`10.0.0.0/8`, `fd00::/8`), for the banner and logs. */
   readonly entries: readonly string[];
@@ -24,6 +25,11 @@ export interface ClientAddress {
 }
 
 export type ParsedProxies = { ok: true; proxies: TrustedProxies } | { ok: false; entry: string; error: string };
+
+/** The environment variable `--trusted-proxy` falls back to, on every command that takes it. */
+export const TRUSTED_PROXIES_ENV = 'ROLLCALL_TRUSTED_PROXIES';
+/** Its name when only the relay read it; still read by `rollcall relay` and `rollcall start` when the new one is unset. */
+export const OLD_TRUSTED_PROXIES_ENV = 'ROLLCALL_RELAY_TRUSTED_PROXIES';
 
 /** The form an entry must take, for error messages. */
 export const TRUSTED_PROXY_FORM = 'an IP address or CIDR range, e.g. 10.0.0.5, 10.0.0.0/8, fd00::1 or fd00::/8';
