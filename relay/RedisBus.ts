@@ -12,7 +12,7 @@
  * The URL may carry a password: it reaches the client and nothing else. Logs name Redis as
  * `redis://host:port`, and one line says it was lost (not one per retry), one that it is back.
  */
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { decodeBusPayload, encodeBusPayload } from './busPayload.ts';
@@ -34,6 +34,9 @@ export interface RedisBusOptions {
 /** Publishes waiting for Redis to come back; past this they are dropped (the store has them). */
 const OFFLINE_QUEUE_MAX = 10_000;
 const CHANNEL_PREFIX = 'rollcall:room:';
+/** After a reconnection, SUBSCRIBEs that fail again are re-sent this many times, this far apart. */
+const RESUBSCRIBE_ROUNDS = 5;
+const RESUBSCRIBE_PAUSE_MS = 200;
 
 /** `redis://host:port[/db]` of a Redis URL: no user name, no password. */
 export function redisDisplayUrl(url: string): string {
@@ -78,6 +81,7 @@ export class RedisBus implements RelayBus {
   #hasStarted = false;
   #isClosed = false;
   #errors = 0;
+  #failedPublishes = 0;
 
   private constructor(url: string, options: RedisBusOptions) {
     this.relayId = options.relayId;
@@ -132,7 +136,10 @@ export class RedisBus implements RelayBus {
   publish(room: string, rowId: number, update: Uint8Array): void {
     if (this.#isClosed) return;
     const payload = encodeBusPayload({ origin: this.relayId, rowId, update });
-    this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).catch((error: unknown) => this.#lost(error));
+    this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).catch((error: unknown) => {
+      this.#failedPublishes++;
+      this.#lost(error);
+    });
   }
 
   /**
@@ -163,7 +170,17 @@ export class RedisBus implements RelayBus {
       () => {
         if (this.#listeners.has(room)) this.#subscribed.add(room);
       },
-      (error: unknown) => this.#lost(error),
+      (error: unknown) => {
+        this.#lost(error);
+        // Refused while the connection looked up (it dropped under the SUBSCRIBE): once the
+        // connection is back `#maybeBack` re-sends it; if it is up already, try again shortly.
+        // Redis's own refusal (an ACL on the channel) is not retried: it would refuse again.
+        if (error instanceof ErrorReply) return;
+        const retry = setTimeout(() => {
+          if (!this.#isClosed && this.isConnected && this.#listeners.has(room) && !this.#subscribed.has(room) && !this.#isComingBack) void this.#subscribeChannel(room);
+        }, RESUBSCRIBE_PAUSE_MS);
+        retry.unref();
+      },
     );
     this.#subscribing.set(room, live);
     return live;
@@ -176,6 +193,16 @@ export class RedisBus implements RelayBus {
   /** Rooms subscribed now (tests, /metrics). */
   get subscribedRooms(): number {
     return this.#listeners.size;
+  }
+
+  /** Publishes Redis never took (the connection dropped under them): the other relays catch up from the store. */
+  get failedPublishes(): number {
+    return this.#failedPublishes;
+  }
+
+  /** Rooms whose SUBSCRIBE Redis confirmed (tests). */
+  get liveRooms(): number {
+    return this.#subscribed.size;
   }
 
   /** Errors the connections reported so far (failed reconnection attempts among them), logged or not. */
@@ -243,12 +270,22 @@ export class RedisBus implements RelayBus {
     });
   }
 
-  /** Every wanted room live again before the relay catches up (else a publish could slip between). */
+  /**
+   * Every wanted room live again before the relay catches up (else a publish could slip between).
+   * A SUBSCRIBE can fail even now (the connection dropped and came back under it): each round
+   * re-sends those still missing, a few times, while connected.
+   */
   async #resubscribeMissing(): Promise<void> {
     const missing = () => [...this.#listeners.keys()].filter((room) => !this.#subscribed.has(room));
     // SUBSCRIBEs sent during the outage wait in the offline queue and are answered now.
     await Promise.all(missing().map((room) => this.#subscribing.get(room)));
-    if (this.#isClosed || !this.isConnected) return;
-    await Promise.all(missing().map((room) => this.#subscribeChannel(room)));
+    for (let round = 0; round < RESUBSCRIBE_ROUNDS && missing().length > 0; round++) {
+      if (this.#isClosed || !this.isConnected) return;
+      if (round > 0) await new Promise((done) => setTimeout(done, RESUBSCRIBE_PAUSE_MS));
+      await Promise.all(missing().map((room) => this.#subscribeChannel(room)));
+    }
+    if (missing().length > 0 && !this.#isClosed && this.isConnected) {
+      this.#logger.warn('some rooms could not subscribe on the bus; they catch up from the store until they can', { rooms: missing().length });
+    }
   }
 }
