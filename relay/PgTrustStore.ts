@@ -19,6 +19,7 @@ const SQL = {
   getValidator: 'SELECT * FROM relay_validators WHERE public_key = $1',
   listValidators: 'SELECT * FROM relay_validators ORDER BY enrolled_at_ms, public_key',
   getGrant: 'SELECT * FROM relay_room_grants WHERE room = $1',
+  getGrants: 'SELECT * FROM relay_room_grants WHERE room = ANY($1)',
   putGrant: `INSERT INTO relay_room_grants (room, validator, grant_json, signature, writes_until_ms, issued_at_ms, reserved_bytes)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (room) DO UPDATE SET validator = excluded.validator, grant_json = excluded.grant_json, signature = excluded.signature,
@@ -119,6 +120,12 @@ export class PgTrustStore implements TrustStore {
   async grant(room: string): Promise<StoredGrant | undefined> {
     const [row] = await this.#database.query<GrantRow>(SQL.getGrant, [room]);
     return row ? toGrant(row) : undefined;
+  }
+
+  async grants(rooms: readonly string[]): Promise<Map<string, StoredGrant>> {
+    if (rooms.length === 0) return new Map();
+    const rows = await this.#database.query<GrantRow>(SQL.getGrants, [rooms]);
+    return new Map(rows.map((row) => [row.room, toGrant(row)]));
   }
 
   async putGrant(grant: StoredGrant): Promise<void> {

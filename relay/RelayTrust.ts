@@ -26,6 +26,8 @@ interface CachedGrant extends StoredGrant {
 
 export const ENROL_PATH = '/validators/enroll';
 const MAX_ENROL_BODY_BYTES = 4096;
+/** Past this many cached grants a trust change forgets them instead of re-reading them all. */
+const MAX_GRANTS_REREAD = 5_000;
 /** Addresses whose enrolment buckets are remembered; past this, the oldest are forgotten. */
 const MAX_TRACKED_ADDRESSES = 10_000;
 
@@ -48,6 +50,8 @@ export class RelayTrust implements RoomGuard {
   /** null: looked up, no grant (so a spammer's random room names cost one indexed read each, then nothing). */
   readonly #grants = new Map<string, CachedGrant | null>();
   readonly #enrolBuckets = new Map<string, TokenBucket>();
+  /** While grants are re-read: rooms whose grant this relay stored meanwhile (the read must not overwrite them). */
+  #grantsWritten: Set<string> | undefined;
   /** The store's `externalVersion` when validators were last read; undefined before. */
   #version: number | undefined;
   /** Resolves once the trusted validators were read (never rejects: a failure is logged, lookups then go to the store). */
@@ -89,13 +93,38 @@ export class RelayTrust implements RoomGuard {
     if (version === this.#version) return [];
     const before = new Map(this.#validators);
     await this.#reloadValidators();
-    this.#version = version;
     // Another process may also have written grants (another relay on the same database, a
-    // restore): forget the cached ones.
-    this.#grants.clear();
+    // restore): re-read the cached ones, in one read. Forgetting them instead would make each
+    // room's next update wait for a read of its own, on the hot path, every time any relay
+    // stores any grant (at 9:00, every second). The version is recorded only once both reads
+    // succeeded: a failed one is tried again at the next refresh.
+    await this.#rereadGrants();
+    this.#version = version;
     const lost: string[] = [];
     for (const [key, validator] of before) if (isTrusted(validator) && !isTrusted(this.#validators.get(key))) lost.push(key);
     return lost;
+  }
+
+  async #rereadGrants(): Promise<void> {
+    const rooms = [...this.#grants.keys()];
+    if (rooms.length > MAX_GRANTS_REREAD) {
+      this.#grants.clear();
+      return;
+    }
+    const written = new Set<string>();
+    this.#grantsWritten = written;
+    let fresh: Map<string, StoredGrant>;
+    try {
+      fresh = await this.#store.grants(rooms);
+    } finally {
+      this.#grantsWritten = undefined;
+    }
+    for (const room of rooms) {
+      // A grant this relay accepted while the store answered is newer than what it answered.
+      if (written.has(room) || !this.#grants.has(room)) continue;
+      const grant = fresh.get(room);
+      this.#grants.set(room, grant ? withCaps(grant) : null);
+    }
   }
 
   async #reloadValidators(): Promise<void> {
@@ -177,6 +206,7 @@ export class RelayTrust implements RoomGuard {
     }
     await this.#store.putGrant(check.stored); // rejects if it cannot be stored: the caller closes with 1013
     this.#grants.set(room, withCaps(check.stored));
+    this.#grantsWritten?.add(room);
     return { ok: true, validator: check.validator };
   }
 

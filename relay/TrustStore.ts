@@ -50,6 +50,8 @@ export interface TrustStore {
   validator(publicKey: string): Promise<EnrolledValidator | undefined>;
   validators(): Promise<EnrolledValidator[]>;
   grant(room: string): Promise<StoredGrant | undefined>;
+  /** The grants of those of `rooms` that have one, in one read (the relay refreshing its cache). */
+  grants(rooms: readonly string[]): Promise<Map<string, StoredGrant>>;
   /** Inserts or replaces the room's grant. */
   putGrant(grant: StoredGrant): Promise<void>;
   /** Grants of `validator` that still let phones write at `nowMs` (its open rooms, R11). */
@@ -57,7 +59,7 @@ export interface TrustStore {
   /**
    * A number that changes when another process changed this store (the operator's
    * `rollcall relay revoke` while the relay runs, another relay's grant); it may also change
-   * after this store's own writes. The relay re-reads validators and forgets grants then.
+   * after this store's own writes. The relay re-reads validators and its cached grants then.
    */
   externalVersion(): Promise<number>;
   /** False once closed: the relay is not ready without its trust (/readyz). */
@@ -124,6 +126,10 @@ export class MemoryTrustStore implements TrustStore {
   async grant(room: string): Promise<StoredGrant | undefined> {
     const grant = this.#grants.get(room);
     return grant ? { ...grant } : undefined;
+  }
+
+  async grants(rooms: readonly string[]): Promise<Map<string, StoredGrant>> {
+    return new Map(rooms.flatMap((room) => (this.#grants.has(room) ? [[room, { ...this.#grants.get(room)! }] as const] : [])));
   }
 
   async putGrant(grant: StoredGrant): Promise<void> {

@@ -90,6 +90,17 @@ function runTrustStoreContract(name: string, open: () => TrustStore | Promise<Tr
       expect((await trust.openGrants('key-a', T0)).map((g) => g.room).sort()).toEqual(['room-1', 'room-2']);
       await trust.close();
     });
+
+    it('grants(rooms) reads the grants of many rooms at once; rooms without one are absent', async () => {
+      const trust = await open();
+      await trust.putGrant(grant('room-1', 'key-a', T0 + 100));
+      await trust.putGrant(grant('room-2', 'key-b', T0 + 50));
+      const read = await trust.grants(['room-1', 'room-2', 'room-9']);
+      expect([...read.keys()].sort()).toEqual(['room-1', 'room-2']);
+      expect(read.get('room-2')).toEqual(grant('room-2', 'key-b', T0 + 50));
+      expect(await trust.grants([])).toEqual(new Map());
+      await trust.close();
+    });
   });
 }
 
