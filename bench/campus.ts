@@ -306,13 +306,13 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
   };
-  options.log(`\n[0/5] The bus alone: ${options.relays} RedisBus instances, ${options.sessions} rooms, 20,000 messages`);
+  options.log(`\n[0/6] The bus alone: ${options.relays} RedisBus instances, ${options.sessions} rooms, 20,000 messages`);
   report.bus = await busPhase({ buses: options.relays, rooms: options.sessions, log: options.log });
   if (!(await relayTakesStoreAndBus())) {
     options.log('\nThis tree’s `rollcall relay` has no --store/--bus yet: the campus (PostgreSQL + Redis) run is skipped; the SQLite baseline still runs.');
     report.campus_skipped = 'rollcall relay has no --store/--bus in this tree';
   } else {
-    options.log(`\n[1/5] Campus: PostgreSQL, Redis, ${options.relays} relays behind Caddy, one validator`);
+    options.log(`\n[1/6] Campus: PostgreSQL, Redis, ${options.relays} relays behind Caddy, one validator`);
     const campus = await startCampus(options.relays, maxConnections, options.log, options.lbPolicy, relayExtra(options));
     try {
       Object.assign(report, await campusPhases(options, campus));
@@ -321,7 +321,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
       try {
         const sessions = await openSessions(pgHall.validator.url, [pgHall.relay.url], options.sessions);
         const measured = await burst(options, 'one pg relay', `${pgHall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid)]);
-        report.one_pg_relay = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(pgHall.validatorDir) };
+        report.one_pg_relay = hallFigures(measured, pgHall.validatorDir);
       } finally {
         await pgHall.stop();
       }
@@ -347,7 +347,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     } finally {
       await front?.stop();
     }
-    report.sqlite = { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(hall.validatorDir), ...(idle ? { idle } : {}) };
+    report.sqlite = { ...hallFigures(measured, hall.validatorDir), ...(idle ? { idle } : {}) };
   } finally {
     await hall.stop();
   }
@@ -357,6 +357,11 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
   const onePg = report.one_pg_relay as { relay_cpu_ms_per_entry: number } | undefined;
   if (onePg) report.one_relay_cpu_ratio = round3(onePg.relay_cpu_ms_per_entry / sqlitePerEntry);
   return report;
+}
+
+/** A one-relay hall's burst: its figures, its relay's CPU per admitted entry, entries decided twice. */
+function hallFigures(measured: { figures: BurstFigures; cpu: number[] }, validatorDir: string) {
+  return { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(validatorDir) };
 }
 
 /** What every PostgreSQL relay of the run is started with beyond the defaults. */
@@ -373,12 +378,12 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   let idle: IdleFigures | undefined;
   if (options.idlePhones > 0) {
     // First, on relays that have served nothing yet: memory a burst freed would hide the cost.
-    options.log(`\n[2/5] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
+    options.log(`\n[2/6] ${options.idlePhones} idle phones connected straight to the relays (memory per phone)`);
     idle = await idlePhase(options, campus.relays, sessions);
   }
   if (options.lbPolicy === 'room_hash') await roomsOnOneRelay(options, campus.relays, sessions.length);
   await campus.resetStatements();
-  options.log(`\n[3/5] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
+  options.log(`\n[3/6] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
   const statements = await campus.statements();
   const k = options.relays;
@@ -399,7 +404,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
     ...(idle ? { idle } : {}),
   };
-  options.log(`\n[4/5] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
+  options.log(`\n[4/6] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
   const victim = campus.relays[campus.relays.length - 1]!;
   const second = await burst(options, 'failover', syncUrl, sessions, 'F', [], () => {
     victim.child.kill('SIGKILL');

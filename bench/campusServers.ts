@@ -104,16 +104,7 @@ export async function startCampus(relayCount: number, maxConnections: number, lo
     const balancer = await startCaddyBalancer(relays.map((relay) => Number(new URL(relay.url).port)), { lbPolicy });
     stoppers.push(() => balancer.stop());
     log(`  Caddy balancing them on ${balancer.baseUrl} (lb_policy ${lbPolicy})`);
-    const validatorDir = tempDir('campus-validator-');
-    // Enrolled straight in the shared trust store (what `rollcall relay enroll` + `--enroll` achieve).
-    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
-    try {
-      await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
-    } finally {
-      await trust.close();
-    }
-    const validatorPort = await freePort();
-    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, balancer.baseUrl), validatorPort);
+    const { validator, validatorDir } = await startPgValidator(databaseUrl, balancer.baseUrl, 'campus-validator-');
     stoppers.push(() => validator.stop());
     log(`  validator enrolled in the shared trust store, following rooms through Caddy`);
     const ownDatabase = `dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'`;
@@ -145,20 +136,12 @@ async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
  * Redis) and its validator, phones straight to it: the same load as the SQLite hall on the same
  * kind of process, so the two relays' CPU per entry compare the stores and the bus alone.
  */
-export async function startPgHall(campus: Campus, maxConnections: number, relayExtra: string[] = []): Promise<SqliteHall> {
+export async function startPgHall(campus: Campus, maxConnections: number, relayExtra: string[] = []): Promise<Hall> {
   const databaseUrl = await campus.postgres.createDatabase();
   const relayPort = await freePort();
   const relay = await startServer('cli/bin/rollcall.js', relayArgs(relayPort, tempDir('campus-pg-relay-'), maxConnections, ['--store', databaseUrl, '--bus', campus.redis.url, ...relayExtra]), relayPort);
-  const validatorDir = tempDir('campus-pg-validator-');
   try {
-    const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
-    try {
-      await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
-    } finally {
-      await trust.close();
-    }
-    const validatorPort = await freePort();
-    const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, relay.url), validatorPort);
+    const { validator, validatorDir } = await startPgValidator(databaseUrl, relay.url, 'campus-pg-validator-');
     return {
       relay,
       validator,
@@ -174,7 +157,25 @@ export async function startPgHall(campus: Campus, maxConnections: number, relayE
   }
 }
 
-export interface SqliteHall {
+/**
+ * A validator enrolled straight in a shared PostgreSQL trust store (what `rollcall relay enroll`
+ * + `--enroll` achieve), following rooms through `relayUrl`.
+ */
+async function startPgValidator(databaseUrl: string, relayUrl: string, dirPrefix: string): Promise<{ validator: ServerProcess; validatorDir: string }> {
+  const validatorDir = tempDir(dirPrefix);
+  const trust = await PgTrustStore.connect(databaseUrl, { logger: silentLogger });
+  try {
+    await validatorOfDataDir(validatorDir, 'campus-validator').enrolIn(trust);
+  } finally {
+    await trust.close();
+  }
+  const validatorPort = await freePort();
+  const validator = await startServer('cli/bin/rollcall.js', validatorArgs(validatorPort, validatorDir, relayUrl), validatorPort);
+  return { validator, validatorDir };
+}
+
+/** One relay and its validator (the SQLite baseline, the one PostgreSQL relay). */
+export interface Hall {
   relay: ServerProcess;
   validator: ServerProcess;
   validatorDir: string;
@@ -182,7 +183,7 @@ export interface SqliteHall {
 }
 
 /** The baseline: one SQLite relay (no bus) and its validator, as `npm run bench` runs them. */
-export async function startSqliteHall(maxConnections: number): Promise<SqliteHall> {
+export async function startSqliteHall(maxConnections: number): Promise<Hall> {
   const relayDir = tempDir('campus-sqlite-relay-');
   const validatorDir = tempDir('campus-sqlite-validator-');
   await validatorOfDataDir(validatorDir, 'campus-validator').enrolInDataDir(relayDir);

@@ -21,7 +21,8 @@ import type { Appended, ItemKey, StoredUpdate, UpdateStore } from './UpdateStore
 
 const SQL = {
   selectSince: 'SELECT id, update_bytes FROM relay_updates WHERE room = $1 AND id > $2 ORDER BY id',
-  append: 'SELECT row_id, previous_id, conflict_root, conflict_key FROM rollcall_append($1, $2, $3, $4)',
+  // Every append goes through the group function, alone or not (migration 1's rollcall_append
+  // stays in the schema for relays of the release before it).
   appendMany: 'SELECT ord, row_id, previous_id, conflict_root, conflict_key FROM rollcall_append_many($1, $2, $3, $4, $5, $6)',
   heads: 'SELECT room, last_row_id FROM relay_rooms WHERE room = ANY($1)',
   replace: 'SELECT rollcall_replace($1, $2, $3)',
@@ -29,7 +30,7 @@ const SQL = {
 } as const;
 
 interface AppendRow {
-  ord?: number;
+  ord: number;
   row_id: string | null;
   previous_id: string | null;
   conflict_root: string | null;
@@ -167,7 +168,7 @@ export class PgUpdateStore implements UpdateStore {
     this.#appends += group.length;
     let rows: AppendRow[];
     try {
-      rows = group.length === 1 ? [await this.#appendOne(group[0]!)] : await this.#appendMany(group);
+      rows = await this.#appendMany(group);
     } catch (error) {
       if (group.length === 1 || !this.#database.isAvailable) {
         for (const pending of group) pending.reject(error);
@@ -178,7 +179,9 @@ export class PgUpdateStore implements UpdateStore {
       // its own error reaches its room.
       for (const pending of group) {
         try {
-          pending.resolve(appended(await this.#appendOne(pending)));
+          const [row] = await this.#appendMany([pending]);
+          if (row === undefined) throw new Error('the store answered no row for the append');
+          pending.resolve(appended(row));
         } catch (single) {
           pending.reject(single);
         }
@@ -198,14 +201,7 @@ export class PgUpdateStore implements UpdateStore {
     group.forEach((pending, i) => pending.resolve(answers[i]!));
   }
 
-  async #appendOne({ room, update, keys }: PendingAppend): Promise<AppendRow> {
-    this.#statements++;
-    const [row] = await this.#database.query<AppendRow>(SQL.append, [room, asBuffer(update), keys.map((item) => item.root), keys.map((item) => item.key)]);
-    if (!row) throw new Error('rollcall_append answered nothing');
-    return row;
-  }
-
-  /** One statement for the group, in room order (two relays' groups lock shared rooms in one order: no deadlock). */
+  /** One statement for the group (of one or more), in room order (two relays' groups lock shared rooms in one order: no deadlock). */
   async #appendMany(group: PendingAppend[]): Promise<AppendRow[]> {
     const order = group.map((_, i) => i).sort((a, b) => (group[a]!.room < group[b]!.room ? -1 : group[a]!.room > group[b]!.room ? 1 : a - b));
     const sorted = order.map((i) => group[i]!);
@@ -220,7 +216,7 @@ export class PgUpdateStore implements UpdateStore {
       keys.map((item) => item.key),
     ]);
     const byInput: AppendRow[] = new Array(group.length);
-    for (const row of rows) byInput[order[row.ord! - 1]!] = row;
+    for (const row of rows) byInput[order[row.ord - 1]!] = row;
     return byInput;
   }
 

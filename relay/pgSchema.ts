@@ -3,8 +3,9 @@
  * relay applies those its database lacks when it starts, under an advisory lock (two relays
  * starting at once migrate once), and records the version in `rollcall_relay_schema`.
  *
- * Why the functions: an admission is one round trip (`rollcall_append`, or `rollcall_append_many`
- * for a group of appends: R13), and it locks the room's row first, so the rows of one room get
+ * Why the functions: an admission is one round trip (`rollcall_append_many` for a group of one
+ * or more appends, R13; migration 1's `rollcall_append` for relays of the release before it),
+ * and it locks the room's row first, so the rows of one room get
  * ids in the order their transactions commit (a relay catching up with `id > last seen` never
  * skips a row that committed late).
  */
