@@ -115,7 +115,12 @@ export interface StartOptions {
   /** Use this port instead of a free one (a restart on the same port). */
   port?: number;
   /** Says whether the process is ready on `port` (default: GET http://127.0.0.1:<port><readyPath> answers 200). */
-  isReady?: (port: number) => Promise<boolean>;
+  /**
+   * Whether the server is up; `pid` is the process just started: a probe that can ask the server
+   * who it is should check it, since a restart on the same port may find another test's server
+   * there (the port was free while ours was down).
+   */
+  isReady?: (port: number, pid: number) => Promise<boolean>;
 }
 
 /** Spawns `node <script> <args>` from the repo root, `{port}` in args replaced by a free port. */
@@ -189,7 +194,7 @@ async function startOnce(executable: string, args: string[], port: number, optio
     await waitFor(
       async () => {
         if (exitValue !== undefined) throw new Error(`process exited (${exitValue}) before it was ready: ${stderr.slice(-2000)}`);
-        if (options.isReady) return options.isReady(port).catch(() => false);
+        if (options.isReady) return options.isReady(port, child.pid!).catch(() => false);
         const response = await fetch(baseUrl + readyPath, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
         return response?.status === 200;
       },

@@ -33,21 +33,27 @@ export function describeWithRedis(name: string, body: () => void): void {
   describe(name, body);
 }
 
-/** True when a PING on `port` is answered with a line starting `expected` (the server accepts commands). */
-export function redisAnswersPing(port: number, timeoutMs = 1000, expected = '+PONG'): Promise<boolean> {
+/**
+ * True when the Redis on `port` is the process `pid` (`INFO server`'s process_id) and accepts
+ * commands: after a restart on the same port, the port may hold another test's Redis, which
+ * answers PING just as well.
+ */
+function redisIsProcess(port: number, pid: number, password: string | undefined, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let answer = '';
-    const finish = (isUp: boolean) => {
+    const finish = (isIt: boolean) => {
       socket.destroy();
-      resolve(isUp);
+      resolve(isIt);
     };
     socket.setTimeout(timeoutMs, () => finish(false));
     socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => socket.write(`${password ? `AUTH ${password}\r\n` : ''}INFO server\r\n`));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      if (answer.includes('\r\n')) finish(answer.startsWith(expected));
+      if (answer.startsWith('-')) return finish(false);
+      const match = /process_id:(\d+)\r\n/.exec(answer);
+      if (match) finish(Number(match[1]) === pid);
     });
   });
 }
@@ -73,7 +79,7 @@ export interface TestRedis {
 export async function startRedis({ password }: { password?: string } = {}): Promise<TestRedis> {
   const dir = tempDir('rollcall-redis-');
   const args = ['--port', '{port}', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(password ? ['--requirepass', password] : [])];
-  const isReady = (p: number) => redisAnswersPing(p, 1000, password ? '-NOAUTH' : '+PONG');
+  const isReady = (p: number, pid: number) => redisIsProcess(p, pid, password);
   const start = (port?: number) => startExecutable(REDIS_SERVER, args, { ...(port === undefined ? {} : { port }), isReady, timeoutMs: 15_000 });
   let server = await start();
   const port = server.port;
