@@ -5,6 +5,7 @@
  * per-address caps, and the validator's direct-path rate limit and `shared_address` flag, would
  * count a whole campus as one address. Pure: no I/O, no clock.
  */
+import type { IncomingMessage } from 'node:http';
 import { BlockList, SocketAddress, isIP } from 'node:net';
 
 /** The proxies whose X-Forwarded-For the relay and the validator believe. */
@@ -125,4 +126,13 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | r
     leftMost = hop;
   }
   return { address: leftMost!, source: 'forwarded' };
+}
+
+/**
+ * The client address of an HTTP request (an upgrade, an enrolment, a direct submission): the
+ * socket's, unless its peer is a trusted proxy, whose X-Forwarded-For then names the client.
+ * Never used to decide who is the professor (the validator's ProfessorAuth reads the socket).
+ */
+export function requestClientAddress(req: IncomingMessage, proxies: TrustedProxies): ClientAddress {
+  return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
 }

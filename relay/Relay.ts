@@ -24,7 +24,7 @@ import {
 import { silentLogger, type Logger } from '../log/index.ts';
 import { HttpRoutes } from './httpRoutes.ts';
 import { refuse, type Refusal } from './inspectUpdate.ts';
-import { NO_TRUSTED_PROXIES, clientAddress, type TrustedProxies } from '../net/index.ts';
+import { NO_TRUSTED_PROXIES, UnusableForwardedFor, requestClientAddress, type TrustedProxies } from '../net/index.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { RelayConnection } from './RelayConnection.ts';
 import { RelayMetrics } from './RelayMetrics.ts';
@@ -103,8 +103,7 @@ export class Relay {
   readonly #connectionsByAddress = new Map<string, number>();
   readonly #trustedProxies: TrustedProxies;
   /** Requests from a trusted proxy whose X-Forwarded-For was missing or malformed (logged once each way). */
-  #unusableForwardedFor = 0;
-  readonly #loggedUnusable = new Set<string>();
+  readonly #unusableForwardedFor: UnusableForwardedFor;
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
@@ -134,6 +133,15 @@ export class Relay {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.clock ?? Date.now;
     this.#trustedProxies = options.trustedProxies ?? NO_TRUSTED_PROXIES;
+    this.#unusableForwardedFor = new UnusableForwardedFor((kind, proxy) => {
+      // No header can be honest (a probe, `rollcall start`'s own follower on loopback): info.
+      // A header that is not a list of addresses is a proxy misconfigured: a warning.
+      if (kind === 'missing_header') {
+        this.#logger.info("a request from a trusted proxy carried no X-Forwarded-For: it is counted under the proxy's own address (R11a). Logged once; a load balancer in front should set the header (Caddy's reverse_proxy does)", { proxy });
+      } else {
+        this.#logger.warn("a request from a trusted proxy carried an X-Forwarded-For that is not a list of IP addresses: it is counted under the proxy's own address (R11a). Logged once; check what the proxy writes in the header", { proxy });
+      }
+    });
     this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now, addressOf: (req) => this.#addressOf(req) });
     this.#metrics = new RelayMetrics(() => this.stats());
     const trustStore = options.trust;
@@ -267,27 +275,9 @@ export class Relay {
     return true;
   }
 
-  /**
-   * The client address R11 counts (R11a). A trusted proxy that sent no usable X-Forwarded-For
-   * is counted and logged once per kind (missing, malformed), not per request: a misconfigured
-   * balancer would otherwise write a line per phone.
-   */
+  /** The client address R11 counts (R11a). */
   #addressOf(req: IncomingMessage): string {
-    const client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
-    if (client.source === 'missing_header' || client.source === 'malformed_header') {
-      this.#unusableForwardedFor++;
-      if (!this.#loggedUnusable.has(client.source)) {
-        this.#loggedUnusable.add(client.source);
-        // No header can be honest (a probe, `rollcall start`'s own follower on loopback): info.
-        // A header that is not a list of addresses is a proxy misconfigured: a warning.
-        if (client.source === 'missing_header') {
-          this.#logger.info("a request from a trusted proxy carried no X-Forwarded-For: it is counted under the proxy's own address (R11a). Logged once; a load balancer in front should set the header (Caddy's reverse_proxy does)", { proxy: client.address });
-        } else {
-          this.#logger.warn("a request from a trusted proxy carried an X-Forwarded-For that is not a list of IP addresses: it is counted under the proxy's own address (R11a). Logged once; check what the proxy writes in the header", { proxy: client.address });
-        }
-      }
-    }
-    return client.address;
+    return this.#unusableForwardedFor.addressOf(requestClientAddress(req, this.#trustedProxies));
   }
 
   #refuseUpgrade(socket: Duplex, status: number, reason: string): true {
@@ -499,7 +489,7 @@ export class Relay {
       refusedByRule: { ...this.#refusedByRule },
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
-      unusableForwardedFor: this.#unusableForwardedFor,
+      unusableForwardedFor: this.#unusableForwardedFor.count,
       ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
     };
   }

@@ -10,8 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ACCEPTED_LATE_TEXT, QrJsonSchema, REASON_TEXT, decodeQrPayload, parseWith, studentId as studentIdSchema, type DirectPathRefusal, type RejectionReason } from '../protocol/index.ts';
 import { AddressRateLimiter } from './AddressRateLimiter.ts';
-import { readJsonBody, requestClientAddress, sendJson } from './httpIo.ts';
-import { NO_TRUSTED_PROXIES, type TrustedProxies } from '../net/index.ts';
+import { readJsonBody, sendJson } from './httpIo.ts';
+import { NO_TRUSTED_PROXIES, UnusableForwardedFor, requestClientAddress, type TrustedProxies } from '../net/index.ts';
 import { scanStatus, statusSession } from './studentStatus.ts';
 import { storeKnownFacts } from './knownFacts.ts';
 import type { Logger } from '../log/index.ts';
@@ -89,13 +89,17 @@ export class DirectSubmissions {
   readonly #rateLimiter: AddressRateLimiter | undefined;
   readonly #trustedProxies: TrustedProxies;
   /** Which kinds of unusable X-Forwarded-For were logged already: once each, not per request. */
-  readonly #loggedUnusable = new Set<string>();
+  readonly #unusableForwardedFor: UnusableForwardedFor;
 
   constructor(options: DirectSubmissionsOptions) {
     this.#options = options;
     this.#limits = { ...DEFAULT_DIRECT_PATH_LIMITS, ...options.limits };
     this.#rateLimiter = this.#limits.submissionsPerSecond > 0 ? new AddressRateLimiter(this.#limits.submissionsPerSecond, this.#limits.burst, options.clock) : undefined;
     this.#trustedProxies = options.trustedProxies ?? NO_TRUSTED_PROXIES;
+    this.#unusableForwardedFor = new UnusableForwardedFor((kind, proxy) => {
+      const what = kind === 'missing_header' ? 'no X-Forwarded-For' : 'an X-Forwarded-For that is not a list of IP addresses';
+      options.logger.warn(`a direct submission from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11b), so submissions through it share one rate limit and are flagged shared_address. Logged once; make the proxy set the header (Caddy's reverse_proxy does)`, { proxy });
+    });
   }
 
   /**
@@ -105,13 +109,7 @@ export class DirectSubmissions {
    * with `shared_address` flags.
    */
   #addressOf(req: IncomingMessage): string {
-    const client = requestClientAddress(req, this.#trustedProxies);
-    if ((client.source === 'missing_header' || client.source === 'malformed_header') && !this.#loggedUnusable.has(client.source)) {
-      this.#loggedUnusable.add(client.source);
-      const what = client.source === 'missing_header' ? 'no X-Forwarded-For' : 'an X-Forwarded-For that is not a list of IP addresses';
-      this.#options.logger.warn(`a direct submission from a trusted proxy carried ${what}: it is counted under the proxy's own address (R11b), so submissions through it share one rate limit and are flagged shared_address. Logged once; make the proxy set the header (Caddy's reverse_proxy does)`, { proxy: client.address });
-    }
-    return client.address;
+    return this.#unusableForwardedFor.addressOf(requestClientAddress(req, this.#trustedProxies));
   }
 
   /** Answers one `POST /submit_attendance`. */

@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constantTimeEqual, utf8Encode } from '../crypto/index.ts';
-import { clientAddress, type ClientAddress, type TrustedProxies } from '../net/index.ts';
 
 /** Default body limit of JSON routes; `POST /roster` allows more. */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
@@ -113,17 +112,6 @@ export function sendError(res: ServerResponse, status: number, code: string, err
   sendJson(res, status, { error, code, ...extra });
 }
 
-/**
- * The client address the direct path keys its flag and limits on (SPEC.md R11b, R11a's rule):
- * the socket's remote address, unless that peer is a proxy the operator trusts
- * (`--trusted-proxy`), whose X-Forwarded-For then names the client. From any other peer the header is ignored: a client
- * could write it. IPv4-mapped IPv6 (`::ffff:10.0.0.5`, when listening on `::`) is written as IPv4
- * so one client has one spelling. Never used to decide who is the professor (ProfessorAuth reads
- * the socket itself).
- */
-export function requestClientAddress(req: IncomingMessage, proxies: TrustedProxies): ClientAddress {
-  return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
-}
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 export function isLoopbackAddress(address: string | undefined): boolean {

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { NO_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../net/index.ts';
-import { requestClientAddress } from '../../validator/httpIo.ts';
+import { requestClientAddress } from '../../net/index.ts';
 
 const from = (remoteAddress: string | undefined, headers: Record<string, string> = {}) => ({ socket: { remoteAddress }, headers }) as unknown as IncomingMessage;
 const addressOf = (req: IncomingMessage, proxies: TrustedProxies = NO_TRUSTED_PROXIES) => requestClientAddress(req, proxies).address;
