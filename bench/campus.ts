@@ -42,6 +42,9 @@ const HELP = `npm run bench -- --campus [options]
                       spreads them as least_conn does)
   --store-batch-ms W  the relays' --store-batch-ms (R13: updates admitted within W ms share one
                       PostgreSQL statement; default: the relay's, 25)
+  --warmup N          before each measured burst (the campus's first, the one PostgreSQL relay's,
+                      the SQLite relay's), a warm-up burst of S × N students over T/3 s that is
+                      not measured: every side's processes then run warmed-up code (default 0)
   --baseline-behind-caddy
                       the SQLite baseline's phones go through Caddy too (a one-upstream
                       reverse_proxy, as a hosted relay sits behind its TLS front): both sides
@@ -66,6 +69,8 @@ interface CampusOptions {
   lbPolicy: BalancerPolicy;
   /** The relays' --store-batch-ms; undefined: the relay's default. */
   storeBatchMs?: number;
+  /** Students per session in an unmeasured warm-up burst before each measured one; 0: none. */
+  warmupStudents: number;
   /** The SQLite baseline's phones through Caddy too. */
   baselineBehindCaddy?: boolean;
   log: (line: string) => void;
@@ -225,6 +230,13 @@ async function burst(options: CampusOptions, label: string, syncUrl: string, ses
   return { figures: summarise(results), cpu };
 }
 
+/** An unmeasured burst of S × `--warmup` students over T/3 s, so that the measured one runs on warmed-up processes. */
+async function warmUp(options: CampusOptions, label: string, syncUrl: string, sessions: CampusSession[], idPrefix: string): Promise<void> {
+  if (options.warmupStudents === 0) return;
+  const warm = await burst({ ...options, students: options.warmupStudents, spreadMs: options.spreadMs / 3 }, `${label} warm-up`, syncUrl, sessions, idPrefix, []);
+  if (warm.figures.lost > 0) options.log(`  ${label} warm-up: ${warm.figures.lost} receipts missing`);
+}
+
 /** Resident memory of a process now (VmRSS), in KiB. */
 function rssKiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -302,6 +314,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     spread_s: options.spreadMs / 1000,
     lb_policy: options.lbPolicy,
     ...(options.storeBatchMs !== undefined ? { store_batch_ms: options.storeBatchMs } : {}),
+    warmup_students_per_session: options.warmupStudents,
     baseline_behind_caddy: options.baselineBehindCaddy ?? false,
     machine: `${(await import('node:os')).cpus().length} cores, node ${process.version}`,
     date: new Date().toISOString(),
@@ -320,7 +333,9 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
       const pgHall = await startPgHall(campus, maxConnections, relayExtra(options));
       try {
         const sessions = await openSessions(pgHall.validator.url, [pgHall.relay.url], options.sessions);
-        const measured = await burst(options, 'one pg relay', `${pgHall.relay.url.replace(/^http/, 'ws')}/sync`, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid)]);
+        const pgUrl = `${pgHall.relay.url.replace(/^http/, 'ws')}/sync`;
+        await warmUp(options, 'one pg relay', pgUrl, sessions, 'WP');
+        const measured = await burst(options, 'one pg relay', pgUrl, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid)]);
         report.one_pg_relay = hallFigures(measured, pgHall.validatorDir);
       } finally {
         await pgHall.stop();
@@ -343,7 +358,9 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     if (front) options.log(`  the baseline's phones go through Caddy on ${front.baseUrl}`);
     let measured: Awaited<ReturnType<typeof burst>>;
     try {
-      measured = await burst(options, 'sqlite', `${(front?.baseUrl ?? hall.relay.url).replace(/^http/, 'ws')}/sync`, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
+      const sqliteUrl = `${(front?.baseUrl ?? hall.relay.url).replace(/^http/, 'ws')}/sync`;
+      await warmUp(options, 'sqlite', sqliteUrl, sessions, 'WS');
+      measured = await burst(options, 'sqlite', sqliteUrl, sessions, 'S', [() => cpuSeconds(hall.relay.pid)]);
     } finally {
       await front?.stop();
     }
@@ -382,6 +399,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     idle = await idlePhase(options, campus.relays, sessions);
   }
   if (options.lbPolicy === 'room_hash') await roomsOnOneRelay(options, campus.relays, sessions.length);
+  await warmUp(options, 'campus', syncUrl, sessions, 'WC');
   await campus.resetStatements();
   options.log(`\n[3/6] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
@@ -470,6 +488,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       'lb-policy': { type: 'string', default: 'room_hash' },
       'store-batch-ms': { type: 'string' },
       'baseline-behind-caddy': { type: 'boolean', default: false },
+      warmup: { type: 'string', default: '0' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -496,6 +515,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       workers: whole('workers', values.workers!, 1),
       lbPolicy: lbPolicyOf(values['lb-policy']!),
       ...(values['store-batch-ms'] !== undefined ? { storeBatchMs: whole('store-batch-ms', values['store-batch-ms'], 0) } : {}),
+      warmupStudents: whole('warmup', values.warmup!, 0),
       baselineBehindCaddy: values['baseline-behind-caddy'] === true,
       log: (line) => console.log(line),
     };
