@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- --campus`: a campus at 9:00 (issue 10). PostgreSQL, Redis, K relays behind
- * Caddy and one validator; S sessions × N students scan over the spread (burst 1); then 10,000
- * idle phones measure each relay's memory per connected phone; then a second burst during which
- * one relay is SIGKILLed once half the students have sent (its phones reconnect through Caddy to
- * the others). The same load then runs against one SQLite relay, the same-run baseline. Prints
- * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
- * exit code is 1 only when a receipt was lost or an entry decided twice.
+ * `npm run bench -- --campus`: a campus at 9:00 (issue 10). The bus alone first; then one SQLite
+ * relay and its validator (the same-run baseline, up for the whole run) and PostgreSQL, Redis, K
+ * relays behind Caddy and one validator; 10,000 idle phones measure each relay's memory per
+ * connected phone; then R pairs of bursts, S sessions × N students on the campus and at once the
+ * same load on the SQLite relay (the CPU ratio is over the pairs: this shared machine's speed
+ * drifts over minutes); then a burst during which one relay is SIGKILLed once half the students
+ * have sent (its phones reconnect through Caddy to the others); then one PostgreSQL + Redis relay
+ * alone under the same load, and the baseline once more. Prints progress lines and a table;
+ * `--json FILE` writes the figures. Figures, never pass/fail: the exit code is 1 only when a
+ * receipt was lost or an entry decided twice.
  */
 import { relayMetrics } from '../tests/helpers/relayMetrics.ts';
 import { startCaddyBalancer, type BalancerPolicy } from '../tests/helpers/caddy.ts';
@@ -123,6 +126,9 @@ interface WorkerPool {
   progress(): { submitted: number; receipts: number };
 }
 
+/** How long the phone workers may take to connect every phone before the run stops with an error (not a hang). */
+const READY_TIMEOUT_MS = 180_000;
+
 /** Forks `workers` campus workers with `total` phones between them; resolves once all are connected. */
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
@@ -155,10 +161,25 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
     child.on('message', (m: CampusWorkerMessage) => m.type === 'listening' && child.send(share));
     firstIndex += shares[i]!;
   });
-  await Promise.all(ready);
+  const done = Promise.all(results).then((all) => all.flat());
+  // A worker that dies before "go" rejects its results as well as its readiness: that rejection is
+  // the readiness error's twin and must not crash the bench (and leave its servers running).
+  done.catch(() => undefined);
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  const readyTimeout = new Promise<never>((_, reject) => {
+    readyTimer = setTimeout(() => reject(new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (see the relays' logs; the run stops here)`)), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([Promise.all(ready), readyTimeout]);
+  } catch (error) {
+    for (const child of children) child.kill('SIGKILL');
+    throw error;
+  } finally {
+    clearTimeout(readyTimer);
+  }
   return {
     go: () => children.forEach((child) => child.send('go')),
-    done: Promise.all(results).then((all) => all.flat()),
+    done,
     progress: () => progress.reduce((a, p) => ({ submitted: a.submitted + p.submitted, receipts: a.receipts + p.receipts }), { submitted: 0, receipts: 0 }),
   };
 }
