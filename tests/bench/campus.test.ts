@@ -1,6 +1,6 @@
 /**
  * A small run of `npm run bench -- --campus` so it cannot rot: PostgreSQL, Redis, three relays
- * behind Caddy, a relay SIGKILLed mid-burst, the SQLite baseline's bursts paired with the campus's. Correctness only (every
+ * behind Caddy, a relay SIGKILLed mid-burst, the SQLite baseline. Correctness only (every
  * student answered, nothing decided twice, the JSON keys the issue names); figures are never
  * asserted: they belong to the bench on a quiet machine.
  */
@@ -27,9 +27,7 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     for (const key of ['p99_ms', 'relay_cpu_ratio', 'failover_receipts', 'postgres_statements_per_entry']) expect(typeof report[key], key).toBe('number');
     expect(report.failover).toMatchObject({ receipts: 30, lost: 0 });
     expect(report.failover_receipts).toBe(report.failover_phones);
-    // Two campus bursts each paired with a baseline burst (--cpu-rounds 2), one after the one-relay phase.
-    expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0, bursts: 3, decided_twice: 0 });
-    expect(report.relay_cpu_ratio_rounds).toHaveLength(2);
+    expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
     expect(report.one_pg_relay).toMatchObject({ receipts: 30, lost: 0, decided_twice: 0 });
     expect(typeof report.one_relay_cpu_ratio).toBe('number');
     expect(report.idle.kib_per_phone).toHaveLength(3);
