@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --campus`: a campus at 9:00 (issue 10). PostgreSQL, Redis, K relays behind
- * Caddy and one validator; S sessions × N students scan over the spread (burst 1); then 10,000
- * idle phones measure each relay's memory per connected phone; then a second burst during which
+ * Caddy and one validator; first 10,000 idle phones measure each relay's memory per connected
+ * phone; then S sessions × N students scan over the spread (burst 1); then a second burst during which
  * one relay is SIGKILLed once half the students have sent (its phones reconnect through Caddy to
  * the others). The same load then runs against one SQLite relay, the same-run baseline. Prints
  * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
