@@ -125,9 +125,10 @@ const READY_TIMEOUT_MS = 180_000;
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
   const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
+  const stops: (() => Promise<void>)[] = [];
   const children = shares.map((_, i) => {
     const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    trackChild(`phone worker ${i + 1}`, child, 5000);
+    stops.push(trackChild(`phone worker ${i + 1}`, child, 5000));
     return child;
   });
   const ready: Promise<void>[] = [];
@@ -158,13 +159,11 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   // the readiness error's twin and must not crash the bench (and leave its servers running).
   done.catch(() => undefined);
   let readyTimer: ReturnType<typeof setTimeout> | undefined;
-  const readyTimeout = new Promise<never>((_, reject) => {
-    readyTimer = setTimeout(() => reject(new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (see the relays' logs; the run stops here)`)), READY_TIMEOUT_MS);
-  });
+  const notConnected = new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (see the relays' logs; the run stops here)`);
   try {
-    await Promise.race([Promise.all(ready), readyTimeout]);
+    await Promise.race([Promise.all(ready), new Promise<never>((_, reject) => (readyTimer = setTimeout(() => reject(notConnected), READY_TIMEOUT_MS)))]);
   } catch (error) {
-    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(stops.map((stop) => stop()));
     throw error;
   } finally {
     clearTimeout(readyTimer);
