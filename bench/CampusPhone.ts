@@ -24,6 +24,13 @@ export class CampusPhone {
   bytesReceived = 0;
   /** Sockets that closed under this phone before its receipt came (its relay died). */
   reconnects = 0;
+  /** From the last socket closing under this phone to the next one open (ms; the failover's first part). */
+  reopenMs: number | undefined;
+  /** When the socket that followed such a close opened (performance.now()). */
+  reopenedAt: number | undefined;
+  #closedAt: number | undefined;
+  /** Why attempts to open a socket failed (HTTP status or error code → count), over the phone's life. */
+  readonly failures = new Map<string, number>();
   readonly #options: CampusPhoneOptions;
   #socket: WebSocket | undefined;
   #nonce: Buffer | undefined;
@@ -73,6 +80,11 @@ export class CampusPhone {
     socket.on('open', () => {
       wasOpen = true;
       this.#failedAttempts = 0;
+      if (this.#closedAt !== undefined) {
+        this.reopenedAt = performance.now();
+        this.reopenMs = this.reopenedAt - this.#closedAt;
+        this.#closedAt = undefined;
+      }
       this.#onFirstOpen();
       socket.send(syncStep1());
       if (this.#isSubmitted && !this.#isAnswered) socket.send(this.#entryMessage!);
@@ -85,17 +97,30 @@ export class CampusPhone {
         this.#options.onReceipt(data);
       }
     });
-    socket.on('error', () => undefined);
+    socket.on('unexpected-response', (_request, response) => {
+      this.#countFailure(`HTTP ${response.statusCode}`);
+      socket.terminate();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (!wasOpen) this.#countFailure(error.code ?? error.message.slice(0, 40));
+    });
     socket.on('close', () => {
       // An idle phone (nothing prepared) reconnects too: it stays on the campus's relays.
       if (this.#isClosed || this.#isAnswered || this.#socket !== socket) return;
-      if (wasOpen) this.reconnects++;
+      if (wasOpen) {
+        this.reconnects++;
+        this.#closedAt = performance.now();
+      }
       const waitMs = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failedAttempts++) * (0.5 + Math.random());
       setTimeout(() => {
         if (!this.#isClosed) this.#open();
       }, waitMs);
     });
     return socket;
+  }
+
+  #countFailure(reason: string): void {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
   }
 }
 

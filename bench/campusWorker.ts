@@ -41,11 +41,19 @@ export interface CampusPhoneResult {
   status?: string;
   /** Sockets that closed under the phone before its receipt (its relay was killed). */
   reconnects: number;
+  /** Failed-over phones: from the socket closing under it to the next one open (ms). */
+  reopenMs?: number;
+  /** Failed-over phones that had sent before that: from the new socket open to the receipt (ms). */
+  afterReopenMs?: number;
+  /** Failed attempts to open a socket, by reason (HTTP status, error code). */
+  failures?: Record<string, number>;
 }
 
 export type CampusWorkerMessage =
   /** The worker listens for its task (a task sent earlier, while tsx still loads the module, would be lost). */
   | { type: 'listening' }
+  /** While connecting, every second: phones open so far, and sockets opening or waiting to retry. */
+  | { type: 'connecting'; open: number; pending: number }
   | { type: 'ready' }
   | { type: 'progress'; submitted: number; receipts: number }
   | { type: 'done'; results: CampusPhoneResult[] };
@@ -56,7 +64,19 @@ function send(message: CampusWorkerMessage): void {
 
 /** Connects `count` phones, at most 50 handshakes at a time (the accept queues are finite). */
 async function connectAll(phones: CampusPhone[]): Promise<void> {
-  for (let i = 0; i < phones.length; i += 50) await Promise.all(phones.slice(i, i + 50).map((phone) => phone.connect()));
+  let open = 0;
+  let pending = 0;
+  const report = setInterval(() => send({ type: 'connecting', open, pending }), 1000);
+  try {
+    for (let i = 0; i < phones.length; i += 50) {
+      const batch = phones.slice(i, i + 50);
+      pending = batch.length;
+      await Promise.all(batch.map((phone) => phone.connect().then(() => pending--)));
+      open += batch.length;
+    }
+  } finally {
+    clearInterval(report);
+  }
 }
 
 async function runIdle(task: CampusWorkerTask): Promise<void> {
@@ -90,11 +110,13 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     const device = deviceKeyPair();
     const result: CampusPhoneResult = { sessionId: session.sessionId, reconnects: 0 };
     let submittedAt = 0;
+    let receiptAt = 0;
     let receiptMessage: Buffer | undefined;
     const phone = new CampusPhone({
       url: `${task.syncUrls[index % task.syncUrls.length]}/${session.sessionId}?device=${toBase64Url(device.publicKey)}`,
       onReceipt: (message) => {
         const now = performance.now();
+        receiptAt = now;
         result.latencyMs = now - submittedAt;
         result.receiptAtMs = now - burstStart;
         receiptMessage = message;
@@ -114,6 +136,9 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     results.push(result);
     openers.push(() => {
       result.reconnects = phone.reconnects;
+      if (phone.reopenMs !== undefined) result.reopenMs = phone.reopenMs;
+      if (phone.failures.size > 0) result.failures = Object.fromEntries(phone.failures);
+      if (phone.reopenedAt !== undefined && receiptAt > 0 && submittedAt > 0 && submittedAt < phone.reopenedAt) result.afterReopenMs = receiptAt - phone.reopenedAt;
       if (receiptMessage) result.status = openedReceiptStatus(receiptMessage, entry.n, session.validatorKey, device, studentId);
     });
     schedule.push({

@@ -28,6 +28,14 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.failover).toMatchObject({ receipts: 30, lost: 0 });
     expect(report.failover_receipts).toBe(report.failover_phones);
     expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
+    // The baseline runs before and after the campus; the ratio is against their mean.
+    expect(report.sqlite_before).toMatchObject({ receipts: 30, lost: 0, decided_twice: 0 });
+    expect(report.sqlite_after).toMatchObject({ receipts: 30, lost: 0, decided_twice: 0 });
+    expect(report.sqlite.relay_cpu_ms_per_entry).toBeCloseTo((report.sqlite_before.relay_cpu_ms_per_entry + report.sqlite_after.relay_cpu_ms_per_entry) / 2, 2);
+    expect(typeof report.relay_cpu_ratio_against_before).toBe('number');
+    expect(typeof report.relay_cpu_ratio_against_after).toBe('number');
+    // Phones of the killed relay still waiting for a receipt reconnect: how long that took.
+    if (report.failover_phones > 0) expect(report.failover.reopen_p99_ms).toBeGreaterThan(0);
     expect(report.one_pg_relay).toMatchObject({ receipts: 30, lost: 0, decided_twice: 0 });
     expect(typeof report.one_relay_cpu_ratio).toBe('number');
     expect(report.idle.kib_per_phone).toHaveLength(3);

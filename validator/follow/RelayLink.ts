@@ -7,7 +7,8 @@
  * No local copy of the room: what the room holds is learnt again from the relay on every
  * connection, so a refused update cannot leave the validator with a view the relay disagrees
  * with (the follower that wedged kept a Y.Doc and applied its receipts before the relay did).
- * Reconnects with exponential backoff and jitter; never throws into `ws`.
+ * Reconnects with exponential backoff and jitter (a link that was up a while retries at once,
+ * see `reconnectDelayMs`); never throws into `ws`.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -74,6 +75,26 @@ const MESSAGE_AUTH = 2;
 /** What an empty Y.Doc's state vector encodes to: "send me everything". */
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
 
+/** A link up at least this long when it dropped retries within `QUICK_RETRY_MAX_MS` (its relay died; another is there). */
+export const QUICK_RETRY_AFTER_UP_MS = 1_000;
+export const QUICK_RETRY_MAX_MS = 100;
+
+/**
+ * How long to wait before connecting again. The first retry of a link that had been up for
+ * `QUICK_RETRY_AFTER_UP_MS` waits only 0–100 ms: its relay died or drained, and behind a load
+ * balancer another relay is already there, while the phones of the room wait for their receipts
+ * (issue 10's failover; y-websocket's own first retry is 100 ms). Otherwise exponential backoff
+ * with jitter between `minMs` and a ceiling that doubles per failure up to `maxMs`; a refusal
+ * (44xx: a person must act) waits at least 2 s, up to 30 s.
+ */
+export function reconnectDelayMs(state: { failures: number; isRefusal: boolean; upForMs: number | undefined }, bounds: { minMs: number; maxMs: number }, random: () => number = Math.random): number {
+  const { failures, isRefusal, upForMs } = state;
+  if (!isRefusal && failures <= 1 && upForMs !== undefined && upForMs >= QUICK_RETRY_AFTER_UP_MS) return random() * QUICK_RETRY_MAX_MS;
+  const max = isRefusal ? 30_000 : bounds.maxMs;
+  const ceiling = Math.min(max, bounds.minMs * 2 ** Math.min(failures, 10));
+  return isRefusal ? Math.max(2_000, ceiling) : bounds.minMs + random() * Math.max(0, ceiling - bounds.minMs);
+}
+
 export function syncUrlOf(relayUrl: string, room: string): string {
   const url = new URL(relayUrl);
   if (url.protocol === 'http:') url.protocol = 'ws:';
@@ -85,6 +106,8 @@ export class RelayLink {
   readonly #options: RelayLinkOptions;
   #socket: WebSocket | undefined;
   #isUp = false;
+  /** When the link last came up (proven and synced), or undefined while it is down. */
+  #upSinceMs: number | undefined;
   #isClosed = false;
   #failures = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -164,21 +187,18 @@ export class RelayLink {
       clearInterval(watchdog);
       if (this.#socket !== socket) return;
       this.#socket = undefined;
+      const upForMs = this.#upSinceMs === undefined ? undefined : Date.now() - this.#upSinceMs;
       this.#setUp(false);
       if (this.#isClosed) return;
       this.#failures++;
       const isRefusal = code >= 4400 && code < 4500;
       if (isRefusal) this.#options.log(`the relay closed the room with ${code}: ${this.#deniedReason ?? reason.toString()}`);
-      this.#scheduleReconnect(isRefusal);
+      this.#scheduleReconnect(isRefusal, upForMs);
     });
   }
 
-  /** Exponential backoff with full jitter; refusals (44xx) wait longer: a person must act. */
-  #scheduleReconnect(isRefusal: boolean): void {
-    const min = this.#options.minBackoffMs ?? 250;
-    const max = isRefusal ? 30_000 : (this.#options.maxBackoffMs ?? 5_000);
-    const ceiling = Math.min(max, min * 2 ** Math.min(this.#failures, 10));
-    const delayMs = isRefusal ? Math.max(2_000, ceiling) : min + Math.random() * (ceiling - min);
+  #scheduleReconnect(isRefusal: boolean, upForMs: number | undefined): void {
+    const delayMs = reconnectDelayMs({ failures: this.#failures, isRefusal, upForMs }, { minMs: this.#options.minBackoffMs ?? 250, maxMs: this.#options.maxBackoffMs ?? 5_000 });
     this.#timer = setTimeout(() => this.#connect(), delayMs);
     this.#timer.unref?.();
   }
@@ -186,6 +206,7 @@ export class RelayLink {
   #setUp(isUp: boolean): void {
     if (this.#isUp === isUp) return;
     this.#isUp = isUp;
+    this.#upSinceMs = isUp ? Date.now() : undefined;
     this.#options.onStatus(isUp);
   }
 
