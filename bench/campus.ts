@@ -500,12 +500,17 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   };
   options.log(`\n[5/7] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
   const victim = campus.relays[campus.relays.length - 1]!;
+  const survivors = campus.relays.slice(0, -1);
+  const loopLagMaxMs = async () => Promise.all(survivors.map(async (relay) => round1(((await relayMetrics(relay.url)).get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)));
+  // Reading /metrics resets the event-loop delay histogram: the read after the burst covers the SIGKILL and after.
+  await loopLagMaxMs();
   const second = await burst(options, 'failover', syncUrl, sessions, 'F', [], () => {
     victim.child.kill('SIGKILL');
     options.log(`  failover: SIGKILL sent to the relay on ${victim.url}`);
   });
+  const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {
-    failover: second.figures,
+    failover: { ...second.figures, survivors_loop_lag_max_ms: survivorLagMs },
     failover_receipts: second.figures.failover_receipts,
     failover_phones: second.figures.failover_phones,
     decided_twice: decidedTwice(campus.validatorDir),
@@ -529,6 +534,7 @@ function printTable(r: Record<string, any>): void {
     add('failover: phones on the killed relay, answered', `${r.failover_receipts} / ${r.failover_phones}`, 'all');
     add('failover: those phones, scan→receipt p50 / p99', `${r.failover.failover_phones_p50_ms} / ${r.failover.failover_phones_p99_ms} ms`);
     add('failover: socket closed → open on another relay, p50 / p99', `${r.failover.reopen_p50_ms} / ${r.failover.reopen_p99_ms} ms`);
+    add('failover: longest event-loop stall of each surviving relay (burst 2)', `${r.failover.survivors_loop_lag_max_ms.join(' / ')} ms`);
     add('failover: failed attempts to open a socket', Object.entries(r.failover.open_failures).map(([reason, count]) => `${count} × ${reason}`).join(', ') || 'none');
     add('failover: sent before, new socket open → receipt, p50 / p99', `${r.failover.after_reopen_p50_ms} / ${r.failover.after_reopen_p99_ms} ms`);
     add('entries decided twice', r.decided_twice, '0');

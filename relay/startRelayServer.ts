@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { TrustedProxies } from '../net/index.ts';
+import { LISTEN_BACKLOG, type TrustedProxies } from '../net/index.ts';
 import { relayLimits, type RelayLimits } from './limits.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { PgDatabase } from './PgDatabase.ts';
@@ -131,7 +131,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port, host, () => {
+      server.listen({ port: options.port, host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -11,7 +11,7 @@ import { DEFAULT_PORT } from '../protocol/index.ts';
 import { loadOrCreateAdminToken } from './adminToken.ts';
 import { sendError } from './httpIo.ts';
 import { createLogger, type Logger } from '../log/index.ts';
-import type { TrustedProxies } from '../net/index.ts';
+import { LISTEN_BACKLOG, type TrustedProxies } from '../net/index.ts';
 import { ValidatorApi, type RelayStatus } from './ValidatorApi.ts';
 import { DEFAULT_LOGIN_LINK_MINUTES, type LoginLink } from './ProfessorAuth.ts';
 import { ValidatorStore } from './ValidatorStore.ts';
@@ -196,7 +196,7 @@ export async function startValidatorServer(options: ValidatorServerOptions): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+    server.listen({ port: options.port ?? DEFAULT_PORT, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
