@@ -99,6 +99,8 @@ interface BurstFigures {
   after_reopen_p99_ms: number;
   /** Failed attempts to open a socket, by reason, over every phone of the burst. */
   open_failures: Record<string, number>;
+  /** Each phone worker's longest event-loop stall during the burst (its phones' timings include it). */
+  phone_workers_stall_max_ms?: number[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -141,6 +143,8 @@ function summarise(results: CampusPhoneResult[]): BurstFigures {
 
 interface WorkerPool {
   go(): void;
+  /** Each worker's longest event-loop stall during the burst (ms), once `done` resolved. */
+  stallsMs: number[];
   done: Promise<CampusPhoneResult[]>;
   progress(): { submitted: number; receipts: number };
 }
@@ -154,6 +158,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   const progress = shares.map(() => ({ submitted: 0, receipts: 0 }));
   // What each worker said last before it was ready (the ready timeout's error names it).
   const states = shares.map(() => 'forked, not listening yet');
+  const stallsMs = shares.map(() => Number.NaN);
   const stops: (() => Promise<void>)[] = [];
   const children = shares.map((_, i) => {
     const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -177,7 +182,10 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
       new Promise((resolve, reject) => {
         child.on('message', (m: CampusWorkerMessage) => {
           if (m.type === 'progress') progress[i] = { submitted: m.submitted, receipts: m.receipts };
-          if (m.type === 'done') resolve(m.results);
+          if (m.type === 'done') {
+            stallsMs[i] = m.stallMs ?? Number.NaN;
+            resolve(m.results);
+          }
         });
         child.once('close', (code) => reject(new Error(`campus worker ${i} exited with ${code} before reporting`)));
       }),
@@ -209,6 +217,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   }
   return {
     go: () => children.forEach((child) => child.send('go')),
+    stallsMs,
     done,
     progress: () => progress.reduce((a, p) => ({ submitted: a.submitted + p.submitted, receipts: a.receipts + p.receipts }), { submitted: 0, receipts: 0 }),
   };
@@ -283,7 +292,7 @@ async function burst(options: CampusOptions, label: string, syncUrl: string, ses
   }, 500);
   const results = await pool.done.finally(() => clearInterval(ticker));
   const cpu = measure.map((read, i) => read() - before[i]!);
-  return { figures: summarise(results), cpu };
+  return { figures: { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) }, cpu };
 }
 
 /** An unmeasured burst of S × `--warmup` students over T/3 s, so that the measured one runs on warmed-up processes. */
@@ -394,7 +403,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
         const sessions = await openSessions(pgHall.validator.url, [pgHall.relay.url], options.sessions);
         const pgUrl = `${pgHall.relay.url.replace(/^http/, 'ws')}/sync`;
         await warmUp(options, 'one pg relay', pgUrl, sessions, 'WP');
-        const measured = await burst(options, 'one pg relay', pgUrl, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid)]);
+        const measured = await burst(options, 'one pg relay', pgUrl, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid), () => cpuSeconds(pgHall.validator.pid)]);
         report.one_pg_relay = hallFigures(measured, pgHall.validatorDir);
       } finally {
         await pgHall.stop();
@@ -442,7 +451,7 @@ async function sqliteBaseline(options: CampusOptions, maxConnections: number, la
     try {
       const sqliteUrl = `${(front?.baseUrl ?? hall.relay.url).replace(/^http/, 'ws')}/sync`;
       await warmUp(options, label, sqliteUrl, sessions, `W${idPrefix}`);
-      measured = await burst(options, label, sqliteUrl, sessions, idPrefix, [() => cpuSeconds(hall.relay.pid)]);
+      measured = await burst(options, label, sqliteUrl, sessions, idPrefix, [() => cpuSeconds(hall.relay.pid), () => cpuSeconds(hall.validator.pid)]);
     } finally {
       await front?.stop();
     }
@@ -454,7 +463,15 @@ async function sqliteBaseline(options: CampusOptions, maxConnections: number, la
 
 /** A one-relay hall's burst: its figures, its relay's CPU per admitted entry, entries decided twice. */
 function hallFigures(measured: { figures: BurstFigures; cpu: number[] }, validatorDir: string) {
-  return { ...measured.figures, relay_cpu_s: round3(measured.cpu[0]!), relay_cpu_ms_per_entry: round3((measured.cpu[0]! * 1000) / Math.max(1, measured.figures.receipts)), decided_twice: decidedTwice(validatorDir) };
+  const perEntry = (seconds: number) => round3((seconds * 1000) / Math.max(1, measured.figures.receipts));
+  return {
+    ...measured.figures,
+    relay_cpu_s: round3(measured.cpu[0]!),
+    relay_cpu_ms_per_entry: perEntry(measured.cpu[0]!),
+    // The validator does the same work per entry in every phase: its figure moving between phases is the machine's speed moving.
+    validator_cpu_ms_per_entry: perEntry(measured.cpu[1]!),
+    decided_twice: decidedTwice(validatorDir),
+  };
 }
 
 /** What every PostgreSQL relay of the run is started with beyond the defaults. */
@@ -466,7 +483,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const sessions = await openSessions(campus.validator.url, campus.relays.map((relay) => relay.url), options.sessions);
   options.log(`  ${sessions.length} sessions open on every relay`);
   const relayCpu = campus.relays.map((relay) => () => cpuSeconds(relay.pid));
-  const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid)];
+  const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid), () => cpuSeconds(campus.balancer.child.pid!)];
   const syncUrl = `${campus.url.replace(/^http/, 'ws')}/sync`;
   let idle: IdleFigures | undefined;
   if (options.idlePhones > 0) {
@@ -495,6 +512,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     postgres_cpu_ms_per_entry: perEntry(first.cpu[k]!),
     redis_cpu_ms_per_entry: perEntry(first.cpu[k + 1]!),
     validator_cpu_ms_per_entry: perEntry(first.cpu[k + 2]!),
+    caddy_cpu_ms_per_entry: perEntry(first.cpu[k + 3]!),
     postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
     ...(idle ? { idle } : {}),
   };
@@ -504,13 +522,13 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const loopLagMaxMs = async () => Promise.all(survivors.map(async (relay) => round1(((await relayMetrics(relay.url)).get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)));
   // Reading /metrics resets the event-loop delay histogram: the read after the burst covers the SIGKILL and after.
   await loopLagMaxMs();
-  const second = await burst(options, 'failover', syncUrl, sessions, 'F', [], () => {
+  const second = await burst(options, 'failover', syncUrl, sessions, 'F', [() => cpuSeconds(campus.balancer.child.pid!)], () => {
     victim.child.kill('SIGKILL');
     options.log(`  failover: SIGKILL sent to the relay on ${victim.url}`);
   });
   const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {
-    failover: { ...second.figures, survivors_loop_lag_max_ms: survivorLagMs },
+    failover: { ...second.figures, survivors_loop_lag_max_ms: survivorLagMs, caddy_cpu_s: round3(second.cpu[0]!) },
     failover_receipts: second.figures.failover_receipts,
     failover_phones: second.figures.failover_phones,
     decided_twice: decidedTwice(campus.validatorDir),
@@ -526,7 +544,7 @@ function printTable(r: Record<string, any>): void {
     add('campus: receipts / students', `${r.receipts} / ${r.students} (${r.accepted} accepted)`, '100 %');
     add('campus: scan→receipt p50 / p99 / max', `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms`, 'p99 < 1000 ms');
     add('campus: relay CPU per admitted entry (all relays)', `${r.relay_cpu_ms_per_entry} ms (relays: ${r.relay_cpu_s.join(' + ')} s)`);
-    add('campus: PostgreSQL / Redis / validator CPU per entry', `${r.postgres_cpu_ms_per_entry} / ${r.redis_cpu_ms_per_entry} / ${r.validator_cpu_ms_per_entry} ms`);
+    add('campus: PostgreSQL / Redis / validator / Caddy CPU per entry', `${r.postgres_cpu_ms_per_entry} / ${r.redis_cpu_ms_per_entry} / ${r.validator_cpu_ms_per_entry} / ${r.caddy_cpu_ms_per_entry} ms`);
     add('campus: PostgreSQL statements per entry', r.postgres_statements_per_entry);
     if (r.idle) add(`idle: ${r.idle.phones} phones, RSS (heap) per phone per relay`, `${r.idle.kib_per_phone.join(' / ')} KiB (${r.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
     add('failover: receipts / students (lost)', `${r.failover.receipts} / ${r.failover.students} (${r.failover.lost})`, '100 %, 0 lost');
@@ -535,17 +553,19 @@ function printTable(r: Record<string, any>): void {
     add('failover: those phones, scan→receipt p50 / p99', `${r.failover.failover_phones_p50_ms} / ${r.failover.failover_phones_p99_ms} ms`);
     add('failover: socket closed → open on another relay, p50 / p99', `${r.failover.reopen_p50_ms} / ${r.failover.reopen_p99_ms} ms`);
     add('failover: longest event-loop stall of each surviving relay (burst 2)', `${r.failover.survivors_loop_lag_max_ms.join(' / ')} ms`);
+    add('failover: Caddy CPU over burst 2', `${r.failover.caddy_cpu_s} s`);
+    add('failover: longest event-loop stall of each phone worker', `${r.failover.phone_workers_stall_max_ms?.join(' / ')} ms`);
     add('failover: failed attempts to open a socket', Object.entries(r.failover.open_failures).map(([reason, count]) => `${count} × ${reason}`).join(', ') || 'none');
     add('failover: sent before, new socket open → receipt, p50 / p99', `${r.failover.after_reopen_p50_ms} / ${r.failover.after_reopen_p99_ms} ms`);
     add('entries decided twice', r.decided_twice, '0');
   } else add('campus', r.campus_skipped);
   if (r.one_pg_relay) {
     add('one PostgreSQL + Redis relay: receipts / p50 / p99', `${r.one_pg_relay.receipts} / ${r.one_pg_relay.p50_ms} / ${r.one_pg_relay.p99_ms} ms`);
-    add('one PostgreSQL + Redis relay: relay CPU per admitted entry', `${r.one_pg_relay.relay_cpu_ms_per_entry} ms`);
+    add('one PostgreSQL + Redis relay: relay / validator CPU per admitted entry', `${r.one_pg_relay.relay_cpu_ms_per_entry} / ${r.one_pg_relay.validator_cpu_ms_per_entry} ms`);
   }
   for (const [side, figures] of [['before', r.sqlite_before], ['after', r.sqlite_after]] as const) {
     add(`sqlite ${side}: receipts / p50 / p99`, `${figures.receipts} / ${figures.p50_ms} / ${figures.p99_ms} ms`, '100 %');
-    add(`sqlite ${side}: relay CPU per admitted entry`, `${figures.relay_cpu_ms_per_entry} ms`);
+    add(`sqlite ${side}: relay / validator CPU per admitted entry`, `${figures.relay_cpu_ms_per_entry} / ${figures.validator_cpu_ms_per_entry} ms`);
   }
   add('sqlite: relay CPU per admitted entry, mean of the two', `${r.sqlite.relay_cpu_ms_per_entry} ms`);
   if (r.sqlite.idle) add(`sqlite: ${r.sqlite.idle.phones} idle phones, RSS (heap) per phone`, `${r.sqlite.idle.kib_per_phone.join(' / ')} KiB (${r.sqlite.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');

@@ -8,6 +8,7 @@
  * IPC: `listening`, then the task in; `ready` once every phone is connected, `progress` every
  * half second, `done`.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { sealEntry, toBase64Url } from '../crypto/index.ts';
 import { entriesMap } from '../protocol/index.ts';
@@ -56,7 +57,8 @@ export type CampusWorkerMessage =
   | { type: 'connecting'; open: number; pending: number }
   | { type: 'ready' }
   | { type: 'progress'; submitted: number; receipts: number }
-  | { type: 'done'; results: CampusPhoneResult[] };
+  /** `stallMs`: the longest event-loop stall of the worker from "go" to the end (ms). */
+  | { type: 'done'; results: CampusPhoneResult[]; stallMs?: number };
 
 function send(message: CampusWorkerMessage): void {
   process.send?.(message);
@@ -154,6 +156,9 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
   send({ type: 'ready' });
   await new Promise<void>((resolve) => process.once('message', () => resolve())); // "go"
   burstStart = performance.now();
+  // A phone's timings are this process's: a stalled worker would add its stall to them.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const progress = setInterval(() => send({ type: 'progress', submitted, receipts }), 500);
   for (const { atMs, submit } of schedule) setTimeout(submit, atMs);
   // Missing receipts are reported, not waited for forever.
@@ -163,7 +168,8 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
   send({ type: 'progress', submitted, receipts });
   for (const open of openers) open();
   for (const phone of phones) phone.close();
-  process.send?.({ type: 'done', results } satisfies CampusWorkerMessage, undefined, {}, () => process.exit(0));
+  delay.disable();
+  process.send?.({ type: 'done', results, stallMs: delay.max / 1e6 } satisfies CampusWorkerMessage, undefined, {}, () => process.exit(0));
 }
 
 process.once('message', (task: CampusWorkerTask) => {
