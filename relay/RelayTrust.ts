@@ -49,6 +49,8 @@ export class RelayTrust implements RoomGuard {
   readonly #validators = new Map<string, EnrolledValidator>();
   /** null: looked up, no grant (so a spammer's random room names cost one indexed read each, then nothing). */
   readonly #grants = new Map<string, CachedGrant | null>();
+  /** Reads of a room's grant under way: phones arriving together for an uncached room share one. */
+  readonly #grantReads = new Map<string, Promise<CachedGrant | undefined>>();
   readonly #enrolBuckets = new Map<string, TokenBucket>();
   /** While grants are re-read: rooms whose grant this relay stored meanwhile (the read must not overwrite them). */
   #grantsWritten: Set<string> | undefined;
@@ -144,15 +146,24 @@ export class RelayTrust implements RoomGuard {
 
   /** The room's grant, read from the store unless cached (a miss is cached too, until the next refresh). */
   async loadGrant(room: string): Promise<CachedGrant | undefined> {
-    let cached = this.#grants.get(room);
-    if (cached === undefined) {
-      const stored = await this.#store.grant(room);
-      cached = stored ? withCaps(stored) : null;
-      // A grant accepted while the store answered is newer than what it answered.
-      if (this.#grants.has(room)) return this.#grants.get(room) ?? undefined;
-      if (this.#grants.size > 100_000) this.#grants.clear();
-      this.#grants.set(room, cached);
+    const cached = this.#grants.get(room);
+    if (cached !== undefined) return cached ?? undefined;
+    // A relay taking over a dead relay's rooms gets hundreds of its phones at once: one read each room.
+    let reading = this.#grantReads.get(room);
+    if (!reading) {
+      reading = this.#readGrant(room).finally(() => this.#grantReads.delete(room));
+      this.#grantReads.set(room, reading);
     }
+    return reading;
+  }
+
+  async #readGrant(room: string): Promise<CachedGrant | undefined> {
+    const stored = await this.#store.grant(room);
+    // A grant accepted while the store answered is newer than what it answered.
+    if (this.#grants.has(room)) return this.#grants.get(room) ?? undefined;
+    const cached = stored ? withCaps(stored) : null;
+    if (this.#grants.size > 100_000) this.#grants.clear();
+    this.#grants.set(room, cached);
     return cached ?? undefined;
   }
 

@@ -67,4 +67,42 @@ describe('[R10] RelayTrust after another process changed the trust store', () =>
     await trust.refresh();
     expect(store.batchReads).toBe(2);
   });
+
+  it('phones arriving together for a room it has not cached share one read of its grant (a relay taking over a dead one)', async () => {
+    const store = new WatchedStore();
+    await store.enrolDirect('key-a', 'prof', T0);
+    await store.putGrant(grant('room-1', 'key-a', T0 + 100));
+    const trust = new RelayTrust({ store, limits: relayLimits(), logger: silentLogger, now: () => T0, addressOf: (req) => req.socket.remoteAddress ?? 'unknown' });
+    await trust.ready;
+    const answers = await Promise.all([...Array.from({ length: 200 }, () => trust.isOpened('room-1')), trust.isOpened('room-9'), trust.isOpened('room-9')]);
+    expect(answers.slice(0, 200).every((opened) => opened)).toBe(true);
+    expect(answers.slice(200)).toEqual([false, false]);
+    expect(store.singleReads).toBe(2);
+    // Once answered, the read is cached, and a failed read is not: the next arrival reads again.
+    expect(await trust.isOpened('room-1')).toBe(true);
+    expect(store.singleReads).toBe(2);
+  });
+
+  it('a failed read of a grant fails every phone that shared it and is not cached', async () => {
+    const store = new WatchedStore();
+    let failing = true;
+    const grantOf = store.grant.bind(store);
+    store.grant = async (room: string) => {
+      if (failing) {
+        store.singleReads++;
+        throw new Error('the store is away');
+      }
+      return grantOf(room);
+    };
+    await store.enrolDirect('key-a', 'prof', T0);
+    await store.putGrant(grant('room-1', 'key-a', T0 + 100));
+    const trust = new RelayTrust({ store, limits: relayLimits(), logger: silentLogger, now: () => T0, addressOf: (req) => req.socket.remoteAddress ?? 'unknown' });
+    await trust.ready;
+    const results = await Promise.allSettled([trust.isOpened('room-1'), trust.isOpened('room-1')]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(store.singleReads).toBe(1);
+    failing = false;
+    expect(await trust.isOpened('room-1')).toBe(true);
+    expect(store.singleReads).toBe(2);
+  });
 });
