@@ -152,6 +152,24 @@ interface WorkerPool {
 /** How long the phone workers may take to connect every phone before the run stops with an error (not a hang). */
 const READY_TIMEOUT_MS = 180_000;
 
+/** A process's scheduler state, CPU seconds and kernel wait channel (where a hung worker sleeps), from /proc. */
+function kernelState(pid: number | undefined): string {
+  if (pid === undefined) return 'no pid';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    let wchan = '?';
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8') || '0';
+    } catch {
+      // not readable here
+    }
+    return `state ${state}, ${cpuSeconds(pid).toFixed(1)} s CPU, wchan ${wchan}`;
+  } catch {
+    return 'gone';
+  }
+}
+
 /** Forks `workers` campus workers with `total` phones between them; resolves once all are connected. */
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
@@ -172,6 +190,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
     ready.push(
       new Promise((resolve, reject) => {
         child.on('message', (m: CampusWorkerMessage) => {
+          if (m.type === 'task') states[i] = `task received (${m.phones} phones), building entries, not connecting yet`;
           if (m.type === 'connecting') states[i] = `${m.open} of ${shares[i]} phones open, ${m.pending} of the batch still connecting`;
           if (m.type === 'ready') resolve();
         });
@@ -206,7 +225,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   const isReady = shares.map(() => false);
   ready.forEach((promise, i) => promise.then(() => (isReady[i] = true), () => undefined));
   const notConnected = () =>
-    new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (${states.map((state, i) => `worker ${i + 1} (pid ${children[i]!.pid}): ${isReady[i] ? 'ready' : state}`).join('; ')}; see the relays' logs; the run stops here)`);
+    new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (${states.map((state, i) => `worker ${i + 1} (pid ${children[i]!.pid}, ${kernelState(children[i]!.pid)}): ${isReady[i] ? 'ready' : state}`).join('; ')}; see the relays' logs; the run stops here)`);
   try {
     await Promise.race([Promise.all(ready), new Promise<never>((_, reject) => (readyTimer = setTimeout(() => reject(notConnected()), READY_TIMEOUT_MS)))]);
   } catch (error) {

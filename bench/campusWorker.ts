@@ -53,6 +53,8 @@ export interface CampusPhoneResult {
 export type CampusWorkerMessage =
   /** The worker listens for its task (a task sent earlier, while tsx still loads the module, would be lost). */
   | { type: 'listening' }
+  /** The task arrived; the worker builds its phones' entries, then connects them. */
+  | { type: 'task'; phones: number }
   /** While connecting, every second: phones open so far, and sockets opening or waiting to retry. */
   | { type: 'connecting'; open: number; pending: number }
   | { type: 'ready' }
@@ -173,6 +175,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
 }
 
 process.once('message', (task: CampusWorkerTask) => {
+  send({ type: 'task', phones: task.count });
   (task.mode === 'idle' ? runIdle(task) : runBurst(task)).catch((error: unknown) => {
     console.error(`campus worker failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
