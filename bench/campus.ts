@@ -22,7 +22,7 @@ import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, st
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { unlessInterrupted } from './interruption.ts';
-import { cpuSeconds } from './procStats.ts';
+import { cpuSeconds, schedulerState } from './procStats.ts';
 import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
@@ -119,7 +119,6 @@ function spread<N extends string>(name: N, values: (number | undefined)[]): Reco
 function summarise(results: CampusPhoneResult[]): BurstFigures {
   const latencies = results.filter((r) => r.latencyMs !== undefined).map((r) => r.latencyMs!).sort((a, b) => a - b);
   const failedOver = results.filter((r) => r.reconnects > 0);
-  const failedOverLatencies = failedOver.filter((r) => r.latencyMs !== undefined).map((r) => r.latencyMs!).sort((a, b) => a - b);
   return {
     students: results.length,
     receipts: latencies.length,
@@ -129,9 +128,8 @@ function summarise(results: CampusPhoneResult[]): BurstFigures {
     p99_ms: round1(percentile(latencies, 99)),
     max_ms: round1(latencies.at(-1) ?? Number.NaN),
     failover_phones: failedOver.length,
-    failover_receipts: failedOverLatencies.length,
-    failover_phones_p50_ms: round1(percentile(failedOverLatencies, 50)),
-    failover_phones_p99_ms: round1(percentile(failedOverLatencies, 99)),
+    failover_receipts: failedOver.filter((r) => r.latencyMs !== undefined).length,
+    ...spread('failover_phones', failedOver.map((r) => r.latencyMs)),
     ...spread('reopen', failedOver.map((r) => r.reopenMs)),
     ...spread('after_reopen', failedOver.map((r) => r.afterReopenMs)),
     open_failures: results.reduce<Record<string, number>>((all, r) => {
@@ -151,24 +149,6 @@ interface WorkerPool {
 
 /** How long the phone workers may take to connect every phone before the run stops with an error (not a hang). */
 const READY_TIMEOUT_MS = 180_000;
-
-/** A process's scheduler state, CPU seconds and kernel wait channel (where a hung worker sleeps), from /proc. */
-function kernelState(pid: number | undefined): string {
-  if (pid === undefined) return 'no pid';
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    let wchan = '?';
-    try {
-      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8') || '0';
-    } catch {
-      // not readable here
-    }
-    return `state ${state}, ${cpuSeconds(pid).toFixed(1)} s CPU, wchan ${wchan}`;
-  } catch {
-    return 'gone';
-  }
-}
 
 /** Forks `workers` campus workers with `total` phones between them; resolves once all are connected. */
 async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>, total: number, workers: number): Promise<WorkerPool> {
@@ -225,7 +205,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   const isReady = shares.map(() => false);
   ready.forEach((promise, i) => promise.then(() => (isReady[i] = true), () => undefined));
   const notConnected = () =>
-    new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (${states.map((state, i) => `worker ${i + 1} (pid ${children[i]!.pid}, ${kernelState(children[i]!.pid)}): ${isReady[i] ? 'ready' : state}`).join('; ')}; see the relays' logs; the run stops here)`);
+    new Error(`the phone workers did not connect their ${total} phones within ${READY_TIMEOUT_MS / 1000} s (${states.map((state, i) => `worker ${i + 1} (pid ${children[i]!.pid}, ${schedulerState(children[i]!.pid)}): ${isReady[i] ? 'ready' : state}`).join('; ')}; see the relays' logs; the run stops here)`);
   try {
     await Promise.race([Promise.all(ready), new Promise<never>((_, reject) => (readyTimer = setTimeout(() => reject(notConnected()), READY_TIMEOUT_MS)))]);
   } catch (error) {

@@ -114,13 +114,11 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     const device = deviceKeyPair();
     const result: CampusPhoneResult = { sessionId: session.sessionId, reconnects: 0 };
     let submittedAt = 0;
-    let receiptAt = 0;
     let receiptMessage: Buffer | undefined;
     const phone = new CampusPhone({
       url: `${task.syncUrls[index % task.syncUrls.length]}/${session.sessionId}?device=${toBase64Url(device.publicKey)}`,
       onReceipt: (message) => {
         const now = performance.now();
-        receiptAt = now;
         result.latencyMs = now - submittedAt;
         result.receiptAtMs = now - burstStart;
         receiptMessage = message;
@@ -142,7 +140,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
       result.reconnects = phone.reconnects;
       if (phone.reopenMs !== undefined) result.reopenMs = phone.reopenMs;
       if (phone.failures.size > 0) result.failures = Object.fromEntries(phone.failures);
-      if (phone.reopenedAt !== undefined && receiptAt > 0 && submittedAt > 0 && submittedAt < phone.reopenedAt) result.afterReopenMs = receiptAt - phone.reopenedAt;
+      if (phone.reopenedAt !== undefined && result.receiptAtMs !== undefined && submittedAt > 0 && submittedAt < phone.reopenedAt) result.afterReopenMs = burstStart + result.receiptAtMs - phone.reopenedAt;
       if (receiptMessage) result.status = openedReceiptStatus(receiptMessage, entry.n, session.validatorKey, device, studentId);
     });
     schedule.push({

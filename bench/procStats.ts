@@ -1,4 +1,4 @@
-/** CPU seconds and peak resident memory of a process, read from /proc (Linux). */
+/** CPU seconds, peak resident memory and scheduler state of a process, read from /proc (Linux). */
 import { readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times; 100 on every Linux we run on. */
@@ -10,11 +10,35 @@ export interface CpuTimes {
   system_s: number;
 }
 
-export function cpuTimes(pid: number): CpuTimes {
+/** The fields of /proc/<pid>/stat from the state on (`[0]` is the state, `[11]` utime, `[12]` stime). */
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+export function cpuTimes(pid: number): CpuTimes {
+  const fields = statFields(pid);
   return { user_s: Number(fields[11]) / CLOCK_TICKS_PER_S, system_s: Number(fields[12]) / CLOCK_TICKS_PER_S };
+}
+
+/** A process's scheduler state, CPU seconds and kernel wait channel (where a hung process sleeps), as one line. */
+export function schedulerState(pid: number | undefined): string {
+  if (pid === undefined) return 'no pid';
+  let fields: string[];
+  try {
+    fields = statFields(pid);
+  } catch {
+    return 'gone';
+  }
+  let wchan = '?';
+  try {
+    wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8') || '0';
+  } catch {
+    // not readable here
+  }
+  const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  return `state ${fields[0]}, ${cpu.toFixed(1)} s CPU, wchan ${wchan}`;
 }
 
 /** User + system CPU seconds the process has used so far. */
