@@ -11,7 +11,7 @@
  * entries: a student that must hear everything (`roomView`) writes its entry on its `?device=`
  * socket and listens on a second socket proven with the validator's key.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
@@ -169,9 +169,22 @@ export function openedReceiptStatus(message: Buffer, nonce: string, validatorKey
   return 'unopenable';
 }
 
-/** A device key pair made with Node's X25519 (tweetnacl's takes about 1 ms): same key format as `nacl.box.keyPair`. */
+/** PKCS #8 DER of an X25519 private key, up to its 32 bytes (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/**
+ * A device key pair with Node's X25519 (tweetnacl's takes about 1 ms): same key format as
+ * `nacl.box.keyPair`, 32 random bytes and their public key.
+ *
+ * Not `generateKeyPairSync` and then `export`: on Node 20 that deadlocks now and then. A garbage
+ * collection that runs inside `KeyObject.export` (it allocates the JWK's strings while holding
+ * the key's mutex) can finalize the key-generation job that made the key, and the job's
+ * destructor takes the same mutex (gdb: `~KeyGenJob` under `ExportJWKEdKey`, the main thread in
+ * `futex_wait` for ever). It hung a campus benchmark worker in about 1 run in 3; a loop of two
+ * processes making 2,500 pairs each hung in round 11 of 40. Importing the key makes no job.
+ */
 export function deviceKeyPair(): BoxKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  return { publicKey: fromBase64Url(publicKey.export({ format: 'jwk' }).x!), secretKey: fromBase64Url(jwk.d!) };
+  const secretKey = randomBytes(32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  return { publicKey: fromBase64Url(createPublicKey(privateKey).export({ format: 'jwk' }).x!), secretKey: new Uint8Array(secretKey) };
 }

@@ -2,6 +2,7 @@
  * The follower's speed-ups must not change a byte or a decision (docs/performance.md): each
  * shortcut is checked here against the slow path it replaced.
  */
+import nacl from 'tweetnacl';
 import * as Y from 'yjs';
 import { describe, expect, it } from 'vitest';
 import { base64UrlByteLength, newNonce, randomBytes, toBase64Url, tryFromBase64Url } from '../../crypto/index.ts';
@@ -9,6 +10,7 @@ import { EntryPlaintextSchema, MAX_ITEM_BYTES, ROOT_RECEIPTS, encodeReceiptUpdat
 import { encodeReceiptBatch } from '../../validator/follow/RoomFollower.ts';
 import { nodeRuleCrypto, signPayloadSync } from '../../validator/index.ts';
 import { recognisedEntry, recognisedPlaintext } from '../../validator/rules.ts';
+import { deviceKeyPair } from '../../bench/rawStudent.ts';
 
 function receipt(): Receipt {
   return { v: 1, n: toBase64Url(randomBytes(24)), rn: toBase64Url(randomBytes(24)), c: toBase64Url(randomBytes(100 + Math.floor(Math.random() * 60))) };
@@ -157,5 +159,19 @@ describe('recognisedEntry and recognisedPlaintext (the schemas skipped for well-
         expect(jsonByteLength(value)).toBeLessThanOrEqual(MAX_ITEM_BYTES);
       }
     }
+  });
+});
+
+describe('deviceKeyPair (the benchmarks’ phones, Node X25519 without generateKeyPairSync)', () => {
+  it('gives the public key nacl.box gives for the same secret key, for 200 random pairs', () => {
+    for (let i = 0; i < 200; i++) {
+      const pair = deviceKeyPair();
+      expect(pair.secretKey).toHaveLength(32);
+      expect(toBase64Url(pair.publicKey)).toBe(toBase64Url(nacl.box.keyPair.fromSecretKey(pair.secretKey).publicKey));
+    }
+  });
+
+  it('makes a different pair each call', () => {
+    expect(toBase64Url(deviceKeyPair().secretKey)).not.toBe(toBase64Url(deviceKeyPair().secretKey));
   });
 });
