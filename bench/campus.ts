@@ -22,7 +22,7 @@ import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, st
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { unlessInterrupted } from './interruption.ts';
-import { cpuSeconds, schedulerState } from './procStats.ts';
+import { cpuSeconds, mainThreadWakeups, schedulerState } from './procStats.ts';
 import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
@@ -335,6 +335,16 @@ async function heapKiB(relay: ServerProcess): Promise<number> {
   return (value('nodejs_heap_size_used_bytes') + value('nodejs_external_memory_bytes')) / 1024;
 }
 
+/**
+ * Every measured relay is scraped once before its burst, as a Prometheus would scrape them all:
+ * a relay's process metrics (the event-loop lag monitor among them) start at its first scrape,
+ * and until 2026-12-06 only the campus relays had been scraped (by `roomsOnOneRelay`), so they
+ * alone ran the monitor through their bursts (docs/performance.md, "2026-12-06").
+ */
+async function scrapeOnce(relays: readonly { url: string }[]): Promise<void> {
+  await Promise.all(relays.map((relay) => relayMetrics(relay.url)));
+}
+
 interface IdleFigures {
   phones: number;
   /** Growth of each relay's resident memory, per phone connected to it. */
@@ -402,7 +412,8 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
         const sessions = await openSessions(pgHall.validator.url, [pgHall.relay.url], options.sessions);
         const pgUrl = `${pgHall.relay.url.replace(/^http/, 'ws')}/sync`;
         await warmUp(options, 'one pg relay', pgUrl, sessions, 'WP');
-        const measured = await burst(options, 'one pg relay', pgUrl, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid), () => cpuSeconds(pgHall.validator.pid)]);
+        await scrapeOnce([pgHall.relay]);
+        const measured = await burst(options, 'one pg relay', pgUrl, sessions, 'P', [() => cpuSeconds(pgHall.relay.pid), () => cpuSeconds(pgHall.validator.pid), () => mainThreadWakeups(pgHall.relay.pid)]);
         report.one_pg_relay = hallFigures(measured, pgHall.validatorDir);
       } finally {
         await pgHall.stop();
@@ -450,7 +461,8 @@ async function sqliteBaseline(options: CampusOptions, maxConnections: number, la
     try {
       const sqliteUrl = `${(front?.baseUrl ?? hall.relay.url).replace(/^http/, 'ws')}/sync`;
       await warmUp(options, label, sqliteUrl, sessions, `W${idPrefix}`);
-      measured = await burst(options, label, sqliteUrl, sessions, idPrefix, [() => cpuSeconds(hall.relay.pid), () => cpuSeconds(hall.validator.pid)]);
+      await scrapeOnce([hall.relay]);
+      measured = await burst(options, label, sqliteUrl, sessions, idPrefix, [() => cpuSeconds(hall.relay.pid), () => cpuSeconds(hall.validator.pid), () => mainThreadWakeups(hall.relay.pid)]);
     } finally {
       await front?.stop();
     }
@@ -469,6 +481,7 @@ function hallFigures(measured: { figures: BurstFigures; cpu: number[] }, validat
     relay_cpu_ms_per_entry: perEntry(measured.cpu[0]!),
     // The validator does the same work per entry in every phase: its figure moving between phases is the machine's speed moving.
     validator_cpu_ms_per_entry: perEntry(measured.cpu[1]!),
+    relay_wakeups_per_entry: round3(measured.cpu[2]! / Math.max(1, measured.figures.receipts)),
     decided_twice: decidedTwice(validatorDir),
   };
 }
@@ -482,7 +495,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const sessions = await openSessions(campus.validator.url, campus.relays.map((relay) => relay.url), options.sessions);
   options.log(`  ${sessions.length} sessions open on every relay`);
   const relayCpu = campus.relays.map((relay) => () => cpuSeconds(relay.pid));
-  const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid), () => cpuSeconds(campus.balancer.child.pid!)];
+  const measure = [...relayCpu, () => postgresCpuSeconds(campus.postgres.port), () => cpuSeconds(campus.redis.process.child.pid!), () => cpuSeconds(campus.validator.pid), () => cpuSeconds(campus.balancer.child.pid!), ...campus.relays.map((relay) => () => mainThreadWakeups(relay.pid))];
   const syncUrl = `${campus.url.replace(/^http/, 'ws')}/sync`;
   let idle: IdleFigures | undefined;
   if (options.idlePhones > 0) {
@@ -492,6 +505,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   }
   if (options.lbPolicy === 'room_hash') await roomsOnOneRelay(options, campus.relays, sessions.length);
   await warmUp(options, 'campus', syncUrl, sessions, 'WC');
+  await scrapeOnce(campus.relays);
   await campus.resetStatements();
   options.log(`\n[4/7] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
@@ -512,6 +526,8 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     redis_cpu_ms_per_entry: perEntry(first.cpu[k + 1]!),
     validator_cpu_ms_per_entry: perEntry(first.cpu[k + 2]!),
     caddy_cpu_ms_per_entry: perEntry(first.cpu[k + 3]!),
+    // Every relay's event-loop wake-ups over the burst, per entry of the whole campus.
+    relay_wakeups_per_entry: round3(first.cpu.slice(k + 4, k + 4 + k).reduce((a, b) => a + b, 0) / Math.max(1, first.figures.receipts)),
     postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
     ...(idle ? { idle } : {}),
   };
@@ -543,6 +559,7 @@ function printTable(r: Record<string, any>): void {
     add('campus: receipts / students', `${r.receipts} / ${r.students} (${r.accepted} accepted)`, '100 %');
     add('campus: scan→receipt p50 / p99 / max', `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms`, 'p99 < 1000 ms');
     add('campus: relay CPU per admitted entry (all relays)', `${r.relay_cpu_ms_per_entry} ms (relays: ${r.relay_cpu_s.join(' + ')} s)`);
+    add('campus: event-loop wake-ups per admitted entry (all relays)', r.relay_wakeups_per_entry);
     add('campus: PostgreSQL / Redis / validator / Caddy CPU per entry', `${r.postgres_cpu_ms_per_entry} / ${r.redis_cpu_ms_per_entry} / ${r.validator_cpu_ms_per_entry} / ${r.caddy_cpu_ms_per_entry} ms`);
     add('campus: PostgreSQL statements per entry', r.postgres_statements_per_entry);
     if (r.idle) add(`idle: ${r.idle.phones} phones, RSS (heap) per phone per relay`, `${r.idle.kib_per_phone.join(' / ')} KiB (${r.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
@@ -560,11 +577,11 @@ function printTable(r: Record<string, any>): void {
   } else add('campus', r.campus_skipped);
   if (r.one_pg_relay) {
     add('one PostgreSQL + Redis relay: receipts / p50 / p99', `${r.one_pg_relay.receipts} / ${r.one_pg_relay.p50_ms} / ${r.one_pg_relay.p99_ms} ms`);
-    add('one PostgreSQL + Redis relay: relay / validator CPU per admitted entry', `${r.one_pg_relay.relay_cpu_ms_per_entry} / ${r.one_pg_relay.validator_cpu_ms_per_entry} ms`);
+    add('one PostgreSQL + Redis relay: relay / validator CPU per admitted entry; relay wake-ups per entry', `${r.one_pg_relay.relay_cpu_ms_per_entry} / ${r.one_pg_relay.validator_cpu_ms_per_entry} ms; ${r.one_pg_relay.relay_wakeups_per_entry}`);
   }
   for (const [side, figures] of [['before', r.sqlite_before], ['after', r.sqlite_after]] as const) {
     add(`sqlite ${side}: receipts / p50 / p99`, `${figures.receipts} / ${figures.p50_ms} / ${figures.p99_ms} ms`, '100 %');
-    add(`sqlite ${side}: relay / validator CPU per admitted entry`, `${figures.relay_cpu_ms_per_entry} / ${figures.validator_cpu_ms_per_entry} ms`);
+    add(`sqlite ${side}: relay / validator CPU per admitted entry; relay wake-ups per entry`, `${figures.relay_cpu_ms_per_entry} / ${figures.validator_cpu_ms_per_entry} ms; ${figures.relay_wakeups_per_entry}`);
   }
   add('sqlite: relay CPU per admitted entry, mean of the two', `${r.sqlite.relay_cpu_ms_per_entry} ms`);
   if (r.sqlite.idle) add(`sqlite: ${r.sqlite.idle.phones} idle phones, RSS (heap) per phone`, `${r.sqlite.idle.kib_per_phone.join(' / ')} KiB (${r.sqlite.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');

@@ -53,3 +53,15 @@ export function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
+
+/**
+ * Times the process's main thread (a Node server's event loop) went to sleep and was woken
+ * (`voluntary_ctxt_switches` of /proc/<pid>/status, which counts that thread only). Each costs
+ * the CPU of a wake-up however little it does; per admitted entry, it shows how many times the
+ * event loop ran for one.
+ */
+export function mainThreadWakeups(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  return match ? Number(match[1]) : Number.NaN;
+}

@@ -15,7 +15,7 @@
 import { createClient, ErrorReply } from 'redis';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { decodeBusPayload, encodeBusPayload } from './busPayload.ts';
+import { busPayloadPrefix, decodeBusPayload, encodeBusPayload, hasBusPayloadPrefix } from './busPayload.ts';
 import type { BusMessage, RelayBus } from './RelayBus.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -64,6 +64,8 @@ function scrubbed(error: unknown, url: string): string {
 
 export class RedisBus implements RelayBus {
   readonly relayId: string;
+  /** How this relay's own payloads start: they come back from Redis and are dropped undecoded. */
+  readonly #ownPrefix: Uint8Array;
   readonly #url: string;
   readonly #logger: Logger;
   readonly #publisher: RedisClient;
@@ -87,6 +89,7 @@ export class RedisBus implements RelayBus {
 
   private constructor(url: string, options: RedisBusOptions) {
     this.relayId = options.relayId;
+    this.#ownPrefix = busPayloadPrefix(options.relayId);
     this.#url = url;
     this.#logger = options.logger ?? silentLogger;
     const minBackoffMs = options.minBackoffMs ?? 50;
@@ -247,7 +250,10 @@ export class RedisBus implements RelayBus {
   #deliver(room: string, payload: Buffer): void {
     const listener = this.#listeners.get(room);
     if (!listener) return;
-    const message = decodeBusPayload(room, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+    const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+    // Our own publish, back from Redis (half of all deliveries with room affinity): not decoded.
+    if (hasBusPayloadPrefix(bytes, this.#ownPrefix)) return;
+    const message = decodeBusPayload(room, bytes);
     if (!message) {
       // Another program on the channel, or a relay of another version: not ours to apply.
       this.#logger.warn('dropped a bus message that is not in this relay’s format', { room, bytes: payload.length });

@@ -26,6 +26,25 @@ export function encodeBusPayload(message: Omit<BusMessage, 'room'>): Uint8Array 
   return encoding.toUint8Array(encoder);
 }
 
+/**
+ * The first bytes of every payload `origin` publishes (version and origin). A relay hears its own
+ * messages back from Redis (pub/sub has no "not to me"): it recognises them by this prefix
+ * without copying or decoding the update.
+ */
+export function busPayloadPrefix(origin: string): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeUint8(encoder, BUS_PAYLOAD_VERSION);
+  encoding.writeVarString(encoder, origin);
+  return encoding.toUint8Array(encoder);
+}
+
+/** Whether `payload` starts with `prefix` (busPayloadPrefix) and carries something after it. */
+export function hasBusPayloadPrefix(payload: Uint8Array, prefix: Uint8Array): boolean {
+  if (payload.length <= prefix.length) return false;
+  for (let i = prefix.length - 1; i >= 0; i--) if (payload[i] !== prefix[i]) return false;
+  return true;
+}
+
 export function decodeBusPayload(room: string, payload: Uint8Array): BusMessage | undefined {
   try {
     const decoder = decoding.createDecoder(payload);

@@ -25,6 +25,8 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     const report = JSON.parse(readFileSync(json, 'utf8')) as Record<string, any>;
     expect(report).toMatchObject({ students: 30, receipts: 30, lost: 0, decided_twice: 0 });
     for (const key of ['p99_ms', 'relay_cpu_ratio', 'failover_receipts', 'postgres_statements_per_entry']) expect(typeof report[key], key).toBe('number');
+    // Wake-ups of each measured relay's event loop are read from /proc: an entry takes at least one.
+    for (const wakeups of [report.relay_wakeups_per_entry, report.sqlite.relay_wakeups_per_entry, report.one_pg_relay.relay_wakeups_per_entry]) expect(wakeups).toBeGreaterThanOrEqual(1);
     expect(report.failover).toMatchObject({ receipts: 30, lost: 0 });
     expect(report.failover_receipts).toBe(report.failover_phones);
     expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../log/index.ts';
-import { decodeBusPayload, encodeBusPayload } from '../../relay/busPayload.ts';
+import { busPayloadPrefix, decodeBusPayload, encodeBusPayload, hasBusPayloadPrefix } from '../../relay/busPayload.ts';
 import type { BusMessage, RelayBus } from '../../relay/RelayBus.ts';
 import { memoryBusHub } from '../../relay/MemoryBus.ts';
 import { RedisBus } from '../../relay/RedisBus.ts';
@@ -289,5 +289,14 @@ describe('bus payload codec', () => {
     ['an origin that is not UTF-8', Uint8Array.of(1, 2, 0xff, 0xfe, 1, 9)],
   ])('refuses a payload with %s', (_label, payload) => {
     expect(decodeBusPayload('room-x', payload)).toBeUndefined();
+  });
+
+  it('recognises a relay’s own payloads by their prefix, and no other relay’s', () => {
+    const own = busPayloadPrefix(message.origin);
+    expect(hasBusPayloadPrefix(encodeBusPayload(message), own)).toBe(true);
+    expect(hasBusPayloadPrefix(encodeBusPayload({ ...message, origin: 'relay-7f3b' }), own)).toBe(false);
+    // One origin that begins with another is not it: the length is part of the prefix.
+    expect(hasBusPayloadPrefix(encodeBusPayload({ ...message, origin: 'relay-7f3a0' }), own)).toBe(false);
+    expect(hasBusPayloadPrefix(own, own)).toBe(false);
   });
 });
