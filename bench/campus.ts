@@ -11,7 +11,7 @@
 import { relayMetrics } from '../tests/helpers/relayMetrics.ts';
 import { startCaddyBalancer, type BalancerPolicy } from '../tests/helpers/caddy.ts';
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -22,7 +22,7 @@ import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, st
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { unlessInterrupted } from './interruption.ts';
-import { cpuSeconds, mainThreadWakeups, schedulerState } from './procStats.ts';
+import { cpuSeconds, mainThreadWakeups, residentKiB, schedulerState } from './procStats.ts';
 import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
@@ -301,12 +301,6 @@ async function warmUp(options: CampusOptions, label: string, syncUrl: string, se
   if (warm.figures.lost > 0) options.log(`  ${label} warm-up: ${warm.figures.lost} receipts missing`);
 }
 
-/** Resident memory of a process now (VmRSS), in KiB. */
-function rssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
-}
-
 /**
  * With room affinity, waits until each room is loaded on one relay only: opening the sessions
  * (and the idle phones) loaded every room on every relay, and a loaded room hears all of its
@@ -356,14 +350,14 @@ interface IdleFigures {
 
 /** Connects `phones` idle phones straight to the relays (round robin) and reports each relay's memory per phone. */
 async function idlePhase(options: CampusOptions, relays: ServerProcess[], sessions: CampusSession[]): Promise<IdleFigures> {
-  const before = relays.map((relay) => rssKiB(relay.pid));
+  const before = relays.map((relay) => residentKiB(relay.pid));
   const heapBefore = await Promise.all(relays.map(heapKiB));
   const started = performance.now();
   const pool = await startPhones({ mode: 'idle', syncUrls: relays.map((relay) => `${relay.url.replace(/^http/, 'ws')}/sync`), sessions, spreadMs: 0, idPrefix: 'IDLE' }, options.idlePhones, options.workers);
   options.log(`  idle: ${options.idlePhones} phones connected in ${((performance.now() - started) / 1000).toFixed(1)} s; letting the relays settle for 20 s`);
   // Every phone has synced and heard a keep-alive round or two before memory is read.
   await new Promise((resolve) => setTimeout(resolve, 20_000));
-  const after = relays.map((relay) => rssKiB(relay.pid));
+  const after = relays.map((relay) => residentKiB(relay.pid));
   const heapAfter = await Promise.all(relays.map(heapKiB));
   const perRelay = relays.map((_, i) => Math.floor(options.idlePhones / relays.length) + (i < options.idlePhones % relays.length ? 1 : 0));
   const kibPerPhone = after.map((kib, i) => round1((kib - before[i]!) / perRelay[i]!));

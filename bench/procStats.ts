@@ -47,6 +47,12 @@ export function cpuSeconds(pid: number): number {
   return times.user_s + times.system_s;
 }
 
+/** Resident memory now (VmRSS) in KiB. */
+export function residentKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
 /** Peak resident set size (VmHWM) in MiB. */
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
