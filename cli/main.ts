@@ -15,9 +15,9 @@ import { loginLinkCommand } from './commands/loginLink.ts';
 import { enrolCommand, listValidatorsCommand, revokeCommand } from './commands/relayTrust.ts';
 import { OLD_TRUSTED_PROXIES_ENV, TRUSTED_PROXIES_ENV, parseTrustedProxies } from '../net/index.ts';
 import { DEFAULT_RELAY_LIMITS } from '../relay/limits.ts';
-import { ATTENDANCE_STATUSES, ID_CASES } from '../protocol/index.ts';
+import { ATTENDANCE_STATUSES, AUDIT_PAGE_MAX, ID_CASES } from '../protocol/index.ts';
 import { listCourses, parsePoints, setCourse, showCourse } from './commands/course.ts';
-import { markStudent, showStatuses } from './commands/marks.ts';
+import { markStudent, showAuditLog, showStatuses } from './commands/marks.ts';
 import { showReport } from './commands/report.ts';
 import { importRoster, showRoster } from './commands/roster.ts';
 import { createSession, deleteSession, endSession, listSessions, setSessionOptions, showAttendance } from './commands/session.ts';
@@ -343,6 +343,17 @@ export function buildProgram(): Command {
       .option('--csv', 'print CSV (for a spreadsheet)')
       .option('--json', 'print JSON'),
   ).action((sessionId: string, options) => showAttendance({ ...options, sessionId }));
+
+  serverOptions(
+    program
+      .command('audit')
+      .description('the audit log, newest first: sessions created, ended and changed, marks and overrides, rosters, course settings, logins (who, when, what)')
+      .option('--session <id>', 'only this session’s events')
+      .option('--course <name>', 'only this course’s events (its sessions, roster and settings)')
+      .option('--limit <n>', `at most this many events (default 100, at most ${AUDIT_PAGE_MAX})`, integer('--limit', 1, AUDIT_PAGE_MAX))
+      .option('--before <id>', 'only events older than this id (the next page: the command prints it)', integer('--before', 1, Number.MAX_SAFE_INTEGER))
+      .option('--json', 'print JSON: {"events": [...], "next_before"}'),
+  ).action((options) => showAuditLog(options));
 
   serverOptions(
     program

@@ -179,6 +179,26 @@ export type DeleteSessionRequest = z.infer<typeof DeleteSessionRequestSchema>;
 export const DeleteSessionResponseSchema = z.object({ session_id: z.string(), deleted: z.literal(true), rejections_deleted: z.number().int() });
 export type DeleteSessionResponse = z.infer<typeof DeleteSessionResponseSchema>;
 
+/**
+ * `GET /audit_log` (SPEC.md S9): what was done on this validator, newest first. `detail` is the
+ * action's own record (e.g. `late_after_minutes` and `late_after_minutes_before`); it never
+ * holds a secret. `next_before`: pass it as `?before=` for the older page; null on the last.
+ */
+export const AuditEventSchema = z.object({
+  id: z.number().int(),
+  at: z.number().int(),
+  actor: z.string(),
+  action: z.string(),
+  session_id: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type AuditEventView = z.infer<typeof AuditEventSchema>;
+export const AuditLogResponseSchema = z.object({ events: z.array(AuditEventSchema), next_before: z.number().int().nullable() });
+export type AuditLogResponse = z.infer<typeof AuditLogResponseSchema>;
+/** Events per page of `GET /audit_log`: the default, and the most `?limit=` may ask for. */
+export const AUDIT_PAGE_DEFAULT = 100;
+export const AUDIT_PAGE_MAX = 1000;
+
 // ---------------------------------------------------------------- direct path (students)
 
 export const SubmitAttendanceRequestSchema = z.strictObject({ student_id: z.unknown(), payload_b64: z.unknown(), signature: z.unknown() });

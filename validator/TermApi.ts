@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  AUDIT_PAGE_DEFAULT,
+  AUDIT_PAGE_MAX,
   CourseRequestSchema,
   DeleteSessionRequestSchema,
   MarkRequestSchema,
@@ -15,7 +17,9 @@ import {
   RosterPreviewRequestSchema,
   courseName,
   parseWith,
+  sessionId as sessionIdSchema,
   studentId as studentIdSchema,
+  type AuditLogResponse,
   type CourseResponse,
   type CoursesResponse,
   type CourseSettings,
@@ -222,6 +226,39 @@ export class TermApi {
     if (!outcome.ok) return sendError(res, 409, 'has_acceptance', 'this session accepted a scan: it holds attendance and is kept (only sessions without any accepted scan, such as test sessions, can be deleted)');
     this.#store.audit({ atMs: this.#clock(), actor: 'professor', action: 'delete_session', detail: { session_id: request.value.session_id, course: session?.course ?? null, rejections_deleted: outcome.rejectionsDeleted } });
     sendJson(res, 200, { session_id: request.value.session_id, deleted: true, rejections_deleted: outcome.rejectionsDeleted } satisfies DeleteSessionResponse);
+  }
+
+  /** `GET /audit_log[?session_id=][&course=][&limit=][&before=]` (SPEC.md S9): newest first, a page at a time. */
+  auditLog(req: IncomingMessage, res: ServerResponse): void {
+    const query = queryOf(req);
+    const filter: { sessionId?: string; course?: string; beforeId?: number; limit: number } = { limit: AUDIT_PAGE_DEFAULT };
+    const session = query.get('session_id');
+    if (session !== null) {
+      const id = parseWith(sessionIdSchema, session);
+      if (!id.ok) return sendError(res, 400, 'invalid_request', `session_id: ${id.error}`);
+      filter.sessionId = id.value;
+    }
+    const course = query.get('course');
+    if (course !== null) {
+      const name = parseWith(courseName, course);
+      if (!name.ok) return sendError(res, 400, 'invalid_request', `course: ${name.error}`);
+      filter.course = name.value;
+    }
+    for (const [key, max] of [['limit', AUDIT_PAGE_MAX], ['before', Number.MAX_SAFE_INTEGER]] as const) {
+      const text = query.get(key);
+      if (text === null) continue;
+      const value = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : Number.NaN;
+      if (!(value <= max)) return sendError(res, 400, 'invalid_request', `${key}: must be a whole number from 1${key === 'limit' ? ` to ${AUDIT_PAGE_MAX}` : ' (the next_before of the page before)'}`);
+      if (key === 'limit') filter.limit = value;
+      else filter.beforeId = value;
+    }
+    // One more than asked for tells whether an older page exists.
+    const events = this.#store.auditPage({ ...filter, limit: filter.limit + 1 });
+    const page = events.slice(0, filter.limit);
+    sendJson(res, 200, {
+      events: page.map((event) => ({ id: event.id, at: event.atMs, actor: event.actor, action: event.action, session_id: event.sessionId ?? null, detail: event.detail ?? {} })),
+      next_before: events.length > filter.limit ? page[page.length - 1]!.id : null,
+    } satisfies AuditLogResponse);
   }
 
   #courseFromQuery(req: IncomingMessage, res: ServerResponse): string | undefined {

@@ -119,6 +119,7 @@ export class ValidatorApi {
       { pattern: /^\/report$/, isProfessor: true, methods: { GET: (req, res) => this.#term.report(req, res) } },
       { pattern: /^\/student_record$/, isProfessor: true, methods: { GET: (req, res) => this.#term.studentRecord(req, res) } },
       { pattern: /^\/delete_session$/, isProfessor: true, methods: { POST: (req, res) => this.#term.deleteSession(req, res) } },
+      { pattern: /^\/audit_log$/, isProfessor: true, methods: { GET: (req, res) => this.#term.auditLog(req, res) } },
       { pattern: /^\/qr\/([^/]+?)(\.svg)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#qr(req, res, match) } },
       { pattern: /^\/attendance\/([^/]+?)(\.csv|\.json)?$/, isProfessor: true, methods: { GET: (req, res, match) => this.#attendance(req, res, match) } },
     ];

@@ -144,6 +144,13 @@ const SQL = {
   studentDevices: `SELECT DISTINCT device_key FROM device_bindings WHERE student_id = ? ORDER BY device_key`,
   insertAudit: `INSERT INTO audit_log (at_ms, actor, action, session_id, detail) VALUES (?, ?, ?, ?, ?)`,
   auditLog: `SELECT * FROM audit_log WHERE (@session_id IS NULL OR session_id = @session_id) ORDER BY id`,
+  // Newest first, one page: a session's events, or a course's (its sessions' and those that name
+  // it, such as its roster and settings), before an id.
+  auditPage: `SELECT id, at_ms, actor, action, session_id, detail FROM audit_log
+    WHERE (@session_id IS NULL OR session_id = @session_id)
+      AND (@course IS NULL OR session_id IN (SELECT id FROM sessions WHERE course = @course) OR json_extract(detail, '$.course') = @course)
+      AND (@before IS NULL OR id < @before)
+    ORDER BY id DESC LIMIT @limit`,
   openInterval: `INSERT INTO connection_intervals (session_id, connected_at_ms) VALUES (?, ?)`,
   closeInterval: `UPDATE connection_intervals SET disconnected_at_ms = ? WHERE id = ? AND disconnected_at_ms IS NULL`,
   closeDanglingIntervals: `UPDATE connection_intervals SET disconnected_at_ms = connected_at_ms WHERE disconnected_at_ms IS NULL`,
@@ -168,6 +175,26 @@ const SQL = {
 type Statements = { [K in keyof typeof SQL]: Database.Statement };
 
 /** The validator's SQLite store. One instance per data folder; not shared between processes. */
+/** A row of `audit_log`. */
+interface AuditRow {
+  id: number;
+  at_ms: number;
+  actor: string;
+  action: string;
+  session_id: string | null;
+  detail: string;
+}
+
+function auditEventOf(row: AuditRow): AuditEvent {
+  return {
+    atMs: row.at_ms,
+    actor: row.actor,
+    action: row.action,
+    ...(row.session_id ? { sessionId: row.session_id } : {}),
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+  };
+}
+
 export class ValidatorStore {
   readonly path: string;
   readonly #db: Database.Database;
@@ -602,20 +629,13 @@ export class ValidatorStore {
   }
 
   auditLog(sessionId?: string): AuditEvent[] {
-    const rows = this.#sql.auditLog.all({ session_id: sessionId ?? null }) as {
-      at_ms: number;
-      actor: string;
-      action: string;
-      session_id: string | null;
-      detail: string;
-    }[];
-    return rows.map((row) => ({
-      atMs: row.at_ms,
-      actor: row.actor,
-      action: row.action,
-      ...(row.session_id ? { sessionId: row.session_id } : {}),
-      detail: JSON.parse(row.detail) as Record<string, unknown>,
-    }));
+    return (this.#sql.auditLog.all({ session_id: sessionId ?? null }) as AuditRow[]).map(auditEventOf);
+  }
+
+  /** One page of the audit log, newest first (`GET /audit_log`, SPEC.md S9). */
+  auditPage(filter: { sessionId?: string; course?: string; beforeId?: number; limit: number }): (AuditEvent & { id: number })[] {
+    const rows = this.#sql.auditPage.all({ session_id: filter.sessionId ?? null, course: filter.course ?? null, before: filter.beforeId ?? null, limit: filter.limit }) as AuditRow[];
+    return rows.map((row) => ({ id: row.id, ...auditEventOf(row) }));
   }
 
   // ---- connection intervals (the sync follower records when it was connected to the relay)

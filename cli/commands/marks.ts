@@ -1,5 +1,5 @@
-/** `rollcall mark` and `rollcall session statuses`: a session's statuses, its review list and its audit trail. */
-import { MarkResponseSchema, SessionStatusesResponseSchema, type AttendanceStatus } from '../../protocol/index.ts';
+/** `rollcall mark`, `rollcall session statuses` and `rollcall audit`: a session's statuses, its review list, its audit trail; the audit log. */
+import { AuditLogResponseSchema, MarkResponseSchema, SessionStatusesResponseSchema, type AttendanceStatus } from '../../protocol/index.ts';
 import { apiRequest, parseAnswer, type ServerOptions } from '../apiClient.ts';
 
 export async function markStudent(
@@ -30,4 +30,31 @@ export async function showStatuses(options: ServerOptions & { sessionId: string;
   }
   if (view.changes.length > 0) print('Changes:');
   for (const change of view.changes) print(`  ${new Date(change.at).toLocaleString()}  ${change.actor}  ${change.student_id}: ${change.before ?? 'no status'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
+}
+
+/** One audit event's detail as `key=value` pairs (strings quoted only when they hold a space). */
+function detailText(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`)
+    .join(' ');
+}
+
+/** `rollcall audit`: the validator's audit log (SPEC.md S9), newest first, a page at a time. */
+export async function showAuditLog(
+  options: ServerOptions & { session?: string; course?: string; limit?: number; before?: number; json?: boolean },
+  print: (line: string) => void = console.log,
+): Promise<void> {
+  const query = new URLSearchParams();
+  if (options.session !== undefined) query.set('session_id', options.session);
+  if (options.course !== undefined) query.set('course', options.course);
+  if (options.limit !== undefined) query.set('limit', String(options.limit));
+  if (options.before !== undefined) query.set('before', String(options.before));
+  const path = `audit_log${query.size > 0 ? `?${query}` : ''}`;
+  const log = parseAnswer(await apiRequest(options, 'GET', path), AuditLogResponseSchema, 'reading the audit log');
+  if (options.json) return void print(JSON.stringify(log, null, 2));
+  if (log.events.length === 0) return void print('Nothing in the audit log for this filter.');
+  for (const event of log.events) {
+    print(`${String(event.id).padStart(6)}  ${new Date(event.at).toLocaleString()}  ${event.actor}  ${event.action}${event.session_id ? `  ${event.session_id}` : ''}  ${detailText(event.detail)}`);
+  }
+  if (log.next_before !== null) print(`Older events: add --before ${log.next_before}`);
 }

@@ -54,6 +54,8 @@ describe('every route answers its protocol/api.ts schema', () => {
     await post('/end_session', { session_id: id }, api.EndSessionResponseSchema);
     const test = await post('/create_session', { course: 'Schemas', duration_minutes: 1, starts_at: Math.floor(Date.now() / 1000) - 600 }, api.CreateSessionResponseSchema, 201);
     await post('/delete_session', { session_id: test.session_id }, api.DeleteSessionResponseSchema);
+    const audit = await get('/audit_log?course=Schemas', api.AuditLogResponseSchema);
+    expect(audit.events[0]).toMatchObject({ action: 'delete_session', detail: { session_id: test.session_id } });
     expect(await get('/nowhere', api.ApiErrorSchema, 404)).toMatchObject({ code: 'not_found' });
   });
 

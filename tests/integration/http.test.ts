@@ -168,6 +168,7 @@ describe('professor routes', () => {
       expect(await refused.json()).toMatchObject({ code: 'token_required' });
       expect((await create({ authorization: 'Bearer wrong-token-wrong-token-wrong-token-000000' })).status).toBe(403);
       expect((await fetch(`${guarded.baseUrl}/sessions`)).status).toBe(403);
+      expect((await fetch(`${guarded.baseUrl}/audit_log`)).status).toBe(403);
       const created = await create({ authorization: `Bearer ${token}` });
       expect(created.status).toBe(201);
       const session = (await created.json()) as { payload_b64: string; signature: string };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListedSessionSchema, ReportResponseSchema, SessionsResponseSchema } from '../../protocol/index.ts';
+import { AuditLogResponseSchema, ListedSessionSchema, ReportResponseSchema, SessionsResponseSchema } from '../../protocol/index.ts';
 import { removeTempDirs, runCli, startRollcall, tempDir, type StartedProcess } from '../helpers/processes.ts';
 
 let server: StartedProcess;
@@ -145,8 +145,31 @@ describe('rollcall roster, course, report', () => {
     expect(await help('session', 'create')).toContain('--late-after');
     expect(await help('mark')).toContain('present, late, excused, absent'.split(', ')[0]);
     expect(await help('session', 'delete')).toContain('no accepted scan');
+    const audit = await help('audit');
+    for (const option of ['--session', '--course', '--limit', '--before', '--json', '--server', '--token']) expect(audit).toContain(option);
     const top = await help();
-    for (const command of ['roster', 'course', 'report', 'mark']) expect(top).toContain(command);
+    for (const command of ['roster', 'course', 'report', 'mark', 'audit']) expect(top).toContain(command);
+  });
+
+  it('[S9] rollcall audit prints a course’s log newest first, pages with --before, and --json is the API’s answer', async () => {
+    const created = JSON.parse(await cli('session', 'create', '--course', 'Audit CLI', '--duration', '5', '--json')) as { session_id: string };
+    await cli('session', 'end', created.session_id);
+    await cli('mark', created.session_id, 'Q-1', 'excused', '--note', 'two words');
+    const lines = (await cli('audit', '--course', 'Audit CLI')).trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(new RegExp(`professor  mark  ${created.session_id}  student_id=Q-1 before=null after=excused note="two words"$`));
+    expect(lines[1]).toMatch(/professor {2}end_session /);
+    expect(lines[2]).toMatch(/professor {2}create_session .*course="Audit CLI"/);
+    const json = AuditLogResponseSchema.parse(JSON.parse(await cli('audit', '--session', created.session_id, '--limit', '2', '--json')));
+    expect(json.events.map((event) => event.action)).toEqual(['mark', 'end_session']);
+    expect(json.next_before).toBe(json.events[1]!.id);
+    const first = await cli('audit', '--session', created.session_id, '--limit', '2');
+    expect(first).toContain(`Older events: add --before ${json.next_before}`);
+    expect(await cli('audit', '--session', created.session_id, '--before', String(json.next_before))).toMatch(/create_session/);
+    expect(await cli('audit', '--course', 'No Such Course')).toContain('Nothing in the audit log');
+    const refused = await runCli(['audit', '--limit', '0', '--server', server.baseUrl]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--limit must be a whole number from 1 to 1000');
   });
 
   it('refuses bad --points and --late-after in one line, exit code 1', async () => {

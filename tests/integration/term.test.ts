@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiErrorSchema,
+  AuditLogResponseSchema,
   CourseResponseSchema,
   DeleteSessionResponseSchema,
   MarkResponseSchema,
@@ -16,6 +17,8 @@ import {
   ReportResponseSchema,
   RosterImportResponseSchema,
   RosterPreviewResponseSchema,
+  RosterSetResponseSchema,
+  SessionOptionsResponseSchema,
   SessionStatusesResponseSchema,
   SessionsResponseSchema,
   StudentRecordResponseSchema,
@@ -154,6 +157,61 @@ describe('marks and their audit trail (SPEC.md S4)', () => {
     ] as const;
     for (const [body, status, code] of bad) expect(await post('/mark', body, ApiErrorSchema, status)).toMatchObject({ code });
     expect((await get(`/statuses/${session.session_id}`, SessionStatusesResponseSchema)).changes).toEqual([]);
+  });
+});
+
+describe('the audit log (SPEC.md S9)', () => {
+  it('[S9] a course’s and a session’s changes, newest first, each with who, when and what; paged with next_before', async () => {
+    await post('/roster', { course: 'Log 201', student_ids: ['L-1', 'L-2'] }, RosterSetResponseSchema);
+    const session = await createSession({ course: 'Log 201', rotate_seconds: 0 });
+    const other = await createSession({ course: 'Log 202', rotate_seconds: 0 });
+    await post('/session_options', { session_id: session.session_id, late_after_minutes: 7 }, SessionOptionsResponseSchema);
+    await post('/mark', { session_id: session.session_id, student_id: 'L-2', status: 'excused', note: 'field trip' }, MarkResponseSchema);
+    await post('/end_session', { session_id: session.session_id }, EndSessionResponseSchema);
+    await post('/end_session', { session_id: other.session_id }, EndSessionResponseSchema);
+
+    const course = await get(`/audit_log?course=${encodeURIComponent('Log 201')}`, AuditLogResponseSchema);
+    expect(course.events.map((event) => event.action)).toEqual(['end_session', 'mark', 'session_options', 'create_session', 'set_roster']);
+    expect(course.next_before).toBeNull();
+    const [ended, , options, created, roster] = course.events;
+    expect(options).toMatchObject({ actor: 'professor', session_id: session.session_id, detail: { late_after_minutes: 7, late_after_minutes_before: null } });
+    expect(created).toMatchObject({ session_id: session.session_id, detail: { course: 'Log 201' } });
+    expect(roster).toMatchObject({ session_id: null, detail: { course: 'Log 201', students: 2 } });
+    expect(ended!.at).toBeGreaterThanOrEqual(created!.at);
+    // Ids fall: newest first. The other course's session is not in this one's log.
+    expect(course.events.map((event) => event.id)).toEqual([...course.events.map((event) => event.id)].sort((a, b) => b - a));
+    expect(JSON.stringify(course)).not.toContain(other.session_id);
+
+    const one = await get(`/audit_log?session_id=${other.session_id}`, AuditLogResponseSchema);
+    expect(one.events.map((event) => [event.action, event.session_id])).toEqual([
+      ['end_session', other.session_id],
+      ['create_session', other.session_id],
+    ]);
+
+    // Paging: two at a time, each page older than the one before, together the whole log.
+    const pages: number[][] = [];
+    let before: number | null | undefined;
+    do {
+      const page = await get(`/audit_log?course=${encodeURIComponent('Log 201')}&limit=2${before ? `&before=${before}` : ''}`, AuditLogResponseSchema);
+      expect(page.events.length).toBeLessThanOrEqual(2);
+      pages.push(page.events.map((event) => event.id));
+      before = page.next_before;
+    } while (before !== null);
+    expect(pages.map((ids) => ids.length)).toEqual([2, 2, 1]);
+    expect(pages.flat()).toEqual(course.events.map((event) => event.id));
+
+    // The whole log holds both courses' events, and no secret of a session.
+    const all = await get('/audit_log?limit=1000', AuditLogResponseSchema);
+    expect(all.events.map((event) => event.session_id)).toEqual(expect.arrayContaining([session.session_id, other.session_id]));
+    expect(JSON.stringify(all)).not.toMatch(/secret|signature|payload_b64/);
+  });
+
+  it('refuses a malformed filter or page with 400, saying what to send', async () => {
+    for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'before=-3', 'before=1.5', 'session_id=not-a-session', 'course=']) {
+      const refused = await get(`/audit_log?${query}`, ApiErrorSchema, 400);
+      expect(refused, query).toMatchObject({ code: 'invalid_request' });
+      expect(refused.error, query).toMatch(/^(limit|before|session_id|course): /);
+    }
   });
 });
 
