@@ -6,7 +6,7 @@
  */
 import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
-import type { AttendanceStatus, CourseRequest, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
+import type { AttendanceStatus, AuditLogResponse, CourseRequest, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
 import { api, needsToken, saveFile, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo } from './api.ts';
 import { EventFeed } from './EventFeed.ts';
 import { ReadScheduler } from './ReadScheduler.ts';
@@ -23,6 +23,8 @@ const QR_EXPIRY_MARGIN_MS = 150;
  * when nothing changes. The professor's own actions re-read at once.
  */
 const CHANGE_READ_GAP_MS = 1000;
+/** How many of a course's latest changes its page shows (the CLI and the API page further back). */
+export const COURSE_AUDIT_EVENTS = 20;
 
 export class Dashboard {
   route = $state.raw<Route>(routeOf(location.hash));
@@ -31,6 +33,8 @@ export class Dashboard {
   /** The shown session's students with their statuses, review list and audit trail. */
   statuses = $state.raw<SessionStatusesResponse | undefined>();
   roster = $state.raw<RosterResponse | undefined>();
+  /** The shown course's latest changes (the audit log, newest first). */
+  courseAudit = $state.raw<AuditLogResponse | undefined>();
   report = $state.raw<ReportResponse | undefined>();
   studentRecord = $state.raw<StudentRecordResponse | undefined>();
   qr = $state.raw<QrInfo | undefined>();
@@ -80,6 +84,7 @@ export class Dashboard {
       this.attendance = undefined;
       this.statuses = undefined;
       this.roster = undefined;
+      this.courseAudit = undefined;
       this.report = undefined;
       this.studentRecord = undefined;
       this.isProjecting = false;
@@ -181,11 +186,13 @@ export class Dashboard {
         return;
       }
       case 'course': {
-        const [sessions, roster, courses] = await Promise.all([api.sessions(route.course), api.roster(route.course), api.courses()]);
+        const [sessions, roster, courses, audit] = await Promise.all([api.sessions(route.course), api.roster(route.course), api.courses(), api.courseAudit(route.course, COURSE_AUDIT_EVENTS)]);
         if (!isStill()) return;
         if (this.#check(sessions)) this.sessions = sessions.value.sessions;
         this.roster = this.#optional(roster);
         this.courses = this.#optional(courses)?.courses ?? [];
+        // A validator of the release before has no audit log route: the card is then not shown.
+        this.courseAudit = this.#optional(audit);
         return;
       }
       case 'report': {

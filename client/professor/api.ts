@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import {
   AttendanceResponseSchema,
+  AuditLogResponseSchema,
   CourseResponseSchema,
   CoursesResponseSchema,
   CreateSessionResponseSchema,
@@ -144,6 +145,8 @@ export const api = {
   previewRoster: (course: string, csv: string) => post(RosterPreviewResponseSchema, '/roster/preview', { course, csv }),
   importRoster: (course: string, csv: string, mapping: RosterMapping) => post(RosterImportResponseSchema, '/roster/import', { course, csv, mapping }),
   report: (course: string) => call(ReportResponseSchema, `/report?course=${q(course)}`),
+  /** The course's latest changes, newest first (SPEC.md S9). */
+  courseAudit: (course: string, limit: number) => call(AuditLogResponseSchema, `/audit_log?course=${q(course)}&limit=${limit}`),
   studentRecord: (course: string, studentId: string) => call(StudentRecordResponseSchema, `/student_record?course=${q(course)}&student_id=${q(studentId)}`),
   attendanceCsv: (sessionId: string) => download(`/attendance/${q(sessionId)}.csv`, 'text/csv'),
   reportFile: (course: string, format: Exclude<ReportFormat, 'json'>) => download(`/report?course=${q(course)}&format=${format}`, '*/*'),

@@ -204,6 +204,20 @@ describeInChromium(
 
       // The term report: statuses, points (2/1/not counted/0), percentages, threshold list first.
       await page.getByRole('link', { name: /Course page/ }).click();
+      // [S9] The course's recent changes, newest first: 003 confirmed, 005 excused, the end, the
+      // session, the rules, the rosters; each session's with a link to it.
+      const changes = page.getByTestId('course-audit');
+      await changes.filter({ hasText: /2022NET-005: Absent → Excused — “doctor’s note, seen by the office”/ }).waitFor();
+      const lines = (await changes.locator('li').allTextContents()).map((line) => line.replace(/\s+/g, ' '));
+      const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+      expect(at(/2022NET-003: Present → Present/)).toBe(0);
+      expect(at(/2022NET-005: Absent → Excused/)).toBe(1);
+      expect(at(/Session ended/)).toBe(2);
+      expect(at(/Session created/)).toBe(3);
+      expect(at(/Settings changed: .*threshold percent/)).toBeGreaterThan(3);
+      expect(at(/Roster imported \(\d+ rows\)/)).toBeGreaterThan(at(/Settings changed/));
+      expect(await changes.locator('li').nth(1).getByRole('link', { name: 'open the session' }).getAttribute('href')).toBe(`#/session/${sessionId}`);
+      await expectAccessible(page, 'course page with its recent changes');
       await page.getByRole('link', { name: 'Term report' }).first().click();
       const report = page.getByTestId('report');
       await report.waitFor();
