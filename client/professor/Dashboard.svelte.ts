@@ -6,6 +6,7 @@
  */
 import { LOGIN_PAGE_PATH } from '../../protocol/index.ts';
 import type { RelayStatus, StoreChange } from '../../protocol/events.ts';
+import { AUDIT_PAGE_MAX } from '../../protocol/api.ts';
 import type { AttendanceStatus, AuditLogResponse, CourseRequest, CourseSummary, ListedSession, ReportFormat, ReportResponse, RosterMapping, RosterPreviewResponse, RosterResponse, SessionStatusesResponse, StudentRecordResponse } from '../../protocol/api.ts';
 import { api, needsToken, saveFile, saveToken, type ApiResult, type Attendance, type CreateSessionRequest, type QrInfo } from './api.ts';
 import { EventFeed } from './EventFeed.ts';
@@ -35,6 +36,8 @@ export class Dashboard {
   roster = $state.raw<RosterResponse | undefined>();
   /** The shown course's latest changes (the audit log, newest first). */
   courseAudit = $state.raw<AuditLogResponse | undefined>();
+  /** How many of them the course page asks for (more with *Show older changes*). */
+  courseAuditLimit = $state(COURSE_AUDIT_EVENTS);
   report = $state.raw<ReportResponse | undefined>();
   studentRecord = $state.raw<StudentRecordResponse | undefined>();
   qr = $state.raw<QrInfo | undefined>();
@@ -85,6 +88,7 @@ export class Dashboard {
       this.statuses = undefined;
       this.roster = undefined;
       this.courseAudit = undefined;
+      this.courseAuditLimit = COURSE_AUDIT_EVENTS;
       this.report = undefined;
       this.studentRecord = undefined;
       this.isProjecting = false;
@@ -186,7 +190,7 @@ export class Dashboard {
         return;
       }
       case 'course': {
-        const [sessions, roster, courses, audit] = await Promise.all([api.sessions(route.course), api.roster(route.course), api.courses(), api.courseAudit(route.course, COURSE_AUDIT_EVENTS)]);
+        const [sessions, roster, courses, audit] = await Promise.all([api.sessions(route.course), api.roster(route.course), api.courses(), api.courseAudit(route.course, this.courseAuditLimit)]);
         if (!isStill()) return;
         if (this.#check(sessions)) this.sessions = sessions.value.sessions;
         this.roster = this.#optional(roster);
@@ -318,6 +322,12 @@ export class Dashboard {
     const result = await api.importRoster(course, csv, mapping);
     if (result.ok) await this.refresh();
     return result;
+  }
+
+  /** The course page's *Show older changes*: the next events too, kept through live re-reads. */
+  showOlderChanges(): Promise<void> {
+    this.courseAuditLimit = Math.min(AUDIT_PAGE_MAX, this.courseAuditLimit + COURSE_AUDIT_EVENTS);
+    return this.refresh();
   }
 
   /** Downloads the course's term report in one of its export formats. */
