@@ -1,4 +1,4 @@
-/** CPU seconds, peak resident memory and scheduler state of a process, read from /proc (Linux). */
+/** CPU seconds, resident memory, event-loop wake-ups and scheduler state of a process, read from /proc (Linux). */
 import { readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times; 100 on every Linux we run on. */
@@ -47,17 +47,20 @@ export function cpuSeconds(pid: number): number {
   return times.user_s + times.system_s;
 }
 
+/** A number field of /proc/<pid>/status (`VmRSS:   1234 kB` → 1234), NaN when absent. */
+function statusNumber(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
 /** Resident memory now (VmRSS) in KiB. */
 export function residentKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
+  return statusNumber(pid, 'VmRSS');
 }
 
 /** Peak resident set size (VmHWM) in MiB. */
 export function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmHWM:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) / 1024 : Number.NaN;
+  return statusNumber(pid, 'VmHWM') / 1024;
 }
 
 /**
@@ -67,7 +70,5 @@ export function peakRssMiB(pid: number): number {
  * event loop ran for one.
  */
 export function mainThreadWakeups(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
-  return match ? Number(match[1]) : Number.NaN;
+  return statusNumber(pid, 'voluntary_ctxt_switches');
 }

@@ -17,10 +17,15 @@ export const BUS_PAYLOAD_VERSION = 1;
 /** Relay ids are short (a UUID); a longer one is not a relay's. */
 const MAX_ORIGIN_BYTES = 128;
 
+/** Version and origin: how every payload of `origin` starts. */
+function writeHeader(encoder: encoding.Encoder, origin: string): void {
+  encoding.writeUint8(encoder, BUS_PAYLOAD_VERSION);
+  encoding.writeVarString(encoder, origin);
+}
+
 export function encodeBusPayload(message: Omit<BusMessage, 'room'>): Uint8Array {
   const encoder = encoding.createEncoder();
-  encoding.writeUint8(encoder, BUS_PAYLOAD_VERSION);
-  encoding.writeVarString(encoder, message.origin);
+  writeHeader(encoder, message.origin);
   encoding.writeVarUint(encoder, message.rowId);
   encoding.writeUint8Array(encoder, message.update);
   return encoding.toUint8Array(encoder);
@@ -33,8 +38,7 @@ export function encodeBusPayload(message: Omit<BusMessage, 'room'>): Uint8Array 
  */
 export function busPayloadPrefix(origin: string): Uint8Array {
   const encoder = encoding.createEncoder();
-  encoding.writeUint8(encoder, BUS_PAYLOAD_VERSION);
-  encoding.writeVarString(encoder, origin);
+  writeHeader(encoder, origin);
   return encoding.toUint8Array(encoder);
 }
 

@@ -38,7 +38,7 @@ import { courseReport, sessionStatusesView, statusesOf, studentRecord } from './
 import { studentKey } from './studentIds.ts';
 import { isTimeZone } from './termReport.ts';
 import type { SessionRecord } from './types.ts';
-import type { ValidatorStore } from './ValidatorStore.ts';
+import type { AuditFilter, ValidatorStore } from './ValidatorStore.ts';
 
 /** A roster file of thousands of students, JSON-escaped, fits well under this. */
 export const ROSTER_IMPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -231,7 +231,7 @@ export class TermApi {
   /** `GET /audit_log[?session_id=][&course=][&limit=][&before=]` (SPEC.md S9): newest first, a page at a time. */
   auditLog(req: IncomingMessage, res: ServerResponse): void {
     const query = queryOf(req);
-    const filter: { sessionId?: string; course?: string; beforeId?: number; limit: number } = { limit: AUDIT_PAGE_DEFAULT };
+    const filter: AuditFilter = { limit: AUDIT_PAGE_DEFAULT };
     const session = query.get('session_id');
     if (session !== null) {
       const id = parseWith(sessionIdSchema, session);
@@ -244,14 +244,12 @@ export class TermApi {
       if (!name.ok) return sendError(res, 400, 'invalid_request', `course: ${name.error}`);
       filter.course = name.value;
     }
-    for (const [key, max] of [['limit', AUDIT_PAGE_MAX], ['before', Number.MAX_SAFE_INTEGER]] as const) {
-      const text = query.get(key);
-      if (text === null) continue;
-      const value = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : Number.NaN;
-      if (!(value <= max)) return sendError(res, 400, 'invalid_request', `${key}: must be a whole number from 1${key === 'limit' ? ` to ${AUDIT_PAGE_MAX}` : ' (the next_before of the page before)'}`);
-      if (key === 'limit') filter.limit = value;
-      else filter.beforeId = value;
-    }
+    const limit = wholeNumber(query.get('limit'), AUDIT_PAGE_MAX);
+    if (limit === false) return sendError(res, 400, 'invalid_request', `limit: must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
+    if (limit !== undefined) filter.limit = limit;
+    const before = wholeNumber(query.get('before'), Number.MAX_SAFE_INTEGER);
+    if (before === false) return sendError(res, 400, 'invalid_request', 'before: must be a whole number from 1 (the next_before of the page before)');
+    if (before !== undefined) filter.beforeId = before;
     // One more than asked for tells whether an older page exists.
     const events = this.#store.auditPage({ ...filter, limit: filter.limit + 1 });
     const page = events.slice(0, filter.limit);
@@ -278,4 +276,11 @@ export class TermApi {
     }
     return timeZone;
   }
+}
+
+/** A query parameter that must be a whole number from 1 to `max`: undefined when absent, false when it is not one. */
+function wholeNumber(text: string | null, max: number): number | undefined | false {
+  if (text === null) return undefined;
+  const value = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : Number.NaN;
+  return value <= max ? value : false;
 }

@@ -174,7 +174,6 @@ const SQL = {
 
 type Statements = { [K in keyof typeof SQL]: Database.Statement };
 
-/** The validator's SQLite store. One instance per data folder; not shared between processes. */
 /** A row of `audit_log`. */
 interface AuditRow {
   id: number;
@@ -195,6 +194,15 @@ function auditEventOf(row: AuditRow): AuditEvent {
   };
 }
 
+/** Which page of the audit log `auditPage` reads (`GET /audit_log`). */
+export interface AuditFilter {
+  sessionId?: string;
+  course?: string;
+  beforeId?: number;
+  limit: number;
+}
+
+/** The validator's SQLite store. One instance per data folder; not shared between processes. */
 export class ValidatorStore {
   readonly path: string;
   readonly #db: Database.Database;
@@ -633,7 +641,7 @@ export class ValidatorStore {
   }
 
   /** One page of the audit log, newest first (`GET /audit_log`, SPEC.md S9). */
-  auditPage(filter: { sessionId?: string; course?: string; beforeId?: number; limit: number }): (AuditEvent & { id: number })[] {
+  auditPage(filter: AuditFilter): (AuditEvent & { id: number })[] {
     const rows = this.#sql.auditPage.all({ session_id: filter.sessionId ?? null, course: filter.course ?? null, before: filter.beforeId ?? null, limit: filter.limit }) as AuditRow[];
     return rows.map((row) => ({ id: row.id, ...auditEventOf(row) }));
   }
