@@ -2,6 +2,10 @@
  * When the dashboard re-reads its screen. Reads never overlap (a call during a read makes one
  * more read after it), so an older answer can never land after a newer one; reads asked for by
  * pushed changes ({@link soon}) start at least `gapMs` apart, and the last change is never missed.
+ *
+ * The gap is kept on the monotonic clock (`performance.now()`): the wall clock can be stepped (NTP,
+ * a laptop waking), and a step back would stall the screen for as long as the step. It is checked
+ * again when the timer fires, as a timer counts whole milliseconds and may fire up to one early.
  */
 export class ReadScheduler {
   readonly #read: () => Promise<void>;
@@ -26,7 +30,7 @@ export class ReadScheduler {
     try {
       do {
         this.#isDue = false;
-        this.#lastStartMs = Date.now();
+        this.#lastStartMs = performance.now();
         await this.#read();
       } while (this.#isDue);
     } finally {
@@ -36,12 +40,19 @@ export class ReadScheduler {
 
   /** Reads once `gapMs` has passed since the last read started (at once if it has). */
   soon(): void {
-    if (this.#timer !== undefined) return;
-    const waitMs = Math.max(0, this.#lastStartMs + this.#gapMs - Date.now());
+    if (this.#timer === undefined) this.#armTimer();
+  }
+
+  #armTimer(): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.now();
-    }, waitMs);
+      if (this.#remainingGapMs() > 0) this.#armTimer(); // fired early: wait out the rest
+      else void this.now();
+    }, this.#remainingGapMs());
+  }
+
+  #remainingGapMs(): number {
+    return Math.max(0, this.#lastStartMs + this.#gapMs - performance.now());
   }
 
   /** Forgets a pending {@link soon} (the screen changed: it is read at once anyway). */

@@ -21,7 +21,7 @@ export async function waitFor<T>(
   condition: () => T | Promise<T>,
   { timeoutMs = 20_000, intervalMs = 50, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
@@ -30,7 +30,7 @@ export async function waitFor<T>(
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
     }
     await new Promise((done) => setTimeout(done, intervalMs));
