@@ -224,7 +224,7 @@ export class TermApi {
     const outcome = this.#store.deleteSession(request.value.session_id);
     if (!outcome.ok && outcome.reason === 'unknown_session') return sendError(res, 404, 'unknown_session', 'no session with this id on this validator');
     if (!outcome.ok) return sendError(res, 409, 'has_acceptance', 'this session accepted a scan: it holds attendance and is kept (only sessions without any accepted scan, such as test sessions, can be deleted)');
-    this.#store.audit({ atMs: this.#clock(), actor: 'professor', action: 'delete_session', detail: { session_id: request.value.session_id, course: session?.course ?? null, rejections_deleted: outcome.rejectionsDeleted } });
+    this.#store.audit({ atMs: this.#clock(), actor: 'professor', action: 'delete_session', sessionId: request.value.session_id, ...(session ? { course: session.course } : {}), detail: { session_id: request.value.session_id, course: session?.course ?? null, rejections_deleted: outcome.rejectionsDeleted } });
     sendJson(res, 200, { session_id: request.value.session_id, deleted: true, rejections_deleted: outcome.rejectionsDeleted } satisfies DeleteSessionResponse);
   }
 

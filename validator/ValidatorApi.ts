@@ -320,8 +320,9 @@ export class ValidatorApi {
     const request = parseWith(RosterRequestSchema, body);
     if (!request.ok) return sendError(res, 400, 'invalid_request', request.error);
     this.#options.store.setRoster(request.value.course, request.value.student_ids, this.#options.clock());
-    this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students: request.value.student_ids.length } });
-    sendJson(res, 200, { course: request.value.course, students: new Set(request.value.student_ids).size } satisfies RosterSetResponse);
+    const students = new Set(request.value.student_ids).size; // an id listed twice is one student
+    this.#options.store.audit({ atMs: this.#options.clock(), actor: 'professor', action: 'set_roster', detail: { course: request.value.course, students } });
+    sendJson(res, 200, { course: request.value.course, students } satisfies RosterSetResponse);
   }
 }
 

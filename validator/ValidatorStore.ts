@@ -142,13 +142,14 @@ const SQL = {
     VALUES (?, ?, ?, ?)`,
   deviceBinding: `SELECT student_id FROM device_bindings WHERE session_id = ? AND device_key = ?`,
   studentDevices: `SELECT DISTINCT device_key FROM device_bindings WHERE student_id = ? ORDER BY device_key`,
-  insertAudit: `INSERT INTO audit_log (at_ms, actor, action, session_id, detail) VALUES (?, ?, ?, ?, ?)`,
+  insertAudit: `INSERT INTO audit_log (at_ms, actor, action, session_id, course, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+  sessionCourse: `SELECT course FROM sessions WHERE id = ?`,
   auditLog: `SELECT * FROM audit_log WHERE (@session_id IS NULL OR session_id = @session_id) ORDER BY id`,
-  // Newest first, one page: a session's events, or a course's (its sessions' and those that name
-  // it, such as its roster and settings), before an id.
+  // Newest first, one page: a session's events, or a course's (its sessions', deleted ones' too,
+  // and those that name it, such as its roster and settings: migration 7), before an id.
   auditPage: `SELECT id, at_ms, actor, action, session_id, detail FROM audit_log
     WHERE (@session_id IS NULL OR session_id = @session_id)
-      AND (@course IS NULL OR session_id IN (SELECT id FROM sessions WHERE course = @course) OR json_extract(detail, '$.course') = @course)
+      AND (@course IS NULL OR course = @course)
       AND (@before IS NULL OR id < @before)
     ORDER BY id DESC LIMIT @limit`,
   openInterval: `INSERT INTO connection_intervals (session_id, connected_at_ms) VALUES (?, ?)`,
@@ -632,8 +633,15 @@ export class ValidatorStore {
     this.#insertAudit(event);
   }
 
+  /**
+   * The row keeps its course (the session's, else the event's own, else the one its detail names),
+   * so that a course's events stay its own after a test session is deleted.
+   */
   #insertAudit(event: AuditEvent): void {
-    this.#sql.insertAudit.run(event.atMs, event.actor, event.action, event.sessionId ?? null, JSON.stringify(event.detail ?? {}));
+    const sessionCourse = event.sessionId === undefined ? undefined : (this.#sql.sessionCourse.get(event.sessionId) as { course: string } | undefined)?.course;
+    const namedCourse = typeof event.detail?.course === 'string' ? event.detail.course : undefined;
+    const course = sessionCourse ?? event.course ?? namedCourse ?? null;
+    this.#sql.insertAudit.run(event.atMs, event.actor, event.action, event.sessionId ?? null, course, JSON.stringify(event.detail ?? {}));
   }
 
   auditLog(sessionId?: string): AuditEvent[] {

@@ -178,4 +178,20 @@ export const MIGRATIONS: readonly string[] = [
      at_ms INTEGER NOT NULL
    );
    CREATE INDEX status_marks_by_session ON status_marks (session_id, id);`,
+  // 7: the course of each audit event, kept on the row (GET /audit_log?course=, SPEC.md S9): a
+  // deleted test session's row is gone, and its events must still be its course's. Earlier rows
+  // take their session's course, else the course their session was created for (its
+  // create_session event), else the course their detail names (rosters, settings).
+  `ALTER TABLE audit_log ADD COLUMN course TEXT;
+   UPDATE audit_log SET course = COALESCE(
+     (SELECT course FROM sessions WHERE sessions.id = audit_log.session_id),
+     (SELECT json_extract(created.detail, '$.course') FROM audit_log AS created
+       WHERE created.action = 'create_session' AND created.session_id = audit_log.session_id),
+     (SELECT json_extract(deleted.detail, '$.course') FROM audit_log AS deleted
+       WHERE deleted.action = 'delete_session' AND json_extract(deleted.detail, '$.session_id') = audit_log.session_id),
+     json_extract(detail, '$.course'));
+   UPDATE audit_log SET session_id = json_extract(detail, '$.session_id')
+     WHERE action = 'delete_session' AND session_id IS NULL;
+   CREATE INDEX audit_log_by_course ON audit_log (course, id);
+   CREATE INDEX audit_log_by_session ON audit_log (session_id, id);`,
 ];

@@ -65,5 +65,7 @@ export interface AuditEvent {
   actor: string;
   action: string;
   sessionId?: string;
+  /** The course it belongs to, when its session is gone (a deleted session); else found from the session or the detail. */
+  course?: string;
   detail?: Record<string, unknown>;
 }

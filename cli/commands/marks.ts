@@ -32,10 +32,19 @@ export async function showStatuses(options: ServerOptions & { sessionId: string;
   for (const change of view.changes) print(`  ${new Date(change.at).toLocaleString()}  ${change.actor}  ${change.student_id}: ${change.before ?? 'no status'} → ${change.after}${change.note ? ` (${change.note})` : ''}`);
 }
 
-/** One audit event's detail as `key=value` pairs (strings quoted only when they hold a space). */
+/** Characters a terminal acts on or that reorder a line (C0, DEL, C1, bidi controls): printed escaped. */
+const UNPRINTABLE = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** A detail value as one word: bare when it is one, else JSON with the unprintable escaped. */
+function detailValue(value: unknown): string {
+  if (typeof value === 'string' && value !== '' && !/[\s"]/.test(value) && !UNPRINTABLE.test(value)) return value;
+  return JSON.stringify(value).replace(new RegExp(UNPRINTABLE, 'gu'), (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One audit event's detail as `key=value` pairs (strings quoted when they hold a space, a quote or a control). */
 function detailText(detail: Record<string, unknown>): string {
   return Object.entries(detail)
-    .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}=${detailValue(value)}`)
     .join(' ');
 }
 

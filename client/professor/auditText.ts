@@ -55,3 +55,27 @@ export function auditText(event: Pick<AuditEventView, 'action' | 'detail'>): str
       return event.action.replaceAll('_', ' ');
   }
 }
+
+/**
+ * The events to list: an override (`POST /override`) also records the status mark it means
+ * (SPEC.md S4), a second row for one click; that mark is left out when it follows its override.
+ * Events are newest first, as `GET /audit_log` gives them.
+ */
+export function withoutOverrideMarks<T extends Pick<AuditEventView, 'action' | 'session_id' | 'at' | 'detail'>>(events: readonly T[]): T[] {
+  return events.filter((event, index) => {
+    const older = events[index + 1];
+    return !(
+      event.action === 'mark' &&
+      older !== undefined &&
+      older.action.startsWith('override_') &&
+      older.session_id === event.session_id &&
+      older.detail.student_id === event.detail.student_id &&
+      older.at === event.at
+    );
+  });
+}
+
+/** A word for a POSIX shell, in single quotes: a course name may hold spaces, quotes or `$`. */
+export function shellWord(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -294,6 +294,8 @@ describeInChromium(
       await changes.filter({ hasText: /Roster imported/ }).waitFor();
       expect(await changes.locator('li').count()).toBeGreaterThan(25);
       expect(await page.getByRole('button', { name: 'Show older changes' }).count()).toBe(0);
+      // The button is gone: the focus is on the first of the older changes, not lost to the page.
+      expect(await page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="course-audit"] li')).indexOf(document.activeElement!))).toBe(20);
       await expectAccessible(page, 'course page, older changes shown');
       await keepScreenshot(page, 'term-6-course-changes');
       expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);

@@ -126,6 +126,15 @@ describe('one-time login link', () => {
     expect(logout).toMatchObject({ status: 200, body: { logged_out: true } });
     expect(String(([] as string[]).concat(logout.headers['set-cookie'] ?? [])[0])).toMatch(/^rollcall_professor=; .*Max-Age=0/);
     expect(await ask(server, 'GET', '/sessions', fromDashboard)).toMatchObject({ status: 403, body: { code: 'login_expired' } });
+
+    // [S9] The audit log has the link, the login and the logout, and neither the link's secret nor the cookie's.
+    const log = await ask(server, 'GET', '/audit_log?limit=1000');
+    expect(log.status).toBe(200);
+    expect(log.body.events.map((event: { action: string }) => event.action)).toEqual(expect.arrayContaining(['login_link', 'login', 'create_session', 'end_session', 'logout']));
+    const logged = JSON.stringify(log.body);
+    expect(printedSecret(server)).toHaveLength(43);
+    expect(logged).not.toContain(printedSecret(server));
+    expect(logged).not.toContain(cookie.slice(cookie.indexOf('=') + 1));
   });
 
   it('with --require-token a login link still lets a browser in; two racing uses of one link open one login', async () => {

@@ -167,6 +167,11 @@ describe('rollcall roster, course, report', () => {
     expect(first).toContain(`Older events: add --before ${json.next_before}`);
     expect(await cli('audit', '--session', created.session_id, '--before', String(json.next_before))).toMatch(/create_session/);
     expect(await cli('audit', '--course', 'No Such Course')).toContain('Nothing in the audit log');
+    // A note that would drive the terminal (an escape sequence, C1, a bidi override) prints escaped.
+    await cli('mark', created.session_id, 'Q-2', 'excused', '--note', 'ok\u001b[2J\u009b31m\u202egnp.exe');
+    const hostile = (await cli('audit', '--session', created.session_id, '--limit', '1')).trim();
+    expect(hostile.split('\n')[0]).toMatch(/note="ok\\u001b\[2J\\u009b31m\\u202egnp\.exe"$/);
+    expect(hostile).not.toMatch(/[\u001b\u009b\u202e]/);
     const refused = await runCli(['audit', '--limit', '0', '--server', server.baseUrl]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('--limit must be a whole number from 1 to 1000');

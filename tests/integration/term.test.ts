@@ -162,7 +162,7 @@ describe('marks and their audit trail (SPEC.md S4)', () => {
 
 describe('the audit log (SPEC.md S9)', () => {
   it('[S9] a course’s and a session’s changes, newest first, each with who, when and what; paged with next_before', async () => {
-    await post('/roster', { course: 'Log 201', student_ids: ['L-1', 'L-2'] }, RosterSetResponseSchema);
+    expect(await post('/roster', { course: 'Log 201', student_ids: ['L-1', 'L-2', 'L-1'] }, RosterSetResponseSchema)).toMatchObject({ students: 2 });
     const session = await createSession({ course: 'Log 201', rotate_seconds: 0 });
     const other = await createSession({ course: 'Log 202', rotate_seconds: 0 });
     await post('/session_options', { session_id: session.session_id, late_after_minutes: 7 }, SessionOptionsResponseSchema);
@@ -261,6 +261,7 @@ describe('sessions of a course', () => {
     const kept = await createSession({ course: 'Delete 101', rotate_seconds: 0 });
     expect((await submit('D-1', kept)).status).toBe(200);
     expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 409)).toMatchObject({ code: 'session_live' });
+    await post('/mark', { session_id: test.session_id, student_id: 'D-3', status: 'excused' }, MarkResponseSchema);
     await post('/end_session', { session_id: test.session_id }, EndSessionResponseSchema);
     await post('/end_session', { session_id: kept.session_id }, EndSessionResponseSchema);
     // A stored rejection (scanned after the end) goes with the test session.
@@ -270,6 +271,10 @@ describe('sessions of a course', () => {
     expect(await post('/delete_session', { session_id: test.session_id }, ApiErrorSchema, 404)).toMatchObject({ code: 'unknown_session' });
     const { sessions } = await get(`/sessions?course=${encodeURIComponent('Delete 101')}`, SessionsResponseSchema);
     expect(sessions.map((listed) => listed.session_id)).toEqual([kept.session_id]);
+    // [S9] The deleted session's changes stay in its course's log, the deletion with them.
+    const log = await get(`/audit_log?course=${encodeURIComponent('Delete 101')}`, AuditLogResponseSchema);
+    expect(log.events.filter((event) => event.session_id === test.session_id).map((event) => event.action)).toEqual(['delete_session', 'end_session', 'mark', 'create_session']);
+    expect(log.events[0]).toMatchObject({ action: 'delete_session', session_id: test.session_id, detail: { session_id: test.session_id, course: 'Delete 101', rejections_deleted: 1 } });
   });
 
   it('a static QR made before a scheduled session (printed for the door) works once the session starts', async () => {

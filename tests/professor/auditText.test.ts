@@ -1,6 +1,6 @@
 /** The course page's "Recent changes": each audit action (SPEC.md S9) in words. */
 import { describe, expect, it } from 'vitest';
-import { auditText } from '../../client/professor/auditText.ts';
+import { auditText, shellWord, withoutOverrideMarks } from '../../client/professor/auditText.ts';
 
 describe('auditText', () => {
   it.each([
@@ -21,5 +21,37 @@ describe('auditText', () => {
     [{ action: 'a_future_action', detail: {} }, 'a future action'],
   ])('%j → %s', (event, expected) => {
     expect(auditText(event)).toBe(expected);
+  });
+});
+
+describe('withoutOverrideMarks', () => {
+  const event = (id: number, action: string, at: number, studentId: string, sessionId: string | null = 's1') => ({ id, action, at, session_id: sessionId, detail: { student_id: studentId } });
+
+  it('leaves out the mark an override records with it (newest first), and nothing else', () => {
+    const events = [
+      event(6, 'mark', 300, 'A'), // a later mark of A by hand: kept
+      event(5, 'mark', 200, 'B'), // the mark of B's override
+      event(4, 'override_rejected', 200, 'B'),
+      event(3, 'mark', 100, 'A'), // same moment as C's override, another student: kept
+      event(2, 'override_accepted', 100, 'C'),
+      event(1, 'mark', 50, 'D', 's2'), // another session's: kept
+      event(0, 'override_accepted', 50, 'D'),
+    ];
+    expect(withoutOverrideMarks(events).map((kept) => kept.id)).toEqual([6, 4, 3, 2, 1, 0]);
+  });
+});
+
+describe('shellWord', () => {
+  it.each([
+    ['Networks 101', "'Networks 101'"],
+    ["Prof. O'Neil's \"seminar\" $HOME", `'Prof. O'\\''Neil'\\''s "seminar" $HOME'`],
+  ])('%s → %s', (word, quoted) => {
+    expect(shellWord(word)).toBe(quoted);
+  });
+
+  it('gives back the word through a real shell', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const word = "Prof. O'Neil's \"seminar\" $HOME `id` \\ end";
+    expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellWord(word)}`]).toString()).toBe(word);
   });
 });

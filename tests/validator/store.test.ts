@@ -89,6 +89,37 @@ describe('ValidatorStore', () => {
     store.close();
   });
 
+  it('[S9] upgrades a version-6 audit log in place: each event gets its course, a deleted session’s too, and a deletion its session', () => {
+    const dir = tempDir();
+    const raw = new Database(join(dir, 'validator.db'));
+    for (const migration of MIGRATIONS.slice(0, 6)) raw.exec(migration);
+    raw.pragma('user_version = 6');
+    raw.prepare(`INSERT INTO sessions (id, course, secret, box_public_key, box_secret_key, starts_at_s, ends_at_s, rotate_seconds, skew_seconds, late_sync_minutes, created_at_ms)
+      VALUES ('kept', 'Networks', x'00', x'00', x'00', 1, 2, 10, 2, 10, 1)`).run();
+    const audit = raw.prepare(`INSERT INTO audit_log (at_ms, actor, action, session_id, detail) VALUES (?, 'professor', ?, ?, ?)`);
+    audit.run(1, 'set_roster', null, JSON.stringify({ course: 'Networks', students: 2 }));
+    audit.run(2, 'create_session', 'kept', JSON.stringify({ course: 'Networks' }));
+    audit.run(3, 'create_session', 'gone', JSON.stringify({ course: 'Networks' }));
+    audit.run(4, 'end_session', 'gone', '{}');
+    audit.run(5, 'delete_session', null, JSON.stringify({ session_id: 'gone', course: 'Networks', rejections_deleted: 0 }));
+    audit.run(6, 'end_session', 'kept', '{}');
+    audit.run(7, 'login', null, '{}');
+    raw.close();
+    const store = ValidatorStore.open(dir);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    const networks = store.auditPage({ course: 'Networks', limit: 100 });
+    expect(networks.map((event) => [event.action, event.sessionId ?? null])).toEqual([
+      ['end_session', 'kept'],
+      ['delete_session', 'gone'],
+      ['end_session', 'gone'],
+      ['create_session', 'gone'],
+      ['create_session', 'kept'],
+      ['set_roster', null],
+    ]);
+    expect(store.auditPage({ limit: 100 }).map((event) => event.action)).toContain('login');
+    store.close();
+  });
+
   it('keeps one signing identity: made on first use, the same after a reopen', () => {
     const dir = tempDir();
     let store = ValidatorStore.open(dir);
