@@ -18,8 +18,11 @@ import { deviceKeyPair, openedReceiptStatus } from './rawStudent.ts';
 
 export interface CampusSession {
   sessionId: string;
+  /** The QR the phones scan: current when their burst starts (a rotating QR expires, SPEC.md V3). */
   qr: { payload_b64: string; signature: string };
   validatorKey: string;
+  /** The validator that holds the session (its GET /qr/<id> gives the current QR). */
+  validatorUrl: string;
 }
 
 export interface CampusWorkerTask {

@@ -36,9 +36,16 @@ export function trackChild(name: string, child: ChildProcess, graceMs = 10_000):
   return stop;
 }
 
+/**
+ * Node options every server a benchmark starts gets (relays, validators; not the phone workers),
+ * from `ROLLCALL_BENCH_NODE_ARGS`, split on spaces: V8 flags that NODE_OPTIONS refuses, such as
+ * `--perf-basic-prof-only-functions` or `--log-deopt --logfile=/tmp/v8.log` (docs/performance.md, "Profiling").
+ */
+const SERVER_NODE_ARGS = (process.env.ROLLCALL_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 /** Spawns `node [nodeArgs] <script> <args>` and waits until `GET <url>/healthz` answers 200. */
 export async function startServer(script: string, args: string[], port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, script), ...args], {
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...nodeArgs, join(REPO_ROOT, script), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
