@@ -9,13 +9,22 @@
  * `onReconnect` listeners run: the relay reloads each subscribed room from the store (`loadSince`)
  * and so gets whatever the bus dropped meanwhile.
  *
+ * A relay that is the only one holding a room does not publish there (SPEC.md R12a): with room
+ * affinity at the load balancer that is nearly every room, and every publish would only come
+ * back to its own publisher. PUBLISH answers how many subscribers it reached, this relay's own
+ * included: 1 (and nothing heard from another relay meanwhile) marks the room alone. A relay
+ * whose subscription turns live publishes a join; a relay that was alone answers any message
+ * from another relay with a head (the last row id it stored there) and publishes again, and the
+ * newcomer catches up from the store up to that head. After a Redis outage every room is
+ * announced again and nothing is alone.
+ *
  * The URL may carry a password: it reaches the client and nothing else. Logs name Redis as
  * `redis://host:port`, and one line says it was lost (not one per retry), one that it is back.
  */
 import { createClient, ErrorReply } from 'redis';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { busPayloadPrefix, decodeBusPayload, encodeBusPayload, hasBusPayloadPrefix } from './busPayload.ts';
+import { busPayloadPrefix, decodeBusPayload, encodeBusHead, encodeBusJoin, encodeBusPayload, hasBusPayloadPrefix } from './busPayload.ts';
 import type { BusMessage, RelayBus } from './RelayBus.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -34,6 +43,8 @@ export interface RedisBusOptions {
 /** Publishes waiting for Redis to come back; past this they are dropped (the store has them). */
 const OFFLINE_QUEUE_MAX = 10_000;
 const CHANNEL_PREFIX = 'rollcall:room:';
+/** A head reaches the listener as a message with no update (RelayBus). */
+const EMPTY_UPDATE = new Uint8Array(0);
 /** After a reconnection, SUBSCRIBEs that fail again are re-sent this many times, this far apart. */
 const RESUBSCRIBE_ROUNDS = 5;
 const RESUBSCRIBE_PAUSE_MS = 200;
@@ -86,10 +97,20 @@ export class RedisBus implements RelayBus {
   #isClosed = false;
   #errors = 0;
   #failedPublishes = 0;
+  /** Rooms no other relay subscribed to at this relay's last publish: not published to (R12a). */
+  readonly #alone = new Set<string>();
+  /** Per room, messages heard from other relays: a PUBLISH's "no one else" is stale if this moved. */
+  readonly #heardFromOthers = new Map<string, number>();
+  /** Per room, the last row id this relay stored (published or not): the head it answers with. */
+  readonly #lastStored = new Map<string, number>();
+  #unpublished = 0;
+  /** Our join and head messages (own `origin`, another type): recognised without decoding. */
+  readonly #joinPayload: Buffer;
 
   private constructor(url: string, options: RedisBusOptions) {
     this.relayId = options.relayId;
     this.#ownPrefix = busPayloadPrefix(options.relayId);
+    this.#joinPayload = Buffer.from(encodeBusJoin(options.relayId));
     this.#url = url;
     this.#logger = options.logger ?? silentLogger;
     const minBackoffMs = options.minBackoffMs ?? 50;
@@ -140,8 +161,29 @@ export class RedisBus implements RelayBus {
 
   publish(room: string, rowId: number, update: Uint8Array): void {
     if (this.#isClosed) return;
+    if (rowId > (this.#lastStored.get(room) ?? 0)) this.#lastStored.set(room, rowId);
+    if (this.#alone.has(room)) {
+      this.#unpublished++;
+      return;
+    }
     const payload = encodeBusPayload({ origin: this.relayId, rowId, update });
-    this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).catch((error: unknown) => {
+    // Only while our own subscription is live does "1 receiver" mean "only us".
+    const isLive = this.#subscribed.has(room) && !this.#isComingBack;
+    const heard = this.#heardFromOthers.get(room) ?? 0;
+    this.#publisher.publish(CHANNEL_PREFIX + room, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).then(
+      (receivers) => {
+        if (receivers <= 1 && isLive && this.#subscribed.has(room) && !this.#isComingBack && (this.#heardFromOthers.get(room) ?? 0) === heard) this.#alone.add(room);
+      },
+      (error: unknown) => {
+        this.#failedPublishes++;
+        this.#lost(error);
+      },
+    );
+  }
+
+  /** A join or a head: best effort like every publish (a lost one costs a catch-up's delay, R12). */
+  #publishControl(room: string, payload: Buffer): void {
+    this.#publisher.publish(CHANNEL_PREFIX + room, payload).catch((error: unknown) => {
       this.#failedPublishes++;
       this.#lost(error);
     });
@@ -171,6 +213,9 @@ export class RedisBus implements RelayBus {
   unsubscribe(room: string): void {
     if (!this.#listeners.delete(room) || this.#isClosed) return;
     this.#subscribed.delete(room);
+    this.#alone.delete(room);
+    this.#heardFromOthers.delete(room);
+    this.#lastStored.delete(room);
     this.#subscribing.delete(room);
     const waiting = this.#subscribedWhileDown.get(room);
     if (waiting) {
@@ -189,7 +234,10 @@ export class RedisBus implements RelayBus {
   #subscribeChannel(room: string): Promise<void> {
     const live = this.#subscriber.subscribe(CHANNEL_PREFIX + room, (payload: Buffer) => this.#deliver(room, payload), true).then(
       () => {
-        if (this.#listeners.has(room)) this.#subscribed.add(room);
+        if (!this.#listeners.has(room)) return;
+        this.#subscribed.add(room);
+        // Before the relay reads the room from the store: a relay alone there publishes again.
+        this.#publishControl(room, this.#joinPayload);
       },
       (error: unknown) => {
         this.#lost(error);
@@ -219,6 +267,16 @@ export class RedisBus implements RelayBus {
   /** Publishes Redis never took (the connection dropped under them): the other relays catch up from the store. */
   get failedPublishes(): number {
     return this.#failedPublishes;
+  }
+
+  /** Admitted updates left unpublished because no other relay held their room (R12a; /metrics). */
+  get unpublished(): number {
+    return this.#unpublished;
+  }
+
+  /** Rooms this relay holds alone, not publishing there (R12a; tests, /metrics). */
+  get aloneRooms(): number {
+    return this.#alone.size;
   }
 
   /** Rooms whose SUBSCRIBE Redis confirmed (tests). */
@@ -260,8 +318,15 @@ export class RedisBus implements RelayBus {
       return;
     }
     if (message.origin === this.relayId) return;
+    this.#heardFromOthers.set(room, (this.#heardFromOthers.get(room) ?? 0) + 1);
+    // Another relay holds the room now: publish again, and tell it up to where we stored unpublished.
+    if (this.#alone.delete(room)) {
+      const last = this.#lastStored.get(room);
+      if (last !== undefined) this.#publishControl(room, Buffer.from(encodeBusHead(this.relayId, last)));
+    }
+    if (message.kind === 'join') return;
     try {
-      listener(message);
+      listener({ room, origin: message.origin, rowId: message.rowId, update: message.kind === 'head' ? EMPTY_UPDATE : message.update });
     } catch (error) {
       this.#logger.error('a bus listener failed', { room, error: error instanceof Error ? error.message : String(error) });
     }
@@ -285,6 +350,10 @@ export class RedisBus implements RelayBus {
       if (this.#isClosed || !this.isConnected) return;
       const downForMs = this.#downSinceMs === undefined ? undefined : Date.now() - this.#downSinceMs;
       this.#downSinceMs = undefined;
+      // What was published while Redis was away may be lost, and relays that were alone may not
+      // be now: every room publishes again and announces itself (the catch-up below reads the rest).
+      this.#alone.clear();
+      for (const room of this.#subscribed) this.#publishControl(room, this.#joinPayload);
       this.#logger.info('the connection to Redis is back; catching up every subscribed room from the store', { redis: redisDisplayUrl(this.#url), down_ms: downForMs });
       for (const listener of this.#reconnectListeners) {
         try {

@@ -436,7 +436,11 @@ export class Relay {
         ...(bus ? { onStored: (rowId: number, update: Uint8Array) => bus.publish(name, rowId, update) } : {}),
         // Subscribed before the room is read from the store: nothing stored meanwhile is missed.
         subscribed: bus?.subscribe(name, (message) => {
-          if (message.origin !== bus.relayId) this.#rooms.get(name)?.applyStored(message.rowId, message.update);
+          if (message.origin === bus.relayId) return;
+          const loaded = this.#rooms.get(name);
+          // An empty update is a head (R12a): rows the other relay stored while it held the room alone.
+          if (message.update.length === 0) loaded?.catchUpTo(message.rowId);
+          else loaded?.applyStored(message.rowId, message.update);
         }),
       });
       this.#rooms.set(name, room);
@@ -491,6 +495,7 @@ export class Relay {
       bytesSent: this.#bytesSent,
       unusableForwardedFor: this.#unusableForwardedFor.count,
       ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
+      ...(this.#bus?.unpublished !== undefined ? { bus: { unpublished: this.#bus.unpublished } } : {}),
     };
   }
 

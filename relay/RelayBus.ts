@@ -10,6 +10,11 @@ export interface BusMessage {
   room: string;
   /** The store's row id of the update (ids increase per store; lets a relay skip what it has). */
   rowId: number;
+  /**
+   * The update as admitted. Empty: a head (SPEC.md R12a): the publisher stored the room's rows up
+   * to `rowId`, some without publishing them, since it was the only relay holding the room; the
+   * listener reads what it lacks from the store.
+   */
   update: Uint8Array;
   /** The publishing relay's `relayId`: a relay ignores its own messages. */
   origin: string;
@@ -18,7 +23,11 @@ export interface BusMessage {
 export interface RelayBus {
   /** Unique per relay process. */
   readonly relayId: string;
-  /** Sends an admitted update to the other relays subscribed to `room`. Never throws; never waits. */
+  /**
+   * Sends an admitted update to the other relays subscribed to `room`. Never throws; never waits.
+   * A bus may leave it unsent while no other relay is subscribed (R12a), and then answers the
+   * next relay that subscribes with a head (an empty update under the last row id stored).
+   */
   publish(room: string, rowId: number, update: Uint8Array): void;
   /**
    * Starts delivering `room`'s messages from other relays to `onMessage` (one listener per room).
@@ -30,6 +39,8 @@ export interface RelayBus {
   unsubscribe(room: string): void;
   /** Called after the bus was disconnected and is back, with every subscription live again: messages may have been missed. */
   onReconnect(listener: () => void): void;
+  /** Updates `publish` left unsent because no other relay held their room (R12a); absent: it never does. */
+  readonly unpublished?: number;
   /** False while the bus cannot deliver (the relay is then not ready, /readyz). */
   readonly isConnected: boolean;
   close(): Promise<void>;

@@ -21,6 +21,8 @@ export interface MetricsSource {
   bytesSent: number;
   unusableForwardedFor: number;
   store?: { appends: number; statements: number };
+  /** A bus that leaves a room unpublished while no other relay holds it (Redis, R12a). */
+  bus?: { unpublished: number };
 }
 
 /** Seconds: a WAL insert takes tens of microseconds; a slow disk shows up in the upper buckets. */
@@ -129,6 +131,15 @@ export class RelayMetrics {
       collect() {
         const { store } = source();
         if (store) setTotal(this, store.statements);
+      },
+    });
+    new Counter({
+      name: 'rollcall_relay_bus_unpublished_total',
+      help: 'Admitted updates not published on the bus because no other relay held their room (R12a): with room affinity, most of them.',
+      registers,
+      collect() {
+        const { bus } = source();
+        if (bus) setTotal(this, bus.unpublished);
       },
     });
     this.#appendSeconds = new Histogram({

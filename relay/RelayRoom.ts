@@ -210,6 +210,11 @@ export class RelayRoom {
     this.#enqueue({ kind: 'catch-up' });
   }
 
+  /** Another relay stored the room's rows up to `rowId` (a head, R12a): read those this relay has not applied. */
+  catchUpTo(rowId: number): void {
+    if (rowId > this.#lastRowId) this.catchUp();
+  }
+
   /** Resolves when nothing is queued, being stored or compacted (a graceful stop waits for it). */
   settled(): Promise<void> {
     if (!this.#isRunning && !this.#compaction) return Promise.resolve();

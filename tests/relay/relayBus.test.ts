@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../log/index.ts';
-import { busPayloadPrefix, decodeBusPayload, encodeBusPayload, hasBusPayloadPrefix } from '../../relay/busPayload.ts';
+import { busPayloadPrefix, decodeBusPayload, encodeBusHead, encodeBusJoin, encodeBusPayload, hasBusPayloadPrefix } from '../../relay/busPayload.ts';
 import type { BusMessage, RelayBus } from '../../relay/RelayBus.ts';
 import { memoryBusHub } from '../../relay/MemoryBus.ts';
 import { RedisBus } from '../../relay/RedisBus.ts';
@@ -248,6 +248,99 @@ describeWithRedis('RedisBus', () => {
     }
   });
 
+  /** PUBLISH commands Redis has executed since it started (INFO commandstats). */
+  async function publishCount(client: ReturnType<typeof createClient>): Promise<number> {
+    return Number(/cmdstat_publish:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+  }
+
+  it('[R12a] a relay alone in a room stops publishing there; a relay that joins gets its head, then its updates', async () => {
+    redis ??= await startRedis();
+    const a = await RedisBus.connect(redis.url, { relayId: 'alone-a' });
+    const b = await RedisBus.connect(redis.url, { relayId: 'joining-b' });
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      const room = randomUUID();
+      const heardByA: BusMessage[] = [];
+      await a.subscribe(room, (message) => heardByA.push(message));
+      // Redis answers that this publish reached one subscriber, A itself: A holds the room alone.
+      a.publish(room, 1, Uint8Array.of(1));
+      await waitFor(() => a.aloneRooms === 1, { message: 'A to find itself alone in the room' });
+      const publishesBefore = await publishCount(admin);
+      a.publish(room, 2, Uint8Array.of(2));
+      a.publish(room, 3, Uint8Array.of(3));
+      expect(a.unpublished).toBe(2);
+      expect(await publishCount(admin)).toBe(publishesBefore);
+      // B's subscription turns live and B announces itself: A answers with what it stored unpublished.
+      const heardByB: BusMessage[] = [];
+      await b.subscribe(room, (message) => heardByB.push(message));
+      await waitFor(() => heardByB.length === 1, { message: 'A’s head at B' });
+      expect(heardByB[0]).toEqual({ room, origin: 'alone-a', rowId: 3, update: new Uint8Array(0) });
+      expect(a.aloneRooms).toBe(0);
+      a.publish(room, 4, Uint8Array.of(4));
+      await waitFor(() => heardByB.length === 2, { message: 'A’s next update at B' });
+      expect(heardByB[1]).toEqual({ room, origin: 'alone-a', rowId: 4, update: Uint8Array.of(4) });
+      // B's join reached A's bus, not A's relay; and with B there, A stays a publisher.
+      expect(heardByA).toEqual([]);
+      await waitFor(async () => (await publishCount(admin)) >= publishesBefore + 3, { message: 'the join, the head and the update' });
+      expect(a.aloneRooms).toBe(0);
+      expect(a.unpublished).toBe(2);
+    } finally {
+      await admin.close();
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('[R12a] after a Redis outage no room is alone: the relay publishes, and learns again that it is alone', async () => {
+    redis ??= await startRedis();
+    const a = await RedisBus.connect(redis.url, { relayId: 'alone-a3', maxBackoffMs: 100 });
+    try {
+      const room = randomUUID();
+      await a.subscribe(room, () => {});
+      a.publish(room, 1, Uint8Array.of(1));
+      await waitFor(() => a.aloneRooms === 1, { message: 'A to find itself alone in the room' });
+      let isBack = false;
+      a.onReconnect(() => (isBack = true));
+      await redis.restart();
+      await waitFor(() => isBack, { timeoutMs: 30_000, message: 'the reconnection' });
+      // What A published while Redis was away may be lost, and another relay may hold the room now.
+      expect(a.aloneRooms).toBe(0);
+      a.publish(room, 2, Uint8Array.of(2));
+      await waitFor(() => a.aloneRooms === 1, { message: 'A to find itself alone again' });
+      expect(a.unpublished).toBe(0);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('[R12a] a relay alone in a room answers an update from a relay that never announced itself (an older release) with its head', async () => {
+    redis ??= await startRedis();
+    const a = await RedisBus.connect(redis.url, { relayId: 'alone-a2' });
+    const older = createClient({ url: redis.url });
+    const observer = older.duplicate();
+    await Promise.all([older.connect(), observer.connect()]);
+    try {
+      const room = randomUUID();
+      const heardByA: BusMessage[] = [];
+      await a.subscribe(room, (message) => heardByA.push(message));
+      a.publish(room, 10, Uint8Array.of(10));
+      await waitFor(() => a.aloneRooms === 1, { message: 'A to find itself alone in the room' });
+      a.publish(room, 11, Uint8Array.of(11));
+      const seen: Uint8Array[] = [];
+      await observer.subscribe(`rollcall:room:${room}`, (payload: Buffer) => seen.push(new Uint8Array(payload)), true);
+      await older.publish(`rollcall:room:${room}`, Buffer.from(encodeBusPayload({ origin: 'older-relay', rowId: 12, update: Uint8Array.of(12) })));
+      await waitFor(() => heardByA.length === 1 && seen.length === 2, { message: 'A to hear the update and answer it' });
+      expect(heardByA[0]).toMatchObject({ origin: 'older-relay', rowId: 12 });
+      expect(decodeBusPayload(room, seen[1]!)).toEqual({ kind: 'head', room, origin: 'alone-a2', rowId: 11 });
+      expect(a.aloneRooms).toBe(0);
+    } finally {
+      await observer.close();
+      await older.close();
+      await a.close();
+    }
+  });
+
   it('drops a payload on a room’s channel that is not a relay’s, and keeps delivering', async () => {
     redis ??= await startRedis();
     const lines: LogLine[] = [];
@@ -276,12 +369,23 @@ describe('bus payload codec', () => {
   const message = { origin: 'relay-7f3a', rowId: 2 ** 40 + 3, update: ALL_BYTES };
 
   it('round-trips origin, row id and update; the room is the channel’s', () => {
-    expect(decodeBusPayload('room-x', encodeBusPayload(message))).toEqual({ room: 'room-x', ...message });
+    expect(decodeBusPayload('room-x', encodeBusPayload(message))).toEqual({ kind: 'update', room: 'room-x', ...message });
+  });
+
+  it('[R12a] round-trips a join (origin only) and a head (origin and row id)', () => {
+    expect(decodeBusPayload('room-x', encodeBusJoin('relay-7f3a'))).toEqual({ kind: 'join', room: 'room-x', origin: 'relay-7f3a' });
+    expect(decodeBusPayload('room-x', encodeBusHead('relay-7f3a', 2 ** 40 + 3))).toEqual({ kind: 'head', room: 'room-x', origin: 'relay-7f3a', rowId: 2 ** 40 + 3 });
+    // The update's first byte is the one relays of the first release read: it did not change.
+    expect(encodeBusPayload(message)[0]).toBe(1);
   });
 
   it.each([
     ['empty', new Uint8Array()],
-    ['another version', Uint8Array.of(2, ...encodeBusPayload(message).slice(1))],
+    ['an unknown type', Uint8Array.of(9, ...encodeBusPayload(message).slice(1))],
+    ['a join with bytes after the origin', Uint8Array.of(...encodeBusJoin('relay-7f3a'), 0)],
+    ['a head with row id 0', encodeBusHead('relay-7f3a', 0)],
+    ['a head with bytes after the row id', Uint8Array.of(...encodeBusHead('relay-7f3a', 5), 0)],
+    ['a head cut in its row id', encodeBusHead('relay-7f3a', 2 ** 40).slice(0, -1)],
     ['truncated in the origin', encodeBusPayload(message).slice(0, 4)],
     ['no update', encodeBusPayload({ ...message, update: new Uint8Array() })],
     ['row id 0', encodeBusPayload({ ...message, rowId: 0 })],
@@ -298,5 +402,8 @@ describe('bus payload codec', () => {
     // One origin that begins with another is not it: the length is part of the prefix.
     expect(hasBusPayloadPrefix(encodeBusPayload({ ...message, origin: 'relay-7f3a0' }), own)).toBe(false);
     expect(hasBusPayloadPrefix(own, own)).toBe(false);
+    // Its joins and heads are not updates: they are decoded (and then dropped by their origin).
+    expect(hasBusPayloadPrefix(encodeBusJoin(message.origin), own)).toBe(false);
+    expect(hasBusPayloadPrefix(encodeBusHead(message.origin, 9), own)).toBe(false);
   });
 });

@@ -10,11 +10,13 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { entriesMap, receiptsMap } from '../../protocol/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { memoryBusHub, type MemoryBusHub } from '../../relay/MemoryBus.ts';
+import { RedisBus } from '../../relay/RedisBus.ts';
 import { PgDatabase } from '../../relay/PgDatabase.ts';
 import { PgTrustStore } from '../../relay/PgTrustStore.ts';
 import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
 import { serveRelay, type InProcessRelay } from '../helpers/inProcessRelay.ts';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { describeWithRedis, startRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { RawRelayClient } from '../helpers/relayClient.ts';
 import { openRoom, sendAndSettle } from '../helpers/roomWriters.ts';
@@ -138,5 +140,55 @@ describeWithPostgres('[R12] two relays on one PostgreSQL database and a bus', ()
     await sendAndSettle(phone, [entryUpdate(lost)]);
     await waitFor(() => entriesMap(validatorLink.doc).get(lost.n), { message: 'the lost entry, caught up from the store' });
     expect(b.relay.stats().fromOtherRelays).toBe(1);
+  });
+
+  describeWithRedis('on Redis', () => {
+    it('[R12a] a room relay A held alone: its unpublished entries reach the validator that opens the room on B, and A publishes again once B is there (periodic catch-up off)', async () => {
+      const redis = await startRedis();
+      cleanups.push(() => redis.stop());
+      const url = await server!.createDatabase();
+      const limits = { busCatchUpMs: 3_600_000 };
+      const relayWithRedis = async () => {
+        const database = await PgDatabase.connect(url, { logger: silentLogger });
+        const bus = await RedisBus.connect(redis.url, { relayId: randomUUID() });
+        const relay = await serveRelay({ store: new PgUpdateStore(database), trust: new PgTrustStore(database), bus, limits });
+        cleanups.push(async () => {
+          await relay.close();
+          await bus.close();
+          await database.close();
+        });
+        return { ...relay, bus };
+      };
+      const [a, b] = [await relayWithRedis(), await relayWithRedis()];
+      const validator = new TestValidator();
+      const trust = await PgTrustStore.connect(url, { logger: silentLogger });
+      await validator.enrolIn(trust);
+      await trust.close();
+      const room = randomUUID();
+      // The validator opens the room on A and leaves: A's phone writes with no other relay there.
+      const opening = await openRoom(a.baseUrl, room, validator);
+      const device = fakeDevice();
+      const phone = await connectPhone(a, room, device);
+      cleanups.push(() => phone.end());
+      await opening.end();
+      const early = [fakeEntry(device), fakeEntry(device), fakeEntry(device)];
+      for (const entry of early) await sendAndSettle(phone, [entryUpdate(entry, new Y.Doc())]);
+      await waitFor(() => a.bus.unpublished >= 1, { message: 'A to stop publishing the room it holds alone' });
+      expect(a.bus.aloneRooms).toBe(1);
+      // The validator comes back through B: it gets every entry, the unpublished ones included.
+      const validatorLink = await openRoom(b.baseUrl, room, validator);
+      cleanups.push(() => validatorLink.end());
+      await validatorLink.syncRoom();
+      await waitFor(() => early.every((entry) => entriesMap(validatorLink.doc).get(entry.n)), { message: 'A’s entries at the validator on B' });
+      // B's join brought A back to publishing: a later entry crosses the bus, and a receipt comes back.
+      await waitFor(() => a.bus.aloneRooms === 0, { message: 'A to hear B join' });
+      const late = fakeEntry(device);
+      await sendAndSettle(phone, [entryUpdate(late, new Y.Doc())]);
+      await waitFor(() => entriesMap(validatorLink.doc).get(late.n), { message: 'the later entry at the validator, through the bus' });
+      const receipt = fakeReceipt(late.n);
+      await sendAndSettle(validatorLink, [receiptUpdate(receipt)]);
+      await waitFor(() => receiptsMap(phone.doc).get(late.n), { message: 'the receipt at the phone on A' });
+      expect(b.relay.stats().fromOtherRelays).toBeGreaterThanOrEqual(1);
+    });
   });
 });
