@@ -350,6 +350,12 @@ async function heapKiB(relay: ServerProcess): Promise<number> {
  * and until 2026-12-06 only the campus relays had been scraped (by `roomsOnOneRelay`), so they
  * alone ran the monitor through their bursts (docs/performance.md, "2026-12-06").
  */
+/** Admitted updates the relays left off the bus so far (R12a, `rollcall_relay_bus_unpublished_total`), summed. */
+async function busUnpublished(relays: readonly { url: string }[]): Promise<number> {
+  const totals = await Promise.all(relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_bus_unpublished_total') ?? 0));
+  return totals.reduce((a, b) => a + b, 0);
+}
+
 async function scrapeOnce(relays: readonly { url: string }[]): Promise<void> {
   await Promise.all(relays.map((relay) => relayMetrics(relay.url)));
 }
@@ -516,9 +522,11 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   await warmUp(options, 'campus', syncUrl, sessions, 'WC');
   await scrapeOnce(campus.relays);
   await campus.resetStatements();
+  const unpublishedBefore = await busUnpublished(campus.relays);
   options.log(`\n[4/7] Burst 1: ${options.sessions} × ${options.students} students through Caddy`);
   const first = await burst(options, 'campus', syncUrl, sessions, 'C', measure);
   const statements = await campus.statements();
+  const unpublished = (await busUnpublished(campus.relays)) - unpublishedBefore;
   const k = options.relays;
   const relaysCpuS = first.cpu.slice(0, k).reduce((a, b) => a + b, 0);
   const perEntry = (seconds: number) => round3((seconds * 1000) / Math.max(1, first.figures.receipts));
@@ -538,6 +546,9 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     // Every relay's event-loop wake-ups over the burst, per entry of the whole campus.
     relay_wakeups_per_entry: round3(first.cpu.slice(k + 4, k + 4 + k).reduce((a, b) => a + b, 0) / Math.max(1, first.figures.receipts)),
     postgres_statements_per_entry: round3(statements / Math.max(1, first.figures.receipts)),
+    // Of the burst's admitted updates (an entry and its receipt each), those no relay published
+    // because no other relay held their room (R12a): near 1 with room affinity, 0 without.
+    bus_unpublished_share: round3(unpublished / Math.max(1, 2 * first.figures.receipts)),
     ...(idle ? { idle } : {}),
   };
   options.log(`\n[5/7] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
@@ -571,6 +582,7 @@ function printTable(r: Record<string, any>): void {
     add('campus: event-loop wake-ups per admitted entry (all relays)', r.relay_wakeups_per_entry);
     add('campus: PostgreSQL / Redis / validator / Caddy CPU per entry', `${r.postgres_cpu_ms_per_entry} / ${r.redis_cpu_ms_per_entry} / ${r.validator_cpu_ms_per_entry} / ${r.caddy_cpu_ms_per_entry} ms`);
     add('campus: PostgreSQL statements per entry', r.postgres_statements_per_entry);
+    add('campus: admitted updates left off the bus (no other relay held the room, R12a)', `${Math.round(r.bus_unpublished_share * 100)} %`);
     if (r.idle) add(`idle: ${r.idle.phones} phones, RSS (heap) per phone per relay`, `${r.idle.kib_per_phone.join(' / ')} KiB (${r.idle.heap_kib_per_phone.join(' / ')})`, '≤ 16 KiB');
     add('failover: receipts / students (accepted, lost)', `${r.failover.receipts} / ${r.failover.students} (${r.failover.accepted}, ${r.failover.lost})`, '100 %, 0 lost');
     add('failover: scan→receipt p50 / p99 / max', `${r.failover.p50_ms} / ${r.failover.p99_ms} / ${r.failover.max_ms} ms`, 'p99 < 1000 ms');
