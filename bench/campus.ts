@@ -45,7 +45,9 @@ const HELP = `npm run bench -- --campus [options]
                       PostgreSQL statement; default: the relay's, 25)
   --warmup N          before each measured burst (the campus's first, the one PostgreSQL relay's,
                       the SQLite relay's), a warm-up burst of S × N students over T/3 s that is
-                      not measured: every side's processes then run warmed-up code (default 0)
+                      not measured: every side's processes then run warmed-up code, as a relay
+                      that has served a while does (default: N = --students; 0: measure fresh
+                      processes, which adds each one's one-off JIT compiling to its figure)
   --baseline-behind-caddy
                       the SQLite baseline's phones go through Caddy too (a one-upstream
                       reverse_proxy, as a hosted relay sits behind its TLS front): both sides
@@ -637,7 +639,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       'lb-policy': { type: 'string', default: 'room_hash' },
       'store-batch-ms': { type: 'string' },
       'baseline-behind-caddy': { type: 'boolean', default: false },
-      warmup: { type: 'string', default: '0' },
+      warmup: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -664,7 +666,8 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       workers: whole('workers', values.workers!, 1),
       lbPolicy: lbPolicyOf(values['lb-policy']!),
       ...(values['store-batch-ms'] !== undefined ? { storeBatchMs: whole('store-batch-ms', values['store-batch-ms'], 0) } : {}),
-      warmupStudents: whole('warmup', values.warmup!, 0),
+      // As large as the measured burst unless said otherwise (docs/performance.md, 2026-12-07).
+      warmupStudents: whole('warmup', values.warmup ?? values.students!, 0),
       baselineBehindCaddy: values['baseline-behind-caddy'] === true,
       log: (line) => console.log(line),
     };

@@ -42,6 +42,8 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.one_pg_relay).toMatchObject({ receipts: 30, accepted: 30, lost: 0, decided_twice: 0 });
     expect(typeof report.one_relay_cpu_ratio).toBe('number');
     expect(report.idle.kib_per_phone).toHaveLength(3);
+    // Every side is warmed up first by default, with a burst as large as the measured one.
+    expect(report.warmup_students_per_session).toBe(10);
     // R12a: the share of admitted updates no relay had to publish (least_conn spreads a room's phones, so few).
     expect(report.bus_unpublished_share).toBeGreaterThanOrEqual(0);
     expect(report.bus_unpublished_share).toBeLessThanOrEqual(1);
