@@ -554,18 +554,24 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     ...(idle ? { idle } : {}),
   };
   options.log(`\n[5/7] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
-  const victim = campus.relays[campus.relays.length - 1]!;
-  const survivors = campus.relays.slice(0, -1);
+  // The relay holding the median share of the rooms is killed: room_hash spreads them unevenly
+  // (9 to 26 of 50 on one relay seen), and the failover's figures follow how many phones must
+  // move (638 to 1,349 of 5,000 on 2026-12-07, when the last relay was killed whatever it held).
+  // Without affinity every relay holds every room, and the middle one goes.
+  const openRooms = await Promise.all(campus.relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_open_rooms') ?? 0));
+  const byRooms = campus.relays.map((relay, i) => ({ relay, rooms: openRooms[i]! })).sort((x, y) => x.rooms - y.rooms);
+  const { relay: victim, rooms: victimRooms } = byRooms[Math.floor((byRooms.length - 1) / 2)]!;
+  const survivors = campus.relays.filter((relay) => relay !== victim);
   const loopLagMaxMs = async () => Promise.all(survivors.map(async (relay) => round1(((await relayMetrics(relay.url)).get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)));
   // Reading /metrics resets the event-loop delay histogram: the read after the burst covers the SIGKILL and after.
   await loopLagMaxMs();
   const second = await burst(options, 'failover', syncUrl, sessions, 'F', [() => cpuSeconds(campus.balancer.child.pid!)], () => {
     victim.child.kill('SIGKILL');
-    options.log(`  failover: SIGKILL sent to the relay on ${victim.url}`);
+    options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded)`);
   });
   const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {
-    failover: { ...second.figures, survivors_loop_lag_max_ms: survivorLagMs, caddy_cpu_s: round3(second.cpu[0]!) },
+    failover: { ...second.figures, killed_relay_rooms: victimRooms, survivors_loop_lag_max_ms: survivorLagMs, caddy_cpu_s: round3(second.cpu[0]!) },
     failover_receipts: second.figures.failover_receipts,
     failover_phones: second.figures.failover_phones,
     decided_twice: decidedTwice(campus.validatorDir),
@@ -591,6 +597,7 @@ function printTable(r: Record<string, any>): void {
     add('failover: phones on the killed relay, answered', `${r.failover_receipts} / ${r.failover_phones}`, 'all');
     add('failover: those phones, scan→receipt p50 / p99', `${r.failover.failover_phones_p50_ms} / ${r.failover.failover_phones_p99_ms} ms`);
     add('failover: socket closed → open on another relay, p50 / p99', `${r.failover.reopen_p50_ms} / ${r.failover.reopen_p99_ms} ms`);
+    add('failover: rooms loaded on the killed relay (the median relay)', r.failover.killed_relay_rooms);
     add('failover: longest event-loop stall of each surviving relay (burst 2)', `${r.failover.survivors_loop_lag_max_ms.join(' / ')} ms`);
     add('failover: Caddy CPU over burst 2', `${r.failover.caddy_cpu_s} s`);
     add('failover: longest event-loop stall of each phone worker', `${r.failover.phone_workers_stall_max_ms?.join(' / ')} ms`);

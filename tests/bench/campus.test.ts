@@ -29,6 +29,9 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     // Wake-ups of each measured relay's event loop are read from /proc: an entry takes at least one.
     for (const wakeups of [report.relay_wakeups_per_entry, report.sqlite.relay_wakeups_per_entry, report.one_pg_relay.relay_wakeups_per_entry]) expect(wakeups).toBeGreaterThanOrEqual(1);
     expect(report.failover).toMatchObject({ receipts: 30, accepted: 30, lost: 0 });
+    // The killed relay is the one with the median number of rooms loaded (of the three sessions).
+    expect(report.failover.killed_relay_rooms).toBeGreaterThanOrEqual(1);
+    expect(report.failover.killed_relay_rooms).toBeLessThanOrEqual(3);
     expect(report.failover_receipts).toBe(report.failover_phones);
     expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
     // The baseline runs before and after the campus; the ratio is against their mean.
