@@ -328,7 +328,7 @@ async function roomsOnOneRelay(options: CampusOptions, relays: readonly { url: s
   options.log(`  room_hash: waiting for the rooms the set-up loaded everywhere to unload (a minute after their last peer)`);
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const loaded = await Promise.all(relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_open_rooms') ?? 0));
+    const loaded = await metricOfEach(relays, 'rollcall_relay_open_rooms');
     const total = loaded.reduce((a, b) => a + b, 0);
     if (total <= rooms) {
       options.log(`  rooms loaded per relay: ${loaded.join(' + ')} = ${total} for ${rooms} sessions`);
@@ -346,18 +346,22 @@ async function heapKiB(relay: ServerProcess): Promise<number> {
   return (value('nodejs_heap_size_used_bytes') + value('nodejs_external_memory_bytes')) / 1024;
 }
 
+/** One sample of each relay's /metrics (0 where the relay does not report it), in the relays' order. */
+function metricOfEach(relays: readonly { url: string }[], name: string): Promise<number[]> {
+  return Promise.all(relays.map(async (relay) => (await relayMetrics(relay.url)).get(name) ?? 0));
+}
+
+/** Admitted updates the relays left off the bus so far (R12a), summed. */
+async function busUnpublished(relays: readonly { url: string }[]): Promise<number> {
+  return (await metricOfEach(relays, 'rollcall_relay_bus_unpublished_total')).reduce((a, b) => a + b, 0);
+}
+
 /**
  * Every measured relay is scraped once before its burst, as a Prometheus would scrape them all:
  * a relay's process metrics (the event-loop lag monitor among them) start at its first scrape,
  * and until 2026-12-06 only the campus relays had been scraped (by `roomsOnOneRelay`), so they
  * alone ran the monitor through their bursts (docs/performance.md, "2026-12-06").
  */
-/** Admitted updates the relays left off the bus so far (R12a, `rollcall_relay_bus_unpublished_total`), summed. */
-async function busUnpublished(relays: readonly { url: string }[]): Promise<number> {
-  const totals = await Promise.all(relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_bus_unpublished_total') ?? 0));
-  return totals.reduce((a, b) => a + b, 0);
-}
-
 async function scrapeOnce(relays: readonly { url: string }[]): Promise<void> {
   await Promise.all(relays.map((relay) => relayMetrics(relay.url)));
 }
@@ -558,7 +562,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   // (9 to 26 of 50 on one relay seen), and the failover's figures follow how many phones must
   // move (638 to 1,349 of 5,000 on 2026-12-07, when the last relay was killed whatever it held).
   // Without affinity every relay holds every room, and the middle one goes.
-  const openRooms = await Promise.all(campus.relays.map(async (relay) => (await relayMetrics(relay.url)).get('rollcall_relay_open_rooms') ?? 0));
+  const openRooms = await metricOfEach(campus.relays, 'rollcall_relay_open_rooms');
   const byRooms = campus.relays.map((relay, i) => ({ relay, rooms: openRooms[i]! })).sort((x, y) => x.rooms - y.rooms);
   const { relay: victim, rooms: victimRooms } = byRooms[Math.floor((byRooms.length - 1) / 2)]!;
   const survivors = campus.relays.filter((relay) => relay !== victim);

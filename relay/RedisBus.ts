@@ -104,7 +104,7 @@ export class RedisBus implements RelayBus {
   /** Per room, the last row id this relay stored (published or not): the head it answers with. */
   readonly #lastStored = new Map<string, number>();
   #unpublished = 0;
-  /** Our join and head messages (own `origin`, another type): recognised without decoding. */
+  /** This relay's join (R12a), encoded once: the same bytes for every room. */
   readonly #joinPayload: Buffer;
 
   private constructor(url: string, options: RedisBusOptions) {
@@ -174,19 +174,19 @@ export class RedisBus implements RelayBus {
       (receivers) => {
         if (receivers <= 1 && isLive && this.#subscribed.has(room) && !this.#isComingBack && (this.#heardFromOthers.get(room) ?? 0) === heard) this.#alone.add(room);
       },
-      (error: unknown) => {
-        this.#failedPublishes++;
-        this.#lost(error);
-      },
+      (error: unknown) => this.#publishFailed(error),
     );
   }
 
   /** A join or a head: best effort like every publish (a lost one costs a catch-up's delay, R12). */
   #publishControl(room: string, payload: Buffer): void {
-    this.#publisher.publish(CHANNEL_PREFIX + room, payload).catch((error: unknown) => {
-      this.#failedPublishes++;
-      this.#lost(error);
-    });
+    this.#publisher.publish(CHANNEL_PREFIX + room, payload).catch((error: unknown) => this.#publishFailed(error));
+  }
+
+  /** Redis never took a publish (the connection dropped under it): the other relays catch up from the store. */
+  #publishFailed(error: unknown): void {
+    this.#failedPublishes++;
+    this.#lost(error);
   }
 
   /**

@@ -32,7 +32,7 @@ const MAX_ORIGIN_BYTES = 128;
 /** A payload as heard: an update, or one of the two messages relays announce themselves with. */
 export type BusPayload = ({ kind: 'update' } & BusMessage) | { kind: 'join'; room: string; origin: string } | { kind: 'head'; room: string; origin: string; rowId: number };
 
-/** Type and origin: how every payload of `origin` starts. */
+/** Type and origin: how every payload of `origin` starts (an update's type byte is its version, 1). */
 function writeHeader(encoder: encoding.Encoder, origin: string, type = TYPE_UPDATE): void {
   encoding.writeUint8(encoder, type);
   encoding.writeVarString(encoder, origin);
@@ -62,7 +62,7 @@ export function encodeBusHead(origin: string, rowId: number): Uint8Array {
 }
 
 /**
- * The first bytes of every update `origin` publishes (version and origin). A relay hears its own
+ * The first bytes of every update `origin` publishes (type and origin). A relay hears its own
  * messages back from Redis (pub/sub has no "not to me"): it recognises them by this prefix
  * without copying or decoding the update.
  */
