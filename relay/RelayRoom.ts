@@ -167,14 +167,10 @@ export class RelayRoom {
 
   /** Answer to the peer's sync step 1: what it may see and lacks. */
   syncStep2For(connection: RelayConnection, stateVector: Uint8Array): { ok: true; message: Uint8Array } | Refusal {
-    let update: Uint8Array;
-    if (connection.device === undefined) update = this.state.fullUpdate();
-    else {
-      const updates = this.state.deviceItemUpdates(connection.device);
-      update = updates.length === 0 ? EMPTY_UPDATE : mergeItemUpdates(updates);
-    }
     try {
-      return { ok: true, message: encodeSyncStep2(Y.diffUpdate(update, stateVector)) };
+      if (connection.device === undefined) return { ok: true, message: encodeSyncStep2(this.state.updateMissingFrom(Y.decodeStateVector(stateVector))) };
+      const updates = this.state.deviceItemUpdates(connection.device);
+      return { ok: true, message: encodeSyncStep2(Y.diffUpdate(updates.length === 0 ? EMPTY_UPDATE : mergeItemUpdates(updates), stateVector)) };
     } catch {
       return refuse('R2', 'sync step 1 carries no valid state vector');
     }

@@ -14,6 +14,7 @@ import { EMPTY_UPDATE, encodeItemUpdate, mergeItemUpdates } from './itemUpdate.t
 export interface StoredEntry {
   device: string;
   client: number;
+  clock: number;
   update: Uint8Array;
 }
 
@@ -88,7 +89,7 @@ export class RoomState implements RoomFacts {
       if (held.kind === 'entry') {
         const device = held.device!;
         this.#clientFacts.set(client, { kind: 'entry', device });
-        this.#entries.set(held.key, { device, client, update: held.update });
+        this.#entries.set(held.key, { device, client, clock, update: held.update });
         const nonces = this.#entriesByDevice.get(device);
         if (nonces) nonces.push(held.key);
         else this.#entriesByDevice.set(device, [held.key]);
@@ -119,6 +120,20 @@ export class RoomState implements RoomFacts {
       this.#unmerged = [];
     }
     return this.#merged;
+  }
+
+  /**
+   * What a peer that holds `known` (a decoded state vector) lacks, as one update: the items at
+   * or past its clock for their client. Equal to `Y.diffUpdate(fullUpdate(), sv)` (every item is
+   * one clock long and nothing is ever deleted), without merging the whole room first: a
+   * validator that reconnects holds nearly all of it (docs/performance.md, failover).
+   */
+  updateMissingFrom(known: Map<number, number>): Uint8Array {
+    if (known.size === 0) return this.fullUpdate();
+    const missing: Uint8Array[] = [];
+    for (const { client, clock, update } of this.#entries.values()) if (clock >= (known.get(client) ?? 0)) missing.push(update);
+    for (const { client, update } of this.#receipts.values()) if ((known.get(client) ?? 0) === 0) missing.push(update);
+    return missing.length === 0 ? EMPTY_UPDATE : mergeItemUpdates(missing);
   }
 
   fullStateVector(): Uint8Array {

@@ -177,30 +177,28 @@ export function inspectUpdate(
     const values = item.content.arr;
     if (values.length !== 1 || !isPlainObject(values[0])) return refuse('R2', `${root} value is not a JSON object`);
     const value = values[0];
-    // Before measuring: a bigint would make JSON.stringify throw, and fields hidden in a
-    // prototype (a __proto__ key) would be measured as `{}` yet read by the schema.
-    const notJson = plainJsonProblem(value);
-    if (notJson) return refuse('R2', `${root} value is not plain JSON (${notJson})`);
-    // R3 before the schema: the schema would also fail, but the client must learn it is a size limit.
-    const jsonBytes = textEncoder.encode(JSON.stringify(value)).length;
-    if (jsonBytes > limits.itemBytes) return refuse('R3', `an item of ${jsonBytes} bytes is over the ${limits.itemBytes}-byte limit`, CloseCode.TooLarge);
     const key = item.parentSub;
+    // A stored row (R5) passed this admission when a relay wrote it: its content is not judged
+    // again, only its structure (above) and its place in the room (R7, R8 below). Reloading is
+    // what a relay does for every room of a dead relay at once (docs/performance.md, failover).
+    if (writer !== 'stored') {
+      const problem = contentProblem(root, value, limits);
+      if (problem) return problem;
+    }
     if (value['n'] !== key) return refuse('R2', `${root} key is not the nonce n of its value`);
     if (root === ROOT_ENTRIES && writer === 'validator') return refuse('R10', 'the validator writes receipts only, never entries');
     if (root === ROOT_RECEIPTS && writer === 'device') return refuse('R10', 'only the room’s validator writes receipts');
     if (root === ROOT_ENTRIES) {
-      const entry = parseWith(EntrySchema, value);
-      if (!entry.ok) return refuse('R2', `not a well-formed entry (${entry.error})`);
+      const device = value['d'];
+      if (typeof device !== 'string') return refuse('R2', 'not a well-formed entry (no device key d)');
       if (room.hasEntry(key) || keysWritten.has(`e:${key}`)) return refuse('R7', 'the room already holds an entry under this nonce');
       const facts = newFacts.get(client) ?? room.clientFacts(client);
       if (facts?.kind === 'receipt') return refuse('R8', 'a client that wrote a receipt writes an entry');
-      if (facts && facts.device !== entry.value.d) return refuse('R8', 'one Yjs client writes entries for two devices');
-      newFacts.set(client, { kind: 'entry', device: entry.value.d });
+      if (facts && facts.device !== device) return refuse('R8', 'one Yjs client writes entries for two devices');
+      newFacts.set(client, { kind: 'entry', device });
       keysWritten.add(`e:${key}`);
-      fresh.push({ kind: 'entry', key, device: entry.value.d, item });
+      fresh.push({ kind: 'entry', key, device, item });
     } else {
-      const receipt = parseWith(ReceiptSchema, value);
-      if (!receipt.ok) return refuse('R2', `not a well-formed receipt (${receipt.error})`);
       if (room.hasReceipt(key) || keysWritten.has(`r:${key}`)) return refuse('R7', 'the room already holds a receipt for this entry');
       // A receipt must be the only item of its client: a fresh client, clock 0, nothing after it.
       if (clock !== 0 || room.clientFacts(client) || newFacts.has(client)) return refuse('R8', 'a receipt is not the only item of its Yjs client');
@@ -217,4 +215,18 @@ export function inspectUpdate(
     return refuse('R3', `the room is full (${limits.roomBytes} bytes)`, CloseCode.TooLarge);
   }
   return { ok: true, fresh, duplicates, hasSkips };
+}
+
+/** A phone's or a validator's item value: plain JSON (R2), within the item limit (R3), an entry or receipt by its schema (R2). */
+function contentProblem(root: string, value: Record<string, unknown>, limits: AdmissionLimits): Refusal | undefined {
+  // Before measuring: a bigint would make JSON.stringify throw, and fields hidden in a
+  // prototype (a __proto__ key) would be measured as `{}` yet read by the schema.
+  const notJson = plainJsonProblem(value);
+  if (notJson) return refuse('R2', `${root} value is not plain JSON (${notJson})`);
+  // R3 before the schema: the schema would also fail, but the client must learn it is a size limit.
+  const jsonBytes = textEncoder.encode(JSON.stringify(value)).length;
+  if (jsonBytes > limits.itemBytes) return refuse('R3', `an item of ${jsonBytes} bytes is over the ${limits.itemBytes}-byte limit`, CloseCode.TooLarge);
+  const parsed = root === ROOT_ENTRIES ? parseWith(EntrySchema, value) : parseWith(ReceiptSchema, value);
+  if (!parsed.ok) return refuse('R2', `not a well-formed ${root === ROOT_ENTRIES ? 'entry' : 'receipt'} (${parsed.error})`);
+  return undefined;
 }

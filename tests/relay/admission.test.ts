@@ -10,7 +10,7 @@ import type { Writer } from '../../relay/inspectUpdate.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
 import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
-import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
+import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, roomJson, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
 
 const limits = DEFAULT_RELAY_LIMITS;
 
@@ -183,6 +183,45 @@ describe('relay admission refuses hostile updates whole and leaves the room as i
   }
 });
 
+/** Hostile cases a stored row is not refused for: its content was judged when it was admitted (R5), and who wrote it (R10) is not a row's fact. */
+const judgedWhenAdmitted = new Set([
+  'an entry that is not well-formed',
+  'a receipt that is not well-formed',
+  'an entry over 2 KiB whose fields hide under a __proto__ key',
+  'an entry whose __proto__ key makes its prototype null',
+  'an entry carrying a bigint (lib0 decodes it; JSON cannot hold it)',
+  'an entry with a bigint nested in an extra field',
+  'an item over the size limit',
+]);
+
+describe('a stored row (a room reloading, or another relay’s row from the bus) is checked for structure and place, not content', () => {
+  for (const testCase of hostile.filter((c) => c.rule !== 'R10' && !judgedWhenAdmitted.has(c.name))) {
+    it(`[R5] ${testCase.name}: refused under ${testCase.rule} when stored too`, () => {
+      const seed = seededRoom();
+      const before = snapshot(seed.room);
+      const result = seed.room.prepare(testCase.make(seed), limits, 'stored');
+      expect(result.ok === false && result.rule).toBe(testCase.rule);
+      expect(snapshot(seed.room)).toEqual(before);
+    });
+  }
+
+  it('[R5] an entry refused from a phone for its content loads from the store (a row an earlier release admitted is never dropped)', () => {
+    const entry = fakeEntry();
+    const row = entryValueUpdate(entry.n, { ...entry, extra: 1 });
+    expect(new RoomState().prepare(row, limits, 'device')).toMatchObject({ ok: false, rule: 'R2' });
+    const room = new RoomState();
+    const result = admit(room, row, 'stored');
+    expect(result.ok && result.fresh.map((held) => [held.kind, held.device])).toEqual([['entry', entry.d]]);
+    expect(room.deviceItemUpdates(entry.d)).toHaveLength(1);
+  });
+
+  it('[R2] a stored entry without a device key is refused: the relay could not route it', () => {
+    const entry = fakeEntry();
+    const { d: _, ...withoutDevice } = entry;
+    expect(new RoomState().prepare(entryValueUpdate(entry.n, withoutDevice), limits, 'stored')).toMatchObject({ ok: false, rule: 'R2' });
+  });
+});
+
 describe('relay admission names a V2 update for what it is', () => {
   it('[R2] a V2 update is refused with "V2 updates are not accepted; send V1"', () => {
     const doc = new Y.Doc();
@@ -286,5 +325,33 @@ describe('filtered sync data', () => {
     expect(Y.decodeStateVector(room.deviceStateVector(mine)).size).toBe(2);
     const full = docOf(room.fullUpdate());
     expect(full.getMap('entries').size + full.getMap('receipts').size).toBe(42);
+  });
+
+  it('an unfiltered peer gets exactly what its state vector lacks (as Y.diffUpdate of the whole room would give)', () => {
+    const room = new RoomState();
+    const phones = Array.from({ length: 6 }, () => ({ doc: new Y.Doc(), device: fakeDevice() }));
+    const entries = phones.flatMap(({ doc, device }) => [0, 1, 2].map(() => {
+      const entry = fakeEntry(device);
+      expect(admit(room, entryUpdate(entry, doc), 'device').ok).toBe(true);
+      return entry;
+    }));
+    for (const entry of entries.slice(0, 12)) expect(admit(room, receiptUpdate(fakeReceipt(entry.n)), 'validator').ok).toBe(true);
+    const whole = room.fullUpdate();
+    const full = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(whole));
+    const clients = [...full.keys()];
+    const stateVectors: Map<number, number>[] = [
+      new Map(),
+      full,
+      new Map([...full].map(([client, clock]) => [client, Math.max(0, clock - 1)])),
+      new Map(clients.slice(0, 9).map((client) => [client, full.get(client)!])),
+      new Map([...clients.map((client): [number, number] => [client, 0]), [424242, 7]]),
+    ];
+    for (const known of stateVectors) {
+      const missing = room.updateMissingFrom(known);
+      const expected = Y.diffUpdate(whole, Y.encodeStateVector(known));
+      expect(roomJson(docOf(missing))).toEqual(roomJson(docOf(expected)));
+      expect(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(missing))).toEqual(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(expected)));
+    }
+    expect(room.updateMissingFrom(full)).toEqual(Y.encodeStateAsUpdate(new Y.Doc()));
   });
 });
