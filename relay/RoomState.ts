@@ -33,9 +33,8 @@ export class RoomState implements RoomFacts {
   readonly #receipts = new Map<string, { client: number; update: Uint8Array }>();
   readonly #entriesByDevice = new Map<string, string[]>();
   #byteCount = 0;
-  /** Merge of every item (cached for unfiltered sync); `#unmerged` are items since. */
+  /** Merge of every item (cached for unfiltered sync until the next commit). */
   #merged: Uint8Array | undefined;
-  #unmerged: Uint8Array[] = [];
 
   clockOf(client: number): number {
     return this.#clocks.get(client) ?? 0;
@@ -97,8 +96,8 @@ export class RoomState implements RoomFacts {
         this.#clientFacts.set(client, { kind: 'receipt' });
         this.#receipts.set(held.key, { client, update: held.update });
       }
-      this.#unmerged.push(held.update);
     }
+    if (fresh.length > 0) this.#merged = undefined;
     this.#byteCount += storedBytes;
   }
 
@@ -114,10 +113,9 @@ export class RoomState implements RoomFacts {
 
   /** Every item merged into one update (what an unfiltered peer needs), cached between changes. */
   fullUpdate(): Uint8Array {
-    if (this.#unmerged.length > 0 || !this.#merged) {
-      const parts = this.#merged ? [this.#merged, ...this.#unmerged] : this.#unmerged;
-      this.#merged = parts.length === 0 ? EMPTY_UPDATE : mergeItemUpdates(parts);
-      this.#unmerged = [];
+    if (!this.#merged) {
+      const updates = [...this.#entries.values(), ...this.#receipts.values()].map((held) => held.update);
+      this.#merged = updates.length === 0 ? EMPTY_UPDATE : mergeItemUpdates(updates);
     }
     return this.#merged;
   }

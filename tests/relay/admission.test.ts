@@ -9,7 +9,7 @@ import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
 import type { Writer } from '../../relay/inspectUpdate.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
-import { encodeItemUpdate } from '../../relay/itemUpdate.ts';
+import { concatItemUpdates, encodeItemUpdate, mergeItemUpdates } from '../../relay/itemUpdate.ts';
 import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, roomJson, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
 
 const limits = DEFAULT_RELAY_LIMITS;
@@ -353,5 +353,34 @@ describe('filtered sync data', () => {
       expect(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(missing))).toEqual(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(expected)));
     }
     expect(room.updateMissingFrom(full)).toEqual(Y.encodeStateAsUpdate(new Y.Doc()));
+  });
+
+  it('item updates are merged by laying them side by side, equal in content to Y.mergeUpdates; a gap falls back to Yjs', () => {
+    const items: Uint8Array[] = [];
+    for (let phone = 0; phone < 5; phone++) {
+      const doc = new Y.Doc();
+      const device = fakeDevice();
+      for (let i = 0; i < 3; i++) items.push(...(Y.decodeUpdate(entryUpdate(fakeEntry(device), doc)).structs as Y.Item[]).map(encodeItemUpdate));
+    }
+    for (let i = 0; i < 4; i++) items.push(receiptUpdate(fakeReceipt(fakeEntry().n)));
+    const shuffled = [...items].sort(() => Math.random() - 0.5);
+    const laid = concatItemUpdates(shuffled);
+    expect(laid).toBeDefined();
+    const merged = Y.mergeUpdates(shuffled);
+    expect(roomJson(docOf(laid!))).toEqual(roomJson(docOf(merged)));
+    expect(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(laid!))).toEqual(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)));
+    expect(Object.keys(roomJson(docOf(laid!)).entries)).toHaveLength(15);
+    // Decoded by Yjs as it decodes its own merge: the same structs, client by client.
+    const structs = (update: Uint8Array) => Y.decodeUpdate(update).structs.map((struct) => [struct.id.client, struct.id.clock, struct.length]);
+    expect(structs(laid!)).toEqual(structs(merged));
+    // A client whose clocks skip one (its clock-1 item left out) is not laid side by side.
+    const doc = new Y.Doc();
+    const device = fakeDevice();
+    const ofOneClient = [0, 1, 2].map(() => encodeItemUpdate(Y.decodeUpdate(entryUpdate(fakeEntry(device), doc)).structs[0] as Y.Item));
+    expect(concatItemUpdates([ofOneClient[0]!, ofOneClient[2]!])).toBeUndefined();
+    expect(concatItemUpdates([ofOneClient[0]!, ofOneClient[0]!])).toBeUndefined();
+    expect(concatItemUpdates([merged, ofOneClient[0]!])).toBeUndefined();
+    const withGap = mergeItemUpdates([ofOneClient[0]!, ofOneClient[2]!]);
+    expect(Object.keys(roomJson(docOf(withGap, ofOneClient[1]!)).entries)).toHaveLength(3);
   });
 });

@@ -152,6 +152,10 @@ export class StoreJudge implements EntryJudge {
     const receipts: Receipt[] = [];
     results.forEach((result, index) => {
       const seen = call.entries[index]!;
+      // Decided before and answered in the room: nothing to do. Checked before the key is
+      // re-derived (an X25519 agreement): a validator hears the whole room on every connection,
+      // and when a relay dies it hears every room that relay held at once (docs/performance.md).
+      if (!result.isNew && seen.roomReceipt !== undefined) return;
       // New: entries that opened carry their key. Decided before: re-derived from the stored
       // device key, except for entries that never opened (no key the device is known to hold).
       const key = result.isNew ? result.sharedKey : storedSharedKey(result.decision, session);
