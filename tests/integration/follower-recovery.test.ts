@@ -13,7 +13,8 @@ import { MemoryTrustStore, SqliteUpdateStore } from '../../relay/index.ts';
 import { refuse } from '../../relay/inspectUpdate.ts';
 import type { RelayConnection } from '../../relay/RelayConnection.ts';
 import { ValidatorStore, issueQr, newSessionRecord } from '../../validator/index.ts';
-import { startFollowing, validatorIdentity, type FollowerManager } from '../../validator/follow/startFollowing.ts';
+import { FollowerManager, StoreJudge, startFollowing, validatorIdentity } from '../../validator/follow/startFollowing.ts';
+import { LATE_ANSWER_GRACE_MS } from '../../protocol/index.ts';
 import { serveRelay } from '../helpers/inProcessRelay.ts';
 import { removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 import { connectStudent, type SimulatedStudent } from '../helpers/students.ts';
@@ -65,5 +66,71 @@ describe('a follower whose receipt batch is refused', () => {
     expect(receipts.every((receipt) => receipt.status === 'accepted')).toBe(true);
     // Each entry decided once, though some were heard on two connections.
     expect(store.decisionsForSession(session.id)).toHaveLength(40);
+  });
+
+  it('on reconnecting, judges again only the entries whose receipt the room lacks, not those it answered', async () => {
+    const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
+    const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
+    cleanups.push(async () => {
+      await close();
+      await relayStore.close();
+    });
+    const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
+    cleanups.push(() => store.close());
+    const identity = validatorIdentity(store);
+    await relay.trust.enrolDirect(toBase64Url(identity.publicKey), 'recovery-validator');
+    // The validator's own judge, counting what each connection hands it.
+    const judge = new StoreJudge(store, identity);
+    const judged: string[] = [];
+    const counting = {
+      judge: (sessionId: string, entries: Parameters<StoreJudge['judge']>[1]) => {
+        judged.push(...entries.map((entry) => entry.nonce));
+        return judge.judge(sessionId, entries);
+      },
+      grant: (sessionId: string) => judge.grant(sessionId),
+      connectionChanged: (sessionId: string, isConnected: boolean, atMs: number) => judge.connectionChanged(sessionId, isConnected, atMs),
+    };
+    const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
+    store.insertSession(session);
+    const logs: string[] = [];
+    const following = new FollowerManager({
+      relayUrl: baseUrl,
+      judge: counting,
+      signingSecretKey: identity.secretKey,
+      followable: (nowMs) => store.sessionsOpenForEntries(nowMs, LATE_ANSWER_GRACE_MS),
+      refreshMs: 100,
+      log: (line) => logs.push(line),
+    });
+    cleanups.push(() => following.close());
+    await waitFor(() => relay.trust.isOpened(session.id), { message: 'the validator to open the room' });
+    const qr = issueQr(session, Date.now(), baseUrl);
+    const phones: SimulatedStudent[] = Array.from({ length: 11 }, (_, i) => connectStudent(baseUrl, session.id, `AGAIN-${i}`));
+    cleanups.push(() => phones.forEach((phone) => phone.close()));
+    await waitFor(() => phones.every((phone) => phone.provider.synced), { message: 'every phone synced' });
+    const answered = phones.slice(0, 10).map((phone) => phone.submit(qr).n);
+    await Promise.all(phones.slice(0, 10).map((phone, i) => phone.receipt(answered[i]!, 30_000)));
+    expect([...judged].sort()).toEqual([...answered].sort());
+
+    // The receipt of the eleventh entry is refused (R6: not stored), which closes the
+    // validator's connection; the next connection hears the whole room again.
+    const mayWrite = relay.trust.mayWrite.bind(relay.trust);
+    let refusedBatches = 0;
+    relay.trust.mayWrite = (room: string, from: RelayConnection) => {
+      if (from.device === undefined && refusedBatches === 0) {
+        refusedBatches++;
+        return refuse('R10', 'injected: the relay refuses this receipt');
+      }
+      return mayWrite(room, from);
+    };
+    judged.length = 0;
+    const last = phones[10]!.submit(qr).n;
+    const receipt = await phones[10]!.receipt(last, 30_000);
+    expect(receipt.status).toBe('accepted');
+    expect(refusedBatches).toBe(1);
+    expect(logs.some((line) => /closed the room with 4403: R10: injected/.test(line))).toBe(true);
+    // Judged when first heard, and again on the new connection (the room lacks its receipt);
+    // the ten answered entries, heard again with their receipts, are not judged again.
+    expect(judged).toEqual([last, last]);
+    expect(store.decisionsForSession(session.id)).toHaveLength(11);
   });
 });

@@ -78,6 +78,13 @@ export class RoomFollower {
   readonly #queue = new Map<string, SeenEntry>();
   /** Nonces judged on this connection (a live update repeating one is not judged twice). */
   #judgedHere = new Set<string>();
+  /**
+   * Nonces the judge decided, on any connection. A sync that brings one of them with its
+   * receipt in the room needs nothing: the judge would only look its decision up and return no
+   * receipt. The validator hears the whole room on every connection, and every room of a relay
+   * that died at once (docs/performance.md); one whose receipt the room lost is judged again.
+   */
+  readonly #decided = new Set<string>();
   #isDraining = false;
   /** After a failed batch, this many entries are judged one by one, so one entry that makes the
    * judge throw (a bug meeting hostile input) delays only itself, not its whole batch. */
@@ -141,14 +148,13 @@ export class RoomFollower {
 
   #onItems(items: RoomItem[], isSync: boolean): void {
     const seenAt = this.#now();
+    // Receipts first: an update lists its items by client, so an entry's receipt may follow it.
+    for (const item of items) if (item.root === 'receipts') this.#receiptsInRoom.set(item.key, item.value);
     for (const item of items) {
-      if (item.root === 'receipts') {
-        this.#receiptsInRoom.set(item.key, item.value);
-        continue;
-      }
-      if (this.#judgedHere.has(item.key)) continue;
-      const queued = this.#queue.get(item.key);
+      if (item.root === 'receipts' || this.#judgedHere.has(item.key)) continue;
       const roomReceipt = this.#receiptsInRoom.get(item.key);
+      if (roomReceipt !== undefined && this.#decided.has(item.key)) continue;
+      const queued = this.#queue.get(item.key);
       this.#queue.set(item.key, {
         nonce: item.key,
         raw: item.value,
@@ -196,6 +202,7 @@ export class RoomFollower {
           }
           continue;
         }
+        for (const seen of batch) this.#decided.add(seen.nonce);
         // The decisions are stored either way. If the connection they were heard on is gone, or
         // is not synced yet (its receipts could not be sent), that connection's sync hears these
         // entries again and answers them from the store.
