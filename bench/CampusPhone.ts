@@ -28,6 +28,12 @@ export class CampusPhone {
   reopenMs: number | undefined;
   /** When the socket that followed such a close opened (performance.now()). */
   reopenedAt: number | undefined;
+  /**
+   * The failover's steps on the system's monotonic clock (ms, `monotonicMs`, comparable across
+   * processes): the open socket closing under the phone, the first attempt to open another (its
+   * backoff timer firing), the attempt that succeeded, and its socket open.
+   */
+  readonly failover: { closedAt?: number; firstAttemptAt?: number; lastAttemptAt?: number; openAt?: number } = {};
   #closedAt: number | undefined;
   /** Why attempts to open a socket failed (HTTP status or error code → count), over the phone's life. */
   readonly failures = new Map<string, number>();
@@ -74,6 +80,10 @@ export class CampusPhone {
   }
 
   #open(): WebSocket {
+    if (this.#closedAt !== undefined) {
+      this.failover.firstAttemptAt ??= monotonicMs();
+      this.failover.lastAttemptAt = monotonicMs();
+    }
     const socket = new WebSocket(this.#options.url, { perMessageDeflate: false });
     this.#socket = socket;
     let wasOpen = false;
@@ -81,6 +91,7 @@ export class CampusPhone {
       wasOpen = true;
       this.#failedAttempts = 0;
       if (this.#closedAt !== undefined) {
+        this.failover.openAt = monotonicMs();
         this.reopenedAt = performance.now();
         this.reopenMs = this.reopenedAt - this.#closedAt;
         this.#closedAt = undefined;
@@ -110,6 +121,8 @@ export class CampusPhone {
       if (wasOpen) {
         this.reconnects++;
         this.#closedAt = performance.now();
+        this.failover.closedAt = monotonicMs();
+        delete this.failover.firstAttemptAt;
       }
       const waitMs = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failedAttempts++) * (0.5 + Math.random());
       setTimeout(() => {
@@ -127,4 +140,9 @@ export class CampusPhone {
 /** Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). */
 function syncStep1(): Uint8Array {
   return encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+}
+
+/** The system's monotonic clock in ms (CLOCK_MONOTONIC: the same in every process of the machine). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
 }

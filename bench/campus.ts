@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { decodeQrPayload, QrResponseSchema } from '../protocol/index.ts';
 import { apiCall, createSession } from '../tests/helpers/api.ts';
 import type { CampusPhoneResult, CampusSession, CampusWorkerMessage, CampusWorkerTask } from './campusWorker.ts';
+import { monotonicMs } from './CampusPhone.ts';
 import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, startSqliteHall, type Campus } from './campusServers.ts';
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
@@ -103,6 +104,12 @@ interface BurstFigures {
   open_failures: Record<string, number>;
   /** Each phone worker's longest event-loop stall during the burst (its phones' timings include it). */
   phone_workers_stall_max_ms?: number[];
+  /**
+   * The failed-over phones' steps after the SIGKILL, ms after it on the monotonic clock, each
+   * [p50, p90, p99]: the socket closed under the phone, its first attempt at another (its
+   * backoff's timer fired), the attempt that succeeded, that socket open, the receipt.
+   */
+  after_kill_ms?: Record<'closed' | 'first_attempt' | 'last_attempt' | 'open' | 'receipt', number[]>;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -116,6 +123,25 @@ const round3 = (n: number) => Math.round(n * 1000) / 1000;
 function spread<N extends string>(name: N, values: (number | undefined)[]): Record<`${N}_p50_ms` | `${N}_p99_ms`, number> {
   const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
   return { [`${name}_p50_ms`]: round1(percentile(sorted, 50)), [`${name}_p99_ms`]: round1(percentile(sorted, 99)) } as Record<`${N}_p50_ms` | `${N}_p99_ms`, number>;
+}
+
+/** p50, p90 and p99 of the defined values. */
+function quantiles(values: (number | undefined)[]): number[] {
+  const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  return [50, 90, 99].map((p) => round1(percentile(sorted, p)));
+}
+
+/** BurstFigures.after_kill_ms: each failed-over phone's steps, ms after the SIGKILL at `killedAt` (monotonic). */
+function afterKill(results: CampusPhoneResult[], killedAt: number): NonNullable<BurstFigures['after_kill_ms']> {
+  const steps = results.map((r) => r.failover).filter((f) => f !== undefined);
+  const since = (at: number | undefined) => (at === undefined ? undefined : at - killedAt);
+  return {
+    closed: quantiles(steps.map((f) => since(f.closedAt))),
+    first_attempt: quantiles(steps.map((f) => since(f.firstAttemptAt))),
+    last_attempt: quantiles(steps.map((f) => since(f.lastAttemptAt))),
+    open: quantiles(steps.map((f) => since(f.openAt))),
+    receipt: quantiles(steps.map((f) => since(f.receiptAt))),
+  };
 }
 
 function summarise(results: CampusPhoneResult[]): BurstFigures {
@@ -290,6 +316,7 @@ interface MeasuredBurst {
  * once half the phones have sent.
  */
 async function burst(options: CampusOptions, label: string, syncUrl: string, sessions: CampusSession[], idPrefix: string, measure: (() => number)[], midway?: () => void): Promise<MeasuredBurst> {
+  let midwayAt: number | undefined;
   const total = options.sessions * options.students;
   const connectStart = performance.now();
   const pool = await startPhones({ mode: 'burst', syncUrls: [syncUrl], sessions: await withCurrentQr(sessions), spreadMs: options.spreadMs, idPrefix }, total, options.workers);
@@ -302,13 +329,16 @@ async function burst(options: CampusOptions, label: string, syncUrl: string, ses
     const p = pool.progress();
     if (!isMidwayDone && p.submitted >= total / 2) {
       isMidwayDone = true;
+      midwayAt = monotonicMs();
       midway!();
     }
     if (Math.round((performance.now() - started) / 500) % 4 === 0) options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${total}  receipts ${p.receipts}`);
   }, 500);
   const results = await pool.done.finally(() => clearInterval(ticker));
   const cpu = measure.map((read, i) => read() - before[i]!);
-  return { figures: { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) }, cpu };
+  const figures: BurstFigures = { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) };
+  if (midwayAt !== undefined) figures.after_kill_ms = afterKill(results, midwayAt);
+  return { figures, cpu };
 }
 
 /** An unmeasured burst of S × `--warmup` students over T/3 s, so that the measured one runs on warmed-up processes. */
@@ -571,7 +601,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   await loopLagMaxMs();
   const second = await burst(options, 'failover', syncUrl, sessions, 'F', [() => cpuSeconds(campus.balancer.child.pid!)], () => {
     victim.child.kill('SIGKILL');
-    options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded)`);
+    options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded) at ${monotonicMs().toFixed(1)} ms on the monotonic clock (the clock of --cpu-prof profiles, in µs)`);
   });
   const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {
@@ -607,6 +637,9 @@ function printTable(r: Record<string, any>): void {
     add('failover: longest event-loop stall of each phone worker', `${r.failover.phone_workers_stall_max_ms?.join(' / ')} ms`);
     add('failover: failed attempts to open a socket', Object.entries(r.failover.open_failures).map(([reason, count]) => `${count} × ${reason}`).join(', ') || 'none');
     add('failover: sent before, new socket open → receipt, p50 / p99', `${r.failover.after_reopen_p50_ms} / ${r.failover.after_reopen_p99_ms} ms`);
+    for (const [step, what] of [['closed', 'socket closed'], ['first_attempt', 'first attempt at another'], ['last_attempt', 'attempt that opened'], ['open', 'socket open'], ['receipt', 'receipt']] as const) {
+      add(`failover: after the SIGKILL, ${what}, p50 / p90 / p99`, `${r.failover.after_kill_ms?.[step]?.join(' / ')} ms`);
+    }
     add('entries decided twice', r.decided_twice, '0');
   } else add('campus', r.campus_skipped);
   if (r.one_pg_relay) {

@@ -13,7 +13,7 @@ import * as Y from 'yjs';
 import { sealEntry, toBase64Url } from '../crypto/index.ts';
 import { entriesMap } from '../protocol/index.ts';
 import { nativeSharedKey } from '../validator/index.ts';
-import { CampusPhone } from './CampusPhone.ts';
+import { CampusPhone, monotonicMs } from './CampusPhone.ts';
 import { deviceKeyPair, openedReceiptStatus } from './rawStudent.ts';
 
 export interface CampusSession {
@@ -51,6 +51,8 @@ export interface CampusPhoneResult {
   afterReopenMs?: number;
   /** Failed attempts to open a socket, by reason (HTTP status, error code). */
   failures?: Record<string, number>;
+  /** Failed-over phones: the failover's steps and the receipt, on the monotonic clock (CampusPhone.failover). */
+  failover?: CampusPhone['failover'] & { receiptAt?: number };
 }
 
 export type CampusWorkerMessage =
@@ -117,6 +119,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     const device = deviceKeyPair();
     const result: CampusPhoneResult = { sessionId: session.sessionId, reconnects: 0 };
     let submittedAt = 0;
+    let receiptAtMono = 0;
     let receiptMessage: Buffer | undefined;
     const phone = new CampusPhone({
       url: `${task.syncUrls[index % task.syncUrls.length]}/${session.sessionId}?device=${toBase64Url(device.publicKey)}`,
@@ -124,6 +127,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
         const now = performance.now();
         result.latencyMs = now - submittedAt;
         result.receiptAtMs = now - burstStart;
+        receiptAtMono = monotonicMs();
         receiptMessage = message;
         if (++receipts === task.count) resolveAll();
       },
@@ -142,6 +146,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     openers.push(() => {
       result.reconnects = phone.reconnects;
       if (phone.reopenMs !== undefined) result.reopenMs = phone.reopenMs;
+      if (phone.reconnects > 0) result.failover = { ...phone.failover, ...(receiptAtMono > 0 ? { receiptAt: receiptAtMono } : {}) };
       if (phone.failures.size > 0) result.failures = Object.fromEntries(phone.failures);
       if (phone.reopenedAt !== undefined && result.receiptAtMs !== undefined && submittedAt > 0 && submittedAt < phone.reopenedAt) result.afterReopenMs = burstStart + result.receiptAtMs - phone.reopenedAt;
       if (receiptMessage) result.status = openedReceiptStatus(receiptMessage, entry.n, session.validatorKey, device, studentId);
