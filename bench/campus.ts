@@ -24,7 +24,7 @@ import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { unlessInterrupted } from './interruption.ts';
 import { cpuSeconds, mainThreadWakeups, residentKiB, schedulerState } from './procStats.ts';
-import { REPO_ROOT, trackChild, type ServerProcess } from './processes.ts';
+import { REPO_ROOT, WORKER_NODE_ARGS, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
 
@@ -187,7 +187,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   const stallsMs = shares.map(() => Number.NaN);
   const stops: (() => Promise<void>)[] = [];
   const children = shares.map((_, i) => {
-    const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(REPO_ROOT, 'cli/bin/run-ts.js'), [join(REPO_ROOT, 'bench/campusWorker.ts')], { cwd: REPO_ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, execArgv: [...process.execArgv, ...WORKER_NODE_ARGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     stops.push(trackChild(`phone worker ${i + 1}`, child, 5000));
     return child;
   });

@@ -43,6 +43,9 @@ export function trackChild(name: string, child: ChildProcess, graceMs = 10_000):
  */
 const SERVER_NODE_ARGS = (process.env.ROLLCALL_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
+/** The same for the campus bench's phone workers, from `ROLLCALL_BENCH_WORKER_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/w`). */
+export const WORKER_NODE_ARGS = (process.env.ROLLCALL_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 /** Spawns `node [nodeArgs] <script> <args>` and waits until `GET <url>/healthz` answers 200. */
 export async function startServer(script: string, args: string[], port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...nodeArgs, join(REPO_ROOT, script), ...args], {
