@@ -137,9 +137,16 @@ export class CampusPhone {
   }
 }
 
-/** Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). */
+/**
+ * Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). Made
+ * once: a Y.Doc's constructor draws its guid from 31 random calls, and a phone worker making
+ * one per socket spent a quarter of its CPU on them while its phones failed over
+ * (docs/performance.md); a real phone keeps its one document.
+ */
+const EMPTY_SYNC_STEP1 = encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+
 function syncStep1(): Uint8Array {
-  return encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+  return EMPTY_SYNC_STEP1;
 }
 
 /** The system's monotonic clock in ms (CLOCK_MONOTONIC: the same in every process of the machine). */
