@@ -110,6 +110,9 @@ export class Relay {
   readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 };
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
+  /** The keep-alive goes round the sockets in slices, one a second (see #tick). */
+  readonly #keepAliveSlices: number;
+  #keepAliveTicks = 0;
   readonly #trustRefresh: ReturnType<typeof setInterval>;
   readonly #metrics: RelayMetrics;
   /** Called once the last socket has closed (while closing). */
@@ -160,7 +163,8 @@ export class Relay {
     // ws enforces a hard ceiling (close 1009); the per-connection limits below it answer 4413 (R3).
     const ceiling = 2 * Math.max(this.limits.fullMessageBytes, this.limits.deviceMessageBytes);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: ceiling, perMessageDeflate: false });
-    this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs);
+    this.#keepAliveSlices = Math.max(1, Math.round(this.limits.keepAliveMs / 1000));
+    this.#keepAlive = setInterval(() => this.#tick(), this.limits.keepAliveMs / this.#keepAliveSlices);
     this.#keepAlive.unref();
     this.#trustRefresh = setInterval(() => void this.#refreshTrust(), this.limits.trustRefreshMs);
     this.#trustRefresh.unref();
@@ -464,9 +468,17 @@ export class Relay {
   }
 
   /** Keep-alive: ws pings find dead peers; quiet peers hear an empty awareness update. */
+  /**
+   * Every socket is pinged (and a quiet one sent an empty awareness message) once per
+   * `keepAliveMs`, a slice of them each second by connection id: pinging 2,500 sockets in one
+   * turn stalled the event loop for about 90 ms (10,000: 400 ms), in the middle of whatever
+   * the relay was answering (docs/performance.md, "2026-12-07, afternoon").
+   */
   #tick(): void {
+    const slice = this.#keepAliveTicks++ % this.#keepAliveSlices;
     const quietSinceMs = this.#now() - this.limits.keepAliveMs / 2;
     for (const [ws, entry] of this.#sockets) {
+      if (entry.connection.id % this.#keepAliveSlices !== slice) continue;
       if (!entry.isAlive) {
         ws.terminate();
         continue;

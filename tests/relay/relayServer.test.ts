@@ -173,6 +173,23 @@ describe('keep-alive and HTTP', () => {
     quiet.end();
   });
 
+  it('the keep-alive pings a slice of the sockets each second, not every socket in one turn', async () => {
+    // keepAliveMs 2000: two slices, one a second, by connection id.
+    const { baseUrl, validator } = await serve({ store: new MemoryUpdateStore(), limits: { keepAliveMs: 2000 } });
+    const room = randomUUID();
+    (await openRoom(baseUrl, room, validator)).end();
+    const phones = await Promise.all(Array.from({ length: 6 }, () => RawRelayClient.connect(baseUrl, room, { device: fakeDevice() })));
+    const firstPingAt: number[] = [];
+    phones.forEach((phone, i) => phone.socket.once('ping', () => (firstPingAt[i] = performance.now())));
+    await waitFor(() => phones.every((_, i) => firstPingAt[i] !== undefined), { timeoutMs: 10_000, message: 'every socket pinged' });
+    const sorted = [...firstPingAt].sort((a, b) => a - b);
+    // Two groups a second apart (before: all six within a few milliseconds of each other).
+    expect(sorted.at(-1)! - sorted[0]!).toBeGreaterThan(500);
+    const gaps = sorted.slice(1).map((at, i) => at - sorted[i]!);
+    expect(gaps.filter((gap) => gap > 500)).toHaveLength(1);
+    for (const phone of phones) phone.end();
+  });
+
   it('GET /readyz answers 200 while the stores are open, 503 once one is closed or the relay is draining', async () => {
     const store = new MemoryUpdateStore();
     const { relay, baseUrl } = await serve({ store });
