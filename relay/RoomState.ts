@@ -123,8 +123,10 @@ export class RoomState implements RoomFacts {
   /**
    * What a peer that holds `known` (a decoded state vector) lacks, as one update: the items at
    * or past its clock for their client. Equal to `Y.diffUpdate(fullUpdate(), sv)` (every item is
-   * one clock long and nothing is ever deleted), without merging the whole room first: a
-   * validator that reconnects holds nearly all of it (docs/performance.md, failover).
+   * one clock long and nothing is ever deleted), without merging the whole room first: an
+   * unfiltered peer that keeps a copy (a y-websocket client, an auditor) holds nearly all of it.
+   * Rollcall's validator keeps none and asks with an empty state vector: it gets the cached
+   * `fullUpdate` (docs/performance.md, "2026-12-07, afternoon").
    */
   updateMissingFrom(known: Map<number, number>): Uint8Array {
     if (known.size === 0) return this.fullUpdate();
