@@ -14,6 +14,14 @@ const RECEIPTS = Buffer.from('receipts');
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
 
+/**
+ * Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). Made
+ * once: a Y.Doc's constructor draws its guid from 31 random calls, and a phone worker making
+ * one per socket spent a quarter of its CPU on them while its phones failed over
+ * (docs/performance.md); a real phone keeps its one document.
+ */
+const EMPTY_SYNC_STEP1 = encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+
 export interface CampusPhoneOptions {
   url: string;
   /** The message that carried this phone's receipt (a y-websocket sync message, undecoded). */
@@ -97,7 +105,7 @@ export class CampusPhone {
         this.#closedAt = undefined;
       }
       this.#onFirstOpen();
-      socket.send(syncStep1());
+      socket.send(EMPTY_SYNC_STEP1);
       if (this.#isSubmitted && !this.#isAnswered) socket.send(this.#entryMessage!);
     });
     socket.on('message', (data: Buffer) => {
@@ -135,18 +143,6 @@ export class CampusPhone {
   #countFailure(reason: string): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
   }
-}
-
-/**
- * Sync step 1 of a phone that holds nothing yet (the relay answers with what it may see). Made
- * once: a Y.Doc's constructor draws its guid from 31 random calls, and a phone worker making
- * one per socket spent a quarter of its CPU on them while its phones failed over
- * (docs/performance.md); a real phone keeps its one document.
- */
-const EMPTY_SYNC_STEP1 = encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
-
-function syncStep1(): Uint8Array {
-  return EMPTY_SYNC_STEP1;
 }
 
 /** The system's monotonic clock in ms (CLOCK_MONOTONIC: the same in every process of the machine). */

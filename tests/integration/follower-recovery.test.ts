@@ -25,28 +25,40 @@ afterEach(async () => {
   removeTempDirs();
 });
 
+/** A relay on SQLite with an in-memory trust store, and a validator store whose identity it enrols. */
+async function relayAndValidatorStore() {
+  const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
+  const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
+  cleanups.push(async () => {
+    await close();
+    await relayStore.close();
+  });
+  const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
+  cleanups.push(() => store.close());
+  await relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');
+  return { relay, baseUrl, store };
+}
+
+/** From now on the relay refuses (R10, `reason`) the first write of an unfiltered peer, the validator; `count` says how many it refused. */
+function refuseValidatorsFirstWrite(relay: Awaited<ReturnType<typeof serveRelay>>['relay'], reason: string): { count: number } {
+  const refusals = { count: 0 };
+  const mayWrite = relay.trust.mayWrite.bind(relay.trust);
+  relay.trust.mayWrite = (room: string, from: RelayConnection) => {
+    if (from.device === undefined && refusals.count === 0) {
+      refusals.count++;
+      return refuse('R10', reason);
+    }
+    return mayWrite(room, from);
+  };
+  return refusals;
+}
+
 describe('a follower whose receipt batch is refused', () => {
   it('reconnects, learns the room again, and every entry of the room gets its receipt', async () => {
-    const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
-    const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
-    cleanups.push(async () => {
-      await close();
-      await relayStore.close();
-    });
-    const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
-    cleanups.push(() => store.close());
-    await relay.trust.enrolDirect(toBase64Url(validatorIdentity(store).publicKey), 'recovery-validator');
+    const { relay, baseUrl, store } = await relayAndValidatorStore();
 
     // The relay refuses the validator's first write, whole (R6): nothing of it is stored.
-    const mayWrite = relay.trust.mayWrite.bind(relay.trust);
-    let refusedBatches = 0;
-    relay.trust.mayWrite = (room: string, from: RelayConnection) => {
-      if (from.device === undefined && refusedBatches === 0) {
-        refusedBatches++;
-        return refuse('R10', 'injected: the relay disagrees with this receipt batch');
-      }
-      return mayWrite(room, from);
-    };
+    const refusals = refuseValidatorsFirstWrite(relay, 'injected: the relay disagrees with this receipt batch');
 
     const session = newSessionRecord({ course: 'Networks', duration_minutes: 30, rotate_seconds: 0 }, Date.now());
     store.insertSession(session);
@@ -61,7 +73,7 @@ describe('a follower whose receipt batch is refused', () => {
     const nonces = phones.map((phone) => phone.submit(qr).n);
 
     const receipts = await Promise.all(phones.map((phone, i) => phone.receipt(nonces[i]!, 45_000)));
-    expect(refusedBatches).toBe(1);
+    expect(refusals.count).toBe(1);
     expect(logs.some((line) => /closed the room with 4403: R10: injected/.test(line))).toBe(true);
     expect(receipts.every((receipt) => receipt.status === 'accepted')).toBe(true);
     // Each entry decided once, though some were heard on two connections.
@@ -69,16 +81,8 @@ describe('a follower whose receipt batch is refused', () => {
   });
 
   it('on reconnecting, judges again only the entries whose receipt the room lacks, not those it answered', async () => {
-    const relayStore = new SqliteUpdateStore(join(tempDir('rollcall-recovery-relay-'), 'relay.db'));
-    const { relay, baseUrl, close } = await serveRelay({ store: relayStore, trust: new MemoryTrustStore() });
-    cleanups.push(async () => {
-      await close();
-      await relayStore.close();
-    });
-    const store = ValidatorStore.open(tempDir('rollcall-recovery-validator-'));
-    cleanups.push(() => store.close());
+    const { relay, baseUrl, store } = await relayAndValidatorStore();
     const identity = validatorIdentity(store);
-    await relay.trust.enrolDirect(toBase64Url(identity.publicKey), 'recovery-validator');
     // The validator's own judge, counting what each connection hands it.
     const judge = new StoreJudge(store, identity);
     const judged: string[] = [];
@@ -113,20 +117,12 @@ describe('a follower whose receipt batch is refused', () => {
 
     // The receipt of the eleventh entry is refused (R6: not stored), which closes the
     // validator's connection; the next connection hears the whole room again.
-    const mayWrite = relay.trust.mayWrite.bind(relay.trust);
-    let refusedBatches = 0;
-    relay.trust.mayWrite = (room: string, from: RelayConnection) => {
-      if (from.device === undefined && refusedBatches === 0) {
-        refusedBatches++;
-        return refuse('R10', 'injected: the relay refuses this receipt');
-      }
-      return mayWrite(room, from);
-    };
+    const refusals = refuseValidatorsFirstWrite(relay, 'injected: the relay refuses this receipt');
     judged.length = 0;
     const last = phones[10]!.submit(qr).n;
     const receipt = await phones[10]!.receipt(last, 30_000);
     expect(receipt.status).toBe('accepted');
-    expect(refusedBatches).toBe(1);
+    expect(refusals.count).toBe(1);
     expect(logs.some((line) => /closed the room with 4403: R10: injected/.test(line))).toBe(true);
     // Judged when first heard, and again on the new connection (the room lacks its receipt);
     // the ten answered entries, heard again with their receipts, are not judged again.

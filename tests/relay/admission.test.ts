@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { CloseCode, MAX_ITEM_BYTES } from '../../protocol/index.ts';
+import { CloseCode, MAX_ITEM_BYTES, concatItemUpdates } from '../../protocol/index.ts';
 import type { Writer } from '../../relay/inspectUpdate.ts';
 import { RoomState } from '../../relay/RoomState.ts';
 import { DEFAULT_RELAY_LIMITS } from '../../relay/limits.ts';
-import { concatItemUpdates, encodeItemUpdate, mergeItemUpdates } from '../../relay/itemUpdate.ts';
+import { encodeItemUpdate, mergeItemUpdates } from '../../relay/itemUpdate.ts';
 import { captureUpdate, docOf, entryUpdate, entryValueUpdate, fakeDevice, fakeEntry, fakeReceipt, receiptUpdate, roomJson, structWithoutDeleteSet, withOwnKey } from '../helpers/roomUpdates.ts';
 
 const limits = DEFAULT_RELAY_LIMITS;
