@@ -17,6 +17,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // Each file deletes the temporary folders its helpers made once its own hooks are done.
+    setupFiles: ['tests/helpers/removeTempDirsAfterFile.ts'],
     projects: [
       {
         extends: true,

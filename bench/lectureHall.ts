@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanUp, echoPhase, httpPhase, rollcallPhase, scalePhase, validatorAlonePhase, type BenchOptions, type ValidatorAloneFigures, type LatencyLegs, type ScaleRow } from './phases.ts';
 import { REPO_ROOT } from './processes.ts';
-import { removeTempDirs } from '../tests/helpers/processes.ts';
 import { stopEverythingOnSignal, unlessInterrupted } from './interruption.ts';
 
 const HELP = `npm run bench -- [options]
@@ -48,7 +47,7 @@ The follower at lecture-hall scale (issue "Who may write what"; --phases scale):
 receipts, p99 < 1 s; 1,000 at one instant (--seconds 0): p99 < 250 ms.`;
 
 // Ctrl-C or SIGTERM: stop every server and worker, remove the folders (bench's and the helpers'), exit 128 + n.
-stopEverythingOnSignal(() => cleanUp() + removeTempDirs());
+stopEverythingOnSignal(cleanUp);
 
 if (process.argv.includes('--campus')) {
   // The campus benchmark (issue 10) has options of its own: bench/campus.ts.

@@ -14,6 +14,7 @@ import * as Y from 'yjs';
 import { newBoxKeyPair, randomBytes, sealEntry, toBase64Url } from '../crypto/index.ts';
 import { decodeQrPayload, encodeReceiptUpdate, entriesMap, receiptsMap, type Entry } from '../protocol/index.ts';
 import { createSession } from '../tests/helpers/api.ts';
+import { removeTempDirs } from '../tests/helpers/processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { sendAndSettle } from '../tests/helpers/roomWriters.ts';
 import { TestValidator } from '../tests/helpers/testValidator.ts';
@@ -58,11 +59,14 @@ export function tempDir(prefix: string): string {
   tempDirs.push(dir);
   return dir;
 }
-/** Deletes every folder `tempDir()` made so far; returns how many. */
+/**
+ * Deletes every folder `tempDir()` made so far, and those the test helpers the bench borrows
+ * made (Redis's and Caddy's, tests/helpers/processes.ts); returns how many.
+ */
 export function cleanUp(): number {
   const dirs = tempDirs.splice(0);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  return dirs.length;
+  return dirs.length + removeTempDirs();
 }
 
 function percentile(sorted: number[], p: number): number {
