@@ -23,7 +23,7 @@ import { postgresCpuSeconds, relayTakesStoreAndBus, startCampus, startPgHall, st
 import { busPhase } from './busPhase.ts';
 import { cleanUp } from './phases.ts';
 import { unlessInterrupted } from './interruption.ts';
-import { cpuSeconds, mainThreadWakeups, residentKiB, schedulerState } from './procStats.ts';
+import { cpuSeconds, machineCpuSeconds, mainThreadWakeups, residentKiB, schedulerState } from './procStats.ts';
 import { REPO_ROOT, WORKER_NODE_ARGS, trackChild, type ServerProcess } from './processes.ts';
 import { RawRelayClient } from '../tests/helpers/relayClient.ts';
 import { randomBytes, toBase64Url } from '../crypto/index.ts';
@@ -110,6 +110,58 @@ interface BurstFigures {
    * backoff's timer fired), the attempt that succeeded, that socket open, the receipt.
    */
   after_kill_ms?: Record<'closed' | 'first_attempt' | 'last_attempt' | 'open' | 'receipt', number[]>;
+  /** Where the machine's CPU went in the seconds after the SIGKILL (`cpuAroundKill`). */
+  cpu_after_kill?: CpuAfterKill;
+}
+
+/** How long after the SIGKILL `cpu_after_kill` looks: the failover's storm is over by then (docs/performance.md). */
+const AFTER_KILL_WINDOW_MS = 3000;
+
+/**
+ * The CPU each process used in the AFTER_KILL_WINDOW_MS after the SIGKILL, against what it would
+ * have used at its own rate over the burst before the kill (`extra_ms`: the failover's cost), and
+ * how busy the whole machine was in that window and before it (a share of all its cores).
+ */
+interface CpuAfterKill {
+  window_ms: number;
+  machine_busy_share: number;
+  machine_busy_share_before: number;
+  processes: { name: string; ms: number; at_rate_before_ms: number; extra_ms: number }[];
+  extra_ms: number;
+}
+
+/** Named CPU readers (seconds so far); one that fails (its process is gone) reads NaN. */
+type CpuReaders = Record<string, () => number>;
+
+function readAll(readers: CpuReaders): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(readers).map(([name, read]) => {
+      try {
+        return [name, read()];
+      } catch {
+        return [name, Number.NaN];
+      }
+    }),
+  );
+}
+
+/** `cpu_after_kill` from readings at the burst's start (`t0`), at the kill and a window after it (ms, monotonic). */
+function cpuAfterKill(readings: { atMs: number; cpu: Record<string, number>; machine: { busy_s: number; all_s: number } }[]): CpuAfterKill {
+  const [start, kill, end] = readings as [(typeof readings)[0], (typeof readings)[0], (typeof readings)[0]];
+  const windowMs = end.atMs - kill.atMs;
+  const processes = Object.keys(kill.cpu).map((name) => {
+    const ms = (end.cpu[name]! - kill.cpu[name]!) * 1000;
+    const atRateBeforeMs = ((kill.cpu[name]! - start.cpu[name]!) * 1000 * windowMs) / (kill.atMs - start.atMs);
+    return { name, ms: Math.round(ms), at_rate_before_ms: Math.round(atRateBeforeMs), extra_ms: Math.round(ms - atRateBeforeMs) };
+  });
+  const share = (a: (typeof readings)[0], b: (typeof readings)[0]) => round3((b.machine.busy_s - a.machine.busy_s) / Math.max(1e-9, b.machine.all_s - a.machine.all_s));
+  return {
+    window_ms: Math.round(windowMs),
+    machine_busy_share: share(kill, end),
+    machine_busy_share_before: share(start, kill),
+    processes,
+    extra_ms: processes.reduce((sum, p) => sum + (Number.isFinite(p.extra_ms) ? p.extra_ms : 0), 0),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -173,6 +225,8 @@ interface WorkerPool {
   stallsMs: number[];
   done: Promise<CampusPhoneResult[]>;
   progress(): { submitted: number; receipts: number };
+  /** The workers' process ids. */
+  pids: number[];
 }
 
 /** How long the phone workers may take to connect every phone before the run stops with an error (not a hang). */
@@ -245,6 +299,7 @@ async function startPhones(task: Omit<CampusWorkerTask, 'firstIndex' | 'count'>,
   return {
     go: () => children.forEach((child) => child.send('go')),
     stallsMs,
+    pids: children.map((child) => child.pid!),
     done,
     progress: () => progress.reduce((a, p) => ({ submitted: a.submitted + p.submitted, receipts: a.receipts + p.receipts }), { submitted: 0, receipts: 0 }),
   };
@@ -315,7 +370,17 @@ interface MeasuredBurst {
  * `measure` (functions returning a process's CPU seconds so far) over the burst. `midway` runs
  * once half the phones have sent.
  */
-async function burst(options: CampusOptions, label: string, syncUrl: string, sessions: CampusSession[], idPrefix: string, measure: (() => number)[], midway?: () => void): Promise<MeasuredBurst> {
+async function burst(
+  options: CampusOptions,
+  label: string,
+  syncUrl: string,
+  sessions: CampusSession[],
+  idPrefix: string,
+  measure: (() => number)[],
+  midway?: () => void,
+  /** With `midway`: the processes whose CPU `cpu_after_kill` shows (given the phone workers' pids). */
+  aroundMidway?: (workerPids: number[]) => CpuReaders,
+): Promise<MeasuredBurst> {
   let midwayAt: number | undefined;
   const total = options.sessions * options.students;
   const connectStart = performance.now();
@@ -323,21 +388,29 @@ async function burst(options: CampusOptions, label: string, syncUrl: string, ses
   options.log(`  ${label}: ${total} phones connected in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
   const before = measure.map((read) => read());
   const started = performance.now();
+  const readers = aroundMidway?.(pool.pids) ?? {};
+  const reading = () => ({ atMs: monotonicMs(), cpu: readAll(readers), machine: machineCpuSeconds() });
+  const readings = [reading()];
+  let windowEnd: Promise<void> | undefined;
   pool.go();
   let isMidwayDone = midway === undefined;
   const ticker = setInterval(() => {
     const p = pool.progress();
     if (!isMidwayDone && p.submitted >= total / 2) {
       isMidwayDone = true;
+      readings.push(reading());
       midwayAt = monotonicMs();
       midway!();
+      windowEnd = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => void readings.push(reading()));
     }
     if (Math.round((performance.now() - started) / 500) % 4 === 0) options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${total}  receipts ${p.receipts}`);
   }, 500);
   const results = await pool.done.finally(() => clearInterval(ticker));
   const cpu = measure.map((read, i) => read() - before[i]!);
+  await windowEnd;
   const figures: BurstFigures = { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) };
   if (midwayAt !== undefined) figures.after_kill_ms = afterKill(results, midwayAt);
+  if (aroundMidway && readings.length === 3) figures.cpu_after_kill = cpuAfterKill(readings);
   return { figures, cpu };
 }
 
@@ -599,10 +672,27 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const loopLagMaxMs = async () => Promise.all(survivors.map(async (relay) => round1(((await relayMetrics(relay.url)).get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)));
   // Reading /metrics resets the event-loop delay histogram: the read after the burst covers the SIGKILL and after.
   await loopLagMaxMs();
-  const second = await burst(options, 'failover', syncUrl, sessions, 'F', [() => cpuSeconds(campus.balancer.child.pid!)], () => {
-    victim.child.kill('SIGKILL');
-    options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded) at ${monotonicMs().toFixed(1)} ms on the monotonic clock (the clock of --cpu-prof profiles, in µs)`);
+  const aroundKill = (workerPids: number[]): CpuReaders => ({
+    ...Object.fromEntries(survivors.map((relay) => [`relay ${campus.relays.indexOf(relay) + 1} (survivor)`, () => cpuSeconds(relay.pid)])),
+    Caddy: () => cpuSeconds(campus.balancer.child.pid!),
+    validator: () => cpuSeconds(campus.validator.pid),
+    PostgreSQL: () => postgresCpuSeconds(campus.postgres.port),
+    Redis: () => cpuSeconds(campus.redis.process.child.pid!),
+    ...Object.fromEntries(workerPids.map((pid, i) => [`phone worker ${i + 1}`, () => cpuSeconds(pid)])),
   });
+  const second = await burst(
+    options,
+    'failover',
+    syncUrl,
+    sessions,
+    'F',
+    [() => cpuSeconds(campus.balancer.child.pid!)],
+    () => {
+      victim.child.kill('SIGKILL');
+      options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded) at ${monotonicMs().toFixed(1)} ms on the monotonic clock (the clock of --cpu-prof profiles, in µs)`);
+    },
+    aroundKill,
+  );
   const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {
     failover: { ...second.figures, killed_relay_rooms: victimRooms, survivors_loop_lag_max_ms: survivorLagMs, caddy_cpu_s: round3(second.cpu[0]!) },
@@ -639,6 +729,11 @@ function printTable(r: Record<string, any>): void {
     add('failover: sent before, new socket open → receipt, p50 / p99', `${r.failover.after_reopen_p50_ms} / ${r.failover.after_reopen_p99_ms} ms`);
     for (const [step, what] of [['closed', 'socket closed'], ['first_attempt', 'first attempt at another'], ['last_attempt', 'attempt that opened'], ['open', 'socket open'], ['receipt', 'receipt']] as const) {
       add(`failover: after the SIGKILL, ${what}, p50 / p90 / p99`, `${r.failover.after_kill_ms?.[step]?.join(' / ')} ms`);
+    }
+    const cpu = r.failover.cpu_after_kill as CpuAfterKill | undefined;
+    if (cpu) {
+      add(`failover: machine busy in the ${cpu.window_ms} ms after the SIGKILL (before it)`, `${Math.round(cpu.machine_busy_share * 100)} % (${Math.round(cpu.machine_busy_share_before * 100)} %) of all cores`);
+      add(`failover: CPU in those ${cpu.window_ms} ms beyond each process's rate before (total ${cpu.extra_ms} ms)`, cpu.processes.map((p) => `${p.name} ${p.extra_ms >= 0 ? '+' : ''}${p.extra_ms}`).join(', '));
     }
     add('entries decided twice', r.decided_twice, '0');
   } else add('campus', r.campus_skipped);

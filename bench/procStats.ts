@@ -41,6 +41,17 @@ export function schedulerState(pid: number | undefined): string {
   return `state ${fields[0]}, ${cpu.toFixed(1)} s CPU, wchan ${wchan}`;
 }
 
+/**
+ * The whole machine's CPU seconds so far, from the first line of /proc/stat: `busy_s` (every
+ * state but idle and iowait) and `all_s` (all of them; grows by the number of cores each second).
+ */
+export function machineCpuSeconds(): { busy_s: number; all_s: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const all = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  return { busy_s: (all - idle) / CLOCK_TICKS_PER_S, all_s: all / CLOCK_TICKS_PER_S };
+}
+
 /** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {
   const times = cpuTimes(pid);

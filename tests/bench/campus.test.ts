@@ -33,6 +33,18 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.failover.killed_relay_rooms).toBeGreaterThanOrEqual(1);
     expect(report.failover.killed_relay_rooms).toBeLessThanOrEqual(3);
     expect(report.failover_receipts).toBe(report.failover_phones);
+    // Where the CPU went after the kill: the two survivors (alive, so read), Caddy, the validator,
+    // PostgreSQL, Redis and the phone workers (gone once their phones were answered: null).
+    const cpu = report.failover.cpu_after_kill;
+    expect(cpu.window_ms).toBeGreaterThanOrEqual(2900);
+    for (const share of [cpu.machine_busy_share, cpu.machine_busy_share_before]) {
+      expect(share).toBeGreaterThan(0);
+      expect(share).toBeLessThanOrEqual(1);
+    }
+    const names = cpu.processes.map((p: { name: string }) => p.name);
+    expect(names.filter((name: string) => name.endsWith('(survivor)'))).toHaveLength(2);
+    expect(names).toEqual(expect.arrayContaining(['Caddy', 'validator', 'PostgreSQL', 'Redis', 'phone worker 1']));
+    for (const p of cpu.processes.filter((p: { name: string }) => p.name.endsWith('(survivor)'))) expect(p.ms).toBeGreaterThanOrEqual(0);
     expect(report.sqlite).toMatchObject({ receipts: 30, lost: 0 });
     // The baseline runs before and after the campus; the ratio is against their mean.
     expect(report.sqlite_before).toMatchObject({ receipts: 30, accepted: 30, lost: 0, decided_twice: 0 });
