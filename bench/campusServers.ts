@@ -13,7 +13,7 @@ import { startPostgres, type TestPostgres } from '../tests/helpers/postgres.ts';
 import { runCli, type StartedProcess } from '../tests/helpers/processes.ts';
 import { startRedis, type TestRedis } from '../tests/helpers/redis.ts';
 import { validatorOfDataDir } from '../tests/helpers/validatorProcess.ts';
-import { cpuSeconds } from './procStats.ts';
+import { cpuSeconds, waitedChildrenCpuSeconds } from './procStats.ts';
 import { freePort, startServer, type ServerProcess } from './processes.ts';
 import { tempDir } from './phases.ts';
 
@@ -32,7 +32,11 @@ function validatorArgs(port: number, dataDir: string, relayHttpUrl: string, extr
   return ['validator', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--relay', relayHttpUrl.replace(/^http/, 'ws'), '--public-url', relayHttpUrl, ...extra];
 }
 
-/** User + system CPU seconds of every process of a PostgreSQL server (the postmaster and its backends). */
+/**
+ * User + system CPU seconds of every process of a PostgreSQL server: the postmaster, its live
+ * backends and those that exited (the postmaster's waited-for children: without them the sum
+ * fell when a killed relay's connections ended, by more than PostgreSQL used meanwhile).
+ */
 export function postgresCpuSeconds(port: number): number {
   const stats = readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
@@ -48,13 +52,16 @@ export function postgresCpuSeconds(port: number): number {
     .filter((entry) => entry !== undefined);
   const postmaster = stats.find((entry) => entry.cmdline.includes('postgres') && entry.cmdline.includes(`-p ${port}`) && !stats.some((other) => other.pid === entry.ppid && other.cmdline.includes(`-p ${port}`)));
   if (!postmaster) return Number.NaN;
-  return [postmaster, ...stats.filter((entry) => entry.ppid === postmaster.pid)].reduce((sum, entry) => {
-    try {
-      return sum + cpuSeconds(entry.pid);
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return [postmaster, ...stats.filter((entry) => entry.ppid === postmaster.pid)].reduce(
+    (sum, entry) => {
+      try {
+        return sum + cpuSeconds(entry.pid);
+      } catch {
+        return sum;
+      }
+    },
+    waitedChildrenCpuSeconds(postmaster.pid),
+  );
 }
 
 export interface Campus {

@@ -52,6 +52,15 @@ export function machineCpuSeconds(): { busy_s: number; all_s: number } {
   return { busy_s: (all - idle) / CLOCK_TICKS_PER_S, all_s: all / CLOCK_TICKS_PER_S };
 }
 
+/**
+ * CPU seconds of the process's children that exited and were waited for (cutime + cstime): a
+ * server that forks workers (PostgreSQL's backends) keeps their time here once they are gone.
+ */
+export function waitedChildrenCpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_S;
+}
+
 /** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {
   const times = cpuTimes(pid);
