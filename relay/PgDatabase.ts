@@ -11,13 +11,24 @@ import { redactedUrl } from './redactedUrl.ts';
 
 export interface PgDatabaseOptions {
   logger: Logger;
-  /** Connections in the pool (default 10). */
+  /** Connections in the pool, all opened at start and kept (default POOL_SIZE). */
   maxConnections?: number;
   /** How long a connection attempt may take before it fails (default 5 s). */
   connectTimeoutMs?: number;
 }
 
 const PROBE_INTERVAL_MS = 1000;
+
+/**
+ * The pool's size: every connection is opened when the relay starts (and again once the server
+ * is back after an outage) and kept while idle. A new connection costs the server about 30 ms of
+ * CPU on the project's machine (a backend forked, its catalogue caches filled) against 2.5 ms
+ * for loading a 600-item room on a warm one; a pool that grew on demand forked a dozen backends
+ * on the survivors of a relay's death, just when they load its rooms at once (docs/performance.md,
+ * "2026-12-07, evening"). Four serve a relay's grouped appends (R13), room loads and trust reads;
+ * more queries wait for one of them rather than fork a backend.
+ */
+const POOL_SIZE = 4;
 
 /** SQLSTATE classes that mean "the server or the connection", not "this statement": 08 connection, 57P shutdown, 53300 too many connections. */
 function isConnectionError(error: unknown): boolean {
@@ -37,6 +48,7 @@ export class PgDatabase {
   readonly safeUrl: string;
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
+  readonly #size: number;
   #isAvailable = true;
   #isClosed = false;
   /** Until `connect` succeeded, a failure is its error to report, not a line in the log. */
@@ -46,11 +58,13 @@ export class PgDatabase {
   private constructor(url: string, options: PgDatabaseOptions) {
     this.safeUrl = redactedUrl(url);
     this.#logger = options.logger;
+    this.#size = options.maxConnections ?? POOL_SIZE;
     this.#pool = new pg.Pool({
       connectionString: url,
-      max: options.maxConnections ?? 10,
+      max: this.#size,
+      min: this.#size,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      idleTimeoutMillis: 30_000,
+      idleTimeoutMillis: 30_000, // only above `min`, which is all of them: none is closed for idling
       keepAlive: true,
     });
     // An idle connection the server dropped (a restart) must not end the process.
@@ -70,6 +84,7 @@ export class PgDatabase {
     }
     try {
       await database.#migrate();
+      await database.#openAll();
       database.#hasConnected = true;
     } catch (error) {
       await database.#pool.end().catch(() => {});
@@ -141,6 +156,16 @@ export class PgDatabase {
     });
   }
 
+  /** Opens every connection of the pool now, not when a burst of queries first needs them (POOL_SIZE). */
+  async #openAll(): Promise<void> {
+    const clients: pg.PoolClient[] = [];
+    try {
+      for (let i = 0; i < this.#size; i++) clients.push(await this.#pool.connect());
+    } finally {
+      for (const client of clients) client.release();
+    }
+  }
+
   #lost(error: unknown): void {
     if (this.#isClosed || !this.#hasConnected) return;
     if (this.#isAvailable) this.#logger.error('PostgreSQL is unreachable: writes are refused (1013) until it is back', { store: this.safeUrl, error: describe(error) });
@@ -153,6 +178,8 @@ export class PgDatabase {
           this.#probe = undefined;
           if (!this.#isAvailable) this.#logger.info('PostgreSQL is back', { store: this.safeUrl });
           this.#isAvailable = true;
+          // The outage closed the pool's connections: open them again before they are needed.
+          this.#openAll().catch(() => {});
         },
         () => {},
       );

@@ -74,7 +74,8 @@ export class PgTrustStore implements TrustStore {
   }
 
   /** A store with a database of its own (`rollcall relay enroll --store …`, tests). */
-  static async connect(url: string, options: { logger: Logger }): Promise<PgTrustStore> {
+  /** A store on a pool of its own (`maxConnections`: one serves a command such as `rollcall relay enroll`). */
+  static async connect(url: string, options: { logger: Logger; maxConnections?: number }): Promise<PgTrustStore> {
     return new PgTrustStore(await PgDatabase.connect(url, options), { ownsDatabase: true });
   }
 

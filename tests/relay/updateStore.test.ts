@@ -4,13 +4,14 @@
  * reopening, R5) and what only PostgreSQL must (two relays on one database, R7).
  */
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../log/index.ts';
 import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
 import { MemoryUpdateStore, type Appended, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
 import { SqliteUpdateStore } from '../../relay/SqliteUpdateStore.ts';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { freePort, removeTempDirs, tempDir } from '../helpers/processes.ts';
+import { freePort, removeTempDirs, tempDir, waitFor } from '../helpers/processes.ts';
 
 afterAll(removeTempDirs);
 
@@ -188,6 +189,43 @@ describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () =>
     const chain = results.flatMap((result) => (result.ok ? [result] : [])).sort((x, y) => x.id - y.id);
     expect(chain.map((result) => result.previousId)).toEqual([0, ...chain.slice(0, -1).map((result) => result.id)]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('opens its four connections at start and keeps them: thirty room loads at once fork no backend; after the server restarts the four are opened again', async () => {
+    const url = await server!.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const observer = new pg.Client({ connectionString: server!.url });
+    await observer.connect();
+    const backends = async () =>
+      (await observer.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 ORDER BY pid', [database])).rows.map((row) => row.pid);
+    try {
+      const store = await connect(url);
+      try {
+        const opened = await backends();
+        expect(opened).toHaveLength(4);
+        // A relay taking over a dead relay's rooms loads them all at once (docs/performance.md).
+        await Promise.all(Array.from({ length: 30 }, (_, i) => store.load(`room-${i}`)));
+        expect(await backends()).toEqual(opened);
+        await observer.end();
+        await server!.pause();
+        await server!.resume();
+        const again = new pg.Client({ connectionString: server!.url });
+        await again.connect();
+        const reopened = async () => (await again.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])).rows.length;
+        try {
+          // The store finds the server gone (its idle connections end), probes every second, and reopens its pool.
+          await waitFor(async () => (await reopened()) === 4, { message: 'the pool reopened after the restart' });
+          await Promise.all(Array.from({ length: 30 }, (_, i) => store.load(`room-${i}`)));
+          expect(await reopened()).toBe(4);
+        } finally {
+          await again.end();
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await observer.end().catch(() => {});
+    }
   });
 
   it('[R5] a relay catching up with loadSince sees the rows another relay stored, and a compaction by either keeps everything', async () => {
