@@ -194,6 +194,12 @@ export function buildProgram(): Command {
         .default(DEFAULT_RELAY_LIMITS.storeBatchMs)
         .argParser(integer('--store-batch-ms', 0, 1000)),
     )
+    .addOption(
+      new Option('--store-pool <n>', 'with --store: connections to PostgreSQL this relay opens at start and keeps (more queries at once wait for one); size max_connections for this many per relay')
+        .default(DEFAULT_RELAY_LIMITS.storePool)
+        .argParser(integer('--store-pool', 1, 100))
+        .env('ROLLCALL_RELAY_STORE_POOL'),
+    )
     .addOption(maxConnectionsOption())
     .addOption(trustedProxyOption('R11 counts (connections and enrolment attempts per address)', { readsOldName: true }))
     .addOption(drainOption())

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../log/index.ts';
+import { DEFAULT_RELAY_LIMITS } from './limits.ts';
 import { MIGRATIONS, MIGRATION_LOCK, RECORD_SCHEMA_VERSION, SCHEMA_VERSION_TABLE, SELECT_SCHEMA_VERSION } from './pgSchema.ts';
 import { redactedUrl } from './redactedUrl.ts';
 
@@ -25,10 +26,10 @@ const PROBE_INTERVAL_MS = 1000;
  * CPU on the project's machine (a backend forked, its catalogue caches filled) against 2.5 ms
  * for loading a 600-item room on a warm one; a pool that grew on demand forked a dozen backends
  * on the survivors of a relay's death, just when they load its rooms at once (docs/performance.md,
- * "2026-12-07, evening"). Four serve a relay's grouped appends (R13), room loads and trust reads;
- * more queries wait for one of them rather than fork a backend.
+ * "2026-12-07, evening"). Four (`rollcall relay --store-pool`) serve a relay's grouped appends
+ * (R13), room loads and trust reads; more queries wait for one of them rather than fork a backend.
  */
-const POOL_SIZE = 4;
+const POOL_SIZE = DEFAULT_RELAY_LIMITS.storePool;
 
 /** SQLSTATE classes that mean "the server or the connection", not "this statement": 08 connection, 57P shutdown, 53300 too many connections. */
 function isConnectionError(error: unknown): boolean {

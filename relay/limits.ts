@@ -54,6 +54,11 @@ export interface RelayLimits {
    * are stored in one statement. 0: only those of one event-loop turn. Each update waits at most this long.
    */
   storeBatchMs: number;
+  /**
+   * On a shared store (PostgreSQL): connections the relay opens at start and keeps; more queries
+   * at once wait for one (relay/PgDatabase.ts says why they are kept).
+   */
+  storePool: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -80,6 +85,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   shutdownGraceMs: 5_000,
   busCatchUpMs: 3_000,
   storeBatchMs: 25,
+  storePool: 4,
 };
 
 export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

@@ -79,7 +79,7 @@ async function openStores(options: RelayServerOptions, logger: Logger): Promise<
     return { store, trust, close: async () => void (await Promise.all([store.close(), trust.close()])) };
   }
   if (!/^postgres(ql)?:\/\//.test(options.storeUrl)) throw new Error('--store takes a PostgreSQL URL, postgres://user[:password]@host[:port]/database (without it the relay keeps its rooms in --data)');
-  const database = await PgDatabase.connect(options.storeUrl, { logger });
+  const database = await PgDatabase.connect(options.storeUrl, { logger, maxConnections: relayLimits(options.limits).storePool });
   let bus: RedisBus | undefined;
   try {
     if (options.busUrl) bus = await RedisBus.connect(options.busUrl, { relayId: randomUUID(), logger });

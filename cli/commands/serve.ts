@@ -37,6 +37,8 @@ export interface ServeOptions {
   maxConnectionsPerAddress?: number;
   /** `rollcall relay --store-batch-ms`: R13's window on a shared store. */
   storeBatchMs?: number;
+  /** `rollcall relay --store-pool`: PostgreSQL connections kept. */
+  storePool?: number;
   /** R11a, R11b: `--trusted-proxy` entries (checked by the parser): the proxy whose X-Forwarded-For is believed (relay and direct path). */
   trustedProxy?: string[];
   /** `--tls-cert` / `--tls-key`: serve HTTPS and WSS with this PEM certificate (chain) and key. */
@@ -110,6 +112,7 @@ function relayLimitOptions(options: ServeOptions) {
   const limits = {
     ...(options.maxConnectionsPerAddress ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress } : {}),
     ...(options.storeBatchMs !== undefined ? { storeBatchMs: options.storeBatchMs } : {}),
+    ...(options.storePool !== undefined ? { storePool: options.storePool } : {}),
   };
   return Object.keys(limits).length > 0 ? { limits } : {};
 }

@@ -6,6 +6,7 @@
  * phone re-sends it once PostgreSQL is back, and gets its receipt.
  */
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -53,6 +54,27 @@ describeWithPostgres('rollcall relay --store postgres://…', () => {
     expect(noRedis.stdout + noRedis.stderr).not.toMatch(/bus-s3cret|pg-s3cret/);
     const busAlone = await runCli([...args, '--bus', 'redis://127.0.0.1:1']);
     expect(busAlone).toMatchObject({ code: 1, stderr: expect.stringContaining('give --store postgres://… too') });
+  });
+
+  it('`--store-pool N` (or ROLLCALL_RELAY_STORE_POOL) is how many connections the relay opens at start and keeps; 4 without it', async () => {
+    const observer = new pg.Client({ connectionString: server!.url });
+    await observer.connect();
+    cleanups.push(() => observer.end());
+    const connectionsTo = async (url: string) =>
+      Number((await observer.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [new URL(url).pathname.slice(1)])).rows[0]!.n);
+    for (const { args, env, expected } of [
+      { args: [], env: {}, expected: 4 },
+      { args: ['--store-pool', '2'], env: {}, expected: 2 },
+      { args: [], env: { ROLLCALL_RELAY_STORE_POOL: '6' }, expected: 6 },
+    ]) {
+      const url = await server!.createDatabase();
+      const relay = await startRollcall(['relay', '--store', url, '--log-format', 'json', ...args], { readyPath: '/readyz', env });
+      try {
+        expect(await connectionsTo(url), JSON.stringify({ args, env })).toBe(expected);
+      } finally {
+        await relay.stop();
+      }
+    }
   });
 
   it('[R10] `rollcall relay enroll|validators|revoke --store` manage the shared trust; a running relay closes the revoked validator’s connection', async () => {
