@@ -110,7 +110,7 @@ interface BurstFigures {
    * backoff's timer fired), the attempt that succeeded, that socket open, the receipt.
    */
   after_kill_ms?: Record<'closed' | 'first_attempt' | 'last_attempt' | 'open' | 'receipt', number[]>;
-  /** Where the machine's CPU went in the seconds after the SIGKILL (`cpuAroundKill`). */
+  /** Where the machine's CPU went in the seconds after the SIGKILL (`cpuAfterKill`). */
   cpu_after_kill?: CpuAfterKill;
 }
 
@@ -145,16 +145,26 @@ function readAll(readers: CpuReaders): Record<string, number> {
   );
 }
 
-/** `cpu_after_kill` from readings at the burst's start (`t0`), at the kill and a window after it (ms, monotonic). */
-function cpuAfterKill(readings: { atMs: number; cpu: Record<string, number>; machine: { busy_s: number; all_s: number } }[]): CpuAfterKill {
-  const [start, kill, end] = readings as [(typeof readings)[0], (typeof readings)[0], (typeof readings)[0]];
+/** What the named processes and the machine had used at one moment (`atMs`: monotonic). */
+interface CpuReading {
+  atMs: number;
+  cpu: Record<string, number>;
+  machine: { busy_s: number; all_s: number };
+}
+
+function cpuReading(readers: CpuReaders): CpuReading {
+  return { atMs: monotonicMs(), cpu: readAll(readers), machine: machineCpuSeconds() };
+}
+
+/** `cpu_after_kill` from readings at the burst's start, at the kill and a window after it. */
+function cpuAfterKill(start: CpuReading, kill: CpuReading, end: CpuReading): CpuAfterKill {
   const windowMs = end.atMs - kill.atMs;
   const processes = Object.keys(kill.cpu).map((name) => {
     const ms = (end.cpu[name]! - kill.cpu[name]!) * 1000;
     const atRateBeforeMs = ((kill.cpu[name]! - start.cpu[name]!) * 1000 * windowMs) / (kill.atMs - start.atMs);
     return { name, ms: Math.round(ms), at_rate_before_ms: Math.round(atRateBeforeMs), extra_ms: Math.round(ms - atRateBeforeMs) };
   });
-  const share = (a: (typeof readings)[0], b: (typeof readings)[0]) => round3((b.machine.busy_s - a.machine.busy_s) / Math.max(1e-9, b.machine.all_s - a.machine.all_s));
+  const share = (a: CpuReading, b: CpuReading) => round3((b.machine.busy_s - a.machine.busy_s) / Math.max(1e-9, b.machine.all_s - a.machine.all_s));
   return {
     window_ms: Math.round(windowMs),
     machine_busy_share: share(kill, end),
@@ -367,7 +377,7 @@ interface MeasuredBurst {
 
 /**
  * One burst of `students` phones over `sessions` through `syncUrl`, with progress lines; CPU of
- * `measure` (functions returning a process's CPU seconds so far) over the burst. `midway` runs
+ * `measure` (functions returning a process's CPU seconds so far) over the burst. `midway.kill` runs
  * once half the phones have sent.
  */
 async function burst(
@@ -377,9 +387,8 @@ async function burst(
   sessions: CampusSession[],
   idPrefix: string,
   measure: (() => number)[],
-  midway?: () => void,
-  /** With `midway`: the processes whose CPU `cpu_after_kill` shows (given the phone workers' pids). */
-  aroundMidway?: (workerPids: number[]) => CpuReaders,
+  /** Run once half the phones have sent (`kill`); `cpuOf` names the processes whose CPU `cpu_after_kill` shows. */
+  midway?: { kill: () => void; cpuOf: (workerPids: number[]) => CpuReaders },
 ): Promise<MeasuredBurst> {
   let midwayAt: number | undefined;
   const total = options.sessions * options.students;
@@ -388,29 +397,28 @@ async function burst(
   options.log(`  ${label}: ${total} phones connected in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
   const before = measure.map((read) => read());
   const started = performance.now();
-  const readers = aroundMidway?.(pool.pids) ?? {};
-  const reading = () => ({ atMs: monotonicMs(), cpu: readAll(readers), machine: machineCpuSeconds() });
-  const readings = [reading()];
-  let windowEnd: Promise<void> | undefined;
+  const readers = midway?.cpuOf(pool.pids) ?? {};
+  const atStart = cpuReading(readers);
+  let atKill: CpuReading | undefined;
+  let afterKillWindow: Promise<CpuReading> | undefined;
   pool.go();
   let isMidwayDone = midway === undefined;
   const ticker = setInterval(() => {
     const p = pool.progress();
     if (!isMidwayDone && p.submitted >= total / 2) {
       isMidwayDone = true;
-      readings.push(reading());
+      atKill = cpuReading(readers);
       midwayAt = monotonicMs();
-      midway!();
-      windowEnd = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => void readings.push(reading()));
+      midway!.kill();
+      afterKillWindow = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => cpuReading(readers));
     }
     if (Math.round((performance.now() - started) / 500) % 4 === 0) options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${total}  receipts ${p.receipts}`);
   }, 500);
   const results = await pool.done.finally(() => clearInterval(ticker));
   const cpu = measure.map((read, i) => read() - before[i]!);
-  await windowEnd;
   const figures: BurstFigures = { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) };
   if (midwayAt !== undefined) figures.after_kill_ms = afterKill(results, midwayAt);
-  if (aroundMidway && readings.length === 3) figures.cpu_after_kill = cpuAfterKill(readings);
+  if (atKill && afterKillWindow) figures.cpu_after_kill = cpuAfterKill(atStart, atKill, await afterKillWindow);
   return { figures, cpu };
 }
 
@@ -672,7 +680,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
   const loopLagMaxMs = async () => Promise.all(survivors.map(async (relay) => round1(((await relayMetrics(relay.url)).get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)));
   // Reading /metrics resets the event-loop delay histogram: the read after the burst covers the SIGKILL and after.
   await loopLagMaxMs();
-  const aroundKill = (workerPids: number[]): CpuReaders => ({
+  const cpuOf = (workerPids: number[]): CpuReaders => ({
     ...Object.fromEntries(survivors.map((relay) => [`relay ${campus.relays.indexOf(relay) + 1} (survivor)`, () => cpuSeconds(relay.pid)])),
     Caddy: () => cpuSeconds(campus.balancer.child.pid!),
     validator: () => cpuSeconds(campus.validator.pid),
@@ -687,11 +695,13 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     sessions,
     'F',
     [() => cpuSeconds(campus.balancer.child.pid!)],
-    () => {
-      victim.child.kill('SIGKILL');
-      options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded) at ${monotonicMs().toFixed(1)} ms on the monotonic clock (the clock of --cpu-prof profiles, in µs)`);
+    {
+      kill: () => {
+        victim.child.kill('SIGKILL');
+        options.log(`  failover: SIGKILL sent to the relay on ${victim.url} (${victimRooms} of the ${openRooms.join(' + ')} rooms loaded) at ${monotonicMs().toFixed(1)} ms on the monotonic clock (the clock of --cpu-prof profiles, in µs)`);
+      },
+      cpuOf,
     },
-    aroundKill,
   );
   const survivorLagMs = await loopLagMaxMs();
   Object.assign(figures, {

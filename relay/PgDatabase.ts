@@ -13,7 +13,7 @@ import { redactedUrl } from './redactedUrl.ts';
 export interface PgDatabaseOptions {
   logger: Logger;
   /** Connections in the pool, all opened at start and kept (default POOL_SIZE). */
-  maxConnections?: number;
+  poolSize?: number;
   /** How long a connection attempt may take before it fails (default 5 s). */
   connectTimeoutMs?: number;
 }
@@ -59,7 +59,7 @@ export class PgDatabase {
   private constructor(url: string, options: PgDatabaseOptions) {
     this.safeUrl = redactedUrl(url);
     this.#logger = options.logger;
-    this.#size = options.maxConnections ?? POOL_SIZE;
+    this.#size = options.poolSize ?? POOL_SIZE;
     this.#pool = new pg.Pool({
       connectionString: url,
       max: this.#size,

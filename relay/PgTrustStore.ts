@@ -73,9 +73,8 @@ export class PgTrustStore implements TrustStore {
     this.#ownsDatabase = ownsDatabase;
   }
 
-  /** A store with a database of its own (`rollcall relay enroll --store …`, tests). */
-  /** A store on a pool of its own (`maxConnections`: one serves a command such as `rollcall relay enroll`). */
-  static async connect(url: string, options: { logger: Logger; maxConnections?: number }): Promise<PgTrustStore> {
+  /** A store with a database of its own (`rollcall relay enroll --store …`, tests); `poolSize` 1 serves a command. */
+  static async connect(url: string, options: { logger: Logger; poolSize?: number }): Promise<PgTrustStore> {
     return new PgTrustStore(await PgDatabase.connect(url, options), { ownsDatabase: true });
   }
 

@@ -79,7 +79,8 @@ async function openStores(options: RelayServerOptions, logger: Logger): Promise<
     return { store, trust, close: async () => void (await Promise.all([store.close(), trust.close()])) };
   }
   if (!/^postgres(ql)?:\/\//.test(options.storeUrl)) throw new Error('--store takes a PostgreSQL URL, postgres://user[:password]@host[:port]/database (without it the relay keeps its rooms in --data)');
-  const database = await PgDatabase.connect(options.storeUrl, { logger, maxConnections: relayLimits(options.limits).storePool });
+  const limits = relayLimits(options.limits);
+  const database = await PgDatabase.connect(options.storeUrl, { logger, poolSize: limits.storePool });
   let bus: RedisBus | undefined;
   try {
     if (options.busUrl) bus = await RedisBus.connect(options.busUrl, { relayId: randomUUID(), logger });
@@ -88,7 +89,7 @@ async function openStores(options: RelayServerOptions, logger: Logger): Promise<
     throw error;
   }
   return {
-    store: new PgUpdateStore(database, { batchWindowMs: relayLimits(options.limits).storeBatchMs }),
+    store: new PgUpdateStore(database, { batchWindowMs: limits.storeBatchMs }),
     trust: new PgTrustStore(database),
     ...(bus ? { bus } : {}),
     close: async () => {

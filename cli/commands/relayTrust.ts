@@ -22,7 +22,7 @@ export interface RelayDataOptions {
 async function openTrust(options: RelayDataOptions, mustExist: boolean): Promise<TrustStore> {
   if (options.store) {
     try {
-      return await PgTrustStore.connect(options.store, { logger: silentLogger, maxConnections: 1 });
+      return await PgTrustStore.connect(options.store, { logger: silentLogger, poolSize: 1 });
     } catch (error) {
       throw new CliError(error instanceof Error ? error.message : String(error));
     }
