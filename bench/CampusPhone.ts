@@ -26,6 +26,12 @@ export interface CampusPhoneOptions {
   url: string;
   /** The message that carried this phone's receipt (a y-websocket sync message, undecoded). */
   onReceipt: (message: Buffer) => void;
+  /**
+   * After its receipt the phone stays connected and reconnects if its socket drops, as the app
+   * left open does (`--answered-phones stay`); by default an answered phone stops reconnecting,
+   * as one whose student has put it away.
+   */
+  staysOpen?: boolean;
 }
 
 export class CampusPhone {
@@ -43,6 +49,11 @@ export class CampusPhone {
    */
   readonly failover: { closedAt?: number; firstAttemptAt?: number; lastAttemptAt?: number; openAt?: number } = {};
   #closedAt: number | undefined;
+  /** Sockets that closed under this phone after its receipt, with `staysOpen` (it reconnected). */
+  reconnectsAfterReceipt = 0;
+  /** From such a close to the next socket open (ms). */
+  reopenAfterReceiptMs: number | undefined;
+  #closedAfterReceiptAt: number | undefined;
   /** Why attempts to open a socket failed (HTTP status or error code → count), over the phone's life. */
   readonly failures = new Map<string, number>();
   readonly #options: CampusPhoneOptions;
@@ -104,6 +115,10 @@ export class CampusPhone {
         this.reopenMs = this.reopenedAt - this.#closedAt;
         this.#closedAt = undefined;
       }
+      if (this.#closedAfterReceiptAt !== undefined) {
+        this.reopenAfterReceiptMs = performance.now() - this.#closedAfterReceiptAt;
+        this.#closedAfterReceiptAt = undefined;
+      }
       this.#onFirstOpen();
       socket.send(EMPTY_SYNC_STEP1);
       if (this.#isSubmitted && !this.#isAnswered) socket.send(this.#entryMessage!);
@@ -125,8 +140,17 @@ export class CampusPhone {
     });
     socket.on('close', () => {
       // An idle phone (nothing prepared) reconnects too: it stays on the campus's relays.
-      if (this.#isClosed || this.#isAnswered || this.#socket !== socket) return;
-      if (wasOpen) {
+      if (this.#isClosed || this.#socket !== socket) return;
+      if (this.#isAnswered && !this.#options.staysOpen) return;
+      if (this.#isAnswered) {
+        // Its sync step 1 is still the empty one: the relay sends its entry and receipt again
+        // (a kilobyte) where a real phone's state vector would get nothing; the cost that
+        // matters here, a socket through the balancer to another relay, is the same.
+        if (wasOpen) {
+          this.reconnectsAfterReceipt++;
+          this.#closedAfterReceiptAt = performance.now();
+        }
+      } else if (wasOpen) {
         this.reconnects++;
         this.#closedAt = performance.now();
         this.failover.closedAt = monotonicMs();

@@ -53,6 +53,10 @@ const HELP = `npm run bench -- --campus [options]
                       the SQLite baseline's phones go through Caddy too (a one-upstream
                       reverse_proxy, as a hosted relay sits behind its TLS front): both sides
                       then pay the proxy in front of the relay
+  --answered-phones A leave (default): a phone that has its receipt stops reconnecting, as one
+                      put away; stay: it stays connected and reconnects when its relay dies, as
+                      the app left open does, so every phone of the killed relay moves, not only
+                      those still waiting (answered_reconnected, answered_reopen_*)
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -77,6 +81,8 @@ interface CampusOptions {
   warmupStudents: number;
   /** The SQLite baseline's phones through Caddy too. */
   baselineBehindCaddy?: boolean;
+  /** Answered phones stay connected and reconnect when their relay dies (`--answered-phones stay`). */
+  answeredStayOpen?: boolean;
   log: (line: string) => void;
 }
 
@@ -100,6 +106,11 @@ interface BurstFigures {
   /** Of those that had sent before: new socket open → receipt, p50 / p99. */
   after_reopen_p50_ms: number;
   after_reopen_p99_ms: number;
+  /** Phones that had their receipt and reconnected when their socket closed (`--answered-phones stay`). */
+  answered_reconnected: number;
+  /** Of those: socket closed → new socket open, p50 / p99. */
+  answered_reopen_p50_ms: number;
+  answered_reopen_p99_ms: number;
   /** Failed attempts to open a socket, by reason, over every phone of the burst. */
   open_failures: Record<string, number>;
   /** Each phone worker's longest event-loop stall during the burst (its phones' timings include it). */
@@ -222,6 +233,8 @@ function summarise(results: CampusPhoneResult[]): BurstFigures {
     ...spread('failover_phones', failedOver.map((r) => r.latencyMs)),
     ...spread('reopen', failedOver.map((r) => r.reopenMs)),
     ...spread('after_reopen', failedOver.map((r) => r.afterReopenMs)),
+    answered_reconnected: results.filter((r) => (r.reconnectsAfterReceipt ?? 0) > 0).length,
+    ...spread('answered_reopen', results.map((r) => r.reopenAfterReceiptMs)),
     open_failures: results.reduce<Record<string, number>>((all, r) => {
       for (const [reason, count] of Object.entries(r.failures ?? {})) all[reason] = (all[reason] ?? 0) + count;
       return all;
@@ -393,7 +406,7 @@ async function burst(
   let midwayAt: number | undefined;
   const total = options.sessions * options.students;
   const connectStart = performance.now();
-  const pool = await startPhones({ mode: 'burst', syncUrls: [syncUrl], sessions: await withCurrentQr(sessions), spreadMs: options.spreadMs, idPrefix }, total, options.workers);
+  const pool = await startPhones({ mode: 'burst', syncUrls: [syncUrl], sessions: await withCurrentQr(sessions), spreadMs: options.spreadMs, idPrefix, ...(options.answeredStayOpen ? { answeredStayOpen: true } : {}) }, total, options.workers);
   options.log(`  ${label}: ${total} phones connected in ${((performance.now() - connectStart) / 1000).toFixed(1)} s; burst over ${options.spreadMs / 1000} s`);
   const before = measure.map((read) => read());
   const started = performance.now();
@@ -519,6 +532,7 @@ export async function runCampus(options: CampusOptions): Promise<Record<string, 
     students: total,
     spread_s: options.spreadMs / 1000,
     lb_policy: options.lbPolicy,
+    answered_phones: options.answeredStayOpen ? 'stay' : 'leave',
     ...(options.storeBatchMs !== undefined ? { store_batch_ms: options.storeBatchMs } : {}),
     warmup_students_per_session: options.warmupStudents,
     baseline_behind_caddy: options.baselineBehindCaddy ?? false,
@@ -731,6 +745,7 @@ function printTable(r: Record<string, any>): void {
     add('failover: phones on the killed relay, answered', `${r.failover_receipts} / ${r.failover_phones}`, 'all');
     add('failover: those phones, scan→receipt p50 / p99', `${r.failover.failover_phones_p50_ms} / ${r.failover.failover_phones_p99_ms} ms`);
     add('failover: socket closed → open on another relay, p50 / p99', `${r.failover.reopen_p50_ms} / ${r.failover.reopen_p99_ms} ms`);
+    if (r.answered_phones === 'stay') add('failover: answered phones that moved too (--answered-phones stay), closed → open p50 / p99', `${r.failover.answered_reconnected}: ${r.failover.answered_reopen_p50_ms} / ${r.failover.answered_reopen_p99_ms} ms`);
     add('failover: rooms loaded on the killed relay (the median relay)', r.failover.killed_relay_rooms);
     add('failover: longest event-loop stall of each surviving relay (burst 2)', `${r.failover.survivors_loop_lag_max_ms.join(' / ')} ms`);
     add('failover: Caddy CPU over burst 2', `${r.failover.caddy_cpu_s} s`);
@@ -769,6 +784,11 @@ function printTable(r: Record<string, any>): void {
   for (const row of rows) console.log(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
 }
 
+function answeredPhonesOf(text: string): 'leave' | 'stay' {
+  if (text !== 'leave' && text !== 'stay') throw new Error(`--answered-phones must be leave or stay (got "${text}")`);
+  return text;
+}
+
 function lbPolicyOf(text: string): BalancerPolicy {
   if (text !== 'least_conn' && text !== 'uri_hash' && text !== 'room_hash') throw new Error(`--lb-policy must be least_conn, uri_hash or room_hash (got "${text}")`);
   return text;
@@ -788,6 +808,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       'lb-policy': { type: 'string', default: 'room_hash' },
       'store-batch-ms': { type: 'string' },
       'baseline-behind-caddy': { type: 'boolean', default: false },
+      'answered-phones': { type: 'string', default: 'leave' },
       warmup: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -818,6 +839,7 @@ export async function runCampusCli(argv: string[]): Promise<number> {
       // As large as the measured burst unless said otherwise (docs/performance.md, 2026-12-07).
       warmupStudents: whole('warmup', values.warmup ?? values.students!, 0),
       baselineBehindCaddy: values['baseline-behind-caddy'] === true,
+      answeredStayOpen: answeredPhonesOf(values['answered-phones']!) === 'stay',
       log: (line) => console.log(line),
     };
   } catch (error) {

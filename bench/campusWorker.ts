@@ -36,6 +36,8 @@ export interface CampusWorkerTask {
   spreadMs: number;
   /** Student ids are `<prefix><index>` (a second burst uses another prefix). */
   idPrefix: string;
+  /** Answered phones stay connected and reconnect (CampusPhoneOptions.staysOpen). */
+  answeredStayOpen?: boolean;
 }
 
 export interface CampusPhoneResult {
@@ -49,6 +51,10 @@ export interface CampusPhoneResult {
   reopenMs?: number;
   /** Failed-over phones that had sent before that: from the new socket open to the receipt (ms). */
   afterReopenMs?: number;
+  /** Sockets that closed under the phone after its receipt (with `answeredStayOpen`; it reconnected). */
+  reconnectsAfterReceipt?: number;
+  /** Of those: from the close to the next socket open (ms). */
+  reopenAfterReceiptMs?: number;
   /** Failed attempts to open a socket, by reason (HTTP status, error code). */
   failures?: Record<string, number>;
   /** Failed-over phones: the failover's steps and the receipt, on the monotonic clock (CampusPhone.failover). */
@@ -131,6 +137,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
         receiptMessage = message;
         if (++receipts === task.count) resolveAll();
       },
+      ...(task.answeredStayOpen ? { staysOpen: true } : {}),
     });
     const scratch = new Y.Doc();
     const entry = sealEntry(
@@ -146,6 +153,8 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     openers.push(() => {
       result.reconnects = phone.reconnects;
       if (phone.reopenMs !== undefined) result.reopenMs = phone.reopenMs;
+      if (phone.reconnectsAfterReceipt > 0) result.reconnectsAfterReceipt = phone.reconnectsAfterReceipt;
+      if (phone.reopenAfterReceiptMs !== undefined) result.reopenAfterReceiptMs = phone.reopenAfterReceiptMs;
       if (phone.reconnects > 0) result.failover = { ...phone.failover, ...(receiptAtMono > 0 ? { receiptAt: receiptAtMono } : {}) };
       if (phone.failures.size > 0) result.failures = Object.fromEntries(phone.failures);
       if (phone.reopenedAt !== undefined && result.receiptAtMs !== undefined && submittedAt > 0 && submittedAt < phone.reopenedAt) result.afterReopenMs = burstStart + result.receiptAtMs - phone.reopenedAt;
