@@ -785,12 +785,12 @@ function printTable(r: Record<string, any>): void {
 }
 
 function answeredPhonesOf(text: string): 'leave' | 'stay' {
-  if (text !== 'leave' && text !== 'stay') throw new Error(`--answered-phones must be leave or stay (got "${text}")`);
+  if (text !== 'leave' && text !== 'stay') throw new Error(`--answered-phones must be leave or stay (got "${text}"). Run with --campus --help for usage.`);
   return text;
 }
 
 function lbPolicyOf(text: string): BalancerPolicy {
-  if (text !== 'least_conn' && text !== 'uri_hash' && text !== 'room_hash') throw new Error(`--lb-policy must be least_conn, uri_hash or room_hash (got "${text}")`);
+  if (text !== 'least_conn' && text !== 'uri_hash' && text !== 'room_hash') throw new Error(`--lb-policy must be least_conn, uri_hash or room_hash (got "${text}"). Run with --campus --help for usage.`);
   return text;
 }
 

@@ -67,3 +67,17 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.bus_unpublished_share).toBeLessThanOrEqual(1);
   }, 300_000);
 });
+
+it('npm run bench -- --campus refuses a bad option value with exit 2, naming the option and where the usage is, before starting anything', async () => {
+  for (const [args, message] of [
+    [['--answered-phones', 'maybe'], '--answered-phones must be leave or stay (got "maybe")'],
+    [['--lb-policy', 'random'], '--lb-policy must be least_conn, uri_hash or room_hash (got "random")'],
+    [['--relays', '1'], '--relays must be a whole number of at least 2 (got "1")'],
+  ] as const) {
+    const run = await runNode(['cli/bin/run-ts.js', 'bench/lectureHall.ts', '--campus', ...args], { timeoutMs: 30_000 });
+    expect(run.code, args.join(' ')).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('Run with --campus --help for usage.');
+    expect(run.stdout).not.toContain('PostgreSQL');
+  }
+}, 60_000);
