@@ -14,7 +14,7 @@ export interface PgDatabaseOptions {
   logger: Logger;
   /** Connections in the pool, all opened at start and kept (default POOL_SIZE). */
   poolSize?: number;
-  /** How long a connection attempt may take before it fails (default 5 s). */
+  /** How long a query waits for a connection, to open one or for one of the pool's to be free (default 5 s). */
   connectTimeoutMs?: number;
 }
 
@@ -30,6 +30,9 @@ const PROBE_INTERVAL_MS = 1000;
  * (R13), room loads and trust reads; more queries wait for one of them rather than fork a backend.
  */
 const POOL_SIZE = DEFAULT_RELAY_LIMITS.storePool;
+
+/** pg-pool's error when no connection could be had within `connectionTimeoutMillis`. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /** SQLSTATE classes that mean "the server or the connection", not "this statement": 08 connection, 57P shutdown, 53300 too many connections. */
 function isConnectionError(error: unknown): boolean {
@@ -50,6 +53,8 @@ export class PgDatabase {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #size: number;
+  /** How long a query waits for a connection (opening one, or one of the pool's to be free). */
+  readonly #waitMs: number;
   #isAvailable = true;
   #isClosed = false;
   /** Until `connect` succeeded, a failure is its error to report, not a line in the log. */
@@ -60,11 +65,12 @@ export class PgDatabase {
     this.safeUrl = redactedUrl(url);
     this.#logger = options.logger;
     this.#size = options.poolSize ?? POOL_SIZE;
+    this.#waitMs = options.connectTimeoutMs ?? 5000;
     this.#pool = new pg.Pool({
       connectionString: url,
       max: this.#size,
       min: this.#size,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      connectionTimeoutMillis: this.#waitMs,
       idleTimeoutMillis: 30_000, // only above `min`, which is all of them: none is closed for idling
       keepAlive: true,
     });
@@ -107,7 +113,7 @@ export class PgDatabase {
     if (this.#isClosed) throw new Error('the PostgreSQL store is closed');
     try {
       const result = await this.#pool.query<Row>(text, values);
-      this.#isAvailable = true;
+      this.#isBack();
       return result.rows;
     } catch (error) {
       if (isConnectionError(error)) this.#lost(error);
@@ -130,7 +136,7 @@ export class PgDatabase {
       await client.query('BEGIN');
       const result = await work(async (text, values) => (await client.query(text, values)).rows);
       await client.query('COMMIT');
-      this.#isAvailable = true;
+      this.#isBack();
       return result;
     } catch (error) {
       isBroken = isConnectionError(error);
@@ -167,9 +173,27 @@ export class PgDatabase {
     }
   }
 
+  /** A statement answered: if PostgreSQL had been taken for gone, say that it is back (whichever query saw it first). */
+  #isBack(): void {
+    if (this.#isAvailable) return;
+    this.#isAvailable = true;
+    if (!this.#isClosed) this.#logger.info('PostgreSQL is back: writes are admitted again', { store: this.safeUrl });
+  }
+
   #lost(error: unknown): void {
     if (this.#isClosed || !this.#hasConnected) return;
-    if (this.#isAvailable) this.#logger.error('PostgreSQL is unreachable: writes are refused (1013) until it is back', { store: this.safeUrl, error: describe(error) });
+    if (this.#isAvailable) {
+      // pg-pool says the same for a connection that could not be opened in time and for a query
+      // that waited that long for one of the pool's connections, all open and all busy: the
+      // second is a server too slow to answer (or unreachable without a reset) or a relay with
+      // more work than its pool, not a refused connection. Either way writes wait for it.
+      const isPoolBusy = error instanceof Error && error.message === POOL_WAIT_TIMEOUT && this.#pool.totalCount >= this.#size && this.#pool.idleCount === 0;
+      if (isPoolBusy) {
+        this.#logger.error(`PostgreSQL did not answer in time: all ${this.#size} connections of the pool stayed busy for ${this.#waitMs / 1000} s (a slow or unreachable server, or more work than --store-pool allows); writes are refused (1013) until one answers`, { store: this.safeUrl });
+      } else {
+        this.#logger.error('PostgreSQL is unreachable: writes are refused (1013) until it is back', { store: this.safeUrl, error: describe(error) });
+      }
+    }
     this.#isAvailable = false;
     if (this.#probe) return;
     this.#probe = setInterval(() => {
@@ -177,8 +201,7 @@ export class PgDatabase {
         () => {
           clearInterval(this.#probe);
           this.#probe = undefined;
-          if (!this.#isAvailable) this.#logger.info('PostgreSQL is back', { store: this.safeUrl });
-          this.#isAvailable = true;
+          this.#isBack();
           // The outage closed the pool's connections: open them again before they are needed.
           this.#openAll().catch(() => {});
         },

@@ -139,6 +139,8 @@ describeWithPostgres('rollcall relay --store postgres://…', () => {
     await waitFor(() => receiptsMap(doc).get(entry.n), { message: 'the receipt at the phone' });
     expect(relay.stdout() + relay.stderr()).not.toContain('pg-s3cret');
     expect(relay.stderr()).toContain('PostgreSQL is unreachable');
+    // Whichever query finds the server first (a trust poll, the probe, an append) says so, once.
+    expect(relay.stderr().match(/PostgreSQL is back/g)).toHaveLength(1);
     // R13 on /metrics: the appends the store was sent (the refused try, the entry, the receipt) and the statements that carried them.
     const metrics = await (await fetch(`${relay.baseUrl}/metrics`)).text();
     const total = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../log/index.ts';
+import { PgDatabase } from '../../relay/PgDatabase.ts';
 import { PgUpdateStore } from '../../relay/PgUpdateStore.ts';
 import { MemoryUpdateStore, type Appended, type ItemKey, type UpdateStore } from '../../relay/UpdateStore.ts';
 import { SqliteUpdateStore } from '../../relay/SqliteUpdateStore.ts';
@@ -189,6 +190,35 @@ describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () =>
     const chain = results.flatMap((result) => (result.ok ? [result] : [])).sort((x, y) => x.id - y.id);
     expect(chain.map((result) => result.previousId)).toEqual([0, ...chain.slice(0, -1).map((result) => result.id)]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a query that waits too long for a busy pool is refused, and the log says the pool stayed busy, not that the server is unreachable; the first answer after it logs that PostgreSQL is back', async () => {
+    const lines: { level: string; message: string }[] = [];
+    const logger = {
+      info: (message: string) => lines.push({ level: 'info', message }),
+      warn: (message: string) => lines.push({ level: 'warn', message }),
+      error: (message: string) => lines.push({ level: 'error', message }),
+    };
+    const database = await PgDatabase.connect(await server!.createDatabase(), { logger, poolSize: 1, connectTimeoutMs: 300 });
+    try {
+      // The pool's one connection is busy for a second; the next query waits 300 ms for it.
+      const slow = database.query('SELECT pg_sleep(1)');
+      await expect(database.query('SELECT 1')).rejects.toThrow(/timeout/);
+      // Writes wait for PostgreSQL either way (R5): the relay refuses them (1013) until it answers.
+      expect(database.isAvailable).toBe(false);
+      const errors = lines.filter((line) => line.level === 'error').map((line) => line.message);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^PostgreSQL did not answer in time: all 1 connections of the pool stayed busy for 0.3 s/);
+      expect(errors[0]).not.toContain('unreachable:');
+      await slow;
+      expect(database.isAvailable).toBe(true);
+      expect(lines.filter((line) => line.message.startsWith('PostgreSQL is back'))).toHaveLength(1);
+      // Back for good: the probe that is still running finds it so and says nothing more.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(lines.filter((line) => line.message.startsWith('PostgreSQL is back'))).toHaveLength(1);
+    } finally {
+      await database.close();
+    }
   });
 
   it('opens its four connections at start and keeps them: thirty room loads at once fork no backend; after the server restarts the four are opened again', async () => {
