@@ -38,7 +38,7 @@ async function openStore(dir: string): Promise<UpdateStore> {
 async function round(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'rollcall-bench-admission-'));
   const store = await openStore(dir);
-  const counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 };
+  const counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0, storeFailures: 0 };
   const room = new RelayRoom({
     name: crypto.randomUUID(),
     store,

@@ -78,6 +78,10 @@ export interface RelayStats {
   bytesSent: number;
   /** Requests from a trusted proxy without a usable X-Forwarded-For, counted under the proxy's address (R11a). */
   unusableForwardedFor: number;
+  /** Peers turned away because the store could not store or load (RelayCounters.storeFailures). */
+  storeFailures: number;
+  /** Whether the stores (rooms and trust) can be used now, and the bus between relays if there is one (what /readyz also reads). */
+  reachable: { store: boolean; bus?: boolean };
   /** A store that groups appends (PostgreSQL, R13): appends sent and the statements that carried them. */
   store?: { appends: number; statements: number };
 }
@@ -99,6 +103,7 @@ export class Relay {
   readonly #now: () => number;
   readonly #http: HttpRoutes;
   readonly #trust: RelayTrust;
+  readonly #trustStore: TrustStore;
   /** Open WebSocket connections per client address (R11, R11a). */
   readonly #connectionsByAddress = new Map<string, number>();
   readonly #trustedProxies: TrustedProxies;
@@ -107,7 +112,7 @@ export class Relay {
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, RelayRoom>();
   readonly #sockets = new Map<WebSocket, { connection: RelayConnection; isAlive: boolean }>();
-  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 };
+  readonly #counters: RelayCounters = { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0, storeFailures: 0 };
   readonly #refusedByRule: Record<string, number> = {};
   readonly #keepAlive: ReturnType<typeof setInterval>;
   /** The keep-alive goes round the sockets in slices, one a second (see #tick). */
@@ -147,14 +152,14 @@ export class Relay {
     });
     this.#trust = new RelayTrust({ store: options.trust, limits: this.limits, logger: this.#logger, now: this.#now, addressOf: (req) => this.#addressOf(req) });
     this.#metrics = new RelayMetrics(() => this.stats());
-    const trustStore = options.trust;
+    this.#trustStore = options.trust;
     this.#http = new HttpRoutes({
       ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
       now: this.#now,
       health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
       readiness: () => {
         if (this.#isDraining) return { isReady: false, reason: 'draining: the relay is stopping' };
-        if (!this.#store.isOpen || !trustStore.isOpen) return { isReady: false, reason: 'a store is closed or unreachable' };
+        if (!this.#store.isOpen || !this.#trustStore.isOpen) return { isReady: false, reason: 'a store is closed or unreachable' };
         if (this.#bus && !this.#bus.isConnected) return { isReady: false, reason: 'the bus between relays is unreachable' };
         return { isReady: true };
       },
@@ -273,6 +278,7 @@ export class Relay {
       },
       (error: unknown) => {
         this.#logger.error('could not read the room’s grant', { room, error: error instanceof Error ? error.message : String(error) });
+        this.#counters.storeFailures++;
         this.#refuseUpgrade(socket, 503, 'the relay cannot reach its store; try again shortly');
       },
     );
@@ -362,6 +368,7 @@ export class Relay {
       (error: unknown) => {
         this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
         this.#unload(room);
+        this.#counters.storeFailures++;
         connection.close(CloseCode.StoreUnavailable, 'the relay could not load this room; reconnect later');
       },
     );
@@ -374,6 +381,7 @@ export class Relay {
       result = await this.#trust.acceptValidatorMessage(roomName, connection, message);
     } catch (error) {
       this.#logger.error('could not store a room grant', { room: roomName, error: error instanceof Error ? error.message : String(error) });
+      this.#counters.storeFailures++;
       connection.close(CloseCode.StoreUnavailable, 'the relay could not store the grant; reconnect later');
       return;
     }
@@ -506,6 +514,7 @@ export class Relay {
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
       unusableForwardedFor: this.#unusableForwardedFor.count,
+      reachable: { store: this.#store.isOpen && this.#trustStore.isOpen, ...(this.#bus ? { bus: this.#bus.isConnected } : {}) },
       ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
       ...(this.#bus?.unpublished !== undefined ? { bus: { unpublished: this.#bus.unpublished } } : {}),
     };

@@ -20,6 +20,8 @@ export interface MetricsSource {
   bytesReceived: number;
   bytesSent: number;
   unusableForwardedFor: number;
+  storeFailures: number;
+  reachable: { store: boolean; bus?: boolean };
   store?: { appends: number; statements: number };
   /** A bus that leaves a room unpublished while no other relay holds it (Redis, R12a). */
   bus?: { unpublished: number };
@@ -63,6 +65,25 @@ export class RelayMetrics {
       registers,
       collect() {
         this.set(source().rooms);
+      },
+    });
+    new Gauge({
+      name: 'rollcall_relay_reachable',
+      help: 'Whether this relay can use its store (rooms and trust: SQLite, or PostgreSQL) and, with --bus, the bus between relays: 1 yes, 0 no (then /readyz answers 503 and writes are refused with 1013).',
+      labelNames: ['part'] as const,
+      registers,
+      collect() {
+        const { reachable } = source();
+        this.set({ part: 'store' }, reachable.store ? 1 : 0);
+        if (reachable.bus !== undefined) this.set({ part: 'bus' }, reachable.bus ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'rollcall_relay_store_failures_total',
+      help: 'Peers turned away because the store could not store or load (R5): writes, room loads and grants closed with 1013, upgrades refused with 503. Each peer retries; growth means the store is failing.',
+      registers,
+      collect() {
+        setTotal(this, source().storeFailures);
       },
     });
     new Counter({

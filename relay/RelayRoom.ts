@@ -28,6 +28,12 @@ export interface RelayCounters {
   compactions: number;
   /** Updates other relays admitted and stored, applied here (the bus, catching up). */
   fromOtherRelays: number;
+  /**
+   * Peers turned away because the store could not store or load (R5): a write, a room load or a
+   * grant closed with 1013, an upgrade whose grant could not be read refused with 503. Each
+   * peer retries; a count that grows means PostgreSQL (or the disk) is failing.
+   */
+  storeFailures: number;
 }
 
 export interface RoomOptions {
@@ -341,6 +347,7 @@ export class RelayRoom {
   /** Not persisted, so not admitted (R5): the peer keeps the update and re-sends it on reconnect. */
   #storeFailed(from: RelayConnection, what: string, error: unknown): void {
     this.#options.logger.error(what, { room: this.name, error: message(error) });
+    this.#options.counters.storeFailures++;
     from.close(CloseCode.StoreUnavailable, 'the relay could not store this update; reconnect later');
   }
 

@@ -16,6 +16,7 @@ import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { removeTempDirs, startRollcall, tempDir, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { RawRelayClient, roomSnapshot } from '../helpers/relayClient.ts';
+import { relayMetrics } from '../helpers/relayMetrics.ts';
 import { entryUpdate, fakeEntry } from '../helpers/roomUpdates.ts';
 import { connectStudent, qrPayloadOf, type SimulatedStudent } from '../helpers/students.ts';
 import { validatorOfDataDir } from '../helpers/validatorProcess.ts';
@@ -165,7 +166,12 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     await waitFor(() => before.every((student) => student.provider.synced), { message: 'phones on relay A synced' });
     const beforeEntries = before.map((student) => student.submit(session));
     await Promise.all(before.map((student, i) => student.receipt(beforeEntries[i]!.n)));
+    const busReachable = async () => (await relayMetrics(relayA!.baseUrl)).get('rollcall_relay_reachable{part="bus"}');
+    expect(await busReachable()).toBe(1);
     await redis.stop();
+    // What an operator's alert reads; the store stays reachable.
+    await waitFor(async () => (await busReachable()) === 0, { message: 'relay A to report the bus unreachable on /metrics' });
+    expect((await relayMetrics(relayA!.baseUrl)).get('rollcall_relay_reachable{part="store"}')).toBe(1);
     // Written while relay A cannot tell relay C: stored in PostgreSQL, no message on the bus.
     const during = Array.from({ length: 5 }, (_, i) => phone(relayA!.baseUrl, session.session_id, `REDIS-DURING-${i}`));
     await waitFor(() => during.every((student) => student.provider.synced), { message: 'more phones on relay A' });
@@ -173,6 +179,7 @@ describeInCampus('three relays on PostgreSQL and Redis behind Caddy', () => {
     await redis.restart();
     const receipts = await Promise.all(during.map((student, i) => student.receipt(duringEntries[i]!.n, 60_000)));
     expect(receipts.map((receipt) => receipt.status)).toEqual(during.map(() => 'accepted'));
+    await waitFor(async () => (await busReachable()) === 1, { message: 'relay A to report the bus back on /metrics' });
     const logs = relays.map((relay) => relay.stderr()).join('\n');
     expect(logs).toMatch(/lost the connection to Redis/);
     expect(logs).toMatch(/connection to Redis is back/);

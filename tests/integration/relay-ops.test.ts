@@ -71,6 +71,9 @@ describe('a relay an operator can run', () => {
     expect(before.get('rollcall_relay_refused_total{rule="R9"}')).toBe(0);
     expect(before.get('rollcall_relay_refused_total{rule="R10"}')).toBe(0);
     expect(before.get('rollcall_relay_updates_admitted_total')).toBe(0);
+    expect(before.get('rollcall_relay_reachable{part="store"}')).toBe(1);
+    expect(before.has('rollcall_relay_reachable{part="bus"}')).toBe(false); // no --bus
+    expect(before.get('rollcall_relay_store_failures_total')).toBe(0);
 
     const room = randomUUID();
     expect(await upgradeStatus(relay.baseUrl, room, fakeDevice())).toBe(404);

@@ -18,6 +18,7 @@ import { describeWithPostgres, startPostgres, type TestPostgres } from '../helpe
 import { freePort, runCli, startRollcall, waitFor, type StartedProcess } from '../helpers/processes.ts';
 import { openRoom, sendAndSettle } from '../helpers/roomWriters.ts';
 import { fakeEntry, fakeReceipt, receiptUpdate } from '../helpers/roomUpdates.ts';
+import { relayMetrics } from '../helpers/relayMetrics.ts';
 import { TestValidator } from '../helpers/testValidator.ts';
 
 describeWithPostgres('rollcall relay --store postgres://…', () => {
@@ -130,9 +131,14 @@ describeWithPostgres('rollcall relay --store postgres://…', () => {
     appendEntry(doc, entry);
     await waitFor(() => closes.includes(CloseCode.StoreUnavailable), { message: 'the relay to refuse the write with 1013' });
     expect(entriesMap(opener.doc).get(entry.n)).toBeUndefined();
+    // What an operator's alert reads: the store unreachable, and peers turned away for it.
+    const metric = async (series: string) => (await relayMetrics(relay.baseUrl)).get(series);
+    expect(await metric('rollcall_relay_reachable{part="store"}')).toBe(0);
+    expect(await metric('rollcall_relay_store_failures_total')).toBeGreaterThanOrEqual(1);
 
     await server!.resume();
     await waitFor(async () => (await readiness()) === 200, { message: '/readyz to be ready again' });
+    expect(await metric('rollcall_relay_reachable{part="store"}')).toBe(1);
     // y-websocket reconnects by itself and re-sends what the relay lacks.
     await waitFor(() => entriesMap(opener.doc).get(entry.n), { timeoutMs: 30_000, message: 'the re-sent entry at the validator' });
     await sendAndSettle(opener, [receiptUpdate(fakeReceipt(entry.n))]);

@@ -26,7 +26,7 @@ describe('[R12] a room catching up from the store', () => {
       store,
       limits,
       logger: silentLogger,
-      counters: { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0 },
+      counters: { admitted: 0, duplicates: 0, refused: 0, compactions: 0, fromOtherRelays: 0, storeFailures: 0 },
       observeAppendSeconds: () => {},
       onIdle: () => {},
       guard: { limitsFor: () => ({ itemBytes: limits.itemBytes, roomItems: 1e9, roomBytes: 1e12 }), mayWrite: () => ({ ok: true }) },
