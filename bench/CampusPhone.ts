@@ -49,7 +49,9 @@ export class CampusPhone {
    */
   readonly failover: { closedAt?: number; firstAttemptAt?: number; lastAttemptAt?: number; openAt?: number } = {};
   #closedAt: number | undefined;
-  /** Sockets that closed under this phone after its receipt, with `staysOpen` (it reconnected). */
+  /** Sockets that closed under this phone after its receipt, with `staysOpen`. */
+  closesAfterReceipt = 0;
+  /** Of those, the ones followed by a new socket open (the phone reconnected). */
   reconnectsAfterReceipt = 0;
   /** From such a close to the next socket open (ms). */
   reopenAfterReceiptMs: number | undefined;
@@ -116,6 +118,7 @@ export class CampusPhone {
         this.#closedAt = undefined;
       }
       if (this.#closedAfterReceiptAt !== undefined) {
+        this.reconnectsAfterReceipt++;
         this.reopenAfterReceiptMs = performance.now() - this.#closedAfterReceiptAt;
         this.#closedAfterReceiptAt = undefined;
       }
@@ -147,7 +150,7 @@ export class CampusPhone {
         // (a kilobyte) where a real phone's state vector would get nothing; the cost that
         // matters here, a socket through the balancer to another relay, is the same.
         if (wasOpen) {
-          this.reconnectsAfterReceipt++;
+          this.closesAfterReceipt++;
           this.#closedAfterReceiptAt = performance.now();
         }
       } else if (wasOpen) {

@@ -56,7 +56,8 @@ const HELP = `npm run bench -- --campus [options]
   --answered-phones A leave (default): a phone that has its receipt stops reconnecting, as one
                       put away; stay: it stays connected and reconnects when its relay dies, as
                       the app left open does, so every phone of the killed relay moves, not only
-                      those still waiting (answered_reconnected, answered_reopen_*)
+                      those still waiting (answered_closed, answered_reconnected,
+                      answered_reopen_*)
   --json FILE         also write the figures as JSON
   --help              this text
 
@@ -106,7 +107,12 @@ interface BurstFigures {
   /** Of those that had sent before: new socket open → receipt, p50 / p99. */
   after_reopen_p50_ms: number;
   after_reopen_p99_ms: number;
-  /** Phones that had their receipt and reconnected when their socket closed (`--answered-phones stay`). */
+  /**
+   * Phones that had their receipt when their socket closed (`--answered-phones stay`), and of
+   * those the ones whose new socket was open when the burst's last receipt came (the figures
+   * are read then: a phone still reopening counts in the first, not the second).
+   */
+  answered_closed: number;
   answered_reconnected: number;
   /** Of those: socket closed → new socket open, p50 / p99. */
   answered_reopen_p50_ms: number;
@@ -233,6 +239,7 @@ function summarise(results: CampusPhoneResult[]): BurstFigures {
     ...spread('failover_phones', failedOver.map((r) => r.latencyMs)),
     ...spread('reopen', failedOver.map((r) => r.reopenMs)),
     ...spread('after_reopen', failedOver.map((r) => r.afterReopenMs)),
+    answered_closed: results.filter((r) => (r.closesAfterReceipt ?? 0) > 0).length,
     answered_reconnected: results.filter((r) => (r.reconnectsAfterReceipt ?? 0) > 0).length,
     ...spread('answered_reopen', results.map((r) => r.reopenAfterReceiptMs)),
     open_failures: results.reduce<Record<string, number>>((all, r) => {
@@ -745,7 +752,7 @@ function printTable(r: Record<string, any>): void {
     add('failover: phones on the killed relay, answered', `${r.failover_receipts} / ${r.failover_phones}`, 'all');
     add('failover: those phones, scan→receipt p50 / p99', `${r.failover.failover_phones_p50_ms} / ${r.failover.failover_phones_p99_ms} ms`);
     add('failover: socket closed → open on another relay, p50 / p99', `${r.failover.reopen_p50_ms} / ${r.failover.reopen_p99_ms} ms`);
-    if (r.answered_phones === 'stay') add('failover: answered phones that moved too (--answered-phones stay), closed → open p50 / p99', `${r.failover.answered_reconnected}: ${r.failover.answered_reopen_p50_ms} / ${r.failover.answered_reopen_p99_ms} ms`);
+    if (r.answered_phones === 'stay') add('failover: answered phones moved too (--answered-phones stay): closed, reopened; closed → open p50 / p99', `${r.failover.answered_closed}, ${r.failover.answered_reconnected}; ${r.failover.answered_reopen_p50_ms} / ${r.failover.answered_reopen_p99_ms} ms`);
     add('failover: rooms loaded on the killed relay (the median relay)', r.failover.killed_relay_rooms);
     add('failover: longest event-loop stall of each surviving relay (burst 2)', `${r.failover.survivors_loop_lag_max_ms.join(' / ')} ms`);
     add('failover: Caddy CPU over burst 2', `${r.failover.caddy_cpu_s} s`);

@@ -51,7 +51,8 @@ export interface CampusPhoneResult {
   reopenMs?: number;
   /** Failed-over phones that had sent before that: from the new socket open to the receipt (ms). */
   afterReopenMs?: number;
-  /** Sockets that closed under the phone after its receipt (with `answeredStayOpen`; it reconnected). */
+  /** Sockets that closed under the phone after its receipt (with `answeredStayOpen`), and of those the ones it reopened. */
+  closesAfterReceipt?: number;
   reconnectsAfterReceipt?: number;
   /** Of those: from the close to the next socket open (ms). */
   reopenAfterReceiptMs?: number;
@@ -153,6 +154,7 @@ async function runBurst(task: CampusWorkerTask): Promise<void> {
     openers.push(() => {
       result.reconnects = phone.reconnects;
       if (phone.reopenMs !== undefined) result.reopenMs = phone.reopenMs;
+      if (phone.closesAfterReceipt > 0) result.closesAfterReceipt = phone.closesAfterReceipt;
       if (phone.reconnectsAfterReceipt > 0) result.reconnectsAfterReceipt = phone.reconnectsAfterReceipt;
       if (phone.reopenAfterReceiptMs !== undefined) result.reopenAfterReceiptMs = phone.reopenAfterReceiptMs;
       if (phone.reconnects > 0) result.failover = { ...phone.failover, ...(receiptAtMono > 0 ? { receiptAt: receiptAtMono } : {}) };

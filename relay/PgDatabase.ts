@@ -31,7 +31,11 @@ const PROBE_INTERVAL_MS = 1000;
  */
 const POOL_SIZE = DEFAULT_RELAY_LIMITS.storePool;
 
-/** pg-pool's error when no connection could be had within `connectionTimeoutMillis`. */
+/**
+ * pg-pool's error when a query waited `connectionTimeoutMillis` for one of the pool's
+ * connections, all taken (node_modules/pg-pool/index.js; a connection that could not be
+ * opened in time fails with "Connection terminated due to connection timeout" instead).
+ */
 const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /** SQLSTATE classes that mean "the server or the connection", not "this statement": 08 connection, 57P shutdown, 53300 too many connections. */
@@ -183,11 +187,10 @@ export class PgDatabase {
   #lost(error: unknown): void {
     if (this.#isClosed || !this.#hasConnected) return;
     if (this.#isAvailable) {
-      // pg-pool says the same for a connection that could not be opened in time and for a query
-      // that waited that long for one of the pool's connections, all open and all busy: the
-      // second is a server too slow to answer (or unreachable without a reset) or a relay with
-      // more work than its pool, not a refused connection. Either way writes wait for it.
-      const isPoolBusy = error instanceof Error && error.message === POOL_WAIT_TIMEOUT && this.#pool.totalCount >= this.#size && this.#pool.idleCount === 0;
+      // Every connection stayed busy for the whole wait: a server too slow to answer (or gone
+      // without resetting the connections: a partition), or more work than the pool. Not a
+      // refused connection, so not "unreachable"; either way writes wait for an answer.
+      const isPoolBusy = error instanceof Error && error.message === POOL_WAIT_TIMEOUT;
       if (isPoolBusy) {
         this.#logger.error(`PostgreSQL did not answer in time: all ${this.#size} connections of the pool stayed busy for ${this.#waitMs / 1000} s (a slow or unreachable server, or more work than --store-pool allows); writes are refused (1013) until one answers`, { store: this.safeUrl });
       } else {
@@ -202,8 +205,10 @@ export class PgDatabase {
           clearInterval(this.#probe);
           this.#probe = undefined;
           this.#isBack();
-          // The outage closed the pool's connections: open them again before they are needed.
-          this.#openAll().catch(() => {});
+          // An outage closed some of the pool's connections: open them again before they are
+          // needed. After a busy pool every one is still open, and taking them all would only
+          // keep them from the queries waiting for one.
+          if (this.#pool.totalCount < this.#size) this.#openAll().catch(() => {});
         },
         () => {},
       );

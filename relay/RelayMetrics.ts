@@ -69,7 +69,7 @@ export class RelayMetrics {
     });
     new Gauge({
       name: 'rollcall_relay_reachable',
-      help: 'Whether this relay can use its store (rooms and trust: SQLite, or PostgreSQL) and, with --bus, the bus between relays: 1 yes, 0 no (then /readyz answers 503 and writes are refused with 1013).',
+      help: 'Whether this relay can use its store (rooms and trust; PostgreSQL with --store: 0 while it is unreachable, and writes are refused with 1013) and, with --bus, Redis (0 while it is unreachable: writes are still admitted, other relays hear them once it is back). Either at 0: /readyz answers 503.',
       labelNames: ['part'] as const,
       registers,
       collect() {
@@ -80,7 +80,7 @@ export class RelayMetrics {
     });
     new Counter({
       name: 'rollcall_relay_store_failures_total',
-      help: 'Peers turned away because the store could not store or load (R5): writes, room loads and grants closed with 1013, upgrades refused with 503. Each peer retries; growth means the store is failing.',
+      help: 'Store failures that turned a peer away (R5): a write, room load or grant that could not be stored or loaded (the connection closed with 1013), an upgrade whose grant could not be read (503). Peers retry; growth means the store is failing.',
       registers,
       collect() {
         setTotal(this, source().storeFailures);

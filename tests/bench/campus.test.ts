@@ -35,6 +35,7 @@ describeInCampus('npm run bench -- --campus (smoke: 3 sessions × 10 students)',
     expect(report.failover_receipts).toBe(report.failover_phones);
     // By default an answered phone is put away: none reconnects (--answered-phones stay: tests/bench/campusPhone.test.ts).
     expect(report.answered_phones).toBe('leave');
+    expect(report.failover.answered_closed).toBe(0);
     expect(report.failover.answered_reconnected).toBe(0);
     // Where the CPU went after the kill: the two survivors (alive, so read), Caddy, the validator,
     // PostgreSQL, Redis and the phone workers (gone once their phones were answered: null).

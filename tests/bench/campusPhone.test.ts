@@ -74,6 +74,7 @@ describe('bench/CampusPhone', () => {
     // Its backoff after an open socket is 50–150 ms: a phone that meant to come back would have by now.
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(sockets).toHaveLength(2);
+    expect(phone!.closesAfterReceipt).toBe(0);
     expect(phone!.reconnectsAfterReceipt).toBe(0);
   });
 
@@ -85,6 +86,7 @@ describe('bench/CampusPhone', () => {
     // Only its sync step 1 (message type 0, step 1): the entry was answered.
     expect(sockets[2]!.messages.map((m) => [m[0], m[1]])).toEqual([[0, 0]]);
     expect(phone!.reconnects).toBe(1);
+    expect(phone!.closesAfterReceipt).toBe(1);
     expect(phone!.reconnectsAfterReceipt).toBe(1);
     expect(phone!.reopenAfterReceiptMs).toBeGreaterThan(0);
   });

@@ -199,16 +199,17 @@ describeWithPostgres('PgUpdateStore (a PostgreSQL started for this file)', () =>
       warn: (message: string) => lines.push({ level: 'warn', message }),
       error: (message: string) => lines.push({ level: 'error', message }),
     };
-    const database = await PgDatabase.connect(await server!.createDatabase(), { logger, poolSize: 1, connectTimeoutMs: 300 });
+    const database = await PgDatabase.connect(await server!.createDatabase(), { logger, poolSize: 1, connectTimeoutMs: 1000 });
     try {
-      // The pool's one connection is busy for a second; the next query waits 300 ms for it.
-      const slow = database.query('SELECT pg_sleep(1)');
+      // The pool's one connection is busy for 2.5 s; the next query waits 1 s for it (also the
+      // bound on opening a connection, so a loaded machine still connects in time).
+      const slow = database.query('SELECT pg_sleep(2.5)');
       await expect(database.query('SELECT 1')).rejects.toThrow(/timeout/);
       // Writes wait for PostgreSQL either way (R5): the relay refuses them (1013) until it answers.
       expect(database.isAvailable).toBe(false);
       const errors = lines.filter((line) => line.level === 'error').map((line) => line.message);
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^PostgreSQL did not answer in time: all 1 connections of the pool stayed busy for 0.3 s/);
+      expect(errors[0]).toMatch(/^PostgreSQL did not answer in time: all 1 connections of the pool stayed busy for 1 s/);
       expect(errors[0]).not.toContain('unreachable:');
       await slow;
       expect(database.isAvailable).toBe(true);
