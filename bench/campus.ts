@@ -2,7 +2,7 @@
  * `npm run bench -- --campus`: a campus at 9:00 (issue 10). PostgreSQL, Redis, K relays behind
  * Caddy and one validator; first 10,000 idle phones measure each relay's memory per connected
  * phone; then S sessions × N students scan over the spread (burst 1); then a second burst during which
- * one relay is SIGKILLed once half the students have sent (its phones reconnect through Caddy to
+ * one relay is SIGKILLed half-way through the burst, when about half the students have sent (its phones reconnect through Caddy to
  * the others). The same load runs against one SQLite relay before the campus and again after it:
  * the same-run baseline is the mean of the two (this VM's speed drifts within a run). Prints
  * progress lines and a table; `--json FILE` writes the figures. Figures, never pass/fail: the
@@ -398,7 +398,7 @@ interface MeasuredBurst {
 /**
  * One burst of `students` phones over `sessions` through `syncUrl`, with progress lines; CPU of
  * `measure` (functions returning a process's CPU seconds so far) over the burst. `midway.kill` runs
- * once half the phones have sent.
+ * half-way through the spread (about half the phones have sent).
  */
 async function burst(
   options: CampusOptions,
@@ -407,7 +407,7 @@ async function burst(
   sessions: CampusSession[],
   idPrefix: string,
   measure: (() => number)[],
-  /** Run once half the phones have sent (`kill`); `cpuOf` names the processes whose CPU `cpu_after_kill` shows. */
+  /** Run half-way through the spread (`kill`); `cpuOf` names the processes whose CPU `cpu_after_kill` shows. */
   midway?: { kill: () => void; cpuOf: (workerPids: number[]) => CpuReaders },
 ): Promise<MeasuredBurst> {
   let midwayAt: number | undefined;
@@ -422,19 +422,27 @@ async function burst(
   let atKill: CpuReading | undefined;
   let afterKillWindow: Promise<CpuReading> | undefined;
   pool.go();
-  let isMidwayDone = midway === undefined;
+  // Half-way through the spread, when about half the students have sent. A timer, not the
+  // workers' progress counts: those come every 500 ms, and a short burst (the smoke test's 2 s)
+  // could end before a tick saw half of them, leaving the run without its kill.
+  const midwayTimer = midway
+    ? setTimeout(() => {
+        atKill = cpuReading(readers);
+        midwayAt = monotonicMs();
+        midway.kill();
+        afterKillWindow = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => cpuReading(readers));
+      }, options.spreadMs / 2)
+    : undefined;
   const ticker = setInterval(() => {
     const p = pool.progress();
-    if (!isMidwayDone && p.submitted >= total / 2) {
-      isMidwayDone = true;
-      atKill = cpuReading(readers);
-      midwayAt = monotonicMs();
-      midway!.kill();
-      afterKillWindow = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => cpuReading(readers));
-    }
     if (Math.round((performance.now() - started) / 500) % 4 === 0) options.log(`  ${label}: ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s  sent ${p.submitted}/${total}  receipts ${p.receipts}`);
   }, 500);
-  const results = await pool.done.finally(() => clearInterval(ticker));
+  const results = await pool.done.finally(() => {
+    clearInterval(ticker);
+    clearTimeout(midwayTimer);
+  });
+  // Every receipt came before half the spread: the figures would say nothing of a failover.
+  if (midway && midwayAt === undefined) throw new Error(`${label}: every phone had its receipt before the relay was to be killed (${options.spreadMs / 2} ms in); use a longer --seconds`);
   const cpu = measure.map((read, i) => read() - before[i]!);
   const figures: BurstFigures = { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) };
   if (midwayAt !== undefined) figures.after_kill_ms = afterKill(results, midwayAt);
@@ -689,7 +697,7 @@ async function campusPhases(options: CampusOptions, campus: Campus): Promise<Rec
     bus_unpublished_share: round3(unpublished / Math.max(1, 2 * first.figures.receipts)),
     ...(idle ? { idle } : {}),
   };
-  options.log(`\n[5/7] Burst 2: the same load; one relay is SIGKILLed once half the students have sent`);
+  options.log(`\n[5/7] Burst 2: the same load; one relay is SIGKILLed half-way through it`);
   // The relay holding the median share of the rooms is killed: room_hash spreads them unevenly
   // (9 to 26 of 50 on one relay seen), and the failover's figures follow how many phones must
   // move (638 to 1,349 of 5,000 on 2026-12-07, when the last relay was killed whatever it held).
