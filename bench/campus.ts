@@ -410,7 +410,6 @@ async function burst(
   /** Run half-way through the spread (`kill`); `cpuOf` names the processes whose CPU `cpu_after_kill` shows. */
   midway?: { kill: () => void; cpuOf: (workerPids: number[]) => CpuReaders },
 ): Promise<MeasuredBurst> {
-  let midwayAt: number | undefined;
   const total = options.sessions * options.students;
   const connectStart = performance.now();
   const pool = await startPhones({ mode: 'burst', syncUrls: [syncUrl], sessions: await withCurrentQr(sessions), spreadMs: options.spreadMs, idPrefix, ...(options.answeredStayOpen ? { answeredStayOpen: true } : {}) }, total, options.workers);
@@ -419,18 +418,18 @@ async function burst(
   const started = performance.now();
   const readers = midway?.cpuOf(pool.pids) ?? {};
   const atStart = cpuReading(readers);
-  let atKill: CpuReading | undefined;
-  let afterKillWindow: Promise<CpuReading> | undefined;
+  /** The kill: the CPU read just before it, its moment (monotonic ms), and the read AFTER_KILL_WINDOW_MS later. */
+  let killed: { reading: CpuReading; atMs: number; windowEnd: Promise<CpuReading> } | undefined;
   pool.go();
   // Half-way through the spread, when about half the students have sent. A timer, not the
   // workers' progress counts: those come every 500 ms, and a short burst (the smoke test's 2 s)
   // could end before a tick saw half of them, leaving the run without its kill.
   const midwayTimer = midway
     ? setTimeout(() => {
-        atKill = cpuReading(readers);
-        midwayAt = monotonicMs();
+        const reading = cpuReading(readers);
+        const atMs = monotonicMs();
         midway.kill();
-        afterKillWindow = new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => cpuReading(readers));
+        killed = { reading, atMs, windowEnd: new Promise((resolve) => setTimeout(resolve, AFTER_KILL_WINDOW_MS)).then(() => cpuReading(readers)) };
       }, options.spreadMs / 2)
     : undefined;
   const ticker = setInterval(() => {
@@ -442,11 +441,13 @@ async function burst(
     clearTimeout(midwayTimer);
   });
   // Every receipt came before half the spread: the figures would say nothing of a failover.
-  if (midway && midwayAt === undefined) throw new Error(`${label}: every phone had its receipt before the relay was to be killed (${options.spreadMs / 2} ms in); use a longer --seconds`);
+  if (midway && !killed) throw new Error(`${label}: every phone had its receipt before the relay was to be killed (${options.spreadMs / 2} ms in); use a longer --seconds`);
   const cpu = measure.map((read, i) => read() - before[i]!);
   const figures: BurstFigures = { ...summarise(results), phone_workers_stall_max_ms: pool.stallsMs.map(round1) };
-  if (midwayAt !== undefined) figures.after_kill_ms = afterKill(results, midwayAt);
-  if (atKill && afterKillWindow) figures.cpu_after_kill = cpuAfterKill(atStart, atKill, await afterKillWindow);
+  if (killed) {
+    figures.after_kill_ms = afterKill(results, killed.atMs);
+    figures.cpu_after_kill = cpuAfterKill(atStart, killed.reading, await killed.windowEnd);
+  }
   return { figures, cpu };
 }
 

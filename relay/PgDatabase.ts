@@ -117,7 +117,7 @@ export class PgDatabase {
     if (this.#isClosed) throw new Error('the PostgreSQL store is closed');
     try {
       const result = await this.#pool.query<Row>(text, values);
-      this.#isBack();
+      this.#markAvailable();
       return result.rows;
     } catch (error) {
       if (isConnectionError(error)) this.#lost(error);
@@ -140,7 +140,7 @@ export class PgDatabase {
       await client.query('BEGIN');
       const result = await work(async (text, values) => (await client.query(text, values)).rows);
       await client.query('COMMIT');
-      this.#isBack();
+      this.#markAvailable();
       return result;
     } catch (error) {
       isBroken = isConnectionError(error);
@@ -178,7 +178,7 @@ export class PgDatabase {
   }
 
   /** A statement answered: if PostgreSQL had been taken for gone, say that it is back (whichever query saw it first). */
-  #isBack(): void {
+  #markAvailable(): void {
     if (this.#isAvailable) return;
     this.#isAvailable = true;
     if (!this.#isClosed) this.#logger.info('PostgreSQL is back: writes are admitted again', { store: this.safeUrl });
@@ -204,7 +204,7 @@ export class PgDatabase {
         () => {
           clearInterval(this.#probe);
           this.#probe = undefined;
-          this.#isBack();
+          this.#markAvailable();
           // An outage closed some of the pool's connections: open them again before they are
           // needed. After a busy pool every one is still open, and taking them all would only
           // keep them from the queries waiting for one.

@@ -159,8 +159,9 @@ export class Relay {
       health: () => ({ rooms: this.#rooms.size, connections: this.#sockets.size, refused_by_rule: { ...this.#refusedByRule } }),
       readiness: () => {
         if (this.#isDraining) return { isReady: false, reason: 'draining: the relay is stopping' };
-        if (!this.#store.isOpen || !this.#trustStore.isOpen) return { isReady: false, reason: 'a store is closed or unreachable' };
-        if (this.#bus && !this.#bus.isConnected) return { isReady: false, reason: 'the bus between relays is unreachable' };
+        const reachable = this.#reachable();
+        if (!reachable.store) return { isReady: false, reason: 'a store is closed or unreachable' };
+        if (reachable.bus === false) return { isReady: false, reason: 'the bus between relays is unreachable' };
         return { isReady: true };
       },
       metrics: this.#metrics,
@@ -277,8 +278,7 @@ export class Relay {
         this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room, device, address));
       },
       (error: unknown) => {
-        this.#logger.error('could not read the room’s grant', { room, error: error instanceof Error ? error.message : String(error) });
-        this.#counters.storeFailures++;
+        this.#storeFailed('could not read the room’s grant', room, error);
         this.#refuseUpgrade(socket, 503, 'the relay cannot reach its store; try again shortly');
       },
     );
@@ -366,9 +366,8 @@ export class Relay {
         connection.attach(room);
       },
       (error: unknown) => {
-        this.#logger.error('could not load the room', { room: roomName, error: error instanceof Error ? error.message : String(error) });
+        this.#storeFailed('could not load the room', roomName, error);
         this.#unload(room);
-        this.#counters.storeFailures++;
         connection.close(CloseCode.StoreUnavailable, 'the relay could not load this room; reconnect later');
       },
     );
@@ -380,8 +379,7 @@ export class Relay {
     try {
       result = await this.#trust.acceptValidatorMessage(roomName, connection, message);
     } catch (error) {
-      this.#logger.error('could not store a room grant', { room: roomName, error: error instanceof Error ? error.message : String(error) });
-      this.#counters.storeFailures++;
+      this.#storeFailed('could not store a room grant', roomName, error);
       connection.close(CloseCode.StoreUnavailable, 'the relay could not store the grant; reconnect later');
       return;
     }
@@ -502,6 +500,17 @@ export class Relay {
     }
   }
 
+  /** Whether the stores (rooms and trust) can be used now, and the bus if there is one: /readyz and /metrics read this. */
+  #reachable(): RelayStats['reachable'] {
+    return { store: this.#store.isOpen && this.#trustStore.isOpen, ...(this.#bus ? { bus: this.#bus.isConnected } : {}) };
+  }
+
+  /** A store read or write failed, and a peer is turned away for it (it retries): logged and counted (RelayCounters.storeFailures). */
+  #storeFailed(what: string, room: string, error: unknown): void {
+    this.#logger.error(what, { room, error: error instanceof Error ? error.message : String(error) });
+    this.#counters.storeFailures++;
+  }
+
   stats(): RelayStats {
     let phone = 0;
     for (const { connection } of this.#sockets.values()) if (connection.device !== undefined) phone++;
@@ -514,7 +523,7 @@ export class Relay {
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
       unusableForwardedFor: this.#unusableForwardedFor.count,
-      reachable: { store: this.#store.isOpen && this.#trustStore.isOpen, ...(this.#bus ? { bus: this.#bus.isConnected } : {}) },
+      reachable: this.#reachable(),
       ...(this.#store.statistics ? { store: this.#store.statistics } : {}),
       ...(this.#bus?.unpublished !== undefined ? { bus: { unpublished: this.#bus.unpublished } } : {}),
     };
